@@ -1,0 +1,2 @@
+// Public entry point: what a user's systems.ts imports from 'sel4cp-synth'.
+export * from './dsl/index.js';
