@@ -1,0 +1,348 @@
+/**
+ * Reads a flattened device tree blob (Devicetree Specification v0.4, chapter 5) into an `Fdt`.
+ *
+ * Every offset and length in the blob is checked before it is used: a malformed input ends in a
+ * `DtbError` naming the byte offset, never in a RangeError, a crash or a loop that does not end
+ * (each step of the structure walk consumes at least four bytes).
+ */
+import {
+  DtbError,
+  FDT_BEGIN_NODE,
+  FDT_END,
+  FDT_END_NODE,
+  FDT_HEADER_SIZE,
+  FDT_LAST_COMP_VERSION,
+  FDT_MAGIC,
+  FDT_MAX_DEPTH,
+  FDT_MAX_TOTAL_SIZE,
+  FDT_NOP,
+  FDT_PROP,
+  FDT_VERSION,
+  type Fdt,
+  type FdtNode,
+  type FdtReservation,
+  sourcePadding,
+} from './fdt.js';
+
+export interface ReadFdtOptions {
+  /** Largest `totalsize` accepted. @default 16 MiB */
+  maxTotalSize?: number;
+}
+
+/** The raw header fields, spec 5.2. */
+export interface FdtHeader {
+  magic: number;
+  totalSize: number;
+  offDtStruct: number;
+  offDtStrings: number;
+  offMemRsvmap: number;
+  version: number;
+  lastCompVersion: number;
+  bootCpuidPhys: number;
+  sizeDtStrings: number;
+  sizeDtStruct: number;
+}
+
+/** True when the bytes start with the FDT magic. */
+export function isFdt(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && view(bytes).getUint32(0) === FDT_MAGIC;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads and checks the header; the blocks it points at are checked by `readFdt`. */
+export function readFdtHeader(bytes: Uint8Array, options: ReadFdtOptions = {}): FdtHeader {
+  const maxTotal = options.maxTotalSize ?? FDT_MAX_TOTAL_SIZE;
+  if (bytes.length < 4) {
+    throw new DtbError('dtb-truncated', `device tree blob is ${bytes.length} bytes, too short for its magic`, 0);
+  }
+  const dv = view(bytes);
+  const magic = dv.getUint32(0);
+  if (magic !== FDT_MAGIC) {
+    throw new DtbError(
+      'dtb-bad-magic',
+      `not a device tree blob: magic is 0x${magic.toString(16).padStart(8, '0')}, expected 0xd00dfeed`,
+      0,
+    );
+  }
+  if (bytes.length < FDT_HEADER_SIZE) {
+    throw new DtbError(
+      'dtb-truncated',
+      `device tree blob is ${bytes.length} bytes, shorter than the ${FDT_HEADER_SIZE}-byte header`,
+      bytes.length,
+    );
+  }
+  const h: FdtHeader = {
+    magic,
+    totalSize: dv.getUint32(4),
+    offDtStruct: dv.getUint32(8),
+    offDtStrings: dv.getUint32(12),
+    offMemRsvmap: dv.getUint32(16),
+    version: dv.getUint32(20),
+    lastCompVersion: dv.getUint32(24),
+    bootCpuidPhys: dv.getUint32(28),
+    sizeDtStrings: dv.getUint32(32),
+    sizeDtStruct: dv.getUint32(36),
+  };
+  if (h.version < FDT_VERSION || h.lastCompVersion > FDT_VERSION) {
+    throw new DtbError(
+      'dtb-unsupported-version',
+      `device tree blob version ${h.version} (last compatible ${h.lastCompVersion}) is not supported; ` +
+        `version ${FDT_VERSION} or a later one compatible with it is required (dtc has written version 17 since 2007)`,
+      20,
+    );
+  }
+  if (h.totalSize > maxTotal) {
+    throw new DtbError(
+      'dtb-too-large',
+      `device tree blob claims totalsize ${h.totalSize} bytes, more than the limit of ${maxTotal}`,
+      4,
+    );
+  }
+  if (h.totalSize > bytes.length) {
+    throw new DtbError(
+      'dtb-truncated',
+      `device tree blob is truncated: header totalsize is ${h.totalSize} bytes but only ${bytes.length} are present`,
+      bytes.length,
+    );
+  }
+  if (h.totalSize < FDT_HEADER_SIZE) {
+    throw new DtbError('dtb-bad-header', `header totalsize ${h.totalSize} is smaller than the header itself`, 4);
+  }
+  // Spec 5.3.1: the memory reservation block is 8-byte aligned; 5.4.1: the structure block 4-byte.
+  if (h.offMemRsvmap % 8 !== 0) {
+    throw new DtbError('dtb-misaligned', `memory reservation block offset 0x${h.offMemRsvmap.toString(16)} is not 8-byte aligned`, 16);
+  }
+  if (h.offDtStruct % 4 !== 0) {
+    throw new DtbError('dtb-misaligned', `structure block offset 0x${h.offDtStruct.toString(16)} is not 4-byte aligned`, 8);
+  }
+  if (h.sizeDtStruct % 4 !== 0) {
+    throw new DtbError('dtb-misaligned', `structure block size ${h.sizeDtStruct} is not a multiple of 4`, 36);
+  }
+  checkBlock('memory reservation block', h.offMemRsvmap, 0, h.totalSize, 16);
+  checkBlock('structure block', h.offDtStruct, h.sizeDtStruct, h.totalSize, 8);
+  checkBlock('strings block', h.offDtStrings, h.sizeDtStrings, h.totalSize, 12);
+  if (overlaps(h.offDtStruct, h.sizeDtStruct, h.offDtStrings, h.sizeDtStrings)) {
+    throw new DtbError(
+      'dtb-overlap',
+      `structure block [0x${h.offDtStruct.toString(16)}, +${h.sizeDtStruct}) overlaps strings block ` +
+        `[0x${h.offDtStrings.toString(16)}, +${h.sizeDtStrings})`,
+      h.offDtStrings,
+    );
+  }
+  return h;
+}
+
+function checkBlock(what: string, offset: number, size: number, totalSize: number, field: number): void {
+  if (offset < FDT_HEADER_SIZE) {
+    throw new DtbError('dtb-overlap', `${what} offset 0x${offset.toString(16)} lies inside the header`, field);
+  }
+  if (offset + size > totalSize) {
+    throw new DtbError(
+      'dtb-out-of-bounds',
+      `${what} [0x${offset.toString(16)}, +${size}) ends beyond totalsize ${totalSize}`,
+      field,
+    );
+  }
+}
+
+function overlaps(a: number, aSize: number, b: number, bSize: number): boolean {
+  return aSize > 0 && bSize > 0 && a < b + bSize && b < a + aSize;
+}
+
+/** Parses a device tree blob. Throws `DtbError` for anything malformed. */
+export function readFdt(bytes: Uint8Array, options: ReadFdtOptions = {}): Fdt {
+  const h = readFdtHeader(bytes, options);
+  const dv = view(bytes);
+
+  const memReserve = readReservations(dv, h);
+  const memRsvSize = (memReserve.length + 1) * 16;
+  for (const [off, size, what] of [
+    [h.offDtStruct, h.sizeDtStruct, 'structure block'],
+    [h.offDtStrings, h.sizeDtStrings, 'strings block'],
+  ] as const) {
+    if (overlaps(h.offMemRsvmap, memRsvSize, off, size)) {
+      throw new DtbError(
+        'dtb-overlap',
+        `memory reservation block [0x${h.offMemRsvmap.toString(16)}, +${memRsvSize}) overlaps the ${what}`,
+        off,
+      );
+    }
+  }
+
+  const strings = bytes.subarray(h.offDtStrings, h.offDtStrings + h.sizeDtStrings);
+  const root = readStructure(bytes, dv, h, strings);
+  return {
+    bootCpuidPhys: h.bootCpuidPhys,
+    memReserve,
+    root,
+    layout: {
+      memRsvOffset: h.offMemRsvmap,
+      memRsvSize,
+      structOffset: h.offDtStruct,
+      structSize: h.sizeDtStruct,
+      stringsOffset: h.offDtStrings,
+      totalSize: h.totalSize,
+      strings: strings.slice(),
+    },
+  };
+}
+
+function readReservations(dv: DataView, h: FdtHeader): FdtReservation[] {
+  const out: FdtReservation[] = [];
+  // The list ends at its zero entry; it may not run into a block that follows it.
+  let limit = h.totalSize;
+  let next = 'totalsize';
+  for (const [off, size, what] of [
+    [h.offDtStruct, h.sizeDtStruct, 'the structure block'],
+    [h.offDtStrings, h.sizeDtStrings, 'the strings block'],
+  ] as const) {
+    if (size > 0 && off >= h.offMemRsvmap && off < limit) {
+      limit = off;
+      next = what;
+    }
+  }
+  for (let off = h.offMemRsvmap; ; off += 16) {
+    if (off + 16 > limit) {
+      throw new DtbError(
+        next === 'totalsize' ? 'dtb-unterminated-memrsv' : 'dtb-overlap',
+        `memory reservation block has no terminating zero entry before ${next}`,
+        off,
+      );
+    }
+    const address = dv.getBigUint64(off);
+    const size = dv.getBigUint64(off + 8);
+    if (address === 0n && size === 0n) return out;
+    out.push({ address, size });
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** The NUL-terminated string at `start`, which must end before `end`. */
+function cString(bytes: Uint8Array, start: number, end: number): { text: string; next: number } | undefined {
+  const nul = bytes.indexOf(0, start);
+  if (nul < 0 || nul >= end) return undefined;
+  return { text: decoder.decode(bytes.subarray(start, nul)), next: nul + 1 };
+}
+
+function readStructure(bytes: Uint8Array, dv: DataView, h: FdtHeader, strings: Uint8Array): FdtNode {
+  const start = h.offDtStruct;
+  const end = h.offDtStruct + h.sizeDtStruct;
+  const stack: FdtNode[] = [];
+  // Names seen per open node, to reject duplicates (they make paths ambiguous).
+  const propNames: Set<string>[] = [];
+  const childNames: Set<string>[] = [];
+  let root: FdtNode | undefined;
+  let pos = start;
+
+  for (;;) {
+    if (pos + 4 > end) {
+      throw new DtbError('dtb-truncated-struct', 'structure block ends without an FDT_END token', pos);
+    }
+    const token = dv.getUint32(pos);
+    const tokenAt = pos;
+    pos += 4;
+    switch (token) {
+      case FDT_NOP:
+        break;
+      case FDT_BEGIN_NODE: {
+        const name = cString(bytes, pos, end);
+        if (!name) throw new DtbError('dtb-unterminated-name', 'node name runs past the end of the structure block', pos);
+        pos = align4(name.next);
+        if (pos > end) throw new DtbError('dtb-truncated-struct', 'node name padding runs past the end of the structure block', name.next);
+        const namePadding = nonZeroPadding(bytes, name.next, pos);
+        const parent = stack[stack.length - 1];
+        if (!parent) {
+          if (root) throw new DtbError('dtb-bad-structure', 'a second top-level node follows the root node', tokenAt);
+          if (name.text !== '') throw new DtbError('dtb-bad-structure', `the root node has the name "${name.text}"; it must be empty`, tokenAt);
+        } else {
+          if (name.text === '' || name.text.includes('/')) {
+            throw new DtbError('dtb-bad-node-name', `node name "${name.text}" is empty or contains "/"`, tokenAt + 4);
+          }
+          const seen = childNames[childNames.length - 1]!;
+          if (seen.has(name.text)) {
+            throw new DtbError('dtb-duplicate-node', `node "${name.text}" appears twice under the same parent`, tokenAt);
+          }
+          seen.add(name.text);
+        }
+        if (stack.length >= FDT_MAX_DEPTH) {
+          throw new DtbError('dtb-too-deep', `nodes are nested more than ${FDT_MAX_DEPTH} deep`, tokenAt);
+        }
+        const node: FdtNode = { name: name.text, props: [], children: [] };
+        if (namePadding) sourcePadding.set(node, namePadding);
+        if (parent) parent.children.push(node);
+        else root = node;
+        stack.push(node);
+        propNames.push(new Set());
+        childNames.push(new Set());
+        break;
+      }
+      case FDT_END_NODE:
+        if (!stack.pop()) throw new DtbError('dtb-bad-structure', 'FDT_END_NODE without a matching FDT_BEGIN_NODE', tokenAt);
+        propNames.pop();
+        childNames.pop();
+        break;
+      case FDT_PROP: {
+        const node = stack[stack.length - 1];
+        if (!node) throw new DtbError('dtb-bad-structure', 'property outside any node', tokenAt);
+        if (node.children.length > 0) {
+          throw new DtbError('dtb-bad-structure', `property after a child node in "${node.name || '/'}" (spec 5.4.2: properties come first)`, tokenAt);
+        }
+        if (pos + 8 > end) throw new DtbError('dtb-truncated-struct', 'property header runs past the end of the structure block', pos);
+        const len = dv.getUint32(pos);
+        const nameoff = dv.getUint32(pos + 4);
+        pos += 8;
+        if (len > end - pos) {
+          throw new DtbError('dtb-truncated-struct', `property value of ${len} bytes runs past the end of the structure block`, pos - 8);
+        }
+        if (nameoff >= strings.length) {
+          throw new DtbError(
+            'dtb-bad-string-offset',
+            `property name offset ${nameoff} is outside the ${strings.length}-byte strings block`,
+            pos - 4,
+          );
+        }
+        const name = cString(strings, nameoff, strings.length);
+        if (!name) {
+          throw new DtbError('dtb-unterminated-string', `property name at strings offset ${nameoff} is not NUL-terminated`, h.offDtStrings + nameoff);
+        }
+        if (name.text === '') throw new DtbError('dtb-bad-property-name', 'property with an empty name', pos - 4);
+        const seen = propNames[propNames.length - 1]!;
+        if (seen.has(name.text)) {
+          throw new DtbError('dtb-duplicate-property', `property "${name.text}" appears twice in node "${node.name || '/'}"`, tokenAt);
+        }
+        seen.add(name.text);
+        const prop = { name: name.text, value: bytes.slice(pos, pos + len) };
+        node.props.push(prop);
+        const valueEnd = pos + len;
+        pos = align4(valueEnd);
+        if (pos > end) throw new DtbError('dtb-truncated-struct', 'property padding runs past the end of the structure block', valueEnd);
+        const padding = nonZeroPadding(bytes, valueEnd, pos);
+        if (padding) sourcePadding.set(prop, padding);
+        break;
+      }
+      case FDT_END:
+        if (stack.length > 0 || !root) {
+          throw new DtbError('dtb-bad-structure', `FDT_END with ${stack.length} node(s) still open`, tokenAt);
+        }
+        if (pos !== end) {
+          throw new DtbError('dtb-bad-structure', `FDT_END is followed by ${end - pos} more bytes of structure block`, pos);
+        }
+        return root;
+      default:
+        throw new DtbError('dtb-bad-token', `unknown structure token 0x${token.toString(16)}`, tokenAt);
+    }
+  }
+}
+
+function nonZeroPadding(bytes: Uint8Array, start: number, end: number): Uint8Array | undefined {
+  for (let i = start; i < end; i++) if (bytes[i] !== 0) return bytes.slice(start, end);
+  return undefined;
+}
+
+function align4(n: number): number {
+  return n + ((4 - (n % 4)) % 4);
+}
