@@ -1,0 +1,75 @@
+/** The QEMU runner's process handling, with `sh` standing in for QEMU. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { QemuError, directKernelBootArgs, findExecutable, runQemu, startQemu } from '../../src/compile/run/qemu.js';
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('waitFor sees output from stdout and stderr and times it', async () => {
+  const q = startQemu({ binary: 'sh', args: ['-c', 'echo one; sleep 0.2; echo two >&2; exec sleep 30'] });
+  try {
+    const m = await q.waitFor('two', 5000);
+    assert.is(m.text, 'two');
+    assert.ok(m.elapsedMs >= 150, `elapsed ${m.elapsedMs}`);
+    const r = await q.waitFor(/o(n|w)e/, 10);
+    assert.is(r.text, 'one');
+  } finally {
+    await q.stop();
+  }
+  assert.is(q.exit?.signal, 'SIGTERM');
+});
+
+test('send types on stdin; exit status is reported', async () => {
+  const q = startQemu({ binary: 'sh', args: ['-c', 'read l; echo "got $l"; exit 3'] });
+  q.send('abc\n');
+  await q.waitFor('got abc', 5000);
+  const e = await q.waitForExit(5000);
+  assert.is(e.code, 3);
+});
+
+test('timeout rejects with the last output, and runQemu leaves no process behind', async () => {
+  let output = '';
+  const err = await runQemu({
+    binary: 'sh',
+    // $$ is the shell's pid, which `exec` hands on to sleep: the process runQemu must end.
+    args: ['-c', 'echo "pid $$ booting"; exec sleep 60'],
+    expect: 'never',
+    timeoutMs: 300,
+    onOutput: (t) => (output += t),
+  }).catch((e: unknown) => e);
+  assert.ok(err instanceof QemuError);
+  assert.is((err as QemuError).kind, 'timeout');
+  assert.match((err as QemuError).message, /booting/);
+  const pid = Number(/pid (\d+)/.exec(output)?.[1]);
+  assert.ok(pid > 0);
+  assert.not.ok(isAlive(pid), 'the process was stopped');
+});
+
+test('early exit and a missing binary reject with their kinds', async () => {
+  const q = startQemu({ binary: 'sh', args: ['-c', 'echo bye; exit 1'] });
+  const e1 = await q.waitFor('marker', 5000).catch((e: unknown) => e);
+  assert.is((e1 as QemuError).kind, 'exited');
+  assert.match((e1 as QemuError).message, /status 1[\s\S]*bye/);
+  const missing = startQemu({ binary: '/nonexistent/qemu-system-aarch64', args: [] });
+  const e2 = await missing.waitFor('x', 5000).catch((e: unknown) => e);
+  assert.is((e2 as QemuError).kind, 'spawn-failed');
+});
+
+test('findExecutable and direct-boot arguments', () => {
+  assert.ok(findExecutable('sh'));
+  assert.is(findExecutable('no-such-program-here'), undefined);
+  assert.equal(directKernelBootArgs({ kernel: 'K', initrd: 'I', append: 'console=ttyAMA0' }), [
+    '-machine', 'virt,virtualization=on', '-cpu', 'cortex-a53', '-m', '1G', '-nographic', '-no-reboot',
+    '-kernel', 'K', '-initrd', 'I', '-append', 'console=ttyAMA0',
+  ]);
+});
+
+test.run();
