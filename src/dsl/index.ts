@@ -1,1 +1,17 @@
-export {};
+// What a systems.ts imports from 'sel4cp-synth'.
+export { bytes, kib, mib, gib, addr, type Size, type Address } from './units.js';
+export {
+  memoryRegion, map, irq, setvarRegionPaddr, protectionDomain, bareVirtualMachine, channel, end,
+  type MemoryRegion, type MemoryRegionOptions, type Mapping, type MapOptions, type Irq, type IrqOptions,
+  type SetVar, type ProtectionDomain, type ProtectionDomainOptions, type ChildPd, type BareVirtualMachine,
+  type BareVirtualMachineOptions, type Channel, type ChannelEnd, type ChannelEndOptions, type Perms,
+  type IrqTrigger, type SchedulingOptions,
+} from './constructs.js';
+export {
+  virtualMachine, passthrough,
+  type VirtualMachine, type VirtualMachineOptions, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
+} from './vm.js';
+export { system, type System, type SystemOptions } from './system.js';
+export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';
+export { DslError } from './errors.js';
+export type { SourceLocation } from './location.js';

@@ -1,0 +1,20 @@
+// A Linux guest on QEMU's virt machine, with the PL011 UART passed through.
+//
+//   npx sel4cp-synth examples/linux-qemu.ts
+//   npx sel4cp-synth examples/linux-qemu.ts -c kernel=path/to/Image -c initrd=path/to/initrd
+//
+// The default images are the ones `npm run guest` builds from Debian's packages.
+import { contextFile, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
+
+const linux = virtualMachine('linux', {
+  kernel: contextFile('kernel', '../.cache/guest/Image'),
+  initrd: contextFile('initrd', '../.cache/guest/initramfs.cpio'),
+  dtb: optionalContextFile('dtb'),
+  ram: mib(256),
+  passthrough: [passthrough('uart0')],
+});
+
+export default system({
+  board: 'qemu_virt_aarch64',
+  virtualMachines: [linux],
+});

@@ -1,0 +1,40 @@
+// What every command shares: how it reports diagnostics and how user errors end a run.
+import type { Argv } from 'yargs';
+import type { Diagnostic } from '../../compile/diagnostics.js';
+import { formatDiagnostic, styleFor, summary } from '../report.js';
+
+export interface GlobalArgs {
+  quiet: boolean;
+}
+
+export function printDiagnostics(diags: readonly Diagnostic[], cwd = process.cwd()): void {
+  const style = styleFor(process.stderr);
+  for (const d of diags) process.stderr.write(formatDiagnostic(d, cwd, style) + '\n');
+  if (diags.length > 0) process.stderr.write(summary(diags) + '\n');
+}
+
+/** Parse repeated `-c key=value` options. */
+export function parseContext(values: readonly string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values ?? []) {
+    const at = v.indexOf('=');
+    if (at <= 0) throw new ContextArgError(v);
+    out.set(v.slice(0, at), v.slice(at + 1));
+  }
+  return out;
+}
+
+export class ContextArgError extends Error {
+  constructor(readonly value: string) {
+    super(`-c expects key=value, got '${value}'`);
+  }
+}
+
+export function contextOption<T>(y: Argv<T>): Argv<T & { context: string[] | undefined }> {
+  return y.option('context', {
+    alias: 'c',
+    type: 'string',
+    array: true,
+    describe: 'a value for context(key) / contextFile(key) in the systems.ts: key=value (repeatable)',
+  }) as Argv<T & { context: string[] | undefined }>;
+}

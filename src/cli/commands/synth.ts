@@ -1,0 +1,48 @@
+// `sel4cp-synth <systems.ts>`: synthesise everything the system needs into --out.
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { hasErrors } from '../../compile/diagnostics.js';
+import { synthesise } from '../pipeline.js';
+import { PREFIX } from '../report.js';
+import { contextOption, parseContext, printDiagnostics } from './shared.js';
+
+interface SynthArgs {
+  system: string;
+  board: string | undefined;
+  config: 'debug' | 'release';
+  out: string | undefined;
+  sdk: string | undefined;
+  context: string[] | undefined;
+  quiet: boolean;
+}
+
+export const synthCommand: CommandModule<object, SynthArgs> = {
+  command: '$0 <system>',
+  describe: 'synthesise a system: .system XML, guest device trees, manifest (and, with an SDK, the image)',
+  builder: (y: Argv) => contextOption(y
+    .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' })
+    .option('board', { type: 'string', describe: 'board name or alias (overrides the one in systems.ts)' })
+    .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
+    .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
+    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })) as unknown as Argv<SynthArgs>,
+  handler: async (args) => {
+    const result = await synthesise({
+      file: args.system,
+      board: args.board,
+      config: args.config,
+      outDir: args.out,
+      sdk: args.sdk,
+      context: parseContext(args.context),
+    });
+    printDiagnostics(result.diagnostics);
+    if (hasErrors(result.diagnostics)) {
+      process.exitCode = 1;
+      return;
+    }
+    const rel = path.relative(process.cwd(), result.outDir) || '.';
+    if (!args.quiet) {
+      for (const f of result.written) process.stdout.write(`${PREFIX} wrote ${path.join(rel, f)}\n`);
+      for (const s of result.skipped) process.stdout.write(`${PREFIX} skipped ${s.step}: ${s.reason}\n`);
+    }
+  },
+};

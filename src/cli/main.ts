@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The sel4cp-synth command line. A user error prints its message and exits 1; anything else is
+// our bug: say so, print the stack, exit 2.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UserError } from '../compile/diagnostics.js';
+import { BoardFileError } from '../compile/boards.js';
+import { synthCommand } from './commands/synth.js';
+import { checkCommand } from './commands/check.js';
+import { ContextArgError, printDiagnostics } from './commands/shared.js';
+import { PREFIX } from './report.js';
+import { TOOL_VERSION } from './version.js';
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await yargs(argv)
+      .scriptName('sel4cp-synth')
+      .usage('$0 <systems.ts> [options]\n\nInfrastructure-as-code for seL4 Microkit virtualised systems.')
+      .option('quiet', { type: 'boolean', default: false, describe: 'print only problems' })
+      .command(checkCommand)
+      .command(synthCommand)
+      .strict()
+      .version(TOOL_VERSION)
+      .help()
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new UsageError(msg);
+      })
+      .parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof UserError) {
+      printDiagnostics(e.diagnostics);
+      return 1;
+    }
+    if (e instanceof UsageError || e instanceof ContextArgError || e instanceof BoardFileError) {
+      process.stderr.write(`${PREFIX} error: ${e.message}\n${e instanceof UsageError ? `${PREFIX} see 'sel4cp-synth --help'\n` : ''}`);
+      return 1;
+    }
+    process.stderr.write(`${PREFIX} internal error (a bug in sel4cp-synth, not in your system; please report it):\n`);
+    process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    return 2;
+  }
+}
+
+class UsageError extends Error {}
+
+const code = await main(hideBin(process.argv));
+process.exitCode = code;

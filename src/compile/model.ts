@@ -1,0 +1,186 @@
+// The resolved system: one model for everything after the DSL. A systems.ts is resolved into it,
+// an existing .system file is parsed into it, and validation, the emitters and the review tools
+// read only this. References between elements are by name, as in the Microkit system
+// description format, so that a model parsed from XML and one built from TypeScript compare equal.
+import type { SourceLocation } from '../dsl/location.js';
+import type { Board } from './boards.js';
+
+export type Loc = SourceLocation | undefined;
+
+export type IrqTrigger = 'level' | 'edge';
+
+/** What an element is for, beyond what the .system file says. Lets checks and reviews speak plainly. */
+export type RegionRole =
+  | { kind: 'user' }
+  | { kind: 'guest-ram'; vm: string }
+  | { kind: 'gic-vcpu'; vm: string }
+  | { kind: 'device'; device: string; vm?: string };
+
+export interface MemoryRegionModel {
+  name: string;
+  size: bigint;
+  /** As written; undefined means the Microkit default (the smallest page size). */
+  pageSize: bigint | undefined;
+  physAddr: bigint | undefined;
+  /** Declared as shared between several PDs/VMs on purpose (sel4cp-synth only). */
+  shared: boolean;
+  role: RegionRole;
+  loc: Loc;
+}
+
+export interface MapModel {
+  mr: string;
+  vaddr: bigint;
+  /** Normalised: a subset of "rwx" in that order. */
+  perms: string;
+  cached: boolean;
+  setvarVaddr: string | undefined;
+  setvarSize: string | undefined;
+  loc: Loc;
+}
+
+export interface IrqModel {
+  irq: number;
+  id: number;
+  trigger: IrqTrigger;
+  /** The board device it belongs to, when known (passthrough). */
+  device: string | undefined;
+  loc: Loc;
+}
+
+export interface SetVarModel {
+  symbol: string;
+  regionPaddr: string;
+  loc: Loc;
+}
+
+export interface VcpuModel {
+  id: number;
+  loc: Loc;
+}
+
+export interface VirtualMachineModel {
+  name: string;
+  vcpus: VcpuModel[];
+  maps: MapModel[];
+  priority: number;
+  budget: number;
+  period: number;
+  loc: Loc;
+}
+
+export interface ProtectionDomainModel {
+  name: string;
+  /** Only for child PDs: the id the parent uses for it. */
+  childId: number | undefined;
+  priority: number;
+  budget: number;
+  period: number;
+  passive: boolean;
+  stackSize: bigint;
+  smc: boolean;
+  /** As written into the .system file (a path the Microkit tool finds via its search path). */
+  programImage: string;
+  /** Absolute path of the program image when the model knows it (from systems.ts). */
+  programPath: string | undefined;
+  maps: MapModel[];
+  irqs: IrqModel[];
+  setvars: SetVarModel[];
+  children: ProtectionDomainModel[];
+  virtualMachine: VirtualMachineModel | undefined;
+  /** Set when sel4cp-synth generated this PD (the VMM of a guest). */
+  vmmOf: string | undefined;
+  loc: Loc;
+}
+
+export interface ChannelEndModel {
+  pd: string;
+  id: number;
+  pp: boolean;
+  notify: boolean;
+  loc: Loc;
+}
+
+export interface ChannelModel {
+  a: ChannelEndModel;
+  b: ChannelEndModel;
+  loc: Loc;
+}
+
+/** Where one image goes in guest RAM (guest-physical). */
+export interface GuestImagePlacement {
+  /** Absolute path of the source file. */
+  path: string;
+  gpa: bigint;
+  size: bigint;
+}
+
+export interface PassthroughIrqModel {
+  /** The Microkit channel id on the VMM PD. */
+  channel: number;
+  /** The guest INTID (equal to the host INTID: interrupts are passed through unchanged). */
+  irq: number;
+  trigger: IrqTrigger;
+}
+
+/** A Linux guest run by a VMM: what sel4cp-synth adds on top of a bare virtual_machine. */
+export interface GuestModel {
+  vm: string;
+  vmm: string;
+  board: string;
+  gicVersion: 2 | 3;
+  vcpus: number;
+  ram: { mr: string; gpa: bigint; size: bigint; vmmVaddr: bigint };
+  kernel: { path: string; size: bigint | undefined; textOffset: bigint | undefined; imageSize: bigint | undefined };
+  initrd: { path: string; size: bigint | undefined } | undefined;
+  /** The guest device tree the user gave, if any; otherwise one is generated from the board. */
+  dtb: { path: string } | undefined;
+  bootargs: string;
+  passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[] }[];
+  loc: Loc;
+}
+
+export interface SystemModel {
+  name: string;
+  /** The file the model came from (systems.ts or .system). */
+  file: string;
+  source: 'typescript' | 'xml';
+  board: Board | undefined;
+  memoryRegions: MemoryRegionModel[];
+  /** Root PDs, each with its children. */
+  protectionDomains: ProtectionDomainModel[];
+  channels: ChannelModel[];
+  guests: GuestModel[];
+}
+
+/** Every PD, children after their parent, in document order (as the Microkit tool numbers them). */
+export function allProtectionDomains(system: Pick<SystemModel, 'protectionDomains'>): ProtectionDomainModel[] {
+  const out: ProtectionDomainModel[] = [];
+  const walk = (pd: ProtectionDomainModel): void => {
+    out.push(pd);
+    pd.children.forEach(walk);
+  };
+  system.protectionDomains.forEach(walk);
+  return out;
+}
+
+/** A PD or a VM: both map memory regions. */
+export interface MappingContext {
+  kind: 'protection domain' | 'virtual machine';
+  name: string;
+  maps: MapModel[];
+  loc: Loc;
+  pd: ProtectionDomainModel;
+}
+
+export function mappingContexts(system: Pick<SystemModel, 'protectionDomains'>): MappingContext[] {
+  const out: MappingContext[] = [];
+  for (const pd of allProtectionDomains(system)) {
+    out.push({ kind: 'protection domain', name: pd.name, maps: pd.maps, loc: pd.loc, pd });
+    if (pd.virtualMachine) {
+      const vm = pd.virtualMachine;
+      out.push({ kind: 'virtual machine', name: vm.name, maps: vm.maps, loc: vm.loc, pd });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,310 @@
+// Parse an existing Microkit 2.0.1 .system file into the same model a systems.ts resolves to, so
+// the same validation runs on both. Element by element this follows the format as the 2.0.1
+// tool reads it (tool/microkit/src/sdf.rs); where that tool panics (hex or '_' in irq, channel
+// end and vCPU ids; no <system> element) we report a plain error instead.
+import type { Board } from '../boards.js';
+import { error, type Diagnostic } from '../diagnostics.js';
+import type {
+  ChannelEndModel, ChannelModel, IrqModel, Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel, VirtualMachineModel,
+} from '../model.js';
+import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../resolve/index.js';
+import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';
+import path from 'node:path';
+
+export interface ParseResult {
+  model: SystemModel | undefined;
+  diagnostics: Diagnostic[];
+}
+
+class Reader {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(readonly file: string) {}
+
+  loc(el: XmlElement): Loc {
+    return { file: this.file, line: el.line, column: el.column };
+  }
+
+  fail(id: string, message: string, el: XmlElement, hint?: string): void {
+    this.diagnostics.push(error(id, message, this.loc(el), hint ? { hint } : {}));
+  }
+
+  attributes(el: XmlElement, allowed: readonly string[]): void {
+    for (const name of el.attrs.keys()) {
+      if (!allowed.includes(name)) {
+        this.fail('xml-invalid-attribute', `invalid attribute '${name}' on element '${el.name}'`, el, `'${el.name}' takes: ${allowed.join(', ') || 'no attributes'}`);
+      }
+    }
+  }
+
+  required(el: XmlElement, name: string): string | undefined {
+    const v = el.attrs.get(name);
+    if (v === undefined) this.fail('xml-missing-attribute', `missing required attribute '${name}' on element '${el.name}'`, el);
+    return v;
+  }
+
+  /** A number as the Microkit tool reads sizes and addresses: decimal or 0x hex, '_' allowed. */
+  number(el: XmlElement, name: string, value: string | undefined): bigint | undefined {
+    if (value === undefined) return undefined;
+    const t = value.replace(/_/g, '');
+    if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t)) {
+      this.fail('xml-bad-number', `attribute '${name}' on element '${el.name}' is '${value}', not a decimal or 0x-prefixed hexadecimal integer`, el);
+      return undefined;
+    }
+    const v = BigInt(t);
+    if (v >= 1n << 64n) {
+      this.fail('xml-bad-number', `attribute '${name}' on element '${el.name}' is '${value}', which does not fit in 64 bits`, el);
+      return undefined;
+    }
+    return v;
+  }
+
+  /** An id as the Microkit tool reads irq, channel-end and vCPU ids: plain decimal only (it panics otherwise). */
+  decimal(el: XmlElement, name: string, value: string | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    if (!/^-?[0-9]+$/.test(value)) {
+      this.fail('xml-id-not-decimal', `attribute '${name}' on element '${el.name}' is '${value}'; the Microkit tool reads this attribute as a plain decimal number only`, el,
+        /^(0x|[0-9_]+$)/.test(value) ? `write it in decimal without '_': ${this.toDecimal(value) ?? '…'}` : undefined);
+      return undefined;
+    }
+    return Number(value);
+  }
+
+  private toDecimal(value: string): string | undefined {
+    const t = value.replace(/_/g, '');
+    return /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t) ? BigInt(t).toString() : undefined;
+  }
+
+  bool(el: XmlElement, name: string, fallback: boolean): boolean {
+    const v = el.attrs.get(name);
+    if (v === undefined) return fallback;
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+    this.fail('xml-bad-bool', `attribute '${name}' on element '${el.name}' must be 'true' or 'false', not '${v}'`, el);
+    return fallback;
+  }
+
+  noText(el: XmlElement): void {
+    if (el.text !== '') this.fail('xml-unexpected-text', `unexpected text in element '${el.name}': '${el.text.slice(0, 40)}'`, el);
+  }
+
+  unknown(el: XmlElement, parent: string, allowed: string): void {
+    this.fail('xml-invalid-element', `invalid element '${el.name}' in '${parent}'`, el, `'${parent}' may contain: ${allowed}`);
+  }
+}
+
+function normalisePerms(r: Reader, el: XmlElement): string {
+  const raw = el.attrs.get('perms');
+  if (raw === undefined) return 'rw';
+  if (!/^[rwx]*$/.test(raw)) {
+    r.fail('map-invalid-perms', `perms '${raw}' on element 'map' must only be a combination of 'r', 'w' and 'x'`, el);
+    return 'rw';
+  }
+  return ['r', 'w', 'x'].filter((c) => raw.includes(c)).join('');
+}
+
+function readMap(r: Reader, el: XmlElement, allowSetvar: boolean): MapModel | undefined {
+  r.attributes(el, allowSetvar ? ['mr', 'vaddr', 'perms', 'cached', 'setvar_vaddr', 'setvar_size'] : ['mr', 'vaddr', 'perms', 'cached']);
+  r.noText(el);
+  const mr = r.required(el, 'mr');
+  const vaddr = r.number(el, 'vaddr', r.required(el, 'vaddr'));
+  if (mr === undefined || vaddr === undefined) return undefined;
+  return {
+    mr,
+    vaddr,
+    perms: normalisePerms(r, el),
+    cached: r.bool(el, 'cached', true),
+    setvarVaddr: el.attrs.get('setvar_vaddr'),
+    setvarSize: el.attrs.get('setvar_size'),
+    loc: r.loc(el),
+  };
+}
+
+function scheduling(r: Reader, el: XmlElement): { priority: number; budget: number; period: number } {
+  const priority = r.number(el, 'priority', el.attrs.get('priority')) ?? 0n;
+  const budget = r.number(el, 'budget', el.attrs.get('budget')) ?? BigInt(DEFAULT_BUDGET);
+  const period = r.number(el, 'period', el.attrs.get('period')) ?? budget;
+  return { priority: Number(priority), budget: Number(budget), period: Number(period) };
+}
+
+function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
+  r.attributes(el, ['name', 'budget', 'period', 'priority']);
+  r.noText(el);
+  const vm: VirtualMachineModel = { name: r.required(el, 'name') ?? '', vcpus: [], maps: [], ...scheduling(r, el), loc: r.loc(el) };
+  for (const c of el.children) {
+    if (c.name === 'vcpu') {
+      r.attributes(c, ['id']);
+      const id = r.decimal(c, 'id', r.required(c, 'id'));
+      if (id !== undefined) vm.vcpus.push({ id, loc: r.loc(c) });
+    } else if (c.name === 'map') {
+      const m = readMap(r, c, false);
+      if (m) vm.maps.push(m);
+    } else {
+      r.unknown(c, 'virtual_machine', 'vcpu, map');
+    }
+  }
+  return vm;
+}
+
+function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainModel {
+  r.attributes(el, ['name', 'priority', 'budget', 'period', 'passive', 'stack_size', 'smc', ...(isChild ? ['id'] : [])]);
+  r.noText(el);
+  const name = r.required(el, 'name') ?? '';
+  const id = isChild ? r.number(el, 'id', r.required(el, 'id')) : undefined;
+  const pd: ProtectionDomainModel = {
+    name,
+    childId: id === undefined ? (isChild ? -1 : undefined) : Number(id),
+    ...scheduling(r, el),
+    passive: r.bool(el, 'passive', false),
+    stackSize: r.number(el, 'stack_size', el.attrs.get('stack_size')) ?? DEFAULT_STACK_SIZE,
+    smc: r.bool(el, 'smc', false),
+    programImage: '',
+    programPath: undefined,
+    maps: [],
+    irqs: [],
+    setvars: [],
+    children: [],
+    virtualMachine: undefined,
+    vmmOf: undefined,
+    loc: r.loc(el),
+  };
+  let programImages = 0;
+  for (const c of el.children) {
+    switch (c.name) {
+      case 'program_image': {
+        r.attributes(c, ['path']);
+        const p = r.required(c, 'path');
+        if (++programImages > 1) r.fail('pd-duplicate-program-image', `protection domain '${name}' has more than one program_image`, c);
+        else if (p !== undefined) pd.programImage = p;
+        break;
+      }
+      case 'map': {
+        const m = readMap(r, c, true);
+        if (m) pd.maps.push(m);
+        break;
+      }
+      case 'irq': {
+        r.attributes(c, ['irq', 'id', 'trigger']);
+        const irq = r.decimal(c, 'irq', r.required(c, 'irq'));
+        const qid = r.decimal(c, 'id', r.required(c, 'id'));
+        const trigger = c.attrs.get('trigger') ?? 'level';
+        if (trigger !== 'level' && trigger !== 'edge') r.fail('irq-invalid-trigger', `trigger '${trigger}' on element 'irq' must be 'level' or 'edge'`, c);
+        if (irq !== undefined && qid !== undefined) {
+          const model: IrqModel = { irq, id: qid, trigger: trigger === 'edge' ? 'edge' : 'level', device: undefined, loc: r.loc(c) };
+          pd.irqs.push(model);
+        }
+        break;
+      }
+      case 'setvar': {
+        r.attributes(c, ['symbol', 'region_paddr']);
+        const symbol = r.required(c, 'symbol');
+        const region = r.required(c, 'region_paddr');
+        if (symbol !== undefined && region !== undefined) pd.setvars.push({ symbol, regionPaddr: region, loc: r.loc(c) });
+        break;
+      }
+      case 'protection_domain':
+        pd.children.push(readPd(r, c, true));
+        break;
+      case 'virtual_machine':
+        if (pd.virtualMachine) r.fail('pd-duplicate-virtual-machine', `protection domain '${name}' has more than one virtual_machine`, c);
+        else pd.virtualMachine = readVm(r, c);
+        break;
+      default:
+        r.unknown(c, 'protection_domain', 'program_image, map, irq, setvar, protection_domain, virtual_machine');
+    }
+  }
+  if (programImages === 0) r.fail('pd-missing-program', `protection domain '${name}' has no program_image`, el, "add <program_image path=\"...elf\" />");
+  return pd;
+}
+
+function readMr(r: Reader, el: XmlElement): MemoryRegionModel | undefined {
+  r.attributes(el, ['name', 'size', 'page_size', 'phys_addr']);
+  r.noText(el);
+  const name = r.required(el, 'name');
+  const size = r.number(el, 'size', r.required(el, 'size'));
+  const pageSize = r.number(el, 'page_size', el.attrs.get('page_size'));
+  const physAddr = r.number(el, 'phys_addr', el.attrs.get('phys_addr'));
+  if (name === undefined || size === undefined) return undefined;
+  return { name, size, pageSize, physAddr, shared: false, role: { kind: 'user' }, loc: r.loc(el) };
+}
+
+function readChannel(r: Reader, el: XmlElement): ChannelModel | undefined {
+  r.attributes(el, []);
+  r.noText(el);
+  const ends: ChannelEndModel[] = [];
+  let ok = true;
+  for (const c of el.children) {
+    if (c.name !== 'end') {
+      r.unknown(c, 'channel', 'end');
+      ok = false;
+      continue;
+    }
+    r.attributes(c, ['pd', 'id', 'pp', 'notify']);
+    const pd = r.required(c, 'pd');
+    const id = r.decimal(c, 'id', r.required(c, 'id'));
+    const end = { pd: pd ?? '', id: id ?? -1, pp: r.bool(c, 'pp', false), notify: r.bool(c, 'notify', true), loc: r.loc(c) };
+    if (pd === undefined || id === undefined) ok = false;
+    ends.push(end);
+  }
+  if (ends.length !== 2) {
+    r.fail('channel-end-count', `a channel must have exactly two end elements, this one has ${ends.length}`, el);
+    return undefined;
+  }
+  return ok ? { a: ends[0]!, b: ends[1]!, loc: r.loc(el) } : undefined;
+}
+
+export function parseSystemXml(text: string, file: string, board: Board | undefined): ParseResult {
+  const r = new Reader(file);
+  let roots: XmlElement[];
+  try {
+    roots = parseXmlTree(text);
+  } catch (e) {
+    if (e instanceof XmlSyntaxError) {
+      return { model: undefined, diagnostics: [error('xml-malformed', `not well-formed XML: ${e.message}`, { file, line: e.line, column: e.column })] };
+    }
+    throw e;
+  }
+  const system = roots.find((x) => x.name === 'system');
+  if (!system) {
+    return {
+      model: undefined,
+      diagnostics: [error('xml-missing-system', `no <system> element in ${path.basename(file)}`, { file, line: 1, column: 1 }, {
+        hint: 'a system description is one <system> element holding memory_region, protection_domain and channel elements',
+      })],
+    };
+  }
+  r.attributes(system, []);
+  r.noText(system);
+  const model: SystemModel = {
+    name: path.basename(file).replace(/\.(system|xml)$/, ''),
+    file,
+    source: 'xml',
+    board,
+    memoryRegions: [],
+    protectionDomains: [],
+    channels: [],
+    guests: [],
+  };
+  for (const c of system.children) {
+    switch (c.name) {
+      case 'memory_region': {
+        const mr = readMr(r, c);
+        if (mr) model.memoryRegions.push(mr);
+        break;
+      }
+      case 'protection_domain':
+        model.protectionDomains.push(readPd(r, c, false));
+        break;
+      case 'channel': {
+        const ch = readChannel(r, c);
+        if (ch) model.channels.push(ch);
+        break;
+      }
+      case 'virtual_machine':
+        r.fail('vm-not-child', 'a virtual_machine must be a child of a protection_domain (its VMM)', c);
+        break;
+      default:
+        r.unknown(c, 'system', 'memory_region, protection_domain, channel');
+    }
+  }
+  return { model, diagnostics: r.diagnostics };
+}

@@ -1,0 +1,182 @@
+// A Linux guest on a board, built from the low-level elements: guest RAM (mapped into the VM and
+// into its VMM), the GIC virtual CPU interface where the guest expects its CPU interface (GICv2;
+// a GICv3 guest uses system registers and the VMM emulates distributor and redistributors), and
+// each device passed through, mapped at its physical address with its interrupts routed through
+// the VMM.
+import type { VirtualMachine, Passthrough, DeviceSpec } from '../../dsl/vm.js';
+import { findBoardDevice, type Board, type BoardDevice } from '../boards.js';
+import { error } from '../diagnostics.js';
+import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model.js';
+import { DEFAULT_BUDGET, type Resolution } from './index.js';
+import { PAGE_2M, PAGE_4K } from './ids.js';
+
+export const DEFAULT_VMM_PRIORITY = 254;
+export const DEFAULT_VM_PRIORITY = 100;
+export const DEFAULT_VMM_STACK = 0x4000n;
+/** GICv2 GICV: the CPU interface is 8 KiB (GICC_DIR sits at 0x1000; IHI0048B 4.1.3). */
+const GICV2_VCPU_INTERFACE_SIZE = 0x2000n;
+
+function pageRound(v: bigint): bigint {
+  return (v + PAGE_4K - 1n) / PAGE_4K * PAGE_4K;
+}
+
+/** The Linux console device name for a UART, from its compatible string. */
+export function linuxConsoleName(device: BoardDevice): string | undefined {
+  const compat = device.compatible.join(' ');
+  if (compat.includes('arm,pl011')) return 'ttyAMA0';
+  if (compat.includes('amlogic,meson')) return 'ttyAML0';
+  if (/fsl,imx\w*-uart/.test(compat)) {
+    const n = /(\d+)$/.exec(device.name);
+    return `ttymxc${n ? Math.max(0, Number(n[1]) - 1) : 0}`;
+  }
+  return undefined;
+}
+
+function deviceFromSpec(spec: DeviceSpec): BoardDevice {
+  return {
+    name: spec.name,
+    kind: 'device',
+    compatible: [],
+    paddr: spec.paddr,
+    size: spec.size,
+    irqs: (spec.irqs ?? []).map((q) => (typeof q === 'number' ? { irq: q, trigger: 'level' as const } : { irq: q.irq, trigger: q.trigger ?? 'level' })),
+    dtPath: undefined,
+    console: false,
+  };
+}
+
+export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel, board: Board): GuestModel | undefined {
+  const budget = vm.budget ?? DEFAULT_BUDGET;
+  vmm.vmmOf = vm.name;
+  vmm.programImage = `vmm-${vm.name}.elf`;
+  vmm.priority = vm.vmmOptions.priority ?? DEFAULT_VMM_PRIORITY;
+  vmm.stackSize = vm.vmmOptions.stackSize ?? DEFAULT_VMM_STACK;
+
+  const ramSize = vm.ram ?? board.guest.ramSize;
+  const ramBase = vm.ramBase ?? board.guest.ramBase;
+  const ram = r.generatedRegion({
+    name: `${vm.name}_guest_ram`,
+    size: ramSize,
+    pageSize: ramSize % PAGE_2M === 0n ? PAGE_2M : undefined,
+    physAddr: undefined,
+    shared: false,
+    role: { kind: 'guest-ram', vm: vm.name },
+    loc: vm.loc,
+  });
+
+  const vmMaps: MapModel[] = [
+    { mr: ram.name, vaddr: ramBase, perms: 'rwx', cached: true, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc },
+  ];
+  // The VMM sees guest RAM too: it loads the images and reads guest memory when it must.
+  const vmmRamMap: MapModel = { mr: ram.name, vaddr: 0n, perms: 'rw', cached: true, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc };
+  vmm.maps.push(vmmRamMap);
+  r.autoVaddr(vmm, vmmRamMap, ramSize, ram.pageSize ?? PAGE_4K);
+
+  if (board.gic.version === 2) {
+    const vcpuIf = board.gic.virtualCpuInterface;
+    const guestGicc = board.guest.gicCpuInterface;
+    if (!vcpuIf || guestGicc === undefined) {
+      r.diagnostics.push(error('board-gic-incomplete', `board '${board.name}' is GICv2 but does not give the virtual CPU interface and the guest's GICC address`, vm.loc, {
+        hint: `add gic.virtualCpuInterface and guest.gicCpuInterface to ${board.file}`,
+      }));
+    } else {
+      const gicv = r.generatedRegion({
+        name: `${vm.name}_gic_vcpu`,
+        size: vcpuIf.size < GICV2_VCPU_INTERFACE_SIZE ? vcpuIf.size : GICV2_VCPU_INTERFACE_SIZE,
+        pageSize: undefined,
+        physAddr: vcpuIf.paddr,
+        shared: false,
+        role: { kind: 'gic-vcpu', vm: vm.name },
+        loc: vm.loc,
+      });
+      vmMaps.push({ mr: gicv.name, vaddr: guestGicc, perms: 'rw', cached: false, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc });
+    }
+  }
+
+  const passthrough: GuestModel['passthrough'] = [];
+  for (const p of vm.passthrough) {
+    const resolved = passthroughDevice(r, p, board, vm);
+    if (!resolved) continue;
+    const { device, region } = resolved;
+    const gpa = p.gpa ?? device.paddr;
+    vmMaps.push({ mr: region.name, vaddr: gpa, perms: 'rw', cached: false, setvarVaddr: undefined, setvarSize: undefined, loc: p.loc });
+    const irqs: PassthroughIrqModel[] = [];
+    if (p.irqs) {
+      device.irqs.forEach((q, i) => {
+        const explicit = p.ids?.[i];
+        const irqModel = r.irq(vmm, { kind: 'irq', irq: q.irq, id: explicit, trigger: q.trigger, loc: p.loc }, device.name);
+        vmm.irqs.push(irqModel);
+        const entry: PassthroughIrqModel = { channel: irqModel.id, irq: q.irq, trigger: q.trigger };
+        irqs.push(entry);
+        // The channel id may be allocated later: copy it once ids are final.
+        r.afterAllocation(() => { entry.channel = irqModel.id; });
+      });
+    }
+    passthrough.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs });
+  }
+
+  vmm.virtualMachine = {
+    name: vm.name,
+    vcpus: Array.from({ length: vm.vcpus }, (_, id) => ({ id, loc: vm.loc })),
+    maps: vmMaps,
+    priority: vm.priority ?? DEFAULT_VM_PRIORITY,
+    budget,
+    period: vm.period ?? budget,
+    loc: vm.loc,
+  };
+
+  const kernelFacts = r.input.images.get(vm.kernel.path);
+  const initrdFacts = vm.initrd ? r.input.images.get(vm.initrd.path) : undefined;
+  const firstUart = passthrough
+    .map((p) => board.devices.find((d) => d.name === p.device))
+    .find((d): d is BoardDevice => d !== undefined && d.kind === 'uart');
+  const consoleName = firstUart ? linuxConsoleName(firstUart) : undefined;
+
+  const guestRam: GuestModel['ram'] = { mr: ram.name, gpa: ramBase, size: ramSize, vmmVaddr: 0n };
+  r.afterAllocation(() => { guestRam.vmmVaddr = vmmRamMap.vaddr; });
+
+  return {
+    vm: vm.name,
+    vmm: vmm.name,
+    board: board.name,
+    gicVersion: board.gic.version,
+    vcpus: vm.vcpus,
+    ram: guestRam,
+    kernel: {
+      path: vm.kernel.path,
+      size: kernelFacts?.size,
+      textOffset: kernelFacts?.linux?.textOffset,
+      imageSize: kernelFacts?.linux?.imageSize,
+    },
+    initrd: vm.initrd ? { path: vm.initrd.path, size: initrdFacts?.size } : undefined,
+    dtb: vm.dtb ? { path: vm.dtb.path } : undefined,
+    bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),
+    passthrough,
+    loc: vm.loc,
+  };
+}
+
+function passthroughDevice(r: Resolution, p: Passthrough, board: Board, vm: VirtualMachine): { device: BoardDevice; region: MemoryRegionModel } | undefined {
+  let device: BoardDevice | undefined;
+  if (typeof p.device === 'string') {
+    device = findBoardDevice(board, p.device);
+    if (!device) {
+      r.diagnostics.push(error('passthrough-unknown-device', `board '${board.name}' has no device '${p.device}' to pass through to '${vm.name}'`, p.loc, {
+        hint: `known devices: ${board.devices.map((d) => d.name).join(', ') || 'none'}; or describe it: passthrough({ name, paddr: addr(...), size: kib(4), irqs: [...] })`,
+      }));
+      return undefined;
+    }
+  } else {
+    device = deviceFromSpec(p.device);
+  }
+  const region = r.generatedRegion({
+    name: device.name,
+    size: pageRound(device.size),
+    pageSize: undefined,
+    physAddr: device.paddr - (device.paddr % PAGE_4K),
+    shared: false,
+    role: { kind: 'device', device: device.name, vm: vm.name },
+    loc: p.loc,
+  });
+  return { device, region };
+}

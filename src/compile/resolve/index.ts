@@ -1,0 +1,290 @@
+// Resolve: from the constructs a systems.ts made to the system model. Names, ids, addresses and
+// generated elements (the VMM of each guest) are decided here, deterministically; nothing is
+// checked here beyond what resolution itself needs (validation does the checking).
+import path from 'node:path';
+import type { System } from '../../dsl/system.js';
+import type { BareVirtualMachine, ChannelEnd, Irq, Mapping, MemoryRegion, ProtectionDomain } from '../../dsl/constructs.js';
+import type { VirtualMachine } from '../../dsl/vm.js';
+import type { Board } from '../boards.js';
+import { error, type Diagnostic } from '../diagnostics.js';
+import type {
+  ChannelEndModel, ChannelModel, GuestModel, IrqModel, Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, RegionRole,
+  VirtualMachineModel,
+} from '../model.js';
+import { IdAllocator, MAX_CHANNEL_ID, VaddrAllocator, effectivePageSize } from './ids.js';
+import { expandGuest } from './guests.js';
+
+/** What the CLI learnt about an input file (it reads files; resolution does not). */
+export interface ImageFacts {
+  size: bigint;
+  /** For an arm64 Linux Image: its header's text_offset and image_size. */
+  linux?: { textOffset: bigint; imageSize: bigint };
+}
+
+export interface ResolveInput {
+  system: System;
+  /** The systems.ts path. */
+  file: string;
+  board: Board | undefined;
+  /** Facts about image files, by absolute path; a path that is absent was not found. */
+  images: ReadonlyMap<string, ImageFacts>;
+}
+
+export interface ResolveResult {
+  model: import('../model.js').SystemModel;
+  diagnostics: Diagnostic[];
+}
+
+export const DEFAULT_BUDGET = 1000;
+export const DEFAULT_STACK_SIZE = 0x1000n;
+
+interface PendingMap { pd: ProtectionDomainModel; map: MapModel; size: bigint; align: bigint }
+interface PendingId { pd: ProtectionDomainModel; assign: (id: number) => void; what: string; loc: Loc }
+
+/** @internal the resolver's state, shared with guests.ts. */
+export class Resolution {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly memoryRegions: MemoryRegionModel[] = [];
+  private readonly mrByConstruct = new Map<MemoryRegion, MemoryRegionModel>();
+  readonly pdByConstruct = new Map<ProtectionDomain, ProtectionDomainModel>();
+  readonly rootPds: ProtectionDomainModel[] = [];
+  readonly channels: ChannelModel[] = [];
+  readonly guests: GuestModel[] = [];
+  private readonly pendingMaps: PendingMap[] = [];
+  private readonly pendingIds: PendingId[] = [];
+  private readonly fixups: (() => void)[] = [];
+
+  constructor(readonly input: ResolveInput) {}
+
+  /** The model of a region, created on first use; its place in the output is its first use. */
+  region(mr: MemoryRegion, role: RegionRole = { kind: 'user' }): MemoryRegionModel {
+    let model = this.mrByConstruct.get(mr);
+    if (!model) {
+      model = { name: mr.name, size: mr.size, pageSize: mr.pageSize, physAddr: mr.physAddr, shared: mr.shared, role, loc: mr.loc };
+      this.mrByConstruct.set(mr, model);
+      this.memoryRegions.push(model);
+    }
+    return model;
+  }
+
+  /** A region sel4cp-synth makes (guest RAM, GIC vCPU interface, a passed-through device). */
+  generatedRegion(model: MemoryRegionModel): MemoryRegionModel {
+    const existing = this.memoryRegions.find((m) => m.name === model.name && m.role.kind === model.role.kind && m.physAddr === model.physAddr);
+    if (existing) return existing;
+    this.memoryRegions.push(model);
+    return model;
+  }
+
+  mapping(pd: ProtectionDomainModel, m: Mapping, inVm: boolean): MapModel {
+    const region = this.region(m.mr);
+    const model: MapModel = {
+      mr: region.name,
+      vaddr: m.vaddr ?? 0n,
+      perms: m.perms,
+      cached: m.cached,
+      setvarVaddr: m.setvarVaddr,
+      setvarSize: m.setvarSize,
+      loc: m.loc,
+    };
+    if (m.vaddr === undefined) {
+      if (inVm) {
+        this.diagnostics.push(error('vm-map-needs-vaddr', `map of '${region.name}' in a virtual machine has no vaddr`, m.loc, {
+          hint: 'give the guest-physical address: map(region, { vaddr: addr(0x...) })',
+        }));
+      } else {
+        this.autoVaddr(pd, model, region.size, effectivePageSize(region.size, region.pageSize));
+      }
+    }
+    return model;
+  }
+
+  autoVaddr(pd: ProtectionDomainModel, map: MapModel, size: bigint, align: bigint): void {
+    this.pendingMaps.push({ pd, map, size, align });
+  }
+
+  /** Ask for a channel id in `pd`, decided once all explicit ids are known. */
+  autoChannelId(pd: ProtectionDomainModel, what: string, loc: Loc, assign: (id: number) => void): void {
+    this.pendingIds.push({ pd, assign, what, loc });
+  }
+
+  irq(pd: ProtectionDomainModel, q: Irq, device?: string): IrqModel {
+    const model: IrqModel = { irq: q.irq, id: q.id ?? -1, trigger: q.trigger, device, loc: q.loc };
+    if (q.id === undefined) this.autoChannelId(pd, `irq ${q.irq}`, q.loc, (id) => { model.id = id; });
+    return model;
+  }
+
+  protectionDomain(pd: ProtectionDomain, childId: number | undefined): ProtectionDomainModel {
+    const existing = this.pdByConstruct.get(pd);
+    if (existing) {
+      this.diagnostics.push(error('pd-listed-twice', `protection domain '${pd.name}' is part of the system twice`, pd.loc, {
+        hint: 'list each protection domain once: as a root PD or as one parent\'s child',
+      }));
+      return existing;
+    }
+    const budget = pd.budget ?? DEFAULT_BUDGET;
+    const model: ProtectionDomainModel = {
+      name: pd.name,
+      childId,
+      priority: pd.priority ?? 0,
+      budget,
+      period: pd.period ?? budget,
+      passive: pd.passive,
+      stackSize: pd.stackSize ?? DEFAULT_STACK_SIZE,
+      smc: pd.smc,
+      programImage: pd.program ? path.basename(pd.program.path) : '',
+      programPath: pd.program?.path,
+      maps: [],
+      irqs: [],
+      setvars: [],
+      children: [],
+      virtualMachine: undefined,
+      vmmOf: undefined,
+      loc: pd.loc,
+    };
+    this.pdByConstruct.set(pd, model);
+    if (!pd.program && !pd.vmmOf) {
+      this.diagnostics.push(error('pd-missing-program', `protection domain '${pd.name}' has no program image`, pd.loc, {
+        hint: "give one: protectionDomain(name, { program: 'hello.elf', ... })",
+      }));
+    }
+    for (const m of pd.maps) model.maps.push(this.mapping(model, m, false));
+    for (const q of pd.irqs) model.irqs.push(this.irq(model, q));
+    for (const sv of pd.setvars) {
+      const region = this.region(sv.regionPaddr);
+      model.setvars.push({ symbol: sv.symbol, regionPaddr: region.name, loc: sv.loc });
+    }
+    if (pd.virtualMachine) model.virtualMachine = this.bareVm(model, pd.virtualMachine);
+
+    const childIds = new IdAllocator(63);
+    for (const c of pd.children) if (c.id !== undefined) childIds.reserve(c.id);
+    for (const v of model.virtualMachine?.vcpus ?? []) childIds.reserve(v.id);
+    for (const c of pd.children) {
+      const id = c.id ?? childIds.next() ?? -1;
+      model.children.push(this.protectionDomain(c.pd, id));
+    }
+    return model;
+  }
+
+  bareVm(pd: ProtectionDomainModel, vm: BareVirtualMachine): VirtualMachineModel {
+    const budget = vm.budget ?? DEFAULT_BUDGET;
+    return {
+      name: vm.name,
+      vcpus: vm.vcpus.map((id) => ({ id, loc: vm.loc })),
+      maps: vm.maps.map((m) => this.mapping(pd, m, true)),
+      priority: vm.priority ?? 0,
+      budget,
+      period: vm.period ?? budget,
+      loc: vm.loc,
+    };
+  }
+
+  pdOf(x: ProtectionDomain | VirtualMachine): ProtectionDomainModel | undefined {
+    return this.pdByConstruct.get(x.kind === 'virtualMachine' ? x.vmm : x);
+  }
+
+  channelEnd(e: ChannelEnd, loc: Loc): ChannelEndModel | undefined {
+    const pd = this.pdOf(e.pd);
+    if (!pd) {
+      const name = e.pd.kind === 'virtualMachine' ? e.pd.vmm.name : e.pd.name;
+      this.diagnostics.push(error('channel-unknown-pd', `channel end '${name}' is not part of the system`, e.loc ?? loc, {
+        notes: [{ message: `'${name}' is declared here`, location: e.pd.loc }],
+        hint: 'add the protection domain (or virtual machine) to system({ protectionDomains: [...] })',
+      }));
+      return undefined;
+    }
+    const model: ChannelEndModel = { pd: pd.name, id: e.id ?? -1, pp: e.pp, notify: e.notify, loc: e.loc ?? loc };
+    if (e.id === undefined) this.autoChannelId(pd, `channel end to '${pd.name}'`, model.loc, (id) => { model.id = id; });
+    return model;
+  }
+
+  /** Run `f` once every id and address is final (to copy them into derived tables). */
+  afterAllocation(f: () => void): void {
+    this.fixups.push(f);
+  }
+
+  /** Give every automatic id and address its value, explicit ones having been reserved. */
+  allocate(allPds: ProtectionDomainModel[]): void {
+    const ids = new Map<ProtectionDomainModel, IdAllocator>();
+    const idsOf = (pd: ProtectionDomainModel): IdAllocator => {
+      let a = ids.get(pd);
+      if (!a) {
+        a = new IdAllocator(MAX_CHANNEL_ID);
+        for (const q of pd.irqs) if (q.id >= 0) a.reserve(q.id);
+        for (const ch of this.channels) {
+          for (const e of [ch.a, ch.b]) if (e.pd === pd.name && e.id >= 0) a.reserve(e.id);
+        }
+        ids.set(pd, a);
+      }
+      return a;
+    };
+    for (const p of this.pendingIds) {
+      const id = idsOf(p.pd).next();
+      if (id === undefined) {
+        this.diagnostics.push(error('channel-ids-exhausted', `no channel id left in '${p.pd.name}' for ${p.what}: ids 0 to ${MAX_CHANNEL_ID} are all used`, p.loc, {
+          hint: 'a Microkit PD has 62 channel ids shared by its IRQs and channel ends; split the work across PDs',
+        }));
+        p.assign(-1);
+      } else {
+        p.assign(id);
+      }
+    }
+
+    const vaddrs = new Map<ProtectionDomainModel, VaddrAllocator>();
+    for (const pd of allPds) {
+      const a = new VaddrAllocator();
+      for (const m of pd.maps) {
+        if (this.pendingMaps.some((p) => p.map === m)) continue;
+        const region = this.memoryRegions.find((r) => r.name === m.mr);
+        if (region) a.reserve(m.vaddr, region.size);
+      }
+      vaddrs.set(pd, a);
+    }
+    for (const p of this.pendingMaps) p.map.vaddr = vaddrs.get(p.pd)!.next(p.size, p.align);
+    for (const f of this.fixups) f();
+  }
+}
+
+export function resolveSystem(input: ResolveInput): ResolveResult {
+  const { system, board } = input;
+  const r = new Resolution(input);
+
+  for (const mr of system.memoryRegions) r.region(mr);
+  for (const pd of system.protectionDomains) r.rootPds.push(r.protectionDomain(pd, undefined));
+  for (const vm of system.virtualMachines) {
+    const pd = r.protectionDomain(vm.vmm, undefined);
+    r.rootPds.push(pd);
+    if (!board) {
+      r.diagnostics.push(error('no-board', `virtual machine '${vm.name}' needs a board to place its RAM, GIC and devices`, vm.loc, {
+        hint: "name one in system({ board: 'qemu_virt_aarch64' }) or on the command line: --board qemu_virt_aarch64",
+      }));
+      continue;
+    }
+    const guest = expandGuest(r, vm, pd, board);
+    if (guest) r.guests.push(guest);
+  }
+  for (const ch of system.channels) {
+    const a = r.channelEnd(ch.a, ch.loc);
+    const b = r.channelEnd(ch.b, ch.loc);
+    if (a && b) r.channels.push({ a, b, loc: ch.loc });
+  }
+
+  const all: ProtectionDomainModel[] = [];
+  const walk = (pd: ProtectionDomainModel): void => { all.push(pd); pd.children.forEach(walk); };
+  r.rootPds.forEach(walk);
+  r.allocate(all);
+
+  const name = system.name ?? path.basename(input.file).replace(/\.[cm]?[tj]s$/, '');
+  return {
+    model: {
+      name,
+      file: input.file,
+      source: 'typescript',
+      board,
+      memoryRegions: r.memoryRegions,
+      protectionDomains: r.rootPds,
+      channels: r.channels,
+      guests: r.guests,
+    },
+    diagnostics: r.diagnostics,
+  };
+}

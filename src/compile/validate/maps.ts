@@ -1,0 +1,69 @@
+// Mappings into PDs and VMs: the region exists, the address is aligned and in range, no two
+// mappings in one address space overlap, permissions are ones the kernel accepts, and no device
+// is mapped writable and executable.
+import { error, warning, type Diagnostic } from '../diagnostics.js';
+import { mappingContexts, type SystemModel } from '../model.js';
+import { userTop } from '../boards.js';
+import { hex } from '../../dsl/units.js';
+import { overlaps, range } from './common.js';
+
+export function checkMaps(system: SystemModel): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const regions = new Map(system.memoryRegions.map((m) => [m.name, m] as const));
+  const top = userTop(system.board);
+
+  for (const ctx of mappingContexts(system)) {
+    const max = ctx.kind === 'protection domain' ? top - ctx.pd.stackSize : top;
+    const placed: { name: string; start: bigint; size: bigint; loc: typeof ctx.loc }[] = [];
+    for (const m of ctx.maps) {
+      if (!/^r?w?x?$/.test(m.perms) || m.perms === '') {
+        out.push(error('map-invalid-perms', `map of '${m.mr}' in ${ctx.kind} '${ctx.name}' has perms '${m.perms}'; use a combination of r, w and x`, m.loc));
+      } else if (m.perms === 'w') {
+        out.push(error('map-write-only', `map of '${m.mr}' in ${ctx.kind} '${ctx.name}' is write-only, which seL4 does not allow`, m.loc, { hint: "use 'rw'" }));
+      }
+      const mr = regions.get(m.mr);
+      if (!mr) {
+        out.push(error('map-unknown-region', `map in ${ctx.kind} '${ctx.name}' names memory region '${m.mr}', which does not exist`, m.loc));
+        continue;
+      }
+      const pageSize = mr.pageSize ?? 0x1000n;
+      if (m.vaddr % pageSize !== 0n) {
+        out.push(error('map-vaddr-unaligned', `map of '${m.mr}' in ${ctx.kind} '${ctx.name}' is at ${hex(m.vaddr)}, not aligned to the region's page size ${hex(pageSize)}`, m.loc));
+      }
+      if (m.vaddr >= max) {
+        out.push(error('map-vaddr-too-high', `map of '${m.mr}' in ${ctx.kind} '${ctx.name}' is at ${hex(m.vaddr)}; it must be below ${hex(max)}`, m.loc, {
+          hint: ctx.kind === 'protection domain' ? 'the top of a PD\'s address space holds its stack' : undefined,
+        }));
+      } else if (m.vaddr + mr.size > max) {
+        out.push(error('map-vaddr-too-high', `map of '${m.mr}' in ${ctx.kind} '${ctx.name}' ${range(m.vaddr, mr.size)} runs past ${hex(max)}`, m.loc));
+      }
+      for (const p of placed) {
+        if (overlaps(m.vaddr, mr.size, p.start, p.size)) {
+          out.push(error('map-overlap', `map of '${m.mr}' ${range(m.vaddr, mr.size)} overlaps map of '${p.name}' ${range(p.start, p.size)} in ${ctx.kind} '${ctx.name}'`, m.loc, {
+            notes: [{ message: `'${p.name}' is mapped here`, location: p.loc }],
+          }));
+        }
+      }
+      placed.push({ name: m.mr, start: m.vaddr, size: mr.size, loc: m.loc });
+
+      const isDevice = mr.role.kind === 'device' || mr.role.kind === 'gic-vcpu' || (mr.physAddr !== undefined && !inBoardRam(system, mr.physAddr));
+      if (isDevice && m.perms.includes('w') && m.perms.includes('x')) {
+        out.push(error('device-map-wx', `device region '${m.mr}' is mapped writable and executable in ${ctx.kind} '${ctx.name}'`, m.loc, {
+          hint: "device registers are never code: map them 'rw' and cached: false",
+        }));
+      }
+      if (isDevice && m.cached && (mr.role.kind !== 'user' || system.board !== undefined)) {
+        out.push(warning('device-map-cached', `device region '${m.mr}' is mapped cached in ${ctx.kind} '${ctx.name}'`, m.loc, { hint: 'map device registers with cached: false' }));
+      }
+      if (m.setvarVaddr !== undefined && ctx.kind === 'virtual machine') {
+        out.push(error('map-setvar-in-vm', `map of '${m.mr}' in virtual machine '${ctx.name}' has setvar_vaddr; virtual machines have no program image`, m.loc));
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether a physical address lies in the board's RAM (unknown board: assume not, i.e. a device). */
+export function inBoardRam(system: SystemModel, paddr: bigint): boolean {
+  return system.board?.ram.some((r) => paddr >= r.base && paddr < r.base + r.size) ?? false;
+}

@@ -1,0 +1,55 @@
+// Names and counts: what the Microkit tool checks across the whole system, plus duplicate VM
+// names (its comparison is of whole VMs, so two VMs with one name but other differences pass).
+import { error, warning, type Diagnostic } from '../diagnostics.js';
+import { allProtectionDomains, type Loc, type SystemModel } from '../model.js';
+import { LIMITS } from './common.js';
+
+function duplicates<T extends { name: string; loc: Loc }>(items: T[], id: string, what: string, hint: string): Diagnostic[] {
+  const seen = new Map<string, T>();
+  const out: Diagnostic[] = [];
+  for (const item of items) {
+    const prev = seen.get(item.name);
+    if (prev) {
+      out.push(error(id, `duplicate ${what} name '${item.name}'`, item.loc, {
+        notes: [{ message: `'${item.name}' is first declared here`, location: prev.loc }],
+        hint,
+      }));
+    } else {
+      seen.set(item.name, item);
+    }
+  }
+  return out;
+}
+
+export function checkNames(system: SystemModel): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const pds = allProtectionDomains(system);
+  const vms = pds.flatMap((pd) => (pd.virtualMachine ? [pd.virtualMachine] : []));
+
+  if (pds.length === 0) {
+    out.push(error('no-protection-domains', 'the system has no protection domains', undefined, {
+      hint: 'a Microkit system needs at least one protection domain',
+    }));
+  }
+  if (pds.length > LIMITS.maxPds) {
+    out.push(error('too-many-pds', `too many protection domains: ${pds.length}, Microkit allows ${LIMITS.maxPds}`, pds[LIMITS.maxPds]?.loc));
+  }
+  if (vms.length > LIMITS.maxVms) {
+    out.push(error('too-many-vms', `too many virtual machines: ${vms.length}, Microkit allows ${LIMITS.maxVms}`, vms[LIMITS.maxVms]?.loc));
+  }
+  out.push(...duplicates(pds, 'duplicate-pd-name', 'protection domain', 'protection domain names must be unique'));
+  out.push(...duplicates(system.memoryRegions, 'duplicate-mr-name', 'memory region', 'memory region names must be unique; two regions with one name are two different regions to sel4cp-synth'));
+  out.push(...duplicates(vms, 'duplicate-vm-name', 'virtual machine', 'virtual machine names must be unique (the Microkit tool only notices when the whole VMs are identical)'));
+
+  for (const item of [...pds, ...vms, ...system.memoryRegions]) {
+    if (item.name === '') {
+      out.push(error('empty-name', 'a name must not be empty', item.loc));
+    }
+  }
+  for (const item of [...pds, ...vms]) {
+    if (item.name.length > LIMITS.maxNameLength) {
+      out.push(warning('name-too-long', `name '${item.name}' is ${item.name.length} characters; the Microkit monitor keeps only the first ${LIMITS.maxNameLength} in its fault reports`, item.loc));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,125 @@
+// The high-level guest: a Linux virtual machine together with the VMM that runs it. On a board
+// it becomes, through the low-level constructs, a VMM protection domain, the guest RAM region,
+// the GIC virtual CPU interface mapped where the guest expects its CPU interface, and the
+// devices passed through with their interrupts (see src/compile/resolve/guests.ts).
+import { captureLocation, type SourceLocation } from './location.js';
+import { toFileRef, type FileRef } from './context.js';
+import { makeProtectionDomain, type IrqTrigger, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
+import type { Address, Size } from './units.js';
+
+/** A device described by hand, for one the board file does not list. */
+export interface DeviceSpec {
+  name: string;
+  paddr: Address;
+  size: Size;
+  /** GIC INTIDs, with their trigger. @default [] */
+  irqs?: (number | { irq: number; trigger?: IrqTrigger })[];
+}
+
+export interface PassthroughOptions {
+  /** Pass the device's interrupts through to the guest. @default true */
+  irqs?: boolean;
+  /** Channel ids on the VMM for the device's interrupts, in order. @default allocated */
+  ids?: number[];
+  /** Guest-physical address of the device. @default its physical address (the board's DTB stays valid) */
+  gpa?: Address;
+}
+
+export interface Passthrough {
+  readonly kind: 'passthrough';
+  /** A board device name ('uart0'), 'console', a device-tree path, or a hand-written device. */
+  readonly device: string | DeviceSpec;
+  readonly irqs: boolean;
+  readonly ids: readonly number[] | undefined;
+  readonly gpa: Address | undefined;
+  readonly loc: SourceLocation | undefined;
+}
+
+/** Give a VM direct access to a device: its registers mapped uncached, its interrupts injected. */
+export function passthrough(device: string | DeviceSpec, options: PassthroughOptions = {}): Passthrough {
+  return { kind: 'passthrough', device, irqs: options.irqs ?? true, ids: options.ids, gpa: options.gpa, loc: captureLocation() };
+}
+
+export interface VmmOptions extends SchedulingOptions {
+  /** @default `${vm}_vmm` */
+  name?: string;
+  /** @default kib(16) */
+  stackSize?: Size;
+}
+
+export interface VirtualMachineOptions extends SchedulingOptions {
+  /** The arm64 Linux kernel `Image` (uncompressed). */
+  kernel: string | FileRef;
+  /** An initial RAM disk (e.g. a cpio archive). @default none */
+  initrd?: string | FileRef;
+  /**
+   * The guest device tree (.dtb, or .dts compiled with dtc). sel4cp-synth injects /chosen
+   * (initrd, bootargs) and /memory into it.
+   * @default generated from the board's device tree: CPUs, timer, PSCI, GIC, and the devices passed through
+   */
+  dtb?: string | FileRef;
+  /** Kernel command line. @default a console on the first UART passed through, e.g. "console=ttyAMA0" */
+  bootargs?: string;
+  /** Guest RAM size. @default the board's guest RAM size (boards/*.json `guest.ramSize`) */
+  ram?: Size;
+  /** Guest-physical base of guest RAM. @default the board's (`guest.ramBase`) */
+  ramBase?: Address;
+  /** Number of vCPUs. @default 1 */
+  vcpus?: number;
+  /** Devices this VM owns. @default [] */
+  passthrough?: Passthrough[];
+  /** The VMM protection domain's settings. Its priority defaults to 254; the VM's to 100. */
+  vmm?: VmmOptions;
+}
+
+export interface VirtualMachine {
+  readonly kind: 'virtualMachine';
+  readonly name: string;
+  /** The VMM protection domain (use it in channels, or pass the VM itself). */
+  readonly vmm: ProtectionDomain;
+  readonly kernel: FileRef;
+  readonly initrd: FileRef | undefined;
+  readonly dtb: FileRef | undefined;
+  readonly bootargs: string | undefined;
+  readonly ram: Size | undefined;
+  readonly ramBase: Address | undefined;
+  readonly vcpus: number;
+  readonly priority: number | undefined;
+  readonly budget: number | undefined;
+  readonly period: number | undefined;
+  readonly passthrough: readonly Passthrough[];
+  readonly vmmOptions: VmmOptions;
+  readonly loc: SourceLocation | undefined;
+}
+
+/** A Linux guest and the VMM that runs it; the board decides the addresses. */
+export function virtualMachine(name: string, options: VirtualMachineOptions): VirtualMachine {
+  const loc = captureLocation();
+  const vmmOptions = options.vmm ?? {};
+  const vm: { -readonly [K in keyof VirtualMachine]: VirtualMachine[K] } = {
+    kind: 'virtualMachine',
+    name,
+    vmm: undefined as unknown as ProtectionDomain,
+    kernel: toFileRef(options.kernel, loc),
+    initrd: options.initrd === undefined ? undefined : toFileRef(options.initrd, loc),
+    dtb: options.dtb === undefined ? undefined : toFileRef(options.dtb, loc),
+    bootargs: options.bootargs,
+    ram: options.ram,
+    ramBase: options.ramBase,
+    vcpus: options.vcpus ?? 1,
+    priority: options.priority,
+    budget: options.budget,
+    period: options.period,
+    passthrough: options.passthrough ?? [],
+    vmmOptions,
+    loc,
+  };
+  // The VMM's program image is produced by the link step (vmm-<vm>.elf), so it has none here.
+  vm.vmm = makeProtectionDomain(vmmOptions.name ?? `${name}_vmm`, {
+    priority: vmmOptions.priority,
+    budget: vmmOptions.budget,
+    period: vmmOptions.period,
+    stackSize: vmmOptions.stackSize,
+  }, loc, vm);
+  return vm;
+}
