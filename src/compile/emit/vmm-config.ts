@@ -1,0 +1,372 @@
+/**
+ * The VMM configuration blob: the bytes the link step writes into the `.vmm_config` section of
+ * the runtime ELF. This file and `src/vmm-runtime/include/vmm_config.h` describe the same
+ * layout; the C header pins every offset with `_Static_assert`, and the host tests check that
+ * the C `vmm_config_check` accepts what `encodeVmmConfig` produces.
+ *
+ * Pure: no file system, no environment. Invalid input is our own bug (validation runs before
+ * emit), so the encoder throws instead of collecting diagnostics.
+ */
+
+/** ELF section that holds the blob in the runtime ELF. */
+export const VMM_CONFIG_SECTION = '.vmm_config';
+/** Symbol naming the first byte of that section. */
+export const VMM_CONFIG_SYMBOL = 'vmm_config_blob';
+/** Bytes reserved for the blob in the section (zero-filled in the built ELF). */
+export const VMM_CONFIG_RESERVED_SIZE = 4096;
+/** 'S4VM' in memory order, read as a little-endian u32. */
+export const VMM_CONFIG_MAGIC = 0x4d563453;
+export const VMM_CONFIG_VERSION = 1;
+/** Size of the version-1 structure (`sizeof(struct vmm_config)`). */
+export const VMM_CONFIG_HEADER_SIZE = 0x220;
+
+export const VMM_CONFIG_NAME_SIZE = 32;
+export const VMM_CONFIG_MAX_VCPUS = 8;
+export const VMM_CONFIG_MAX_IRQS = 32;
+export const VMM_CONFIG_MAX_DEVICES = 4;
+/** Microkit 2.0.1: 62 channels per protection domain (ids 0..61). */
+export const VMM_CONFIG_MAX_CHANNEL = 61;
+/** Microkit child ids are 6 bits of a fault badge. */
+export const VMM_CONFIG_MAX_CHILD = 63;
+
+/** Field offsets of `struct vmm_config` (see vmm_config.h). */
+export const VMM_CONFIG_OFFSETS = {
+  magic: 0x000,
+  version: 0x004,
+  headerSize: 0x006,
+  totalSize: 0x008,
+  crc32: 0x00c,
+  vmName: 0x010,
+  gicVersion: 0x030,
+  vcpuCount: 0x031,
+  irqCount: 0x032,
+  deviceCount: 0x033,
+  flags: 0x034,
+  vcpuIds: 0x038,
+  gicdBase: 0x040,
+  gicrBase: 0x048,
+  giccBase: 0x050,
+  ramGuestBase: 0x058,
+  ramSize: 0x060,
+  ramVmmVaddr: 0x068,
+  entry: 0x070,
+  kernel: 0x078,
+  dtb: 0x090,
+  initrd: 0x0a8,
+  irqs: 0x0c0,
+  devices: 0x1c0,
+} as const;
+const IMAGE_SIZE = 0x18;
+const IRQ_SIZE = 0x8;
+const DEVICE_SIZE = 0x18;
+
+/** Where a boot image is stored in the VMM's address space and where it goes in the guest. */
+export interface VmmConfigImage {
+  /** Virtual address of the image bytes in the VMM protection domain. */
+  vmmVaddr: bigint;
+  /** Size in bytes; 0 only for an absent initrd. */
+  size: bigint;
+  /** Guest-physical destination. */
+  guestAddr: bigint;
+}
+
+export type VmmIrqTrigger = 'level' | 'edge';
+
+/** A device interrupt passed through to the guest. */
+export interface VmmConfigIrq {
+  /** Microkit channel id on which the VMM receives the interrupt (0..61). */
+  channel: number;
+  /** GIC INTID the guest sees (an SPI, 32..1019). */
+  intid: number;
+  trigger: VmmIrqTrigger;
+}
+
+export type VmmDeviceKind = 'pl011';
+
+/** A device the VMM emulates by trapping accesses to its guest-physical window. */
+export interface VmmConfigDevice {
+  kind: VmmDeviceKind;
+  guestBase: bigint;
+  size: bigint;
+  /** INTID of the device's interrupt; 0 for none. @default 0 */
+  intid?: number;
+}
+
+export interface VmmConfig {
+  /** Virtual machine name as it appears in log lines (ASCII, at most 31 bytes). */
+  vmName: string;
+  gicVersion: 2 | 3;
+  /** Microkit child id of each vCPU (the `<vcpu id>` in the .system), vCPU 0 first. */
+  vcpuIds: number[];
+  /** Guest-physical GIC distributor. */
+  gicdBase: bigint;
+  /** GICv3: first redistributor (each vCPU has 0x20000 bytes). Must be absent for GICv2. */
+  gicrBase?: bigint;
+  /** GICv2: guest-physical CPU interface, where the GICV frame is mapped. Absent for GICv3. */
+  giccBase?: bigint;
+  ram: {
+    guestBase: bigint;
+    size: bigint;
+    /** Where the guest RAM is mapped in the VMM protection domain. */
+    vmmVaddr: bigint;
+  };
+  kernel: VmmConfigImage;
+  dtb: VmmConfigImage;
+  /** @default absent */
+  initrd?: VmmConfigImage;
+  /** Guest-physical PC of vCPU 0; for a Linux Image, the kernel's guest address. */
+  entry: bigint;
+  /** @default [] */
+  irqs?: VmmConfigIrq[];
+  /** @default [] */
+  devices?: VmmConfigDevice[];
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+const PAGE = 0x1000n;
+
+function bug(message: string): never {
+  throw new Error(`encodeVmmConfig: ${message}`);
+}
+
+function checkU64(what: string, v: bigint): void {
+  if (v < 0n || v > U64_MAX) bug(`${what} 0x${v.toString(16)} does not fit in 64 bits`);
+}
+
+function checkInt(what: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) bug(`${what} ${v} is outside ${min}..${max}`);
+}
+
+function checkRange(what: string, base: bigint, size: bigint): void {
+  checkU64(`${what} base`, base);
+  checkU64(`${what} size`, size);
+  if (base + size > U64_MAX + 1n) bug(`${what} [0x${base.toString(16)}..+0x${size.toString(16)}) wraps`);
+}
+
+function overlaps(a: bigint, aSize: bigint, b: bigint, bSize: bigint): boolean {
+  return aSize > 0n && bSize > 0n && a < b + bSize && b < a + aSize;
+}
+
+function inside(base: bigint, size: bigint, outer: bigint, outerSize: bigint): boolean {
+  return base >= outer && base + size <= outer + outerSize;
+}
+
+/** CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib computes it. */
+export function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function validate(cfg: VmmConfig): void {
+  const name = new TextEncoder().encode(cfg.vmName);
+  if (name.length === 0 || name.length >= VMM_CONFIG_NAME_SIZE || name.includes(0)) {
+    bug(`VM name '${cfg.vmName}' must be 1..${VMM_CONFIG_NAME_SIZE - 1} bytes without NUL`);
+  }
+  if (cfg.gicVersion !== 2 && cfg.gicVersion !== 3) bug(`GIC version ${String(cfg.gicVersion)}`);
+  checkInt('vCPU count', cfg.vcpuIds.length, 1, VMM_CONFIG_MAX_VCPUS);
+  cfg.vcpuIds.forEach((id, i) => {
+    checkInt(`vCPU ${i} id`, id, 0, VMM_CONFIG_MAX_CHILD);
+    if (cfg.vcpuIds.indexOf(id) !== i) bug(`vCPU id ${id} is used twice`);
+  });
+  const { ram } = cfg;
+  checkRange('guest RAM', ram.guestBase, ram.size);
+  checkRange('guest RAM VMM mapping', ram.vmmVaddr, ram.size);
+  if (ram.size === 0n || ram.guestBase % PAGE !== 0n || ram.size % PAGE !== 0n) {
+    bug('guest RAM must be non-empty and page-aligned');
+  }
+  if (ram.vmmVaddr === 0n || ram.vmmVaddr % PAGE !== 0n) bug('guest RAM VMM mapping must be page-aligned and non-zero');
+  const gicdSize = cfg.gicVersion === 2 ? 0x1000n : 0x10000n;
+  checkRange('GICD', cfg.gicdBase, gicdSize);
+  if (cfg.gicdBase === 0n || cfg.gicdBase % gicdSize !== 0n) bug('GICD base must be non-zero and aligned');
+  if (overlaps(cfg.gicdBase, gicdSize, ram.guestBase, ram.size)) bug('GICD overlaps guest RAM');
+  if (cfg.gicVersion === 2) {
+    if (cfg.gicrBase !== undefined) bug('GICv2 has no redistributor');
+    const gicc = cfg.giccBase ?? bug('GICv2 needs giccBase');
+    checkRange('GICC', gicc, 0x2000n);
+    if (gicc === 0n || gicc % PAGE !== 0n) bug('GICC base must be non-zero and page-aligned');
+    if (overlaps(gicc, 0x2000n, ram.guestBase, ram.size) || overlaps(gicc, 0x2000n, cfg.gicdBase, gicdSize)) {
+      bug('GICC overlaps guest RAM or GICD');
+    }
+  } else {
+    if (cfg.giccBase !== undefined) bug('GICv3 config must not have giccBase');
+    const gicr = cfg.gicrBase ?? bug('GICv3 needs gicrBase');
+    const gicrSize = BigInt(cfg.vcpuIds.length) * 0x20000n;
+    checkRange('GICR', gicr, gicrSize);
+    if (gicr === 0n || gicr % 0x10000n !== 0n) bug('GICR base must be non-zero and 64 KiB-aligned');
+    if (overlaps(gicr, gicrSize, ram.guestBase, ram.size) || overlaps(gicr, gicrSize, cfg.gicdBase, gicdSize)) {
+      bug('GICR overlaps guest RAM or GICD');
+    }
+  }
+  const images: [string, VmmConfigImage | undefined, boolean][] = [
+    ['kernel', cfg.kernel, true],
+    ['DTB', cfg.dtb, true],
+    ['initrd', cfg.initrd, false],
+  ];
+  for (const [what, img, required] of images) {
+    if (img === undefined) continue;
+    checkRange(`${what} guest`, img.guestAddr, img.size);
+    checkRange(`${what} source`, img.vmmVaddr, img.size);
+    if (img.size === 0n) {
+      if (required) bug(`${what} image is empty`);
+      continue;
+    }
+    if (img.vmmVaddr === 0n) bug(`${what} image has no VMM address`);
+    if (!inside(img.guestAddr, img.size, ram.guestBase, ram.size)) bug(`${what} image lies outside guest RAM`);
+    if (overlaps(img.vmmVaddr, img.size, ram.vmmVaddr, ram.size)) bug(`${what} source overlaps the guest RAM mapping`);
+  }
+  const placed = images.flatMap(([what, img]) => (img && img.size > 0n ? [{ what, img }] : []));
+  for (let i = 0; i < placed.length; i++) {
+    for (let j = i + 1; j < placed.length; j++) {
+      const a = placed[i]!;
+      const b = placed[j]!;
+      if (overlaps(a.img.guestAddr, a.img.size, b.img.guestAddr, b.img.size)) bug(`${a.what} and ${b.what} overlap in guest RAM`);
+    }
+  }
+  checkU64('entry', cfg.entry);
+  if (cfg.entry < cfg.kernel.guestAddr || cfg.entry >= cfg.kernel.guestAddr + cfg.kernel.size) {
+    bug('entry point lies outside the kernel image');
+  }
+  const irqs = cfg.irqs ?? [];
+  checkInt('IRQ count', irqs.length, 0, VMM_CONFIG_MAX_IRQS);
+  irqs.forEach((irq, i) => {
+    checkInt(`IRQ ${i} channel`, irq.channel, 0, VMM_CONFIG_MAX_CHANNEL);
+    checkInt(`IRQ ${i} INTID`, irq.intid, 32, 1019);
+    if (irq.trigger !== 'level' && irq.trigger !== 'edge') bug(`IRQ ${i} trigger ${String(irq.trigger)}`);
+    if (irqs.findIndex((o) => o.channel === irq.channel || o.intid === irq.intid) !== i) {
+      bug(`IRQ ${i} shares a channel or INTID with an earlier one`);
+    }
+  });
+  const devices = cfg.devices ?? [];
+  checkInt('device count', devices.length, 0, VMM_CONFIG_MAX_DEVICES);
+  devices.forEach((d, i) => {
+    if (d.kind !== 'pl011') bug(`device ${i} kind ${String(d.kind)}`);
+    checkRange(`device ${i}`, d.guestBase, d.size);
+    if (d.size === 0n || d.guestBase % PAGE !== 0n) bug(`device ${i} window must be non-empty and page-aligned`);
+    if (overlaps(d.guestBase, d.size, ram.guestBase, ram.size) || overlaps(d.guestBase, d.size, cfg.gicdBase, gicdSize)) {
+      bug(`device ${i} overlaps guest RAM or GICD`);
+    }
+    if (d.intid !== undefined && d.intid !== 0) checkInt(`device ${i} INTID`, d.intid, 32, 1019);
+  });
+}
+
+/**
+ * Encodes a VMM configuration as the version-1 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
+ */
+export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
+  validate(cfg);
+  const O = VMM_CONFIG_OFFSETS;
+  const bytes = new Uint8Array(VMM_CONFIG_HEADER_SIZE);
+  const view = new DataView(bytes.buffer);
+  const u64 = (off: number, v: bigint) => view.setBigUint64(off, v, true);
+  const image = (off: number, img: VmmConfigImage | undefined) => {
+    if (img === undefined || img.size === 0n) return;
+    u64(off, img.vmmVaddr);
+    u64(off + 8, img.size);
+    u64(off + 16, img.guestAddr);
+  };
+  const irqs = cfg.irqs ?? [];
+  const devices = cfg.devices ?? [];
+
+  view.setUint32(O.magic, VMM_CONFIG_MAGIC, true);
+  view.setUint16(O.version, VMM_CONFIG_VERSION, true);
+  view.setUint16(O.headerSize, VMM_CONFIG_HEADER_SIZE, true);
+  view.setUint32(O.totalSize, VMM_CONFIG_HEADER_SIZE, true);
+  bytes.set(new TextEncoder().encode(cfg.vmName), O.vmName);
+  view.setUint8(O.gicVersion, cfg.gicVersion);
+  view.setUint8(O.vcpuCount, cfg.vcpuIds.length);
+  view.setUint8(O.irqCount, irqs.length);
+  view.setUint8(O.deviceCount, devices.length);
+  view.setUint32(O.flags, 0, true);
+  cfg.vcpuIds.forEach((id, i) => view.setUint8(O.vcpuIds + i, id));
+  u64(O.gicdBase, cfg.gicdBase);
+  u64(O.gicrBase, cfg.gicrBase ?? 0n);
+  u64(O.giccBase, cfg.giccBase ?? 0n);
+  u64(O.ramGuestBase, cfg.ram.guestBase);
+  u64(O.ramSize, cfg.ram.size);
+  u64(O.ramVmmVaddr, cfg.ram.vmmVaddr);
+  u64(O.entry, cfg.entry);
+  image(O.kernel, cfg.kernel);
+  image(O.dtb, cfg.dtb);
+  image(O.initrd, cfg.initrd);
+  irqs.forEach((irq, i) => {
+    const off = O.irqs + i * IRQ_SIZE;
+    view.setUint8(off, irq.channel);
+    view.setUint8(off + 1, irq.trigger === 'edge' ? 1 : 0);
+    view.setUint16(off + 2, irq.intid, true);
+  });
+  devices.forEach((d, i) => {
+    const off = O.devices + i * DEVICE_SIZE;
+    u64(off, d.guestBase);
+    u64(off + 8, d.size);
+    view.setUint16(off + 16, 1, true);
+    view.setUint16(off + 18, d.intid ?? 0, true);
+  });
+  view.setUint32(O.crc32, crc32(bytes), true);
+  return bytes;
+}
+
+/**
+ * Decodes a blob (for tests and tools). Throws with a one-line reason when the preamble,
+ * version or checksum is wrong; does not repeat the C runtime's field checks.
+ */
+export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
+  const O = VMM_CONFIG_OFFSETS;
+  if (blob.length < VMM_CONFIG_HEADER_SIZE) throw new Error(`VMM config blob of ${blob.length} bytes is too short`);
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const magic = view.getUint32(O.magic, true);
+  if (magic !== VMM_CONFIG_MAGIC) throw new Error(`VMM config blob has bad magic 0x${magic.toString(16)}`);
+  const version = view.getUint16(O.version, true);
+  if (version !== VMM_CONFIG_VERSION) throw new Error(`VMM config blob has unsupported version ${version}`);
+  const total = view.getUint32(O.totalSize, true);
+  if (view.getUint16(O.headerSize, true) !== VMM_CONFIG_HEADER_SIZE || total < VMM_CONFIG_HEADER_SIZE || total > blob.length) {
+    throw new Error('VMM config blob has bad sizes');
+  }
+  const copy = blob.slice(0, total);
+  copy.fill(0, O.crc32, O.crc32 + 4);
+  if (crc32(copy) !== view.getUint32(O.crc32, true)) throw new Error('VMM config blob has a bad checksum');
+
+  const u64 = (off: number) => view.getBigUint64(off, true);
+  const image = (off: number): VmmConfigImage => ({ vmmVaddr: u64(off), size: u64(off + 8), guestAddr: u64(off + 16) });
+  const nameBytes = blob.subarray(O.vmName, O.vmName + VMM_CONFIG_NAME_SIZE);
+  const nul = nameBytes.indexOf(0);
+  const gicVersion = view.getUint8(O.gicVersion);
+  if (gicVersion !== 2 && gicVersion !== 3) throw new Error(`VMM config blob has GIC version ${gicVersion}`);
+  const vcpuCount = view.getUint8(O.vcpuCount);
+  const irqCount = view.getUint8(O.irqCount);
+  const deviceCount = view.getUint8(O.deviceCount);
+  if (vcpuCount > VMM_CONFIG_MAX_VCPUS || irqCount > VMM_CONFIG_MAX_IRQS || deviceCount > VMM_CONFIG_MAX_DEVICES) {
+    throw new Error('VMM config blob has counts beyond its tables');
+  }
+  const cfg: VmmConfig = {
+    vmName: new TextDecoder().decode(nameBytes.subarray(0, nul < 0 ? nameBytes.length : nul)),
+    gicVersion,
+    vcpuIds: Array.from({ length: vcpuCount }, (_, i) => view.getUint8(O.vcpuIds + i)),
+    gicdBase: u64(O.gicdBase),
+    ram: { guestBase: u64(O.ramGuestBase), size: u64(O.ramSize), vmmVaddr: u64(O.ramVmmVaddr) },
+    kernel: image(O.kernel),
+    dtb: image(O.dtb),
+    entry: u64(O.entry),
+    irqs: Array.from({ length: irqCount }, (_, i) => {
+      const off = O.irqs + i * IRQ_SIZE;
+      return {
+        channel: view.getUint8(off),
+        trigger: view.getUint8(off + 1) === 1 ? ('edge' as const) : ('level' as const),
+        intid: view.getUint16(off + 2, true),
+      };
+    }),
+    devices: Array.from({ length: deviceCount }, (_, i) => {
+      const off = O.devices + i * DEVICE_SIZE;
+      return { kind: 'pl011' as const, guestBase: u64(off), size: u64(off + 8), intid: view.getUint16(off + 18, true) };
+    }),
+  };
+  if (gicVersion === 2) cfg.giccBase = u64(O.giccBase);
+  else cfg.gicrBase = u64(O.gicrBase);
+  const initrd = image(O.initrd);
+  if (initrd.size > 0n) cfg.initrd = initrd;
+  return cfg;
+}

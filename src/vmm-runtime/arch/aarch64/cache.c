@@ -1,0 +1,28 @@
+/*
+ * Cache maintenance by virtual address from EL0. seL4 sets SCTLR_EL1.UCI/UCT for native
+ * threads (CONFIG_AARCH64_USER_CACHE_ENABLE), so DC CIVAC, IC IVAU and CTR_EL0 are usable here.
+ * Arm ARM D7.5 "Cache maintenance instructions"; line sizes from CTR_EL0 (D19.2).
+ */
+#include "linux_boot.h"
+
+void guest_cache_clean(const void *p, uint64_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    uint64_t ctr;
+    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    uint64_t dline = 4u << ((ctr >> 16) & 0xfu);   /* DminLine: log2 words */
+    uint64_t iline = 4u << (ctr & 0xfu);           /* IminLine: log2 words */
+    uint64_t start = (uint64_t)(uintptr_t)p;
+    uint64_t end = start + size;
+
+    for (uint64_t a = start & ~(dline - 1); a < end; a += dline) {
+        __asm__ volatile("dc civac, %0" : : "r"(a) : "memory");
+    }
+    __asm__ volatile("dsb sy" : : : "memory");
+    for (uint64_t a = start & ~(iline - 1); a < end; a += iline) {
+        __asm__ volatile("ic ivau, %0" : : "r"(a) : "memory");
+    }
+    __asm__ volatile("dsb sy\n\tisb" : : : "memory");
+}

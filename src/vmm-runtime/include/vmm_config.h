@@ -1,0 +1,152 @@
+/*
+ * The VMM configuration blob: the one channel through which sel4cp-synth tells the runtime
+ * about its virtual machine. TypeScript computes every value (src/compile/emit/vmm-config.ts)
+ * and the link step writes the bytes into the `.vmm_config` section of the runtime ELF; the C
+ * side only reads and checks them.
+ *
+ * Layout: little-endian, every field naturally aligned so the compiler inserts no padding;
+ * the _Static_asserts below pin each offset, and the TypeScript encoder uses the same numbers.
+ * The CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) covers `total_size` bytes with the
+ * `crc32` field taken as zero.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define VMM_CONFIG_SECTION       ".vmm_config"
+#define VMM_CONFIG_SYMBOL        vmm_config_blob
+#define VMM_CONFIG_RESERVED_SIZE 4096u
+/* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
+#define VMM_CONFIG_MAGIC         0x4d563453u
+#define VMM_CONFIG_VERSION       1u
+
+#define VMM_CONFIG_NAME_SIZE     32u
+#define VMM_CONFIG_MAX_VCPUS     8u
+#define VMM_CONFIG_MAX_IRQS      32u
+#define VMM_CONFIG_MAX_DEVICES   4u
+
+/* Microkit 2.0.1 libmicrokit/include/microkit.h: MICROKIT_MAX_CHANNELS = 62; child ids are
+ * the low 6 bits of a fault badge. */
+#define VMM_CONFIG_MAX_CHANNEL   61u
+#define VMM_CONFIG_MAX_CHILD     63u
+
+#define VMM_CONFIG_TRIGGER_LEVEL 0u
+#define VMM_CONFIG_TRIGGER_EDGE  1u
+
+#define VMM_CONFIG_DEVICE_NONE   0u
+#define VMM_CONFIG_DEVICE_PL011  1u
+
+/* Flag bits; none defined in version 1, so every bit must be zero. */
+#define VMM_CONFIG_FLAGS_KNOWN   0u
+
+/* Where one boot image sits in the VMM's address space and where it goes in the guest. */
+struct vmm_config_image {
+    uint64_t vmm_vaddr;
+    uint64_t size;          /* 0: absent (allowed for the initrd only) */
+    uint64_t guest_addr;
+};
+_Static_assert(offsetof(struct vmm_config_image, vmm_vaddr) == 0x00, "image layout");
+_Static_assert(offsetof(struct vmm_config_image, size) == 0x08, "image layout");
+_Static_assert(offsetof(struct vmm_config_image, guest_addr) == 0x10, "image layout");
+_Static_assert(sizeof(struct vmm_config_image) == 0x18, "image layout");
+
+/* A device interrupt passed through: the Microkit channel the VMM is notified on, and the
+ * interrupt number the guest sees. */
+struct vmm_config_irq {
+    uint8_t channel;
+    uint8_t trigger;        /* VMM_CONFIG_TRIGGER_* */
+    uint16_t intid;         /* GIC INTID, an SPI: 32..1019 */
+    uint32_t reserved;      /* 0 */
+};
+_Static_assert(offsetof(struct vmm_config_irq, channel) == 0x0, "irq layout");
+_Static_assert(offsetof(struct vmm_config_irq, trigger) == 0x1, "irq layout");
+_Static_assert(offsetof(struct vmm_config_irq, intid) == 0x2, "irq layout");
+_Static_assert(offsetof(struct vmm_config_irq, reserved) == 0x4, "irq layout");
+_Static_assert(sizeof(struct vmm_config_irq) == 0x8, "irq layout");
+
+/* A device the VMM emulates by trapping the guest's accesses to its window. */
+struct vmm_config_device {
+    uint64_t guest_base;
+    uint64_t size;
+    uint16_t kind;          /* VMM_CONFIG_DEVICE_* */
+    uint16_t intid;         /* 0: no interrupt */
+    uint32_t reserved;      /* 0 */
+};
+_Static_assert(offsetof(struct vmm_config_device, guest_base) == 0x00, "device layout");
+_Static_assert(offsetof(struct vmm_config_device, size) == 0x08, "device layout");
+_Static_assert(offsetof(struct vmm_config_device, kind) == 0x10, "device layout");
+_Static_assert(offsetof(struct vmm_config_device, intid) == 0x12, "device layout");
+_Static_assert(offsetof(struct vmm_config_device, reserved) == 0x14, "device layout");
+_Static_assert(sizeof(struct vmm_config_device) == 0x18, "device layout");
+
+struct vmm_config {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t header_size;   /* sizeof(struct vmm_config) for this version */
+    uint32_t total_size;    /* bytes covered by the CRC; >= header_size */
+    uint32_t crc32;
+    char vm_name[VMM_CONFIG_NAME_SIZE];     /* NUL-terminated */
+    uint8_t gic_version;    /* 2 or 3 */
+    uint8_t vcpu_count;     /* 1..VMM_CONFIG_MAX_VCPUS */
+    uint8_t irq_count;
+    uint8_t device_count;
+    uint32_t flags;
+    uint8_t vcpu_ids[VMM_CONFIG_MAX_VCPUS]; /* Microkit child id of each vCPU */
+    uint64_t gicd_base;     /* guest-physical distributor */
+    uint64_t gicr_base;     /* GICv3: first redistributor (0x20000 per vCPU); GICv2: 0 */
+    uint64_t gicc_base;     /* GICv2: CPU interface (the GICV frame is mapped there); GICv3: 0 */
+    uint64_t ram_guest_base;
+    uint64_t ram_size;
+    uint64_t ram_vmm_vaddr; /* where the VMM sees the guest RAM */
+    uint64_t entry;         /* guest-physical PC of vCPU 0 */
+    struct vmm_config_image kernel;
+    struct vmm_config_image dtb;
+    struct vmm_config_image initrd;
+    struct vmm_config_irq irqs[VMM_CONFIG_MAX_IRQS];
+    struct vmm_config_device devices[VMM_CONFIG_MAX_DEVICES];
+};
+_Static_assert(offsetof(struct vmm_config, magic) == 0x000, "config layout");
+_Static_assert(offsetof(struct vmm_config, version) == 0x004, "config layout");
+_Static_assert(offsetof(struct vmm_config, header_size) == 0x006, "config layout");
+_Static_assert(offsetof(struct vmm_config, total_size) == 0x008, "config layout");
+_Static_assert(offsetof(struct vmm_config, crc32) == 0x00c, "config layout");
+_Static_assert(offsetof(struct vmm_config, vm_name) == 0x010, "config layout");
+_Static_assert(offsetof(struct vmm_config, gic_version) == 0x030, "config layout");
+_Static_assert(offsetof(struct vmm_config, vcpu_count) == 0x031, "config layout");
+_Static_assert(offsetof(struct vmm_config, irq_count) == 0x032, "config layout");
+_Static_assert(offsetof(struct vmm_config, device_count) == 0x033, "config layout");
+_Static_assert(offsetof(struct vmm_config, flags) == 0x034, "config layout");
+_Static_assert(offsetof(struct vmm_config, vcpu_ids) == 0x038, "config layout");
+_Static_assert(offsetof(struct vmm_config, gicd_base) == 0x040, "config layout");
+_Static_assert(offsetof(struct vmm_config, gicr_base) == 0x048, "config layout");
+_Static_assert(offsetof(struct vmm_config, gicc_base) == 0x050, "config layout");
+_Static_assert(offsetof(struct vmm_config, ram_guest_base) == 0x058, "config layout");
+_Static_assert(offsetof(struct vmm_config, ram_size) == 0x060, "config layout");
+_Static_assert(offsetof(struct vmm_config, ram_vmm_vaddr) == 0x068, "config layout");
+_Static_assert(offsetof(struct vmm_config, entry) == 0x070, "config layout");
+_Static_assert(offsetof(struct vmm_config, kernel) == 0x078, "config layout");
+_Static_assert(offsetof(struct vmm_config, dtb) == 0x090, "config layout");
+_Static_assert(offsetof(struct vmm_config, initrd) == 0x0a8, "config layout");
+_Static_assert(offsetof(struct vmm_config, irqs) == 0x0c0, "config layout");
+_Static_assert(offsetof(struct vmm_config, devices) == 0x1c0, "config layout");
+_Static_assert(sizeof(struct vmm_config) == 0x220, "config layout");
+_Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fits its section");
+
+/* GIC frame sizes the checks use: GICv2 IHI0048B 4.1.2 (4 KiB distributor), GICv3 IHI0069
+ * 12.1 (64 KiB distributor; each redistributor is an RD_base and an SGI_base 64 KiB frame). */
+#define VMM_GICD_V2_SIZE  0x1000u
+#define VMM_GICD_V3_SIZE  0x10000u
+#define VMM_GICC_V2_SIZE  0x2000u
+#define VMM_GICR_STRIDE   0x20000u
+
+uint32_t vmm_config_crc32(const uint8_t *data, size_t len);
+
+/*
+ * Checks a blob of `len` bytes (the reserved section) for the GIC version this runtime was
+ * built for. Returns true when every field is sane; otherwise false with one line (no newline)
+ * in err naming the first problem.
+ */
+bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_version,
+                      char *err, size_t err_size);

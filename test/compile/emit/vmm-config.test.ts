@@ -1,0 +1,94 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  crc32,
+  decodeVmmConfig,
+  encodeVmmConfig,
+  VMM_CONFIG_HEADER_SIZE,
+  VMM_CONFIG_MAGIC,
+  VMM_CONFIG_OFFSETS,
+  VMM_CONFIG_RESERVED_SIZE,
+  VMM_CONFIG_SECTION,
+  type VmmConfig,
+} from '../../../src/compile/emit/vmm-config.js';
+
+const sample = (): VmmConfig => ({
+  vmName: 'linux',
+  gicVersion: 2,
+  vcpuIds: [0],
+  gicdBase: 0x0800_0000n,
+  giccBase: 0x0801_0000n,
+  ram: { guestBase: 0x4000_0000n, size: 0x1000_0000n, vmmVaddr: 0x2000_0000n },
+  kernel: { vmmVaddr: 0x1000_0000n, size: 0x200_0000n, guestAddr: 0x4000_0000n },
+  dtb: { vmmVaddr: 0x1200_0000n, size: 0x1_0000n, guestAddr: 0x4f00_0000n },
+  initrd: { vmmVaddr: 0x1201_0000n, size: 0x40_0000n, guestAddr: 0x4d00_0000n },
+  entry: 0x4000_0000n,
+  irqs: [{ channel: 1, intid: 33, trigger: 'level' }],
+  devices: [],
+});
+
+test('CRC-32 is the IEEE/zlib one', () => {
+  assert.is(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+});
+
+test('constants match the C header', () => {
+  assert.is(VMM_CONFIG_SECTION, '.vmm_config');
+  assert.is(VMM_CONFIG_RESERVED_SIZE, 4096);
+  assert.is(VMM_CONFIG_HEADER_SIZE, 0x220);
+  assert.is(VMM_CONFIG_MAGIC, 0x4d563453);
+});
+
+test('the blob starts with S4VM, version 1, sizes and a checksum over itself', () => {
+  const blob = encodeVmmConfig(sample());
+  assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
+  assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
+  const view = new DataView(blob.buffer);
+  assert.is(view.getUint16(4, true), 1);
+  assert.is(view.getUint16(6, true), 0x220);
+  assert.is(view.getUint32(8, true), 0x220);
+  const copy = blob.slice();
+  copy.fill(0, 12, 16);
+  assert.is(view.getUint32(12, true), crc32(copy));
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.dtb + 16, true), 0x4f00_0000n);
+  assert.is(view.getUint16(VMM_CONFIG_OFFSETS.irqs + 2, true), 33);
+});
+
+test('encode is deterministic and decode inverts it', () => {
+  const a = encodeVmmConfig(sample());
+  const b = encodeVmmConfig(sample());
+  assert.equal(a, b);
+  assert.equal(decodeVmmConfig(a), sample());
+});
+
+test('decode rejects a bad checksum, magic or version', () => {
+  const blob = encodeVmmConfig(sample());
+  const flip = (off: number) => {
+    const c = blob.slice();
+    c[off] = (c[off] ?? 0) ^ 1;
+    return c;
+  };
+  assert.throws(() => decodeVmmConfig(flip(0x100)), /bad checksum/);
+  assert.throws(() => decodeVmmConfig(flip(0)), /bad magic/);
+  assert.throws(() => decodeVmmConfig(flip(4)), /unsupported version/);
+});
+
+test('encode throws on our own bugs', () => {
+  const bad: [string, (c: VmmConfig) => void, RegExp][] = [
+    ['long name', (c) => { c.vmName = 'x'.repeat(32); }, /VM name/],
+    ['no vCPU', (c) => { c.vcpuIds = []; }, /vCPU count/],
+    ['kernel outside RAM', (c) => { c.kernel.guestAddr = 0x3000_0000n; }, /kernel image lies outside guest RAM/],
+    ['overlap', (c) => { c.initrd!.guestAddr = 0x4100_0000n; }, /kernel and initrd overlap/],
+    ['entry', (c) => { c.entry = 0x4800_0000n; }, /entry point/],
+    ['irq', (c) => { c.irqs = [{ channel: 62, intid: 33, trigger: 'level' }]; }, /channel 62/],
+    ['ppi', (c) => { c.irqs = [{ channel: 1, intid: 27, trigger: 'level' }]; }, /INTID 27/],
+    ['gicr on v2', (c) => { c.gicrBase = 0x80a_0000n; }, /no redistributor/],
+    ['u64', (c) => { c.ram.size = 1n << 64n; }, /64 bits/],
+  ];
+  for (const [what, mutate, message] of bad) {
+    const c = sample();
+    mutate(c);
+    assert.throws(() => encodeVmmConfig(c), message, what);
+  }
+});
+
+test.run();

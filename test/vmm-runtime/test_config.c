@@ -1,0 +1,192 @@
+#include "harness.h"
+#include "vmm_config.h"
+
+static uint8_t blob[VMM_CONFIG_RESERVED_SIZE];
+
+static struct vmm_config *cfg(void)
+{
+    return (struct vmm_config *)(void *)blob;
+}
+
+static void seal(void)
+{
+    cfg()->crc32 = 0;
+    cfg()->crc32 = vmm_config_crc32(blob, cfg()->total_size);
+}
+
+/* A GICv2 QEMU-virt-like VM with 256 MiB of RAM at 0x40000000. */
+static void make_valid(void)
+{
+    memset(blob, 0, sizeof(blob));
+    struct vmm_config *c = cfg();
+    c->magic = VMM_CONFIG_MAGIC;
+    c->version = VMM_CONFIG_VERSION;
+    c->header_size = sizeof(struct vmm_config);
+    c->total_size = sizeof(struct vmm_config);
+    strcpy(c->vm_name, "linux");
+    c->gic_version = 2;
+    c->vcpu_count = 1;
+    c->gicd_base = 0x8000000;
+    c->gicc_base = 0x8010000;
+    c->ram_guest_base = 0x40000000;
+    c->ram_size = 0x10000000;
+    c->ram_vmm_vaddr = 0x20000000;
+    c->kernel = (struct vmm_config_image){ 0x10000000, 0x2000000, 0x40000000 };
+    c->dtb = (struct vmm_config_image){ 0x12000000, 0x10000, 0x4f000000 };
+    c->initrd = (struct vmm_config_image){ 0x12010000, 0x400000, 0x4d000000 };
+    c->entry = 0x40000000;
+    c->irq_count = 1;
+    c->irqs[0] = (struct vmm_config_irq){ .channel = 1, .trigger = 0, .intid = 33 };
+    seal();
+}
+
+static bool check(char *err, size_t n)
+{
+    return vmm_config_check(blob, sizeof(blob), 2, err, n);
+}
+
+static void config_accepts_valid(void)
+{
+    char err[200] = "";
+    make_valid();
+    CHECK(check(err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+}
+
+static void config_crc_matches_zlib(void)
+{
+    /* The standard CRC-32 check value (IEEE 802.3 / zlib) of "123456789". */
+    CHECK_EQ(vmm_config_crc32((const uint8_t *)"123456789", 9), 0xcbf43926u);
+}
+
+static void config_rejects_zero_section(void)
+{
+    char err[200];
+    memset(blob, 0, sizeof(blob));
+    CHECK(!check(err, sizeof(err)));
+    CHECK_CONTAINS(err, "bad magic 0x00000000");
+}
+
+static void config_rejects_bad_checksum(void)
+{
+    char err[200];
+    make_valid();
+    blob[0x100] ^= 1;
+    CHECK(!check(err, sizeof(err)));
+    CHECK_CONTAINS(err, "checksum mismatch");
+}
+
+static void config_rejects_version(void)
+{
+    char err[200];
+    make_valid();
+    cfg()->version = 2;
+    seal();
+    CHECK(!check(err, sizeof(err)));
+    CHECK_CONTAINS(err, "unsupported version 2");
+}
+
+static void config_rejects_gic_mismatch(void)
+{
+    char err[200];
+    make_valid();
+    CHECK(!vmm_config_check(blob, sizeof(blob), 3, err, sizeof(err)));
+    CHECK_CONTAINS(err, "config is for GICv2 but this runtime was built for GICv3");
+}
+
+/* One mutation per field family; each must be rejected with the given text. */
+struct mutation {
+    const char *expect;
+    void (*apply)(struct vmm_config *c);
+};
+
+static void m_sizes(struct vmm_config *c) { c->total_size = VMM_CONFIG_RESERVED_SIZE + 8; }
+static void m_header(struct vmm_config *c) { c->header_size = 0x200; }
+static void m_name(struct vmm_config *c) { memset(c->vm_name, 'x', sizeof(c->vm_name)); }
+static void m_vcpus(struct vmm_config *c) { c->vcpu_count = 9; }
+static void m_vcpu_dup(struct vmm_config *c) { c->vcpu_count = 2; c->vcpu_ids[1] = 0; }
+static void m_ram_align(struct vmm_config *c) { c->ram_size = 0x10000001; }
+static void m_ram_wrap(struct vmm_config *c) { c->ram_guest_base = 0xfffffffffffff000ull; }
+static void m_kernel_out(struct vmm_config *c) { c->kernel.guest_addr = 0x3fe00000; }
+static void m_kernel_wrap(struct vmm_config *c) { c->kernel.size = ~0ull - 0x100; }
+static void m_dtb_missing(struct vmm_config *c) { c->dtb.size = 0; }
+static void m_initrd_over(struct vmm_config *c) { c->initrd.guest_addr = 0x40100000; }
+static void m_entry(struct vmm_config *c) { c->entry = 0x48000000; }
+static void m_irq_count(struct vmm_config *c) { c->irq_count = 33; }
+static void m_irq_intid(struct vmm_config *c) { c->irqs[0].intid = 27; }
+static void m_irq_chan(struct vmm_config *c) { c->irqs[0].channel = 62; }
+static void m_irq_trigger(struct vmm_config *c) { c->irqs[0].trigger = 2; }
+static void m_gicd_in_ram(struct vmm_config *c) { c->gicd_base = 0x40001000; }
+static void m_gicr_on_v2(struct vmm_config *c) { c->gicr_base = 0x80a0000; }
+static void m_src_over(struct vmm_config *c) { c->kernel.vmm_vaddr = 0x20001000; }
+static void m_device(struct vmm_config *c)
+{
+    c->device_count = 1;
+    c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9000000, .size = 0x1000,
+                                                .kind = 7 };
+}
+static void m_flags(struct vmm_config *c) { c->flags = 1; }
+
+static const struct mutation mutations[] = {
+    { "total size", m_sizes },
+    { "header size 512", m_header },
+    { "VM name", m_name },
+    { "vCPU count 9", m_vcpus },
+    { "share id 0", m_vcpu_dup },
+    { "guest RAM [0x40000000..+0x10000001)", m_ram_align },
+    { "guest RAM", m_ram_wrap },
+    { "kernel image [0x3fe00000..+0x2000000) is outside guest RAM", m_kernel_out },
+    { "kernel image", m_kernel_wrap },
+    { "DTB image is missing", m_dtb_missing },
+    { "overlap in guest RAM", m_initrd_over },
+    { "entry point 0x48000000", m_entry },
+    { "33 passthrough IRQs", m_irq_count },
+    { "INTID 27 is not an SPI", m_irq_intid },
+    { "channel 62", m_irq_chan },
+    { "trigger 2", m_irq_trigger },
+    { "GIC distributor 0x40001000", m_gicd_in_ram },
+    { "redistributor", m_gicr_on_v2 },
+    { "overlaps the VMM's guest RAM mapping", m_src_over },
+    { "unknown kind 7", m_device },
+    { "unknown flags", m_flags },
+};
+
+static void config_rejects_each_bad_field(void)
+{
+    for (size_t i = 0; i < sizeof(mutations) / sizeof(mutations[0]); i++) {
+        char err[200] = "";
+        make_valid();
+        mutations[i].apply(cfg());
+        if (cfg()->total_size <= sizeof(blob)) {
+            seal();
+        }
+        CHECK(!check(err, sizeof(err)));
+        CHECK_CONTAINS(err, mutations[i].expect);
+    }
+}
+
+static void config_accepts_gicv3(void)
+{
+    char err[200] = "";
+    make_valid();
+    cfg()->gic_version = 3;
+    cfg()->gicc_base = 0;
+    cfg()->gicr_base = 0x80a0000;
+    cfg()->vcpu_count = 2;
+    cfg()->vcpu_ids[1] = 1;
+    seal();
+    CHECK(vmm_config_check(blob, sizeof(blob), 3, err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+}
+
+HARNESS_SUITE(config_tests) = {
+    { "config: accepts a valid GICv2 blob", config_accepts_valid },
+    { "config: accepts a valid GICv3 blob", config_accepts_gicv3 },
+    { "config: CRC-32 matches the IEEE check value", config_crc_matches_zlib },
+    { "config: rejects an unwritten (zero) section", config_rejects_zero_section },
+    { "config: rejects a bad checksum", config_rejects_bad_checksum },
+    { "config: rejects another version", config_rejects_version },
+    { "config: rejects a GIC version mismatch", config_rejects_gic_mismatch },
+    { "config: rejects each bad field", config_rejects_each_bad_field },
+    HARNESS_END,
+};
