@@ -1,0 +1,363 @@
+/**
+ * A guest's device tree cut from the board's: what a Linux guest may see of the machine when
+ * it runs under the VMM with some devices passed through.
+ *
+ * Kept: the root's properties; `/cpus` with the first `vcpus` CPU nodes (and the caches they
+ * name); the architected timer; PSCI (with the conduit the VMM traps); the GIC, its `reg`
+ * rewritten to what the VM sees; `/chosen`; the `/aliases` that still point at kept nodes; one
+ * `/memory` node for the guest RAM; the passed-through devices with their subtrees and their
+ * parent buses (with only the kept children); and the clock, regulator and similar providers
+ * those devices name by phandle when the provider is not a device itself (no `reg` anywhere on
+ * its path), such as QEMU's `apb-pclk` fixed clock, without which the PL011 driver does not probe.
+ * Providers that are hardware (a clock controller with registers) are not passed through
+ * implicitly: the guest could not reach their registers, and probing them would fault.
+ *
+ * What this means for a kept device's references to dropped nodes:
+ * - `pinctrl-*`: removed; pin muxing belongs to the firmware or the host, which set it before
+ *   the guest starts (a dangling pinctrl phandle makes Linux fail the probe).
+ * - `power-domains`: removed; the domain is powered by whoever owns it (a dangling one makes the
+ *   probe fail too).
+ * - in CPU nodes (`clocks`, `operating-points-v2`, `cpu-idle-states`, supplies): removed; the
+ *   VMM does not offer frequency scaling or idle states.
+ * - anything else (clocks, resets, DMA, PHYs): kept, and reported, because only the user can
+ *   decide to pass the provider through as well.
+ * All of these are returned as findings, never thrown.
+ */
+import { cloneFdt, DtbError, type Fdt, type FdtNode } from './fdt.js';
+import { injectLinuxBoot } from './inject.js';
+import { gicVersion, interruptParent } from './interrupts.js';
+import { cellsValue, compatibleOf, deleteProp, getProp, propString, setProp, stringListValue, stringValue } from './props.js';
+import { phandleReferences } from './references.js';
+import {
+  addressCells,
+  aliases,
+  baseName,
+  findChild,
+  findNode,
+  phandleIndex,
+  readReg,
+  sizeCells,
+  translateAddress,
+  unitAddress,
+  walkNodes,
+  type NodeRef,
+} from './tree.js';
+
+export interface GuestGic {
+  version: 2 | 3;
+  /** Guest-physical address of the (emulated) distributor. */
+  distributor: bigint;
+  /** @default the board's distributor size */
+  distributorSize?: bigint;
+  /** GICv2: guest-physical address where the guest finds its CPU interface (the GICV frame mapped there). */
+  cpuInterface?: bigint;
+  /** @default the board's GICC size, else 0x2000 */
+  cpuInterfaceSize?: bigint;
+  /** GICv3: guest-physical address of the (emulated) redistributors. */
+  redistributor?: bigint;
+  /** @default 0x20000 per vCPU (RD_base + SGI_base frames, GICv3 architecture 12.10) */
+  redistributorSize?: bigint;
+}
+
+export interface GuestDtbOptions {
+  /** Device tree paths (or aliases) of the devices passed through to this VM. */
+  keep: string[];
+  memory: { base: bigint; size: bigint }[];
+  gic: GuestGic;
+  vcpus: number;
+  /** PSCI conduit written into `/psci`; the VMM handles both. @default 'hvc' */
+  psciMethod?: 'hvc' | 'smc';
+  bootargs?: string;
+  initrd?: { start: bigint; end: bigint };
+}
+
+export interface GuestDtbFinding {
+  id: string;
+  severity: 'warning' | 'note';
+  message: string;
+  /** The node of the board tree the finding is about. */
+  path?: string;
+}
+
+export interface GuestDtb {
+  tree: Fdt;
+  findings: GuestDtbFinding[];
+}
+
+const TIMER_COMPATIBLES = ['arm,armv8-timer', 'arm,armv7-timer'];
+/** The GICv3 architecture's per-CPU redistributor: RD_base and SGI_base, 64 KiB each. */
+const GICV3_REDIST_FRAME = 0x20000n;
+/** /chosen properties dropped: seeds baked into a build artefact are neither random nor reproducible. */
+const CHOSEN_DROPPED = ['kaslr-seed', 'rng-seed'];
+
+function isCpu(node: FdtNode): boolean {
+  try {
+    return propString(node, 'device_type') === 'cpu';
+  } catch {
+    return false;
+  }
+}
+
+function hasRegOnPath(ref: NodeRef): boolean {
+  for (let r: NodeRef | undefined = ref; r && r.parent; r = r.parent) if (getProp(r.node, 'reg')) return true;
+  return false;
+}
+
+export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
+  const findings: GuestDtbFinding[] = [];
+  const tree = cloneFdt(board);
+  const root = tree.root;
+  const index = phandleIndex(tree);
+  const refs = new Map<FdtNode, NodeRef>();
+  for (const ref of walkNodes(tree)) refs.set(ref.node, ref);
+
+  /** Nodes kept with their ancestors; `whole` also keeps every descendant. */
+  const kept = new Set<FdtNode>([root]);
+  const whole = new Set<FdtNode>();
+  const keep = (ref: NodeRef, withSubtree: boolean): void => {
+    if (withSubtree) whole.add(ref.node);
+    for (let r: NodeRef | undefined = ref; r; r = r.parent) kept.add(r.node);
+  };
+
+  // CPUs.
+  if (!Number.isInteger(options.vcpus) || options.vcpus < 1) {
+    throw new DtbError('dt-bad-vcpus', `a virtual machine needs at least one vCPU, not ${options.vcpus}`);
+  }
+  const cpus = findChild(root, 'cpus');
+  if (!cpus) throw new DtbError('dt-no-node', 'the board device tree has no /cpus node');
+  const cpusRef = refs.get(cpus)!;
+  const cpuNodes = cpus.children.filter(isCpu);
+  if (cpuNodes.length < options.vcpus) {
+    throw new DtbError('dt-bad-vcpus', `the virtual machine has ${options.vcpus} vCPUs but the board's /cpus lists ${cpuNodes.length} CPUs`);
+  }
+  kept.add(cpus);
+  const keptCpus = cpuNodes.slice(0, options.vcpus);
+  for (const cpu of keptCpus) {
+    kept.add(cpu);
+    // The caches a CPU names stay, with the caches they name in turn.
+    const queue = [cpu];
+    while (queue.length > 0) {
+      const n = queue.pop()!;
+      for (const r of phandleReferences(n, index)) {
+        if (r.prop === 'next-level-cache' && r.target && !kept.has(r.target.node)) {
+          keep(r.target, true);
+          queue.push(r.target.node);
+        }
+      }
+    }
+  }
+
+  // Timer, PSCI, GIC, /chosen, /aliases.
+  for (const child of root.children) {
+    const compat = compatibleOf(child);
+    if (compat.some((c) => TIMER_COMPATIBLES.includes(c))) kept.add(child);
+    if (compat.some((c) => c.startsWith('arm,psci'))) kept.add(child);
+    if (child.name === 'chosen' || child.name === 'aliases') kept.add(child);
+  }
+  const gics = [...refs.values()].filter((r) => gicVersion(r.node) !== undefined);
+  const rootIrqParent = interruptParent(tree, { node: root, path: '/', parent: undefined });
+  const gic = gics.find((g) => g.node === rootIrqParent?.node) ?? gics[0];
+  if (!gic) throw new DtbError('dt-no-gic', 'the board device tree has no Arm GIC node (compatible arm,gic-v3, arm,gic-400, arm,cortex-a15-gic, ...)');
+  keep(gic, false);
+
+  // Passed-through devices.
+  const devices: NodeRef[] = [];
+  for (const path of options.keep) {
+    const found = findNode(tree, path);
+    if (!found) throw new DtbError('dt-no-node', `the passthrough device ${path} is not in the board device tree`);
+    if (!found.parent) throw new DtbError('dt-bad-passthrough', 'the root node cannot be passed through');
+    const ref = refs.get(found.node)!;
+    devices.push(ref);
+    keep(ref, true);
+  }
+
+  // Providers named by the kept devices that are not devices themselves.
+  const queue = devices.flatMap((d) => [...walkNodes(d.node)].map((r) => r.node));
+  while (queue.length > 0) {
+    const node = queue.pop()!;
+    for (const r of phandleReferences(node, index)) {
+      if (!r.target || kept.has(r.target.node) || r.prop === 'interrupt-parent' || r.prop.startsWith('pinctrl-')) continue;
+      if (r.prop === 'interrupts-extended' && r.target.node === gic.node) continue;
+      if (hasRegOnPath(r.target)) continue;
+      keep(r.target, true);
+      queue.push(...[...walkNodes(r.target.node)].map((x) => x.node));
+    }
+  }
+
+  // Prune.
+  const prune = (node: FdtNode): void => {
+    if (whole.has(node)) return;
+    node.children = node.children.filter((c) => kept.has(c) || whole.has(c));
+    node.children.forEach(prune);
+  };
+  prune(root);
+  const present = new Set<FdtNode>([...walkNodes(root)].map((r) => r.node));
+
+  // CPUs: PSCI is how the VMM starts secondaries; drop what the VMM does not offer.
+  for (const cpu of keptCpus) {
+    setProp(cpu, 'enable-method', stringValue('psci'));
+    deleteProp(cpu, 'cpu-release-addr');
+    for (const r of phandleReferences(cpu, index)) {
+      if (!r.target || !present.has(r.target.node)) dropReference(cpu, r.prop);
+    }
+  }
+  // Buses kept only to hold a device: their own references (an SoC node's nvmem-cells, say) go.
+  const deviceNodes = new Set(devices.flatMap((d) => [...walkNodes(d.node)].map((x) => x.node)));
+  for (const ref of walkNodes(tree)) {
+    if (deviceNodes.has(ref.node) || keptCpus.includes(ref.node) || whole.has(ref.node) || ref.node === gic.node) continue;
+    const dangling = phandleReferences(ref.node, index).filter((x) => !x.target || !present.has(x.target.node));
+    for (const prop of new Set(dangling.map((x) => x.prop))) {
+      dropReference(ref.node, prop);
+      findings.push({ id: 'guest-dt-reference-removed', severity: 'note', path: ref.path, message: `${ref.path}: ${prop} referred to nodes that are not passed through; removed` });
+    }
+  }
+  for (const name of ['cpu-map', 'idle-states']) {
+    const child = findChild(cpus, name);
+    if (child && !keptCpus.includes(child)) cpus.children = cpus.children.filter((c) => c !== child);
+  }
+
+  // PSCI conduit.
+  for (const child of root.children) {
+    if (compatibleOf(child).some((c) => c.startsWith('arm,psci'))) setProp(child, 'method', stringValue(options.psciMethod ?? 'hvc'));
+  }
+
+  rewriteGic(gic, options, findings);
+
+  // References from kept devices to nodes that are gone.
+  for (const dev of devices) {
+    for (const sub of walkNodes(dev.node)) {
+      const node = sub.node;
+      const path = sub.path === '/' ? dev.path : dev.path + sub.path;
+      const dangling = phandleReferences(node, index).filter((r) => !r.target || !present.has(r.target.node));
+      if (dangling.some((r) => r.prop.startsWith('pinctrl-'))) {
+        for (const p of [...node.props]) if (p.name.startsWith('pinctrl-')) deleteProp(node, p.name);
+        findings.push({ id: 'guest-dt-pinctrl-removed', severity: 'note', path, message: `${path}: pinctrl properties removed; the pins must be muxed by firmware or the host before the guest starts` });
+      }
+      if (dangling.some((r) => r.prop === 'power-domains')) {
+        deleteProp(node, 'power-domains');
+        deleteProp(node, 'power-domain-names');
+        findings.push({ id: 'guest-dt-power-domain-removed', severity: 'note', path, message: `${path}: power-domains removed; the domain must be powered by whoever owns it` });
+      }
+      const reported = new Set<string>();
+      for (const r of dangling) {
+        if (r.prop.startsWith('pinctrl-') || r.prop === 'power-domains') continue;
+        const target = r.target ? r.target.path : `phandle 0x${r.phandle.toString(16)} (no such node)`;
+        if (reported.has(`${r.prop} ${target}`)) continue;
+        reported.add(`${r.prop} ${target}`);
+        findings.push({
+          id: 'guest-dt-dangling-reference',
+          severity: 'warning',
+          path,
+          message: `${path}: ${r.prop} refers to ${target}, which is not passed through; the guest driver may fail to probe`,
+        });
+      }
+    }
+    try {
+      if (propString(dev.node, 'status') !== undefined && propString(dev.node, 'status') !== 'okay') {
+        setProp(dev.node, 'status', stringValue('okay'));
+        findings.push({ id: 'guest-dt-enabled', severity: 'note', path: dev.path, message: `${dev.path}: status was not "okay" in the board tree; set to "okay" for the guest` });
+      }
+    } catch {
+      setProp(dev.node, 'status', stringValue('okay'));
+    }
+    try {
+      const parent = getProp(dev.node, 'interrupts') ? interruptParent(tree, dev) : undefined;
+      if (parent && parent.node !== gic.node) {
+        findings.push({
+          id: 'guest-dt-interrupt-parent',
+          severity: 'warning',
+          path: dev.path,
+          message: `${dev.path}: its interrupt parent ${parent.path} is not the GIC; ${present.has(parent.node) ? 'the VMM only forwards GIC interrupts' : 'that controller is not passed through'}`,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof DtbError)) throw err;
+      findings.push({ id: 'guest-dt-interrupts', severity: 'warning', path: dev.path, message: `${dev.path}: ${err.message}` });
+    }
+  }
+
+  // /chosen and /aliases.
+  const chosen = findChild(root, 'chosen');
+  if (chosen) {
+    for (const p of CHOSEN_DROPPED) deleteProp(chosen, p);
+    let stdout: string | undefined;
+    try {
+      stdout = propString(chosen, 'stdout-path');
+    } catch {
+      stdout = undefined;
+    }
+    if (stdout !== undefined) {
+      const target = findNode(tree, stdout.split(':')[0]!);
+      if (!target || !present.has(target.node)) {
+        deleteProp(chosen, 'stdout-path');
+        findings.push({ id: 'guest-dt-stdout-removed', severity: 'note', path: '/chosen', message: `/chosen: stdout-path "${stdout}" names a device that is not passed through; removed` });
+      }
+    }
+  }
+  const aliasNode = findChild(root, 'aliases');
+  if (aliasNode) {
+    for (const [name, path] of aliases(tree)) {
+      const target = findNode(tree, path);
+      if (!target || !present.has(target.node)) deleteProp(aliasNode, name);
+    }
+  }
+
+  if (board.memReserve.length > 0) {
+    findings.push({ id: 'guest-dt-memreserve-dropped', severity: 'note', message: `the board's ${board.memReserve.length} /memreserve/ entries describe host memory and are not copied` });
+  }
+  tree.memReserve = [];
+
+  const info: Parameters<typeof injectLinuxBoot>[1] = { memory: options.memory };
+  if (options.bootargs !== undefined) info.bootargs = options.bootargs;
+  if (options.initrd) info.initrd = options.initrd;
+  return { tree: injectLinuxBoot(tree, info), findings };
+}
+
+/** Deletes a reference property and its `-names` companion (`clocks` → `clock-names`). */
+function dropReference(node: FdtNode, prop: string): void {
+  deleteProp(node, prop);
+  if (prop.endsWith('s')) deleteProp(node, `${prop.slice(0, -1)}-names`);
+}
+
+/** The GIC as the VM sees it: the emulated distributor, and the GICV frame or the redistributors. */
+function rewriteGic(gic: NodeRef, options: GuestDtbOptions, findings: GuestDtbFinding[]): void {
+  const node = gic.node;
+  const want = options.gic;
+  const board = readReg(gic);
+  const boardVersion = gicVersion(node);
+  if (boardVersion !== want.version) {
+    setProp(node, 'compatible', stringListValue([want.version === 3 ? 'arm,gic-v3' : 'arm,cortex-a15-gic']));
+    findings.push({
+      id: 'guest-dt-gic-version',
+      severity: 'warning',
+      path: gic.path,
+      message: `${gic.path}: the board's GIC is version ${boardVersion}, the virtual machine's is ${want.version}; compatible rewritten`,
+    });
+  }
+  const regions: [bigint, bigint][] = [[want.distributor, want.distributorSize ?? board[0]?.size ?? 0x10000n]];
+  if (want.version === 2) {
+    if (want.cpuInterface === undefined) throw new DtbError('dt-bad-gic', 'a GICv2 virtual machine needs the guest address of its CPU interface');
+    regions.push([want.cpuInterface, want.cpuInterfaceSize ?? board[1]?.size ?? 0x2000n]);
+  } else {
+    if (want.redistributor === undefined) throw new DtbError('dt-bad-gic', 'a GICv3 virtual machine needs the guest address of its redistributors');
+    regions.push([want.redistributor, want.redistributorSize ?? GICV3_REDIST_FRAME * BigInt(options.vcpus)]);
+  }
+  const parent = gic.parent!.node;
+  const ac = addressCells(parent);
+  const sc = sizeCells(parent);
+  setProp(node, 'reg', cellsValue(regions.flatMap(([a, s]) => [[a, ac] as const, [s, sc] as const])));
+  for (const [a] of regions) {
+    if (translateAddress(gic, a) !== a) {
+      throw new DtbError('dt-bad-gic', `${gic.path} sits on a bus that does not map 0x${a.toString(16)} one to one; the guest GIC address cannot be expressed there`);
+    }
+  }
+  // The guest has no virtualisation extensions (no maintenance interrupt, no GICH/GICV) and the
+  // VMM emulates neither the GICv2m MSI frame nor a GICv3 ITS, so their parts go.
+  for (const p of ['interrupts', 'ranges', '#redistributor-regions', 'redistributor-stride', 'msi-controller', 'mbi-ranges']) deleteProp(node, p);
+  node.children = [];
+  if (unitAddress(node.name) !== undefined) {
+    const renamed = `${baseName(node.name)}@${want.distributor.toString(16)}`;
+    const siblings = gic.parent!.node.children;
+    if (!siblings.some((c) => c !== node && c.name === renamed)) node.name = renamed;
+  }
+}
