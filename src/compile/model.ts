@@ -145,6 +145,8 @@ export interface SystemModel {
   /** The file the model came from (systems.ts or .system). */
   file: string;
   source: 'typescript' | 'xml';
+  /** The system() call or the <system> element. */
+  loc: Loc;
   board: Board | undefined;
   memoryRegions: MemoryRegionModel[];
   /** Root PDs, each with its children. */

@@ -278,6 +278,7 @@ export function parseSystemXml(text: string, file: string, board: Board | undefi
     name: path.basename(file).replace(/\.(system|xml)$/, ''),
     file,
     source: 'xml',
+    loc: r.loc(system),
     board,
     memoryRegions: [],
     protectionDomains: [],

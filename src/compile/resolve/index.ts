@@ -279,6 +279,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       name,
       file: input.file,
       source: 'typescript',
+      loc: system.loc,
       board,
       memoryRegions: r.memoryRegions,
       protectionDomains: r.rootPds,

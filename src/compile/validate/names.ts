@@ -27,7 +27,7 @@ export function checkNames(system: SystemModel): Diagnostic[] {
   const vms = pds.flatMap((pd) => (pd.virtualMachine ? [pd.virtualMachine] : []));
 
   if (pds.length === 0) {
-    out.push(error('no-protection-domains', 'the system has no protection domains', undefined, {
+    out.push(error('no-protection-domains', 'the system has no protection domains', system.loc, {
       hint: 'a Microkit system needs at least one protection domain',
     }));
   }

@@ -1,0 +1,117 @@
+// Synthesis of every example and system: golden .system files compared byte for byte
+// (regenerate on purpose with UPDATE_GOLDEN=1 and review the diff), determinism, and the CLI's
+// behaviour on success and on user errors.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fixtures, repoRoot, runCli } from '../helpers.js';
+
+const goldenDir = path.join(fixtures, 'golden');
+const update = process.env['UPDATE_GOLDEN'] === '1';
+
+/** Every systems.ts we ship, with the boards it is synthesised for. */
+function shippedSystems(): { file: string; board: string | undefined; tag: string }[] {
+  const out: { file: string; board: string | undefined; tag: string }[] = [];
+  for (const dir of ['examples', 'systems']) {
+    const abs = path.join(repoRoot, dir);
+    if (!existsSync(abs)) continue;
+    for (const f of readdirSync(abs).filter((n) => n.endsWith('.ts')).sort()) {
+      const text = readFileSync(path.join(abs, f), 'utf8');
+      // A file may list the boards it is meant for: `// boards: imx8mm_evk odroidc2`.
+      const boards = /\/\/ boards: (.+)/.exec(text)?.[1]?.trim().split(/\s+/) ?? [undefined];
+      for (const board of boards) out.push({ file: path.join(dir, f), board, tag: `${f.replace(/\.ts$/, '')}${board ? `.${board}` : ''}` });
+    }
+  }
+  return out;
+}
+
+function synth(file: string, board: string | undefined, out: string) {
+  return runCli([file, '--out', out, '--quiet', ...(board ? ['--board', board] : [])], { env: { MICROKIT_SDK: '' } });
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-test-'));
+
+for (const s of shippedSystems()) {
+  test(`golden .system for ${s.tag}`, () => {
+    const out = path.join(work, s.tag);
+    const r = synth(s.file, s.board, out);
+    assert.is(r.status, 0, r.stderr);
+    const name = path.basename(s.file, '.ts');
+    const xml = readFileSync(path.join(out, `${name}.system`), 'utf8');
+    const golden = path.join(goldenDir, `${s.tag}.system`);
+    if (update || !existsSync(golden)) {
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(golden, xml);
+      if (!update) assert.unreachable(`no golden file yet: wrote ${path.relative(repoRoot, golden)}; review and commit it`);
+    }
+    assert.fixture(xml, readFileSync(golden, 'utf8'));
+  });
+
+  test(`synthesis of ${s.tag} is deterministic`, () => {
+    const a = path.join(work, `${s.tag}-a`);
+    const b = path.join(work, `${s.tag}-b`);
+    assert.is(synth(s.file, s.board, a).status, 0);
+    assert.is(synth(s.file, s.board, b).status, 0);
+    const files = readdirSync(a).sort();
+    assert.equal(files, readdirSync(b).sort());
+    for (const f of files) assert.ok(readFileSync(path.join(a, f)).equals(readFileSync(path.join(b, f))), `${f} differs between two runs`);
+  });
+}
+
+test('the manifest describes the .system file and the guest', () => {
+  const out = path.join(work, 'manifest');
+  assert.is(synth('examples/linux-qemu.ts', undefined, out).status, 0);
+  const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+  assert.is(m.system, 'linux-qemu');
+  assert.is(m.board.microkitBoard, 'qemu_virt_aarch64');
+  assert.ok(m.artefacts.some((a: { file: string }) => a.file === 'linux-qemu.system'));
+  const vm = m.virtualMachines[0];
+  assert.is(vm.name, 'linux');
+  assert.is(vm.ram.gpa, '0x40000000');
+  assert.is(vm.ram.size, '0x10000000');
+  assert.is(vm.passthrough[0].irqs[0].irq, 33);
+  assert.ok(m.skipped.some((s: { reason: string }) => s.reason.includes('MICROKIT_SDK')), 'says that the SDK steps were skipped');
+});
+
+test('a user error exits 1 with a located message, no stack trace and no output files', () => {
+  const out = path.join(work, 'bad');
+  const r = runCli([path.join('test', 'fixtures', 'invalid', 'map-overlap.ts'), '--out', out]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /test\/fixtures\/invalid\/map-overlap\.ts:\d+:\d+: error\[map-overlap\]/);
+  assert.not.match(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
+  assert.not.ok(existsSync(out), 'nothing written');
+});
+
+test('-c context values reach the systems.ts', () => {
+  const out = path.join(work, 'ctx');
+  const r = runCli(['examples/linux-qemu.ts', '--out', out, '-c', 'kernel=test/fixtures/invalid/not-an-image.txt']);
+  assert.is(r.status, 1, 'the named file is not a kernel image');
+  assert.match(r.stderr, /guest-kernel-not-image/);
+  assert.match(r.stderr, /not-an-image\.txt/);
+});
+
+test('an unknown board on the command line is a user error naming the known boards', () => {
+  const r = runCli(['check', 'examples/linux-qemu.ts', '--board', 'pdp11']);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /unknown board 'pdp11'/);
+  assert.match(r.stderr, /imx8mm_evk/);
+});
+
+test('a missing systems file is a user error', () => {
+  const r = runCli(['check', 'no/such/file.ts']);
+  assert.is(r.status, 1);
+  assert.not.match(r.stderr, /internal error/);
+});
+
+test('check exits 0 on a valid system and 1 on an invalid .system', () => {
+  assert.is(runCli(['check', 'examples/linux-qemu.ts']).status, 0);
+  const r = runCli(['check', path.join('test', 'fixtures', 'invalid-xml', 'irq-id-hex.system')]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /irq-id-hex\.system:5:\d+: error\[xml-id-not-decimal\]/);
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();
