@@ -38,6 +38,7 @@ const encoder = new TextEncoder();
 /** A growable big-endian byte buffer. */
 class ByteSink {
   private buf = new Uint8Array(1024);
+  private dv = new DataView(this.buf.buffer);
   length = 0;
 
   private reserve(n: number): void {
@@ -47,11 +48,12 @@ class ByteSink {
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
+    this.dv = new DataView(next.buffer);
   }
 
   u32(v: number): void {
     this.reserve(4);
-    new DataView(this.buf.buffer).setUint32(this.length, v);
+    this.dv.setUint32(this.length, v);
     this.length += 4;
   }
 
