@@ -322,8 +322,23 @@ async function resolveAndFetch(debsDir: string, log: Log): Promise<{ kernel: Deb
 async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Leftovers of a run that was killed: partial downloads and unrenamed outputs. */
+async function removeLeftovers(outDir: string, debsDir: string): Promise<void> {
+  for (const dir of [outDir, join(outDir, 'dtbs'), debsDir]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      if (/^\.download-/.test(n) || /\.tmp-\d+$/.test(n)) await rm(join(dir, n), { recursive: true, force: true });
+    }
+  }
 }
 
 /** Reads the manifest and hashes the outputs; returns the manifest and why it does not match. */
@@ -365,6 +380,7 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
 
   const debsDir = join(outDir, 'debs');
   await mkdir(debsDir, { recursive: true });
+  await removeLeftovers(outDir, debsDir);
   await ensureArchitecture(log);
   const { kernel, busybox, kernelDeb, busyboxDeb } = await resolveAndFetch(debsDir, log);
 

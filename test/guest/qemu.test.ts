@@ -1,17 +1,27 @@
 /** The QEMU runner's process handling, with `sh` standing in for QEMU. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { QemuError, directKernelBootArgs, findExecutable, runQemu, startQemu } from '../../src/compile/run/qemu.js';
 
+/** Running and not a zombie (an orphan may wait a moment for init to reap it). */
 const isAlive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
 };
+
+async function gone(pid: number, withinMs = 2000): Promise<boolean> {
+  for (const start = Date.now(); Date.now() - start < withinMs; await new Promise((r) => setTimeout(r, 20))) {
+    if (!isAlive(pid)) return true;
+  }
+  return false;
+}
 
 test('waitFor sees output from stdout and stderr and times it', async () => {
   const q = startQemu({ binary: 'sh', args: ['-c', 'echo one; sleep 0.2; echo two >&2; exec sleep 30'] });
@@ -50,7 +60,7 @@ test('timeout rejects with the last output, and runQemu leaves no process behind
   assert.match((err as QemuError).message, /booting/);
   const pid = Number(/pid (\d+)/.exec(output)?.[1]);
   assert.ok(pid > 0);
-  assert.not.ok(isAlive(pid), 'the process was stopped');
+  assert.ok(await gone(pid), 'the process was stopped');
 });
 
 test('early exit and a missing binary reject with their kinds', async () => {
@@ -61,6 +71,38 @@ test('early exit and a missing binary reject with their kinds', async () => {
   const missing = startQemu({ binary: '/nonexistent/qemu-system-aarch64', args: [] });
   const e2 = await missing.waitFor('x', 5000).catch((e: unknown) => e);
   assert.is((e2 as QemuError).kind, 'spawn-failed');
+});
+
+test('Ctrl-C (SIGINT) on the Node process takes its QEMU down with it', async () => {
+  const qemuModule = fileURLToPath(new URL('../../src/compile/run/qemu.js', import.meta.url));
+  // process.stdout.write, not console.log: under uvu FORCE_COLOR is set and would colour the pid.
+  const script = `
+    const { startQemu } = await import(${JSON.stringify(qemuModule)});
+    const q = startQemu({ binary: 'sh', args: ['-c', 'exec sleep 60'] });
+    process.stdout.write('child ' + q.pid + '\\n');
+    setInterval(() => undefined, 1000);
+  `;
+  const node = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const guard = setTimeout(() => node.kill('SIGKILL'), 10_000);
+  try {
+    const ended = new Promise<number | null>((resolve) => node.on('exit', (code) => resolve(code)));
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      node.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /child (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      void ended.then(() => reject(new Error(`child Node ended early: ${out}`)));
+    });
+    assert.ok(isAlive(pid));
+    node.kill('SIGINT');
+    assert.is(await ended, 130, 'Node exits with 128 + SIGINT');
+    assert.ok(await gone(pid), 'the stand-in QEMU is gone');
+  } finally {
+    clearTimeout(guard);
+    node.kill('SIGKILL');
+  }
 });
 
 test('findExecutable and direct-boot arguments', () => {

@@ -90,11 +90,14 @@ function killAllNow(): void {
   for (const q of live) q.killNow();
 }
 
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
 function onFatalSignal(signal: NodeJS.Signals): void {
   killAllNow();
   removeCleanupHooks();
-  // Re-raise with no handler left, so the process ends the way it would have without us.
-  process.kill(process.pid, signal);
+  // Re-raising the signal does not work from a Node handler (libuv keeps catching it), so
+  // exit with the shell's convention for "killed by signal N".
+  process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
 }
 
 const FATAL_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
