@@ -18,6 +18,14 @@ export const GUEST_ECHO_PREFIX = 'SEL4CP-SYNTH: read ';
  */
 export const GUEST_ECHO_PARAM = 'sel4cp_synth.echo=1';
 
+/**
+ * Kernel command line for the test guest on QEMU's virt machine, whose console is the PL011
+ * that Linux names `ttyAMA0`; `echo` adds GUEST_ECHO_PARAM.
+ */
+export function qemuVirtGuestCmdline(options: { echo?: boolean } = {}): string {
+  return options.echo ? `console=ttyAMA0 ${GUEST_ECHO_PARAM}` : 'console=ttyAMA0';
+}
+
 /** Busybox applets /init runs as commands; `echo`, `read` and `case` are shell built-ins. */
 export const INIT_APPLETS = ['sh', 'mount', 'poweroff'] as const;
 

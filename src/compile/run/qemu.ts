@@ -87,7 +87,7 @@ interface Waiter {
 const live = new Set<QemuProcess>();
 
 function killAllNow(): void {
-  for (const q of live) q.killNow();
+  for (const q of live) q.killNow(q.ownsTerminal ? 'SIGTERM' : 'SIGKILL');
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
@@ -122,6 +122,8 @@ export class QemuProcess {
   /** `performance.now()` when QEMU was spawned. */
   readonly startedAt: number;
   readonly command: readonly string[];
+  /** QEMU reads the terminal directly (`stdin: 'inherit'`). */
+  readonly ownsTerminal: boolean;
   private readonly child: ChildProcess;
   private buffer = '';
   /** Characters dropped from the front of `buffer`, so positions stay absolute. */
@@ -138,6 +140,7 @@ export class QemuProcess {
     this.command = [binary, ...options.args];
     this.maxBuffered = options.maxBufferedChars ?? 4 * 1024 * 1024;
     this.onOutput = options.onOutput;
+    this.ownsTerminal = options.stdin === 'inherit';
     this.startedAt = performance.now();
     this.child = spawn(binary, options.args, {
       cwd: options.cwd,
@@ -252,9 +255,13 @@ export class QemuProcess {
     return e;
   }
 
-  /** Synchronous SIGKILL, for process-exit hooks where nothing can be awaited. */
-  killNow(): void {
-    if (!this.exitInfo) this.child.kill('SIGKILL');
+  /**
+   * Sends `signal` without waiting, for process-exit hooks where nothing can be awaited. The
+   * hooks use SIGTERM when QEMU has the terminal (`stdin: 'inherit'`), because QEMU restores
+   * the terminal mode on SIGTERM but cannot on SIGKILL; otherwise SIGKILL.
+   */
+  killNow(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (!this.exitInfo) this.child.kill(signal);
   }
 
   private elapsed(): number {
