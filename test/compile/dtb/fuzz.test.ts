@@ -63,8 +63,8 @@ function builtIn(): Uint8Array {
 }
 
 function corpus(): Uint8Array[] {
-  const out = [builtIn()];
-  if (have('dtc')) out.push(...fixtureDtbs().values(), ...debianDtbs().values());
+  const out = [builtIn(), ...debianDtbs().values()];
+  if (have('dtc')) out.push(...fixtureDtbs().values());
   if (have('qemu-system-aarch64')) out.push(qemuVirtDtb(2), qemuVirtDtb(3));
   return out;
 }
