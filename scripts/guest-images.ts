@@ -443,6 +443,11 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
       files,
     };
     await writeAtomically(join(outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
+    // Older package versions are of no further use once the new outputs are in place.
+    const keep = new Set([debFileName(kernel), debFileName(busybox)]);
+    for (const n of await readdir(debsDir)) {
+      if (n.endsWith('.deb') && !keep.has(n)) await rm(join(debsDir, n), { force: true });
+    }
     log(`wrote ${OUTPUT_FILES.join(', ')} and ${MANIFEST_NAME} to ${shown}`);
     return manifest;
   } finally {

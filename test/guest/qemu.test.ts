@@ -37,6 +37,20 @@ test('waitFor sees output from stdout and stderr and times it', async () => {
   assert.is(q.exit?.signal, 'SIGTERM');
 });
 
+test('a string split across output chunks still matches; `from` skips earlier output', async () => {
+  const q = startQemu({ binary: 'sh', args: ['-c', "printf 'x SEL4'; sleep 0.1; printf 'CP-SYNTH: up\\n'; sleep 0.1; echo again; exec sleep 30"] });
+  try {
+    await q.waitFor('SEL4CP-SYNTH: up', 5000);
+    const after = q.position;
+    const m = await q.waitFor(/ag(a)in/g, 5000, after);
+    assert.is(m.text, 'again');
+    const late = await q.waitFor('SEL4CP', 200, q.position).catch((e: unknown) => e);
+    assert.is((late as QemuError).kind, 'timeout');
+  } finally {
+    await q.stop();
+  }
+});
+
 test('send types on stdin; exit status is reported', async () => {
   const q = startQemu({ binary: 'sh', args: ['-c', 'read l; echo "got $l"; exit 3'] });
   q.send('abc\n');

@@ -77,7 +77,8 @@ export class QemuError extends Error {
 
 interface Waiter {
   readonly pattern: string | RegExp;
-  readonly from: number;
+  /** Absolute position to search from; a string pattern advances it past what was searched. */
+  from: number;
   readonly resolve: (m: QemuMatch) => void;
   readonly reject: (e: QemuError) => void;
   timer: NodeJS.Timeout | undefined;
@@ -283,12 +284,16 @@ export class QemuProcess {
   /** Settles `waiter` and returns true if its pattern is in the output. */
   private tryMatch(waiter: Waiter): boolean {
     const start = Math.max(0, waiter.from - this.dropped);
-    const text = this.buffer.slice(start);
     let found: string | undefined;
     if (typeof waiter.pattern === 'string') {
-      if (text.includes(waiter.pattern)) found = waiter.pattern;
+      if (this.buffer.includes(waiter.pattern, start)) found = waiter.pattern;
+      // Next time, rescan only the tail that a match could still start in: long boot logs
+      // arrive in thousands of chunks.
+      else waiter.from = Math.max(waiter.from, this.position - waiter.pattern.length + 1);
     } else {
-      found = waiter.pattern.exec(text)?.[0];
+      // A regular expression may match across any span, so it sees everything from `from`.
+      waiter.pattern.lastIndex = 0;
+      found = waiter.pattern.exec(this.buffer.slice(start))?.[0];
     }
     if (found === undefined) return false;
     if (waiter.timer) clearTimeout(waiter.timer);
