@@ -185,7 +185,7 @@ export function readFdt(bytes: Uint8Array, options: ReadFdtOptions = {}): Fdt {
       structSize: h.sizeDtStruct,
       stringsOffset: h.offDtStrings,
       totalSize: h.totalSize,
-      strings: strings.slice(),
+      strings: copyBytes(strings, 0, strings.length),
     },
   };
 }
@@ -315,7 +315,7 @@ function readStructure(bytes: Uint8Array, dv: DataView, h: FdtHeader, strings: U
           throw new DtbError('dtb-duplicate-property', `property "${name.text}" appears twice in node "${node.name || '/'}"`, tokenAt);
         }
         seen.add(name.text);
-        const prop = { name: name.text, value: bytes.slice(pos, pos + len) };
+        const prop = { name: name.text, value: copyBytes(bytes, pos, pos + len) };
         node.props.push(prop);
         const valueEnd = pos + len;
         pos = align4(valueEnd);
@@ -338,8 +338,16 @@ function readStructure(bytes: Uint8Array, dv: DataView, h: FdtHeader, strings: U
   }
 }
 
+/**
+ * A copy of a range. Not `bytes.slice()`: on a Node.js Buffer that returns a view, and the tree
+ * must not share memory with (or keep alive) the caller's buffer.
+ */
+function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}
+
 function nonZeroPadding(bytes: Uint8Array, start: number, end: number): Uint8Array | undefined {
-  for (let i = start; i < end; i++) if (bytes[i] !== 0) return bytes.slice(start, end);
+  for (let i = start; i < end; i++) if (bytes[i] !== 0) return copyBytes(bytes, start, end);
   return undefined;
 }
 

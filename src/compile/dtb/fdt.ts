@@ -106,7 +106,7 @@ export function makeNode(name: string, props: FdtProp[] = [], children: FdtNode[
 export function cloneNode(node: FdtNode): FdtNode {
   return {
     name: node.name,
-    props: node.props.map((p) => ({ name: p.name, value: p.value.slice() })),
+    props: node.props.map((p) => ({ name: p.name, value: new Uint8Array(p.value) })),
     children: node.children.map(cloneNode),
   };
 }

@@ -56,6 +56,14 @@ test('a tree built in code is written and read back unchanged', () => {
   assert.equal(back.root, root);
 });
 
+test('the tree shares no memory with a Node.js Buffer it was read from', () => {
+  const buf = Buffer.from(writeFdt({ bootCpuidPhys: 0, memReserve: [], root: makeNode('', [{ name: 'x', value: u32Value(7) }]) }));
+  const tree = readFdt(buf);
+  buf.fill(0xff);
+  assert.equal([...tree.root.props[0]!.value], [0, 0, 0, 7]);
+  assert.is(tree.root.props[0]!.value.buffer.byteLength, 4);
+});
+
 /** Assembles a blob from raw parts so that malformed inputs can be built exactly. */
 function blob(opts: { struct: number[]; strings?: string; version?: number; patch?: (dv: DataView) => void }): Uint8Array {
   const strings = new TextEncoder().encode(opts.strings ?? 'compatible\0');

@@ -7,7 +7,7 @@ import { DtbError } from '../../../src/compile/dtb/fdt.js';
 import { readFdt } from '../../../src/compile/dtb/fdt-read.js';
 import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
 import { makeGuestDtb, type GuestDtbOptions } from '../../../src/compile/dtb/guest-dtb.js';
-import { bytesEqual, fixtureDir, have, qemuVirtDtb, skip } from './helpers.js';
+import { bytesEqual, debianDtbs, fixtureDir, have, qemuVirtDtb, skip } from './helpers.js';
 
 const memory = [{ base: 0x4000_0000n, size: 0x1000_0000n }];
 
@@ -61,6 +61,29 @@ test('a vendor-style board: vCPUs, references, aliases, status (golden file)', (
   assert.ok(dts.includes('xtal-clk {'));
   assert.ok(dts.includes('serial0 = "/soc/bus@c1100000/serial@84c0";'));
   assert.not.ok(dts.includes('ethernet0'));
+});
+
+test("Debian's board DTBs: a guest with the console UART only", () => {
+  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+  const dtbs = debianDtbs();
+  if (dtbs.size === 0) return skip('Debian board DTBs not in .cache/guest/dtbs (run npm run guest)');
+  const cases = [
+    { file: 'imx8mm-evk.dtb', uart: '/soc@0/bus@30800000/spba-bus@30800000/serial@30890000', gic: { version: 3 as const, distributor: 0x3880_0000n, redistributor: 0x3888_0000n } },
+    { file: 'meson-gxbb-odroidc2.dtb', uart: 'serial0', gic: { version: 2 as const, distributor: 0xc430_1000n, cpuInterface: 0xc430_2000n } },
+  ];
+  for (const c of cases) {
+    const bytes = dtbs.get(c.file);
+    if (!bytes) continue;
+    const { tree, findings } = makeGuestDtb(readFdt(bytes), { keep: [c.uart], memory, gic: c.gic, vcpus: 2 });
+    const dts = decompileDtb(writeFdt(tree));
+    assert.is((dts.match(/device_type = "cpu"/g) ?? []).length, 2, c.file);
+    assert.is((dts.match(/serial@/g) ?? []).length >= 1, true, c.file);
+    assert.is((dts.match(/compatible = "[^"]*uart/g) ?? []).length, 1, `${c.file}: one UART`);
+    assert.not.ok(dts.includes('mmc@') || dts.includes('ethernet@') || dts.includes('reserved-memory'), c.file);
+    assert.ok(dts.includes('method = "hvc";'), c.file);
+    // Both boards' UARTs take a clock from the SoC's clock controller, which stays with the host.
+    assert.ok(findings.some((f) => f.id === 'guest-dt-dangling-reference' && f.message.includes('clocks')), c.file);
+  }
 });
 
 test('bad requests are DtbErrors', () => {
