@@ -90,12 +90,17 @@ const GICV3_REDIST_FRAME = 0x20000n;
 /** /chosen properties dropped: seeds baked into a build artefact are neither random nor reproducible. */
 const CHOSEN_DROPPED = ['kaslr-seed', 'rng-seed'];
 
-function isCpu(node: FdtNode): boolean {
+/** A string property, or undefined when it is absent or not a single string. */
+function stringOrUndefined(node: FdtNode, name: string): string | undefined {
   try {
-    return propString(node, 'device_type') === 'cpu';
+    return propString(node, name);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isCpu(node: FdtNode): boolean {
+  return stringOrUndefined(node, 'device_type') === 'cpu';
 }
 
 function hasRegOnPath(ref: NodeRef): boolean {
@@ -211,10 +216,6 @@ export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
       findings.push({ id: 'guest-dt-reference-removed', severity: 'note', path: ref.path, message: `${ref.path}: ${prop} referred to nodes that are not passed through; removed` });
     }
   }
-  for (const name of ['cpu-map', 'idle-states']) {
-    const child = findChild(cpus, name);
-    if (child && !keptCpus.includes(child)) cpus.children = cpus.children.filter((c) => c !== child);
-  }
 
   // PSCI conduit.
   for (const child of root.children) {
@@ -252,13 +253,10 @@ export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
         });
       }
     }
-    try {
-      if (propString(dev.node, 'status') !== undefined && propString(dev.node, 'status') !== 'okay') {
-        setProp(dev.node, 'status', stringValue('okay'));
-        findings.push({ id: 'guest-dt-enabled', severity: 'note', path: dev.path, message: `${dev.path}: status was not "okay" in the board tree; set to "okay" for the guest` });
-      }
-    } catch {
+    const status = stringOrUndefined(dev.node, 'status');
+    if (getProp(dev.node, 'status') && status !== 'okay') {
       setProp(dev.node, 'status', stringValue('okay'));
+      findings.push({ id: 'guest-dt-enabled', severity: 'note', path: dev.path, message: `${dev.path}: status was "${status ?? '?'}" in the board tree; set to "okay" for the guest` });
     }
     try {
       const parent = getProp(dev.node, 'interrupts') ? interruptParent(tree, dev) : undefined;
@@ -280,12 +278,7 @@ export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
   const chosen = findChild(root, 'chosen');
   if (chosen) {
     for (const p of CHOSEN_DROPPED) deleteProp(chosen, p);
-    let stdout: string | undefined;
-    try {
-      stdout = propString(chosen, 'stdout-path');
-    } catch {
-      stdout = undefined;
-    }
+    const stdout = stringOrUndefined(chosen, 'stdout-path');
     if (stdout !== undefined) {
       const target = findNode(tree, stdout.split(':')[0]!);
       if (!target || !present.has(target.node)) {
