@@ -1,11 +1,14 @@
 // The effects the pipeline needs, kept at the edge: reading board files and image facts, and
 // writing outputs atomically (temp name, then rename) so a failed run leaves nothing half-written.
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { open, rename, rm, mkdir, writeFile, stat } from 'node:fs/promises';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { readFile, rename, rm, mkdir, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBoard, type Board } from '../compile/boards.js';
 import type { ImageFacts } from '../compile/resolve/index.js';
+import { LinuxImageError, readLinuxImage } from '../compile/guest/linux-image.js';
 
 /** The package root (where boards/ lives), from dist/src/cli/ or src/cli/. */
 export function packageRoot(): string {
@@ -30,28 +33,22 @@ export function loadBoards(): Board[] {
   return boardCache;
 }
 
-/** arm64 Image header (Linux Documentation/arch/arm64/booting.rst): magic "ARM\x64" at 56. */
-const ARM64_MAGIC = 0x644d5241;
-
-export async function imageFacts(file: string): Promise<ImageFacts | undefined> {
-  let size: bigint;
+/** Facts about a guest image file; undefined when it does not exist. */
+export async function imageFacts(file: string, kind: 'kernel' | 'initrd'): Promise<ImageFacts | undefined> {
+  let bytes: Uint8Array;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) return undefined;
-    size = BigInt(st.size);
+    if (!(await stat(file)).isFile()) return undefined;
+    bytes = new Uint8Array(await readFile(file));
   } catch {
     return undefined;
   }
-  const fh = await open(file, 'r');
+  if (kind === 'initrd') return { size: BigInt(bytes.length) };
   try {
-    const header = Buffer.alloc(64);
-    const { bytesRead } = await fh.read(header, 0, 64, 0);
-    if (bytesRead === 64 && header.readUInt32LE(56) === ARM64_MAGIC) {
-      return { size, linux: { textOffset: header.readBigUInt64LE(8), imageSize: header.readBigUInt64LE(16) } };
-    }
-    return { size };
-  } finally {
-    await fh.close();
+    const image = readLinuxImage(bytes);
+    return { size: image.fileSize, linux: { textOffset: image.textOffset, imageSize: image.imageSize } };
+  } catch (e) {
+    if (e instanceof LinuxImageError) return { size: BigInt(bytes.length), problem: e.message };
+    throw e;
   }
 }
 
@@ -71,4 +68,28 @@ export async function writeOutputs(dir: string, files: ReadonlyMap<string, strin
     await Promise.all(temps.map(([t]) => rm(t, { force: true })));
     throw e;
   }
+}
+
+/**
+ * QEMU's own device tree for a QEMU board (`-machine ...,dumpdtb=FILE`): what the guest would see
+ * if QEMU booted it directly. A string says why it could not be had.
+ */
+export function dumpQemuDtb(board: Board): Uint8Array | string {
+  if (!board.qemu) return `board '${board.name}' is not a QEMU machine`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-dtb-'));
+  try {
+    const out = path.join(dir, 'board.dtb');
+    const r = spawnSync('qemu-system-aarch64', ['-machine', `${board.qemu.machine},dumpdtb=${out}`, '-cpu', board.qemu.cpu, '-m', board.qemu.memory,
+      '-smp', String(board.cpus.count), '-nographic', '-nodefaults'], { encoding: 'utf8', timeout: 30_000 });
+    if (r.error) return 'qemu-system-aarch64 is not installed (Debian package qemu-system-arm)';
+    if (!existsSync(out)) return `qemu-system-aarch64 did not dump its device tree: ${(r.stderr || '').trim().split('\n')[0]}`;
+    return new Uint8Array(readFileSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Where `npm run guest` puts Debian's board DTBs. */
+export function guestCacheDir(): string {
+  return path.join(packageRoot(), '.cache', 'guest');
 }

@@ -131,10 +131,13 @@ export interface GuestModel {
   gicVersion: 2 | 3;
   vcpus: number;
   ram: { mr: string; gpa: bigint; size: bigint; vmmVaddr: bigint };
-  kernel: { path: string; size: bigint | undefined; textOffset: bigint | undefined; imageSize: bigint | undefined };
+  /** `size` is what goes into guest RAM (a compressed kernel is unpacked); `problem` says why it is not a kernel. */
+  kernel: { path: string; size: bigint | undefined; textOffset: bigint | undefined; imageSize: bigint | undefined; problem: string | undefined };
   initrd: { path: string; size: bigint | undefined } | undefined;
-  /** The guest device tree the user gave, if any; otherwise one is generated from the board. */
+  /** The guest device tree the user gave, if any; otherwise one is generated from the board's. */
   dtb: { path: string } | undefined;
+  /** The board's own device tree to generate the guest's from, when the user named one. */
+  boardDtb: { path: string } | undefined;
   bootargs: string;
   passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[] }[];
   loc: Loc;

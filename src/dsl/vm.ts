@@ -58,6 +58,12 @@ export interface VirtualMachineOptions extends SchedulingOptions {
    * @default generated from the board's device tree: CPUs, timer, PSCI, GIC, and the devices passed through
    */
   dtb?: string | FileRef;
+  /**
+   * The board's own device tree, from which the guest's is generated (CPUs, timer, PSCI, GIC and
+   * the devices passed through are kept).
+   * @default QEMU's own for the QEMU boards; for the others, Debian's board DTB that `npm run guest` puts in .cache/guest/dtbs/
+   */
+  boardDtb?: string | FileRef;
   /** Kernel command line. @default a console on the first UART passed through, e.g. "console=ttyAMA0" */
   bootargs?: string;
   /** Guest RAM size. @default the board's guest RAM size (boards/*.json `guest.ramSize`) */
@@ -80,6 +86,7 @@ export interface VirtualMachine {
   readonly kernel: FileRef;
   readonly initrd: FileRef | undefined;
   readonly dtb: FileRef | undefined;
+  readonly boardDtb: FileRef | undefined;
   readonly bootargs: string | undefined;
   readonly ram: Size | undefined;
   readonly ramBase: Address | undefined;
@@ -103,6 +110,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     kernel: toFileRef(options.kernel, loc),
     initrd: options.initrd === undefined ? undefined : toFileRef(options.initrd, loc),
     dtb: options.dtb === undefined ? undefined : toFileRef(options.dtb, loc),
+    boardDtb: options.boardDtb === undefined ? undefined : toFileRef(options.boardDtb, loc),
     bootargs: options.bootargs,
     ram: options.ram,
     ramBase: options.ramBase,

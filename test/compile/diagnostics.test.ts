@@ -5,7 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildModel, pickBoard } from '../../src/cli/pipeline.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { pickBoard, synthesise } from '../../src/cli/pipeline.js';
 import { UserError, type Diagnostic } from '../../src/compile/diagnostics.js';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import { validateSystem } from '../../src/compile/validate/index.js';
@@ -22,9 +24,12 @@ function expectation(file: string): Expectation {
   throw new Error(`${file} has no error[id] marker`);
 }
 
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-diag-'));
+
+/** The whole synthesis (guest device trees and placement included), into a scratch directory. */
 async function diagnosticsOfTs(file: string): Promise<Diagnostic[]> {
   try {
-    return (await buildModel({ file })).diagnostics;
+    return (await synthesise({ file, config: 'debug', outDir: path.join(scratch, path.basename(file)), sdk: '' })).diagnostics;
   } catch (e) {
     if (e instanceof UserError) return e.diagnostics;
     throw e;
@@ -85,5 +90,7 @@ test('every rule id that validation can report has a fixture', () => {
 
 /** Ids no fixture here can reach: a board file without GIC facts, and an unreadable file (CLI test). */
 const NOT_REACHABLE_BY_FIXTURE = new Set(['board-gic-incomplete', 'file-unreadable']);
+
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test.run();

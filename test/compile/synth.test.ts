@@ -6,7 +6,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, repoRoot, runCli } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { fixtures, repoRoot, runCli, skip } from '../helpers.js';
+import { readFdt } from '../../src/compile/dtb/fdt-read.js';
+import { findNode } from '../../src/compile/dtb/tree.js';
+import { propNumber } from '../../src/compile/dtb/props.js';
 
 const goldenDir = path.join(fixtures, 'golden');
 const update = process.env['UPDATE_GOLDEN'] === '1';
@@ -110,6 +114,48 @@ test('check exits 0 on a valid system and 1 on an invalid .system', () => {
   const r = runCli(['check', path.join('test', 'fixtures', 'invalid-xml', 'irq-id-hex.system')]);
   assert.is(r.status, 1);
   assert.match(r.stderr, /irq-id-hex\.system:5:\d+: error\[xml-id-not-decimal\]/);
+});
+
+/** A stand-in arm64 Image: a valid header (text_offset 0, image_size 32 MiB) and little else. */
+function stubKernel(file: string): void {
+  const b = Buffer.alloc(4096);
+  b.writeBigUInt64LE(0n, 8);
+  b.writeBigUInt64LE(0x200_0000n, 16);
+  b.writeBigUInt64LE(0xan, 24);
+  b.writeUInt32LE(0x644d5241, 56);
+  writeFileSync(file, b);
+}
+
+const haveTools = spawnSync('dtc', ['--version']).status === 0 && spawnSync('qemu-system-aarch64', ['--version']).status === 0;
+
+test('golden guest device tree for linux-qemu, with the initrd range injected as placed', () => {
+  if (!haveTools) return skip('golden guest DTB: dtc or qemu-system-aarch64 missing (Debian device-tree-compiler, qemu-system-arm)');
+  const kernel = path.join(work, 'Image.stub');
+  const initrd = path.join(work, 'initrd.stub');
+  stubKernel(kernel);
+  writeFileSync(initrd, Buffer.alloc(123_457, 7));
+  const out = path.join(work, 'dtb');
+  const r = runCli(['examples/linux-qemu.ts', '--out', out, '--quiet', '-c', `kernel=${kernel}`, '-c', `initrd=${initrd}`], { env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 0, r.stderr);
+  const dtb = readFileSync(path.join(out, 'linux.dtb'));
+  const dts = spawnSync('dtc', ['-q', '-I', 'dtb', '-O', 'dts', '-'], { input: dtb, encoding: 'utf8' }).stdout;
+  const golden = path.join(goldenDir, 'linux-qemu.linux.dts');
+  if (update || !existsSync(golden)) {
+    writeFileSync(golden, dts);
+    if (!update) assert.unreachable(`no golden file yet: wrote ${path.relative(repoRoot, golden)}; review and commit it`);
+  }
+  assert.fixture(dts, readFileSync(golden, 'utf8'));
+
+  const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+  const vm = m.virtualMachines[0];
+  const chosen = findNode(readFdt(new Uint8Array(dtb)), '/chosen')!.node;
+  const start = propNumber(chosen, 'linux,initrd-start')!;
+  const end = propNumber(chosen, 'linux,initrd-end')!;
+  assert.is(`0x${start.toString(16)}`, vm.initrd.gpa);
+  assert.is(end - start, 123_457n, 'the range is the initrd file size');
+  assert.is(`0x${(end - start).toString(16)}`, vm.initrd.size);
+  assert.is(vm.dtb.size, `0x${dtb.length.toString(16)}`);
+  assert.ok(m.artefacts.some((a: { file: string }) => a.file === 'linux.dtb'));
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -16,9 +16,12 @@ import { expandGuest } from './guests.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
 export interface ImageFacts {
+  /** Bytes that go into guest RAM (for a compressed kernel: the unpacked Image). */
   size: bigint;
-  /** For an arm64 Linux Image: its header's text_offset and image_size. */
+  /** For an arm64 Linux kernel: its header's text_offset and image_size. */
   linux?: { textOffset: bigint; imageSize: bigint };
+  /** Why a file meant as a kernel is not one. */
+  problem?: string;
 }
 
 export interface ResolveInput {

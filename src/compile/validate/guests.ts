@@ -6,9 +6,9 @@ import { humanSize } from '../../dsl/units.js';
 export function checkGuests(system: SystemModel): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const g of system.guests) {
-    if (g.kernel.size !== undefined && g.kernel.textOffset === undefined) {
-      out.push(error('guest-kernel-not-image', `kernel of virtual machine '${g.vm}' is not an arm64 Linux Image (no 'ARM\\x64' magic in its header): ${g.kernel.path}`, g.loc, {
-        hint: 'give the uncompressed Image (arch/arm64/boot/Image), not vmlinuz, an ELF vmlinux or a compressed file',
+    if (g.kernel.problem !== undefined) {
+      out.push(error('guest-kernel-not-image', `kernel of virtual machine '${g.vm}' (${g.kernel.path}): ${g.kernel.problem}`, g.loc, {
+        hint: 'give an arm64 Linux Image (arch/arm64/boot/Image), or a vmlinuz that is gzip or EFI zboot around one',
       }));
     }
     if (g.vcpus < 1) out.push(error('vm-missing-vcpu', `virtual machine '${g.vm}' has ${g.vcpus} vCPUs`, g.loc));

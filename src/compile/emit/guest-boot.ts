@@ -1,0 +1,88 @@
+// Each guest's device tree and image placement, computed together (the DTB's size decides where
+// things go; where the initrd goes is written into the DTB). The guest DTB is the user's own, or
+// is generated from the board's: CPUs, timer, PSCI, the GIC as the VM sees it, guest RAM, and
+// only the devices passed through to this VM.
+import type { Board } from '../boards.js';
+import { error, warning, type Diagnostic } from '../diagnostics.js';
+import type { Fdt } from '../dtb/fdt.js';
+import { makeGuestDtb } from '../dtb/guest-dtb.js';
+import { crossCheckBoard } from '../dtb/cross-check.js';
+import { prepareLinuxBoot } from '../guest/linux-boot.js';
+import { PlacementError, type LinuxPlacement } from '../guest/placement.js';
+import type { GuestModel } from '../model.js';
+
+export interface GuestBootInput {
+  guest: GuestModel;
+  board: Board;
+  /** The user's guest device tree, used as it is apart from /chosen and /memory. */
+  userTree: Fdt | undefined;
+  /** The board's device tree, to generate the guest's from when the user gave none. */
+  boardTree: Fdt | undefined;
+}
+
+export interface GuestBoot {
+  dtb: Uint8Array;
+  placement: LinuxPlacement;
+}
+
+export interface GuestBootResult {
+  boot: GuestBoot | undefined;
+  diagnostics: Diagnostic[];
+  /** Why no DTB could be made (a missing input, not an error in the system). */
+  skipped: string | undefined;
+}
+
+export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
+  const { guest, board } = input;
+  const diagnostics: Diagnostic[] = [];
+  if (guest.kernel.size === undefined || guest.kernel.textOffset === undefined || guest.kernel.imageSize === undefined) {
+    return { boot: undefined, diagnostics, skipped: `the kernel image is not available (${guest.kernel.path})` };
+  }
+  if (guest.initrd && guest.initrd.size === undefined) {
+    return { boot: undefined, diagnostics, skipped: `the initrd is not available (${guest.initrd.path})` };
+  }
+
+  let tree = input.userTree;
+  if (!tree) {
+    if (!input.boardTree) return { boot: undefined, diagnostics, skipped: 'no device tree of the board is available' };
+    for (const f of crossCheckBoard(input.boardTree, board)) {
+      diagnostics.push(warning(`board-dtb-${f.id}`, `${board.file} disagrees with the board's device tree about ${f.fact}: ${f.message}`, undefined));
+    }
+    const keep: string[] = [];
+    for (const p of guest.passthrough) {
+      const device = board.devices.find((d) => d.name === p.device);
+      if (device?.dtPath) keep.push(device.dtPath);
+      else diagnostics.push(warning('guest-dtb-device-unknown', `device '${p.device}' passed through to '${guest.vm}' has no node in the board's device tree; the guest will not see it`, guest.loc, {
+        hint: 'give the guest a device tree of your own: virtualMachine(name, { dtb: ... })',
+      }));
+    }
+    const gic: Parameters<typeof makeGuestDtb>[1]['gic'] = { version: guest.gicVersion, distributor: board.guest.gicDistributor };
+    if (board.guest.gicCpuInterface !== undefined) gic.cpuInterface = board.guest.gicCpuInterface;
+    if (board.guest.gicRedistributor !== undefined) gic.redistributor = board.guest.gicRedistributor;
+    const made = makeGuestDtb(input.boardTree, { keep, memory: [{ base: guest.ram.gpa, size: guest.ram.size }], gic, vcpus: guest.vcpus });
+    for (const f of made.findings) {
+      if (f.severity === 'warning') diagnostics.push(warning(`guest-dtb-${f.id}`, `guest device tree of '${guest.vm}': ${f.message}`, guest.loc));
+    }
+    tree = made.tree;
+  }
+
+  try {
+    const boot = prepareLinuxBoot({
+      tree,
+      ramBase: guest.ram.gpa,
+      ramSize: guest.ram.size,
+      kernel: { textOffset: guest.kernel.textOffset, imageSize: guest.kernel.imageSize, fileSize: guest.kernel.size },
+      ...(guest.initrd?.size !== undefined ? { initrdSize: guest.initrd.size } : {}),
+      bootargs: guest.bootargs,
+    });
+    return { boot: { dtb: boot.dtb, placement: boot.placement }, diagnostics, skipped: undefined };
+  } catch (e) {
+    if (e instanceof PlacementError) {
+      diagnostics.push(error('guest-images-do-not-fit', `the images of '${guest.vm}' do not fit in its guest RAM: ${e.message}`, guest.loc, {
+        hint: 'give the VM more RAM (ram: mib(...)) or use a smaller kernel or initrd',
+      }));
+      return { boot: undefined, diagnostics, skipped: undefined };
+    }
+    throw e;
+  }
+}
