@@ -14,6 +14,7 @@
 
 #include "fault.h"
 #include "linux_boot.h"
+#include "pl011_emul.h"
 #include "psci.h"
 #include "smc.h"
 #include "vgic.h"
@@ -39,6 +40,7 @@ static bool vm_running;
 static struct vgic vgic;
 static struct psci_vm psci;
 static seL4_Word initial_sctlr[VMM_CONFIG_MAX_VCPUS];
+static struct pl011 uarts[VMM_CONFIG_MAX_DEVICES];
 
 static unsigned vcpu_id(unsigned vcpu)
 {
@@ -135,8 +137,16 @@ static bool write_regs(unsigned vcpu, seL4_UserContext *ctx, bool resume)
 
 /* ---------------------------------------------------------------- VM life cycle */
 
-static void stop_vm(const char *why)
+/* VM exits by kind, printed when the VM stops (the benchmark reads this line). */
+static struct {
+    unsigned long mmio, smc_hvc, wfx, sysreg, maintenance, vppi, irq;
+} exits;
+
+static void halt_vcpus(void)
 {
+    for (unsigned i = 0; i < config->device_count; i++) {
+        pl011_flush(&uarts[i]);
+    }
     for (unsigned i = 0; i < config->vcpu_count; i++) {
         if (psci.on[i]) {
             microkit_vcpu_stop(vcpu_id(i));
@@ -144,7 +154,15 @@ static void stop_vm(const char *why)
         }
     }
     vm_running = false;
+    vmm_log("VM '%s' exits: mmio=%lu smc/hvc=%lu wfx=%lu sysreg=%lu maintenance=%lu vppi=%lu "
+            "irq=%lu", vm_name, exits.mmio, exits.smc_hvc, exits.wfx, exits.sysreg,
+            exits.maintenance, exits.vppi, exits.irq);
+}
+
+static void stop_vm(const char *why)
+{
     vmm_log("VM '%s' stopped: %s", vm_name, why);
+    halt_vcpus();
 }
 
 static bool start_vcpu(unsigned vcpu, uint64_t pc, uint64_t x0)
@@ -182,6 +200,9 @@ static bool boot_vm(void)
         if (irq != NULL) {
             irq->edge = config->irqs[i].trigger == VMM_CONFIG_TRIGGER_EDGE;
         }
+    }
+    for (unsigned i = 0; i < config->device_count; i++) {
+        pl011_init(&uarts[i], vm_name);
     }
     vgic.vcpu[0].online = true;
     vm_running = true;
@@ -227,6 +248,7 @@ void notified(microkit_channel ch)
         if (config->irqs[i].channel == ch) {
             /* Acked at the guest's EOI (handle_maintenance), so a level IRQ cannot refire
              * before the guest has serviced the device. */
+            exits.irq++;
             vgic_raise(&vgic, 0, config->irqs[i].intid);
             return;
         }
@@ -252,6 +274,31 @@ static void handle_maintenance(unsigned vcpu, seL4_Word lr)
             return;
         }
     }
+    for (unsigned i = 0; i < config->device_count; i++) {
+        /* A level-triggered emulated line still asserted after EOI is raised again. */
+        if (config->devices[i].intid == (unsigned)intid && pl011_irq_level(&uarts[i])) {
+            vgic_raise(&vgic, 0, (unsigned)intid);
+        }
+    }
+}
+
+/* An access to an emulated device's window; returns false if addr is in none. */
+static bool device_access(unsigned vcpu, uint64_t addr, const struct fault_data_abort *da,
+                          uint64_t *value, enum pl011_status *st)
+{
+    for (unsigned i = 0; i < config->device_count; i++) {
+        const struct vmm_config_device *d = &config->devices[i];
+        if (addr < d->guest_base || addr - d->guest_base >= d->size) {
+            continue;
+        }
+        bool before = pl011_irq_level(&uarts[i]);
+        *st = pl011_access(&uarts[i], addr - d->guest_base, da->size, da->write, value);
+        if (d->intid != 0 && !before && pl011_irq_level(&uarts[i])) {
+            vgic_raise(&vgic, vcpu, d->intid);
+        }
+        return true;
+    }
+    return false;
 }
 
 /* ---------------------------------------------------------------- faults */
@@ -260,10 +307,10 @@ static bool report_and_stop(unsigned vcpu, const char *what, uint64_t esr, uint6
                             uint64_t pc)
 {
     struct fault_esr e = fault_decode_esr(esr);
-    vmm_log("VM '%s' vCPU %u: unhandled %s: %s, address 0x%llx, PC 0x%llx, ESR 0x%llx", vm_name,
-            vcpu, what, fault_ec_name(e.ec), (unsigned long long)addr, (unsigned long long)pc,
-            (unsigned long long)esr);
-    stop_vm("unhandled fault");
+    vmm_log("VM '%s' vCPU %u stopped: unhandled %s: %s, address 0x%llx, PC 0x%llx, ESR 0x%llx",
+            vm_name, vcpu, what, fault_ec_name(e.ec), (unsigned long long)addr,
+            (unsigned long long)pc, (unsigned long long)esr);
+    halt_vcpus();
     return false;
 }
 
@@ -305,9 +352,20 @@ static bool handle_vm_fault(unsigned vcpu, microkit_msginfo *reply)
     }
 
     enum vgic_mmio_status st;
+    enum pl011_status dev_st;
     const char *frame;
     uint64_t offset;
-    if (addr >= config->gicd_base && addr - config->gicd_base < VGIC_DIST_SIZE) {
+    if (device_access(vcpu, addr, &da, &value, &dev_st)) {
+        if (dev_st == PL011_BAD_ACCESS) {
+            char what[96];
+            vmm_snprintf(what, sizeof(what), "%u-byte %s of the emulated PL011 (bad width or "
+                         "alignment)", da.size, da.write ? "write" : "read");
+            return report_and_stop(vcpu, what, esr, addr, ip);
+        }
+        st = VGIC_MMIO_OK;
+        frame = "PL011";
+        offset = 0;
+    } else if (addr >= config->gicd_base && addr - config->gicd_base < VGIC_DIST_SIZE) {
         frame = "GICD";
         offset = addr - config->gicd_base;
         st = vgic_dist_access(&vgic, vcpu, offset, da.size, da.write, &value);
@@ -440,15 +498,19 @@ static bool handle_vcpu_fault(unsigned vcpu, microkit_msginfo *reply)
     switch (e.ec) {
     case FAULT_EC_WFX:
         /* The kernel already let other threads run; nothing to wait for here. */
+        exits.wfx++;
         return advance_pc(vcpu, reply);
     case FAULT_EC_SMC64:
     case FAULT_EC_SMC32:
+        exits.smc_hvc++;
         return handle_smc_hvc(vcpu, 4, esr, reply);
     case FAULT_EC_HVC64:
     case FAULT_EC_HVC32:
+        exits.smc_hvc++;
         return handle_smc_hvc(vcpu, 0, esr, reply);
 #if defined(GIC_V3)
     case FAULT_EC_SYSREG:
+        exits.sysreg++;
         return handle_sysreg(vcpu, esr, reply);
 #endif
     default: {
@@ -471,17 +533,21 @@ seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo
     seL4_Word label = microkit_msginfo_get_label(msginfo);
     switch (label) {
     case seL4_Fault_VMFault:
+        exits.mmio++;
         return handle_vm_fault(vcpu, reply_msginfo);
     case seL4_Fault_VCPUFault:
         return handle_vcpu_fault(vcpu, reply_msginfo);
     case seL4_Fault_UnknownSyscall: {
         /* seL4 routes a guest HVC through its syscall path; the fault IP is the HVC. */
+        exits.smc_hvc++;
         return handle_smc_hvc(vcpu, 4, 0, reply_msginfo);
     }
     case seL4_Fault_VGICMaintenance:
+        exits.maintenance++;
         handle_maintenance(vcpu, microkit_mr_get(seL4_VGICMaintenance_IDX));
         return resume(reply_msginfo);
     case seL4_Fault_VPPIEvent: {
+        exits.vppi++;
         seL4_Word irq = microkit_mr_get(seL4_VPPIEvent_IRQ);
         if (!vgic_raise(&vgic, vcpu, (unsigned)irq)) {
             microkit_vcpu_arm_ack_vppi(vcpu_id(vcpu), irq);
