@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { readFile, rename, rm, mkdir, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBoard, type Board } from '../compile/boards.js';
@@ -52,22 +52,31 @@ export async function imageFacts(file: string, kind: 'kernel' | 'initrd'): Promi
   }
 }
 
-/** Write files into `dir` atomically: each to a temp name first, then all renamed. */
-export async function writeOutputs(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const temps: [string, string][] = [];
+/** A fresh staging directory beside `outDir`: everything is written there first. */
+export async function makeStaging(outDir: string): Promise<string> {
+  await mkdir(path.dirname(outDir), { recursive: true });
+  return mkdtemp(path.join(path.dirname(outDir), `.${path.basename(outDir)}.tmp-`));
+}
+
+/**
+ * Move the staged files into `outDir` (each a rename, so none is ever half-written), remove
+ * what an earlier run's manifest listed that this run did not make (a stale loader.img must not
+ * outlive the run that skipped it), and remove the staging directory.
+ */
+export async function commitStaging(staging: string, outDir: string, names: readonly string[]): Promise<void> {
+  await mkdir(outDir, { recursive: true });
   try {
-    for (const [name, content] of files) {
-      const final = path.join(dir, name);
-      const temp = `${final}.tmp-${process.pid}`;
-      await writeFile(temp, content);
-      temps.push([temp, final]);
+    const old = JSON.parse(await readFile(path.join(outDir, 'manifest.json'), 'utf8')) as { artefacts?: { file?: unknown }[] };
+    for (const a of old.artefacts ?? []) {
+      if (typeof a.file === 'string' && !names.includes(a.file) && !a.file.includes('/') && !a.file.includes('..')) {
+        await rm(path.join(outDir, a.file), { force: true });
+      }
     }
-    for (const [temp, final] of temps) await rename(temp, final);
-  } catch (e) {
-    await Promise.all(temps.map(([t]) => rm(t, { force: true })));
-    throw e;
+  } catch {
+    // No earlier manifest (or not ours): nothing to clean.
   }
+  for (const name of names) await rename(path.join(staging, name), path.join(outDir, name));
+  await rm(staging, { recursive: true, force: true });
 }
 
 /**
@@ -92,4 +101,10 @@ export function dumpQemuDtb(board: Board): Uint8Array | string {
 /** Where `npm run guest` puts Debian's board DTBs. */
 export function guestCacheDir(): string {
   return path.join(packageRoot(), '.cache', 'guest');
+}
+
+/** Where built VMM runtimes are kept between runs ($XDG_CACHE_HOME or ~/.cache). */
+export function runtimeCacheDir(): string {
+  const base = process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
+  return path.join(base, 'sel4cp-synth');
 }

@@ -11,7 +11,14 @@ import { validateSystem } from '../compile/validate/index.js';
 import { emitSystemXml } from '../compile/emit/system-xml.js';
 import { emitManifest, type Artefact, type GuestPlacement } from '../compile/emit/manifest.js';
 import type { System } from '../dsl/system.js';
-import { dumpQemuDtb, guestCacheDir, imageFacts, loadBoards, writeOutputs } from './io.js';
+import { commitStaging, dumpQemuDtb, guestCacheDir, imageFacts, loadBoards, makeStaging, runtimeCacheDir } from './io.js';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { allProtectionDomains } from '../compile/model.js';
+import type { LinuxPlacement } from '../compile/guest/placement.js';
+import { readLinuxImage } from '../compile/guest/linux-image.js';
+import { buildRuntime } from '../compile/link/runtime-build.js';
+import { linkVmm } from '../compile/link/vmm-elf.js';
+import { runMicrokit } from '../compile/link/microkit-tool.js';
 import { prepareGuestBoot } from '../compile/emit/guest-boot.js';
 import { DtbError, type Fdt } from '../compile/dtb/fdt.js';
 import { readFdt } from '../compile/dtb/fdt-read.js';
@@ -66,6 +73,8 @@ export interface SynthOptions extends ModelOptions {
   config: 'debug' | 'release';
   outDir?: string | undefined;
   sdk?: string | undefined;
+  /** One line per long step (runtime build, link, image). @default none */
+  onProgress?: (line: string) => void;
 }
 
 export interface SynthResult {
@@ -74,27 +83,33 @@ export interface SynthResult {
   outDir: string;
   written: string[];
   skipped: { step: string; reason: string }[];
+  /** Set when a loader.img was made. */
+  loaderImage: string | undefined;
+}
+
+interface GuestBootArtefacts {
+  dtb: Uint8Array;
+  placement: LinuxPlacement;
 }
 
 export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   const { model, diagnostics } = await buildModel(options);
   const cwd = options.cwd ?? process.cwd();
+  const progress = options.onProgress ?? (() => undefined);
   const outDir = path.resolve(cwd, options.outDir ?? path.join('build', model.name));
-  if (hasErrors(diagnostics)) return { model, diagnostics, outDir, written: [], skipped: [] };
-
+  const none = (): SynthResult => ({ model, diagnostics, outDir, written: [], skipped, loaderImage: undefined });
   const skipped: { step: string; reason: string }[] = [];
+  if (hasErrors(diagnostics)) return none();
+
   for (const g of model.guests) {
     if (g.kernel.size === undefined) skipped.push({ step: `images of '${g.vm}'`, reason: `kernel not found: ${g.kernel.path} (run 'npm run guest', or give -c kernel=PATH)` });
     if (g.initrd && g.initrd.size === undefined) skipped.push({ step: `images of '${g.vm}'`, reason: `initrd not found: ${g.initrd.path} (run 'npm run guest', or give -c initrd=PATH)` });
-  }
-  const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
-  if (!sdk) {
-    skipped.push({ step: 'vmm runtime, link and loader.img', reason: 'no Microkit SDK: set MICROKIT_SDK or pass --sdk PATH' });
   }
 
   const systemFile = `${model.name}.system`;
   const artefacts: Artefact[] = [{ file: systemFile, kind: 'microkit-system-description', content: emitSystemXml(model, { toolVersion: TOOL_VERSION }) }];
   const placements = new Map<string, GuestPlacement>();
+  const boots = new Map<string, GuestBootArtefacts>();
   const boardTrees = new Map<string, Fdt | string>();
   for (const g of model.guests) {
     const inputs = guestTrees(g, model.board!, boardTrees);
@@ -109,14 +124,99 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
       const p = result.boot.placement;
       artefacts.push({ file: `${g.vm}.dtb`, kind: 'guest-device-tree', content: result.boot.dtb });
       placements.set(g.vm, { kernel: p.kernel, dtb: p.dtb, initrd: p.initrd, entry: p.entry });
+      boots.set(g.vm, result.boot);
     }
   }
-  if (hasErrors(diagnostics)) return { model, diagnostics, outDir, written: [], skipped };
-  const manifest = emitManifest({ toolVersion: TOOL_VERSION, system: model, config: options.config, outDir, artefacts, placements, skipped });
-  const files = new Map<string, string | Uint8Array>(artefacts.map((a) => [a.file, a.content]));
-  files.set('manifest.json', manifest);
-  await writeOutputs(outDir, files);
-  return { model, diagnostics, outDir, written: [...files.keys()], skipped };
+  if (hasErrors(diagnostics)) return none();
+
+  const staging = await makeStaging(outDir);
+  let loaderImage: string | undefined;
+  try {
+    for (const a of artefacts) await writeFile(path.join(staging, a.file), a.content);
+    const blocker = imageBlocker(model, boots, options.sdk ?? process.env['MICROKIT_SDK']);
+    if (blocker) {
+      skipped.push({ step: 'vmm runtime, link and loader.img', reason: blocker });
+    } else {
+      const sdk = (options.sdk ?? process.env['MICROKIT_SDK'])!;
+      const board = model.board;
+      for (const a of await linkGuests(model, boots, sdk, options.config, progress)) {
+        await writeFile(path.join(staging, a.file), a.content);
+        artefacts.push(a);
+      }
+      if (board || model.guests.length === 0) {
+        const microkitBoard = board?.microkitBoard;
+        if (!microkitBoard) {
+          skipped.push({ step: 'loader.img', reason: 'no board: pass --board' });
+        } else {
+          progress(`image: microkit ${systemFile} --board ${microkitBoard} --config ${options.config}`);
+          await runMicrokit({
+            sdk,
+            board: microkitBoard,
+            config: options.config,
+            systemFile: path.join(staging, systemFile),
+            searchPaths: [staging, ...programDirs(model)],
+            output: path.join(staging, 'loader.img'),
+            report: path.join(staging, 'report.txt'),
+          });
+          for (const [file, kind] of [['loader.img', 'loader-image'], ['report.txt', 'microkit-report']] as const) {
+            artefacts.push({ file, kind, content: await readFile(path.join(staging, file)) });
+          }
+          loaderImage = path.join(outDir, 'loader.img');
+          progress(`image: ${path.relative(cwd, loaderImage)}`);
+        }
+      }
+    }
+    const manifest = emitManifest({ toolVersion: TOOL_VERSION, system: model, config: options.config, outDir, artefacts, placements, skipped });
+    await writeFile(path.join(staging, 'manifest.json'), manifest);
+    const names = [...artefacts.map((a) => a.file), 'manifest.json'];
+    await commitStaging(staging, outDir, names);
+    return { model, diagnostics, outDir, written: names, skipped, loaderImage };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Why no image can be made, or undefined when everything it needs is here. */
+function imageBlocker(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string | undefined): string | undefined {
+  if (!sdk) return 'no Microkit SDK: set MICROKIT_SDK or pass --sdk PATH';
+  const missingGuest = model.guests.find((g) => !boots.has(g.vm));
+  if (missingGuest) return `the boot images of '${missingGuest.vm}' are not all available (see above)`;
+  for (const pd of allProtectionDomains(model)) {
+    if (pd.vmmOf === undefined && pd.programPath !== undefined && !existsSync(pd.programPath)) {
+      return `program image of '${pd.name}' not found: ${pd.programPath}`;
+    }
+  }
+  return undefined;
+}
+
+function programDirs(model: SystemModel): string[] {
+  const dirs = new Set<string>();
+  for (const pd of allProtectionDomains(model)) if (pd.programPath) dirs.add(path.dirname(pd.programPath));
+  return [...dirs].sort();
+}
+
+/** Build (or reuse) the runtime for each GIC flavour in use and link one VMM per guest. */
+async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string, config: 'debug' | 'release', progress: (line: string) => void): Promise<Artefact[]> {
+  const out: Artefact[] = [];
+  const runtimes = new Map<number, Uint8Array>();
+  const pds = allProtectionDomains(model);
+  for (const g of model.guests) {
+    const board = model.board!;
+    let runtime = runtimes.get(g.gicVersion);
+    if (!runtime) {
+      const built = await buildRuntime({ sdk, board: board.microkitBoard, config, gicVersion: g.gicVersion, cacheDir: runtimeCacheDir(), onProgress: progress });
+      runtime = new Uint8Array(await readFile(built.elf));
+      runtimes.set(g.gicVersion, runtime);
+    }
+    progress(`link: vmm-${g.vm}.elf (kernel, device tree${g.initrd ? ', initrd' : ''} and config)`);
+    const boot = boots.get(g.vm)!;
+    const kernel = readLinuxImage(new Uint8Array(await readFile(g.kernel.path))).image;
+    const initrd = g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined;
+    const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
+    const { elf } = linkVmm({ runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd });
+    out.push({ file: `vmm-${g.vm}.elf`, kind: 'vmm-program-image', content: elf });
+  }
+  return out;
 }
 
 /** The device trees a guest's DTB is made from; a string says why there are none. */

@@ -33,6 +33,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
       outDir: args.out,
       sdk: args.sdk,
       context: parseContext(args.context),
+      onProgress: args.quiet ? undefined : (line) => process.stderr.write(`${PREFIX} ${line}\n`),
     });
     printDiagnostics(result.diagnostics);
     if (hasErrors(result.diagnostics)) {

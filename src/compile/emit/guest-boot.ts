@@ -46,7 +46,7 @@ export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
   if (!tree) {
     if (!input.boardTree) return { boot: undefined, diagnostics, skipped: 'no device tree of the board is available' };
     for (const f of crossCheckBoard(input.boardTree, board)) {
-      diagnostics.push(warning(`board-dtb-${f.id}`, `${board.file} disagrees with the board's device tree about ${f.fact}: ${f.message}`, undefined));
+      diagnostics.push(warning(f.id, `${board.file} disagrees with the board's device tree about ${f.fact}: ${f.message}`, undefined));
     }
     const keep: string[] = [];
     for (const p of guest.passthrough) {
@@ -61,7 +61,7 @@ export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
     if (board.guest.gicRedistributor !== undefined) gic.redistributor = board.guest.gicRedistributor;
     const made = makeGuestDtb(input.boardTree, { keep, memory: [{ base: guest.ram.gpa, size: guest.ram.size }], gic, vcpus: guest.vcpus });
     for (const f of made.findings) {
-      if (f.severity === 'warning') diagnostics.push(warning(`guest-dtb-${f.id}`, `guest device tree of '${guest.vm}': ${f.message}`, guest.loc));
+      if (f.severity === 'warning') diagnostics.push(warning(f.id, `guest device tree of '${guest.vm}': ${f.message}`, guest.loc));
     }
     tree = made.tree;
   }
