@@ -7,6 +7,7 @@ import { UserError } from '../compile/diagnostics.js';
 import { BoardFileError } from '../compile/boards.js';
 import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';
+import { runCommand } from './commands/run.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
 import { TOOL_VERSION } from './version.js';
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
       .usage('$0 <systems.ts> [options]\n\nInfrastructure-as-code for seL4 Microkit virtualised systems.')
       .option('quiet', { type: 'boolean', default: false, describe: 'print only problems' })
       .command(checkCommand)
+      .command(runCommand)
       .command(synthCommand)
       .strict()
       .version(TOOL_VERSION)

@@ -1,0 +1,118 @@
+// `sel4cp-synth run <systems.ts>`: synthesise (building what is needed) and boot the image on
+// QEMU, streaming the console. With --expect it exits 0 once the text appears and non-zero,
+// with the last lines, on timeout or early exit. QEMU never outlives the command.
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { error, hasErrors, UserError } from '../../compile/diagnostics.js';
+import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../compile/run/qemu.js';
+import type { Board } from '../../compile/boards.js';
+import { synthesise } from '../pipeline.js';
+import { PREFIX } from '../report.js';
+import { contextOption, parseContext, printDiagnostics } from './shared.js';
+
+interface RunArgs {
+  system: string;
+  board: string | undefined;
+  config: 'debug' | 'release';
+  out: string | undefined;
+  sdk: string | undefined;
+  context: string[] | undefined;
+  timeout: number | undefined;
+  expect: string | undefined;
+  quiet: boolean;
+}
+
+/** QEMU's command line for a board's loader.img. */
+export function qemuArgs(board: Board, loaderImage: string): string[] {
+  const q = board.qemu!;
+  return [
+    '-machine', q.machine,
+    '-cpu', q.cpu,
+    '-m', q.memory,
+    '-smp', String(board.cpus.count),
+    '-nographic',
+    '-device', `loader,file=${loaderImage},addr=0x${q.loaderAddress.toString(16)},cpu-num=0`,
+  ];
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run <system>',
+  describe: 'synthesise and boot a system on QEMU, streaming its console',
+  builder: (y: Argv) => contextOption(y
+    .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' })
+    .option('board', { type: 'string', describe: 'a QEMU board (overrides the one in systems.ts)' })
+    .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
+    .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
+    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })
+    .option('timeout', { type: 'number', describe: 'seconds to wait (for --expect, or for QEMU to exit)' })
+    .option('expect', { type: 'string', describe: 'exit 0 as soon as the console prints this text' })) as unknown as Argv<RunArgs>,
+  handler: async (args) => {
+    const progress = args.quiet ? undefined : (line: string): void => void process.stderr.write(`${PREFIX} ${line}\n`);
+    const result = await synthesise({
+      file: args.system,
+      board: args.board,
+      config: args.config,
+      outDir: args.out,
+      sdk: args.sdk,
+      context: parseContext(args.context),
+      onProgress: progress,
+    });
+    printDiagnostics(result.diagnostics);
+    if (hasErrors(result.diagnostics)) {
+      process.exitCode = 1;
+      return;
+    }
+    const board = result.model.board;
+    if (!board?.qemu) {
+      throw new UserError(error('run-not-qemu', `'run' boots QEMU boards only; ${board ? `'${board.name}' is real hardware` : 'no board was given'}`, undefined, {
+        hint: `synthesise for the board and flash ${path.join(path.relative(process.cwd(), result.outDir) || '.', 'loader.img')} instead`,
+      }));
+    }
+    if (!result.loaderImage) {
+      const why = result.skipped.map((s) => `${s.step}: ${s.reason}`).join('; ');
+      throw new UserError(error('run-no-image', `no loader.img to boot: ${why}`, undefined));
+    }
+    if (!findExecutable(QEMU_AARCH64)) {
+      throw new UserError(error('qemu-missing', `${QEMU_AARCH64} not found`, undefined, { hint: "install Debian's qemu-system-arm" }));
+    }
+    const qargs = qemuArgs(board, result.loaderImage);
+    progress?.(`boot: ${QEMU_AARCH64} ${qargs.join(' ')}`);
+    const interactive = args.expect === undefined && process.stdin.isTTY === true;
+    let atLineStart = true;
+    const qemu = startQemu({
+      args: qargs,
+      stdin: interactive ? 'inherit' : 'pipe',
+      onOutput: (t) => {
+        process.stdout.write(t);
+        if (t.length > 0) atLineStart = t.endsWith('\n');
+      },
+    });
+    // Our own lines start on a line of their own, whatever the console was in the middle of.
+    const say = (line: string): void => {
+      if (!atLineStart) process.stdout.write('\n');
+      atLineStart = true;
+      progress?.(line);
+    };
+    const timeoutMs = (args.timeout ?? 0) * 1000;
+    try {
+      if (args.expect !== undefined) {
+        const match = await qemu.waitFor(args.expect, timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000);
+        say(`boot: saw '${args.expect}' after ${(match.elapsedMs / 1000).toFixed(2)} s`);
+      } else {
+        const exit = await qemu.waitForExit(timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000);
+        if (exit.code !== 0) process.exitCode = 1;
+      }
+    } catch (e) {
+      if (e instanceof QemuError) {
+        if (!atLineStart) process.stdout.write('\n');
+        process.stderr.write(`${PREFIX} error[run-${e.kind}]: ${e.kind === 'timeout' ? `no '${args.expect ?? 'exit'}' within ${args.timeout} s` : e.kind === 'exited' ? 'QEMU exited before the expected text appeared' : 'QEMU could not start'}\n`);
+        if (e.tail) process.stderr.write(`${PREFIX} last lines of the console:\n${e.tail.split('\n').slice(-20).join('\n')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw e;
+    } finally {
+      await qemu.stop();
+    }
+  },
+};
