@@ -21,6 +21,8 @@
 #include "vmm_config.h"
 #include "vmm_fmt.h"
 
+#include <string.h>
+
 /*
  * The blob. Zero-filled here (so an ELF that the link step did not patch fails the magic
  * check), written by the link step into the file at this section's offset.
@@ -194,7 +196,17 @@ static bool boot_vm(void)
         vmm_log("VM '%s' not started: %s", vm_name, err);
         return false;
     }
+    /* After a SYSTEM_RESET the kernel's list registers may still hold interrupts of the old
+     * guest: keep them marked as occupied so we never inject over an active one; their EOIs
+     * (or none) free them as usual. */
+    uint16_t held[VGIC_MAX_VCPUS][VGIC_NR_LRS];
+    for (unsigned v = 0; v < VGIC_MAX_VCPUS; v++) {
+        memcpy(held[v], vgic.vcpu[v].lr, sizeof(held[v]));
+    }
     vgic_init(&vgic, config->vcpu_count, &vgic_ops, NULL);
+    for (unsigned v = 0; v < VGIC_MAX_VCPUS; v++) {
+        memcpy(vgic.vcpu[v].lr, held[v], sizeof(held[v]));
+    }
     for (unsigned i = 0; i < config->irq_count; i++) {
         struct vgic_irq *irq = vgic_irq(&vgic, 0, config->irqs[i].intid);
         if (irq != NULL) {
@@ -278,6 +290,23 @@ static void handle_maintenance(unsigned vcpu, seL4_Word lr)
         /* A level-triggered emulated line still asserted after EOI is raised again. */
         if (config->devices[i].intid == (unsigned)intid && pl011_irq_level(&uarts[i])) {
             vgic_raise(&vgic, 0, (unsigned)intid);
+        }
+    }
+}
+
+/* Before a restart: the sources of interrupts the old guest never EOI'd are still masked
+ * (passthrough IRQs un-acked, the timer PPI masked by the kernel); release them. */
+static void release_held_interrupts(void)
+{
+    for (unsigned v = 0; v < config->vcpu_count; v++) {
+        microkit_vcpu_arm_ack_vppi(vcpu_id(v), VGIC_VTIMER_INTID);
+        for (unsigned lr = 0; lr < VGIC_NR_LRS; lr++) {
+            unsigned intid = vgic.vcpu[v].lr[lr];
+            for (unsigned i = 0; intid != 0 && i < config->irq_count; i++) {
+                if (config->irqs[i].intid == intid - 1u) {
+                    microkit_irq_ack(config->irqs[i].channel);
+                }
+            }
         }
     }
 }
@@ -421,6 +450,7 @@ static bool apply_psci(unsigned vcpu, seL4_UserContext *ctx, const struct psci_r
         return false;
     case PSCI_ACTION_SYSTEM_RESET:
         stop_vm("PSCI SYSTEM_RESET; restarting");
+        release_held_interrupts();
         boot_vm();
         return false;
     case PSCI_ACTION_CPU_ON:
