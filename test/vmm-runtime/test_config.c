@@ -126,6 +126,12 @@ static void m_device(struct vmm_config *c)
                                                 .kind = 7 };
 }
 static void m_flags(struct vmm_config *c) { c->flags = 1; }
+static void m_device_on_gicc(struct vmm_config *c)
+{
+    c->device_count = 1;
+    c->devices[0] = (struct vmm_config_device){ .guest_base = 0x8011000, .size = 0x1000,
+                                                .kind = VMM_CONFIG_DEVICE_PL011 };
+}
 
 static const struct mutation mutations[] = {
     { "total size", m_sizes },
@@ -149,6 +155,7 @@ static const struct mutation mutations[] = {
     { "overlaps the VMM's guest RAM mapping", m_src_over },
     { "unknown kind 7", m_device },
     { "unknown flags", m_flags },
+    { "device 0: window 0x8011000+0x1000", m_device_on_gicc },
 };
 
 static void config_rejects_each_bad_field(void)

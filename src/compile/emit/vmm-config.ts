@@ -246,8 +246,12 @@ function validate(cfg: VmmConfig): void {
     if (d.kind !== 'pl011') bug(`device ${i} kind ${String(d.kind)}`);
     checkRange(`device ${i}`, d.guestBase, d.size);
     if (d.size === 0n || d.guestBase % PAGE !== 0n) bug(`device ${i} window must be non-empty and page-aligned`);
-    if (overlaps(d.guestBase, d.size, ram.guestBase, ram.size) || overlaps(d.guestBase, d.size, cfg.gicdBase, gicdSize)) {
-      bug(`device ${i} overlaps guest RAM or GICD`);
+    const [otherBase, otherSize] = cfg.gicVersion === 2
+      ? [cfg.giccBase ?? 0n, 0x2000n]
+      : [cfg.gicrBase ?? 0n, BigInt(cfg.vcpuIds.length) * 0x20000n];
+    if (overlaps(d.guestBase, d.size, ram.guestBase, ram.size) || overlaps(d.guestBase, d.size, cfg.gicdBase, gicdSize)
+      || overlaps(d.guestBase, d.size, otherBase, otherSize)) {
+      bug(`device ${i} overlaps guest RAM or the GIC`);
     }
     if (d.intid !== undefined && d.intid !== 0) checkInt(`device ${i} INTID`, d.intid, 32, 1019);
   });

@@ -268,9 +268,13 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
         if (d->kind != VMM_CONFIG_DEVICE_PL011) {
             return fail(err, err_size, "device %u: unknown kind %u", i, d->kind);
         }
+        uint64_t gic_other = c->gic_version == 2 ? c->gicc_base : c->gicr_base;
+        uint64_t gic_other_size = c->gic_version == 2 ? VMM_GICC_V2_SIZE
+                                  : (uint64_t)c->vcpu_count * VMM_GICR_STRIDE;
         if (d->size == 0 || d->guest_base % PAGE_SIZE != 0 || !range_valid(d->guest_base, d->size)
             || !outside_ram(c, d->guest_base, d->size)
-            || ranges_overlap(d->guest_base, d->size, c->gicd_base, gicd_size)) {
+            || ranges_overlap(d->guest_base, d->size, c->gicd_base, gicd_size)
+            || ranges_overlap(d->guest_base, d->size, gic_other, gic_other_size)) {
             return fail(err, err_size, "device %u: window 0x%llx+0x%llx is empty, unaligned or "
                         "overlaps RAM or the GIC", i, (unsigned long long)d->guest_base,
                         (unsigned long long)d->size);
