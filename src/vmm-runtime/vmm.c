@@ -235,7 +235,8 @@ void init(void)
     char err[200];
     if (!vmm_config_check(vmm_config_blob, sizeof(vmm_config_blob), VGIC_VERSION, err,
                           sizeof(err))) {
-        vmm_log("%s: config blob rejected: %s; no guest started", microkit_name, err);
+        vmm_log("config blob rejected: %s (protection domain '%s'); no guest started", err,
+                microkit_name);
         return;
     }
     config = (const struct vmm_config *)(const void *)vmm_config_blob;
