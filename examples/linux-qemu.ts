@@ -2,14 +2,17 @@
 //
 //   npx sel4cp-synth examples/linux-qemu.ts
 //   npx sel4cp-synth examples/linux-qemu.ts -c kernel=path/to/Image -c initrd=path/to/initrd
+//   npx sel4cp-synth run examples/linux-qemu.ts --expect 'SEL4CP-SYNTH: guest up'
 //
 // The default images are the ones `npm run guest` builds from Debian's packages.
-import { contextFile, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
+import { context, contextFile, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
 
 const linux = virtualMachine('linux', {
   kernel: contextFile('kernel', '../.cache/guest/Image'),
   initrd: contextFile('initrd', '../.cache/guest/initramfs.cpio'),
   dtb: optionalContextFile('dtb'),
+  // Empty means the default: a console on the UART passed through (console=ttyAMA0).
+  bootargs: context('bootargs', '') || undefined,
   ram: mib(256),
   passthrough: [passthrough('uart0')],
 });

@@ -140,6 +140,8 @@ export interface GuestModel {
   boardDtb: { path: string } | undefined;
   bootargs: string;
   passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[] }[];
+  /** Devices the VMM plays for this guest: the guest's accesses to [gpa, gpa + size) trap to it. */
+  emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
   loc: Loc;
 }
 

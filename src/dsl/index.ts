@@ -8,8 +8,8 @@ export {
   type IrqTrigger, type SchedulingOptions,
 } from './constructs.js';
 export {
-  virtualMachine, passthrough,
-  type VirtualMachine, type VirtualMachineOptions, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
+  virtualMachine, passthrough, emulated,
+  type VirtualMachine, type Emulated, type EmulatedKind, type VirtualMachineOptions, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
 } from './vm.js';
 export { system, type System, type SystemOptions } from './system.js';
 export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';

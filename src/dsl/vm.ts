@@ -40,6 +40,25 @@ export function passthrough(device: string | DeviceSpec, options: PassthroughOpt
   return { kind: 'passthrough', device, irqs: options.irqs ?? true, ids: options.ids, gpa: options.gpa, loc: captureLocation() };
 }
 
+/** Device kinds the VMM can emulate. */
+export type EmulatedKind = 'pl011';
+
+export interface Emulated {
+  readonly kind: 'emulated';
+  /** A board device name ('uart0'), 'console', or a device-tree path: the guest sees this device. */
+  readonly device: string;
+  readonly loc: SourceLocation | undefined;
+}
+
+/**
+ * Give a VM an emulated copy of a device instead of the real one: the guest's accesses trap to
+ * its VMM, which plays the device. For a UART (PL011) the VMM prints what the guest writes,
+ * each line prefixed with the VM's name. Use it when another VM owns the real device.
+ */
+export function emulated(device: string): Emulated {
+  return { kind: 'emulated', device, loc: captureLocation() };
+}
+
 export interface VmmOptions extends SchedulingOptions {
   /** @default `${vm}_vmm` */
   name?: string;
@@ -74,6 +93,8 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   vcpus?: number;
   /** Devices this VM owns. @default [] */
   passthrough?: Passthrough[];
+  /** Devices the VMM emulates for this VM (see emulated()). @default [] */
+  emulated?: Emulated[];
   /** The VMM protection domain's settings. Its priority defaults to 254; the VM's to 100. */
   vmm?: VmmOptions;
 }
@@ -95,6 +116,7 @@ export interface VirtualMachine {
   readonly budget: number | undefined;
   readonly period: number | undefined;
   readonly passthrough: readonly Passthrough[];
+  readonly emulated: readonly Emulated[];
   readonly vmmOptions: VmmOptions;
   readonly loc: SourceLocation | undefined;
 }
@@ -119,6 +141,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     budget: options.budget,
     period: options.period,
     passthrough: options.passthrough ?? [],
+    emulated: options.emulated ?? [],
     vmmOptions,
     loc,
   };

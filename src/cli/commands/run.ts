@@ -18,7 +18,7 @@ interface RunArgs {
   sdk: string | undefined;
   context: string[] | undefined;
   timeout: number | undefined;
-  expect: string | undefined;
+  expect: string[] | undefined;
   quiet: boolean;
 }
 
@@ -45,7 +45,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
     .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })
     .option('timeout', { type: 'number', describe: 'seconds to wait (for --expect, or for QEMU to exit)' })
-    .option('expect', { type: 'string', describe: 'exit 0 as soon as the console prints this text' })) as unknown as Argv<RunArgs>,
+    .option('expect', { type: 'string', array: true, describe: 'exit 0 as soon as the console has printed this text (repeatable: all of them, in any order)' })) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const progress = args.quiet ? undefined : (line: string): void => void process.stderr.write(`${PREFIX} ${line}\n`);
     const result = await synthesise({
@@ -77,7 +77,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     const qargs = qemuArgs(board, result.loaderImage);
     progress?.(`boot: ${QEMU_AARCH64} ${qargs.join(' ')}`);
-    const interactive = args.expect === undefined && process.stdin.isTTY === true;
+    const interactive = (args.expect ?? []).length === 0 && process.stdin.isTTY === true;
     let atLineStart = true;
     const qemu = startQemu({
       args: qargs,
@@ -95,9 +95,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     const timeoutMs = (args.timeout ?? 0) * 1000;
     try {
-      if (args.expect !== undefined) {
-        const match = await qemu.waitFor(args.expect, timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000);
-        say(`boot: saw '${args.expect}' after ${(match.elapsedMs / 1000).toFixed(2)} s`);
+      if (args.expect !== undefined && args.expect.length > 0) {
+        const limit = timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000;
+        const matches = await Promise.all(args.expect.map((text) => qemu.waitFor(text, limit, 0)));
+        for (const [i, m] of matches.entries()) say(`boot: saw '${args.expect[i]}' after ${(m.elapsedMs / 1000).toFixed(2)} s`);
       } else {
         const exit = await qemu.waitForExit(timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000);
         if (exit.code !== 0) process.exitCode = 1;
@@ -105,7 +106,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     } catch (e) {
       if (e instanceof QemuError) {
         if (!atLineStart) process.stdout.write('\n');
-        process.stderr.write(`${PREFIX} error[run-${e.kind}]: ${e.kind === 'timeout' ? `no '${args.expect ?? 'exit'}' within ${args.timeout} s` : e.kind === 'exited' ? 'QEMU exited before the expected text appeared' : 'QEMU could not start'}\n`);
+        process.stderr.write(`${PREFIX} error[run-${e.kind}]: ${e.kind === 'timeout' ? (args.expect?.length ? `the console did not print ${args.expect.map((t) => `'${t}'`).join(' and ')} within ${args.timeout} s` : `QEMU did not exit within ${args.timeout} s`) : e.kind === 'exited' ? 'QEMU exited before the expected text appeared' : 'QEMU could not start'}\n`);
         if (e.tail) process.stderr.write(`${PREFIX} last lines of the console:\n${e.tail.split('\n').slice(-20).join('\n')}\n`);
         process.exitCode = 1;
         return;

@@ -56,6 +56,10 @@ export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
         hint: 'give the guest a device tree of your own: virtualMachine(name, { dtb: ... })',
       }));
     }
+    for (const e of guest.emulated) {
+      const device = board.devices.find((d) => d.name === e.device);
+      if (device?.dtPath) keep.push(device.dtPath);
+    }
     const gic: Parameters<typeof makeGuestDtb>[1]['gic'] = { version: guest.gicVersion, distributor: board.guest.gicDistributor };
     if (board.guest.gicCpuInterface !== undefined) gic.cpuInterface = board.guest.gicCpuInterface;
     if (board.guest.gicRedistributor !== undefined) gic.redistributor = board.guest.gicRedistributor;

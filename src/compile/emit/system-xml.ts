@@ -27,7 +27,7 @@ function where(system: SystemModel, loc: Loc): string {
 function regionComment(system: SystemModel, mr: MemoryRegionModel): string | undefined {
   switch (mr.role.kind) {
     case 'guest-ram': return `guest RAM of virtual machine '${mr.role.vm}'${where(system, mr.loc)}`;
-    case 'gic-vcpu': return `GIC virtual CPU interface for '${mr.role.vm}', mapped where the guest expects its CPU interface${where(system, mr.loc)}`;
+    case 'gic-vcpu': return `GIC virtual CPU interface, mapped into each virtual machine where the guest expects its CPU interface${where(system, mr.loc)}`;
     case 'device': return `device '${mr.role.device}'${mr.role.vm ? ` passed through to '${mr.role.vm}'` : ''}${where(system, mr.loc)}`;
     default: return undefined;
   }
@@ -75,6 +75,9 @@ function emitPd(system: SystemModel, parent: XMLBuilder, pd: ProtectionDomainMod
     const vel = el.ele('virtual_machine', va);
     for (const v of vm.vcpus) vel.ele('vcpu', { id: String(v.id) });
     vm.maps.forEach((m) => emitMap(vel, m));
+    for (const e of system.guests.find((g) => g.vm === vm.name)?.emulated ?? []) {
+      vel.com(comment(`device '${e.device}' is emulated by the VMM: [${hex(e.gpa)}..${hex(e.gpa + e.size)}) stays unmapped so that guest accesses reach it`));
+    }
   }
 }
 

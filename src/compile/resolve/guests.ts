@@ -80,12 +80,15 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
         hint: `add gic.virtualCpuInterface and guest.gicCpuInterface to ${board.file}`,
       }));
     } else {
+      // One region for all guests: the GICV frame is banked per CPU and seL4 switches the vGIC
+      // state with the vCPU, so every VM maps the same physical frame (Microkit forbids two
+      // regions over one physical range).
       const gicv = r.generatedRegion({
-        name: `${vm.name}_gic_vcpu`,
+        name: 'gic_vcpu',
         size: vcpuIf.size < GICV2_VCPU_INTERFACE_SIZE ? vcpuIf.size : GICV2_VCPU_INTERFACE_SIZE,
         pageSize: undefined,
         physAddr: vcpuIf.paddr,
-        shared: false,
+        shared: true,
         role: { kind: 'gic-vcpu', vm: vm.name },
         loc: vm.loc,
       });
@@ -115,6 +118,24 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     passthrough.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs });
   }
 
+  const emulatedDevices: GuestModel['emulated'] = [];
+  for (const e of vm.emulated) {
+    const device = findBoardDevice(board, e.device);
+    if (!device) {
+      r.diagnostics.push(error('emulated-unknown-device', `board '${board.name}' has no device '${e.device}' to emulate for '${vm.name}'`, e.loc, {
+        hint: `known devices: ${board.devices.map((d) => d.name).join(', ') || 'none'}`,
+      }));
+      continue;
+    }
+    if (!device.compatible.includes('arm,pl011')) {
+      r.diagnostics.push(error('emulated-unsupported', `the VMM cannot emulate device '${device.name}' (${device.compatible[0] ?? device.kind}); it emulates PL011 UARTs`, e.loc, {
+        hint: 'pass the device through instead: passthrough(name)',
+      }));
+      continue;
+    }
+    emulatedDevices.push({ device: device.name, kind: 'pl011', gpa: device.paddr, size: pageRound(device.size), irq: device.irqs[0]?.irq, loc: e.loc });
+  }
+
   vmm.virtualMachine = {
     name: vm.name,
     vcpus: Array.from({ length: vm.vcpus }, (_, id) => ({ id, loc: vm.loc })),
@@ -127,7 +148,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
 
   const kernelFacts = r.input.images.get(vm.kernel.path);
   const initrdFacts = vm.initrd ? r.input.images.get(vm.initrd.path) : undefined;
-  const firstUart = passthrough
+  const firstUart = [...passthrough, ...emulatedDevices]
     .map((p) => board.devices.find((d) => d.name === p.device))
     .find((d): d is BoardDevice => d !== undefined && d.kind === 'uart');
   const consoleName = firstUart ? linuxConsoleName(firstUart) : undefined;
@@ -154,6 +175,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     boardDtb: vm.boardDtb ? { path: vm.boardDtb.path } : undefined,
     bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),
     passthrough,
+    emulated: emulatedDevices,
     loc: vm.loc,
   };
 }

@@ -7,7 +7,7 @@ import { PAGE_SIZES, overlaps, range } from './common.js';
 function describe(mr: MemoryRegionModel): string {
   switch (mr.role.kind) {
     case 'device': return `device '${mr.role.device}'`;
-    case 'gic-vcpu': return `the GIC virtual CPU interface of '${mr.role.vm}'`;
+    case 'gic-vcpu': return 'the GIC virtual CPU interface';
     case 'guest-ram': return `the guest RAM of '${mr.role.vm}'`;
     default: return `memory region '${mr.name}'`;
   }
