@@ -8,6 +8,7 @@ import { BoardFileError } from '../compile/boards.js';
 import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';
 import { runCommand } from './commands/run.js';
+import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
 import { TOOL_VERSION } from './version.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('quiet', { type: 'boolean', default: false, describe: 'print only problems' })
       .command(checkCommand)
       .command(runCommand)
+      .command(diffCommand)
       .command(synthCommand)
       .strict()
       .version(TOOL_VERSION)
@@ -37,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof UsageError || e instanceof ContextArgError || e instanceof BoardFileError) {
       process.stderr.write(`${PREFIX} error: ${e.message}\n${e instanceof UsageError ? `${PREFIX} see 'sel4cp-synth --help'\n` : ''}`);
-      return 1;
+      // diff keeps git's convention: 1 means "they differ", so its usage errors exit 2.
+      return argv[0] === 'diff' ? DIFF_TROUBLE : 1;
     }
     process.stderr.write(`${PREFIX} internal error (a bug in sel4cp-synth, not in your system; please report it):\n`);
     process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);

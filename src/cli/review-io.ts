@@ -1,0 +1,106 @@
+// The effects the review commands need: a model from either kind of input file, a systems.ts as
+// it was at a git commit, and atomic writes of their outputs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { error, hasErrors, UserError } from '../compile/diagnostics.js';
+import type { SystemModel } from '../compile/model.js';
+import { parseSystemXml } from '../compile/parse/system-xml.js';
+import { buildModel, pickBoard } from './pipeline.js';
+
+export interface ModelInput {
+  board: string | undefined;
+  context: ReadonlyMap<string, string>;
+}
+
+export function isSystemXml(file: string): boolean {
+  return file.endsWith('.system') || file.endsWith('.xml');
+}
+
+export async function readUserFile(file: string, shown = file): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UserError(error('file-unreadable', `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined));
+  }
+}
+
+/**
+ * The model of a systems.ts or a .system file. A file with errors is a user error (its
+ * diagnostics are thrown); warnings are not the review commands' business and are dropped.
+ */
+export async function loadModel(file: string, input: ModelInput): Promise<SystemModel> {
+  const abs = path.resolve(file);
+  if (isSystemXml(file)) {
+    const text = await readUserFile(abs, file);
+    const parsed = parseSystemXml(text, abs, pickBoard(input.board, undefined, undefined));
+    if (!parsed.model || hasErrors(parsed.diagnostics)) throw new UserError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+    return parsed.model;
+  }
+  if (!existsSync(abs)) throw new UserError(error('file-unreadable', `cannot read ${file}: ENOENT`, undefined));
+  const { model, diagnostics } = await buildModel({ file: abs, board: input.board, context: input.context });
+  if (hasErrors(diagnostics)) throw new UserError(diagnostics.filter((d) => d.severity === 'error'));
+  return model;
+}
+
+function git(cwd: string, args: string[]): { ok: boolean; stdout: string; stderr: string } {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw new UserError(error('git-missing', `cannot run git: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`, undefined, { hint: 'install git (Debian package git)' }));
+  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The model of `file` as it was at git commit `ref`. The whole tree of that commit is extracted
+ * into a temporary directory (a systems.ts may import files beside it, or above it), with this
+ * checkout's node_modules linked in so that its other imports resolve as they do here; the file
+ * is loaded there and the directory removed.
+ */
+export async function loadModelAtRef(file: string, ref: string, input: ModelInput): Promise<{ model: SystemModel; label: string }> {
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  if (!existsSync(dir)) throw new UserError(error('file-unreadable', `cannot read ${file}: its directory does not exist`, undefined));
+  const top = git(dir, ['rev-parse', '--show-toplevel']);
+  if (!top.ok) throw new UserError(error('git-not-a-repository', `${file} is not in a git repository, so --base ${ref} has nothing to read`, undefined));
+  const root = realpathSync(top.stdout.trim());
+  const rel = path.relative(root, path.join(realpathSync(dir), path.basename(abs))).split(path.sep).join('/');
+  if (!git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).ok) {
+    throw new UserError(error('git-unknown-ref', `unknown git revision '${ref}'`, undefined));
+  }
+  if (!git(root, ['cat-file', '-e', `${ref}:${rel}`]).ok) {
+    throw new UserError(error('git-file-absent', `${rel} does not exist at ${ref}`, undefined));
+  }
+  const label = `${rel}@${ref}`;
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'sel4cp-synth-base-'));
+  try {
+    const tree = path.join(tmp, 'tree');
+    await mkdir(tree);
+    const tar = path.join(tmp, 'base.tar');
+    const archived = git(root, ['archive', '--format=tar', '-o', tar, ref]);
+    if (!archived.ok) throw new UserError(error('git-archive-failed', `git archive ${ref} failed: ${archived.stderr.trim()}`, undefined));
+    const x = spawnSync('tar', ['-xf', tar, '-C', tree], { encoding: 'utf8' });
+    if (x.status !== 0) throw new UserError(error('git-archive-failed', `cannot extract ${ref}: ${(x.stderr || String(x.error)).trim()}`, undefined));
+    if (existsSync(path.join(root, 'node_modules')) && !existsSync(path.join(tree, 'node_modules'))) {
+      await symlink(path.join(root, 'node_modules'), path.join(tree, 'node_modules'), 'dir');
+    }
+    const model = await loadModel(path.join(tree, rel), input);
+    // Paths in this model point into the temporary tree; the diff compares no paths, only names and values.
+    return { model, label };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Write `content` to `file` through a temporary name beside it, so a failed run leaves no half-written file. */
+export async function writeAtomically(file: string, content: string | Uint8Array): Promise<void> {
+  const abs = path.resolve(file);
+  await mkdir(path.dirname(abs), { recursive: true });
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${process.pid}`);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, abs);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,381 @@
+// A semantic diff of two resolved system models: what a reviewer of a change to a system must
+// see, element by element, with the changes that widen privilege flagged. Pure: it reads two
+// models and returns data; the formats (text, markdown, JSON) are in diff-format.ts.
+//
+// Identity is by name, as in the .system format: memory regions, PDs and VMs by name, maps by
+// (PD or VM, region), IRQs by number, channels by their unordered pair of (PD, id) ends, setvars
+// by (PD, symbol), passthrough devices by (VM, device). A rename is a removal and an addition.
+import { hex } from '../dsl/units.js';
+import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegionModel, type SystemModel } from '../compile/model.js';
+import { inBoardRam } from '../compile/validate/maps.js';
+
+export type ChangeKind =
+  | 'system'
+  | 'memory-region'
+  | 'protection-domain'
+  | 'virtual-machine'
+  | 'map'
+  | 'irq'
+  | 'channel'
+  | 'setvar'
+  | 'guest'
+  | 'passthrough';
+
+/** The order kinds are reported in. */
+export const CHANGE_KINDS: readonly ChangeKind[] = [
+  'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'guest', 'passthrough',
+];
+
+export type ChangeOp = 'added' | 'removed' | 'changed';
+
+/** Why a change widens what some PD or VM may do. */
+export type PrivilegeFlag =
+  | 'writable-mapping'
+  | 'executable-mapping'
+  | 'device-reachable'
+  | 'region-shared'
+  | 'irq-granted'
+  | 'irq-moved'
+  | 'priority-raised'
+  | 'pp-channel'
+  | 'smc-enabled';
+
+export interface Privilege {
+  flag: PrivilegeFlag;
+  /** One sentence for a reviewer. */
+  reason: string;
+}
+
+export interface FieldChange {
+  field: string;
+  /** Undefined for an added element or a field that was not set. */
+  old: string | undefined;
+  new: string | undefined;
+}
+
+export interface Change {
+  kind: ChangeKind;
+  op: ChangeOp;
+  /** The element's identity, stable across runs: e.g. `linux/uart0` for a map, `33` for an IRQ. */
+  key: string;
+  /** For an added element its values, for a removed one its old values, for a change the fields that differ. */
+  fields: FieldChange[];
+  /** Empty when the change does not widen privilege. */
+  privilege: Privilege[];
+}
+
+export interface ModelDiff {
+  changes: Change[];
+}
+
+type Fields = Record<string, string | undefined>;
+
+const yesNo = (b: boolean): string => (b ? 'true' : 'false');
+
+function regionFields(mr: MemoryRegionModel): Fields {
+  return {
+    size: hex(mr.size),
+    page_size: mr.pageSize === undefined ? undefined : hex(mr.pageSize),
+    phys_addr: mr.physAddr === undefined ? undefined : hex(mr.physAddr),
+    shared: yesNo(mr.shared),
+  };
+}
+
+function mapFields(m: MapModel): Fields {
+  return {
+    vaddr: hex(m.vaddr),
+    perms: m.perms,
+    cached: yesNo(m.cached),
+    setvar_vaddr: m.setvarVaddr,
+    setvar_size: m.setvarSize,
+  };
+}
+
+/** A map's context as a key part: PD and VM names share one namespace in a valid system. */
+interface MapEntry { context: string; contextKind: 'protection domain' | 'virtual machine'; principal: string; map: MapModel }
+
+/**
+ * Every map with its key. A region mapped twice into one context gets `#2`, `#3`... in model
+ * order, so the common case stays readable and the rare one stays distinct.
+ */
+function mapEntries(model: SystemModel): Map<string, MapEntry> {
+  const out = new Map<string, MapEntry>();
+  for (const ctx of mappingContexts(model)) {
+    for (const m of ctx.maps) {
+      let key = `${ctx.name}/${m.mr}`;
+      for (let n = 2; out.has(key); n++) key = `${ctx.name}/${m.mr}#${n}`;
+      // A VM and its VMM are one principal for sharing: the VMM owning its guest's RAM is not sharing.
+      out.set(key, { context: ctx.name, contextKind: ctx.kind, principal: ctx.pd.name, map: m });
+    }
+  }
+  return out;
+}
+
+/** Whether a region is device memory: a board device, the GIC interface, or a fixed address outside the board's RAM. */
+export function isDeviceRegion(model: SystemModel, mr: MemoryRegionModel): boolean {
+  if (mr.role.kind === 'device' || mr.role.kind === 'gic-vcpu') return true;
+  if (mr.role.kind === 'guest-ram') return false;
+  return mr.physAddr !== undefined && !inBoardRam(model, mr.physAddr);
+}
+
+function compare(kind: ChangeKind, key: string, a: Fields | undefined, b: Fields | undefined): Change | undefined {
+  if (!a && !b) return undefined;
+  if (!a) return { kind, op: 'added', key, fields: Object.entries(b!).filter(([, v]) => v !== undefined).map(([field, v]) => ({ field, old: undefined, new: v })), privilege: [] };
+  if (!b) return { kind, op: 'removed', key, fields: Object.entries(a).filter(([, v]) => v !== undefined).map(([field, v]) => ({ field, old: v, new: undefined })), privilege: [] };
+  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  const fields = names.filter((f) => a[f] !== b[f]).map((field) => ({ field, old: a[field], new: b[field] }));
+  return fields.length ? { kind, op: 'changed', key, fields, privilege: [] } : undefined;
+}
+
+/** Compare two keyed collections: changes in the new model's order, then removals in the old one's. */
+function diffKeyed<T>(kind: ChangeKind, olds: ReadonlyMap<string, T>, news: ReadonlyMap<string, T>, fields: (t: T) => Fields): Change[] {
+  const out: Change[] = [];
+  for (const [key, b] of news) {
+    const a = olds.get(key);
+    const c = compare(kind, key, a === undefined ? undefined : fields(a), fields(b));
+    if (c) out.push(c);
+  }
+  for (const [key, a] of olds) {
+    if (!news.has(key)) out.push(compare(kind, key, fields(a), undefined)!);
+  }
+  return out;
+}
+
+function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((x) => [x.name, x] as const));
+}
+
+function parentsOf(model: SystemModel): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pd of allProtectionDomains(model)) for (const c of pd.children) out.set(c.name, pd.name);
+  return out;
+}
+
+function channelKey(ends: readonly { pd: string; id: number }[]): string {
+  return ends.map((e) => `${e.pd}:${e.id}`).sort().join(' <-> ');
+}
+
+function channelEntries(model: SystemModel): Map<string, Fields> {
+  const out = new Map<string, Fields>();
+  for (const ch of model.channels) {
+    const key = channelKey([ch.a, ch.b]);
+    const ends = [ch.a, ch.b].sort((x, y) => (`${x.pd}:${x.id}` < `${y.pd}:${y.id}` ? -1 : 1));
+    const f: Fields = {};
+    for (const e of ends) {
+      f[`${e.pd}:${e.id}.pp`] = yesNo(e.pp);
+      f[`${e.pd}:${e.id}.notify`] = yesNo(e.notify);
+    }
+    out.set(key, f);
+  }
+  return out;
+}
+
+function irqEntries(model: SystemModel): Map<string, Fields> {
+  const out = new Map<string, Fields>();
+  for (const pd of allProtectionDomains(model)) {
+    for (const q of pd.irqs) {
+      // Two PDs claiming one IRQ is invalid; keep both visible rather than hide one.
+      let key = String(q.irq);
+      for (let n = 2; out.has(key); n++) key = `${q.irq}#${n}`;
+      out.set(key, { pd: pd.name, id: String(q.id), trigger: q.trigger, device: q.device });
+    }
+  }
+  return out;
+}
+
+function guestEntries(model: SystemModel): { guests: Map<string, Fields>; devices: Map<string, Fields> } {
+  const guests = new Map<string, Fields>();
+  const devices = new Map<string, Fields>();
+  for (const g of model.guests) {
+    guests.set(g.vm, {
+      vmm: g.vmm,
+      vcpus: String(g.vcpus),
+      gic_version: String(g.gicVersion),
+      ram_gpa: hex(g.ram.gpa),
+      ram_size: hex(g.ram.size),
+      bootargs: g.bootargs,
+    });
+    for (const p of g.passthrough) {
+      devices.set(`${g.vm}/${p.device}`, {
+        mr: p.mr,
+        gpa: hex(p.gpa),
+        size: hex(p.size),
+        irqs: p.irqs.map((q) => `${q.irq} ${q.trigger} (channel ${q.channel})`).join(', ') || undefined,
+      });
+    }
+  }
+  return { guests, devices };
+}
+
+function flag(c: Change, flag: PrivilegeFlag, reason: string): void {
+  if (!c.privilege.some((p) => p.flag === flag && p.reason === reason)) c.privilege.push({ flag, reason });
+}
+
+function field(c: Change, name: string): FieldChange | undefined {
+  return c.fields.find((f) => f.field === name);
+}
+
+function who(e: MapEntry): string {
+  return `${e.contextKind === 'virtual machine' ? 'VM' : 'PD'} '${e.context}'`;
+}
+
+/** Attach privilege flags: everything here reads both models, not just the changed fields. */
+function flagPrivilege(older: SystemModel, newer: SystemModel, changes: Change[], oldMaps: Map<string, MapEntry>, newMaps: Map<string, MapEntry>): void {
+  const find = (kind: ChangeKind, key: string): Change | undefined => changes.find((c) => c.kind === kind && c.key === key);
+  const oldRegions = byName(older.memoryRegions);
+  const newRegions = byName(newer.memoryRegions);
+
+  // Mappings: new write or execute rights, device regions newly reachable.
+  const reached = (maps: Map<string, MapEntry>, model: SystemModel, regions: Map<string, MemoryRegionModel>): Set<string> => {
+    const out = new Set<string>();
+    for (const e of maps.values()) {
+      const mr = regions.get(e.map.mr);
+      if (mr && isDeviceRegion(model, mr)) out.add(`${e.context}/${e.map.mr}`);
+    }
+    return out;
+  };
+  const oldReach = reached(oldMaps, older, oldRegions);
+  for (const [key, e] of newMaps) {
+    const c = find('map', key);
+    if (!c) continue;
+    const before = oldMaps.get(key)?.map.perms ?? '';
+    if (e.map.perms.includes('w') && !before.includes('w')) flag(c, 'writable-mapping', `${who(e)} may now write '${e.map.mr}'`);
+    if (e.map.perms.includes('x') && !before.includes('x')) flag(c, 'executable-mapping', `${who(e)} may now execute from '${e.map.mr}'`);
+    const mr = newRegions.get(e.map.mr);
+    if (mr && isDeviceRegion(newer, mr) && !oldReach.has(`${e.context}/${e.map.mr}`)) {
+      flag(c, 'device-reachable', `device region '${e.map.mr}' is newly reachable from ${who(e)}`);
+    }
+  }
+  // A region that became a device (a physical address outside RAM) while mapped.
+  for (const mr of newer.memoryRegions) {
+    const c = find('memory-region', mr.name);
+    if (!c || c.op !== 'changed' || !isDeviceRegion(newer, mr)) continue;
+    const before = oldRegions.get(mr.name);
+    if (before && isDeviceRegion(older, before)) continue;
+    const users = [...newMaps.values()].filter((e) => e.map.mr === mr.name).map(who);
+    if (users.length) flag(c, 'device-reachable', `'${mr.name}' is now device memory, reachable from ${users.join(', ')}`);
+  }
+
+  // Sharing: a region mapped by more principals (a VM and its VMM count as one) than before.
+  const principals = (maps: Map<string, MapEntry>): Map<string, Set<string>> => {
+    const out = new Map<string, Set<string>>();
+    for (const e of maps.values()) {
+      const s = out.get(e.map.mr) ?? new Set<string>();
+      s.add(e.principal);
+      out.set(e.map.mr, s);
+    }
+    return out;
+  };
+  const oldP = principals(oldMaps);
+  for (const [mr, now] of principals(newMaps)) {
+    // The GIC virtual CPU interface is banked per vCPU: every VM that maps it sees only its own.
+    if (now.size < 2 || newRegions.get(mr)?.role.kind === 'gic-vcpu') continue;
+    const before = oldP.get(mr) ?? new Set<string>();
+    const gained = [...now].filter((p) => !before.has(p));
+    if (!gained.length) continue;
+    for (const [key, e] of newMaps) {
+      if (e.map.mr !== mr || !gained.includes(e.principal)) continue;
+      const c = find('map', key);
+      const others = [...newMaps.values()].filter((o) => o.map.mr === mr && o.principal !== e.principal).map(who);
+      if (c) flag(c, 'region-shared', `'${mr}' is newly shared: ${who(e)} maps it, and so does ${[...new Set(others)].join(', ')}`);
+    }
+  }
+
+  for (const c of changes) {
+    if (c.kind === 'irq') {
+      const pd = field(c, 'pd');
+      if (c.op === 'added') flag(c, 'irq-granted', `IRQ ${c.key.replace(/#\d+$/, '')} is now delivered to '${pd?.new}'`);
+      else if (c.op === 'changed' && pd) flag(c, 'irq-moved', `IRQ ${c.key.replace(/#\d+$/, '')} moved from '${pd.old}' to '${pd.new}'`);
+    }
+    if ((c.kind === 'protection-domain' || c.kind === 'virtual-machine') && c.op === 'changed') {
+      const p = field(c, 'priority');
+      if (p && Number(p.new) > Number(p.old)) flag(c, 'priority-raised', `priority of '${c.key}' raised from ${p.old} to ${p.new}`);
+      const smc = field(c, 'smc');
+      if (smc?.new === 'true') flag(c, 'smc-enabled', `'${c.key}' may now make SMC calls to the firmware`);
+    }
+    if (c.kind === 'protection-domain' && c.op === 'added' && field(c, 'smc')?.new === 'true') {
+      flag(c, 'smc-enabled', `'${c.key}' may make SMC calls to the firmware`);
+    }
+    if (c.kind === 'channel' && c.op !== 'removed') {
+      for (const f of c.fields) {
+        if (f.field.endsWith('.pp') && f.new === 'true' && f.old !== 'true') {
+          const end = f.field.slice(0, -'.pp'.length);
+          const other = c.key.split(' <-> ').find((e) => e !== end) ?? end;
+          flag(c, 'pp-channel', `'${end.split(':')[0]}' may now make protected procedure calls into '${other.split(':')[0]}'`);
+        }
+      }
+    }
+    if (c.kind === 'passthrough' && c.op === 'added') {
+      const [vm, device] = c.key.split('/');
+      flag(c, 'device-reachable', `device '${device}' is newly passed through to VM '${vm}'`);
+    }
+  }
+}
+
+/** The semantic difference from `older` to `newer`. Empty when they mean the same system. */
+export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
+  const changes: Change[] = [];
+  const sys = compare('system', 'system', { board: older.board?.name }, { board: newer.board?.name });
+  if (sys) changes.push(sys);
+
+  changes.push(...diffKeyed('memory-region', byName(older.memoryRegions), byName(newer.memoryRegions), regionFields));
+
+  const pds = (model: SystemModel): Map<string, Fields> => {
+    const parents = parentsOf(model);
+    const out = new Map<string, Fields>();
+    for (const pd of allProtectionDomains(model)) {
+      out.set(pd.name, {
+        program_image: pd.programImage,
+        priority: String(pd.priority),
+        budget: String(pd.budget),
+        period: String(pd.period),
+        passive: yesNo(pd.passive),
+        stack_size: hex(pd.stackSize),
+        smc: yesNo(pd.smc),
+        parent: parents.get(pd.name),
+        child_id: pd.childId === undefined ? undefined : String(pd.childId),
+      });
+    }
+    return out;
+  };
+  changes.push(...diffKeyed('protection-domain', pds(older), pds(newer), (f) => f));
+
+  const vms = (model: SystemModel): Map<string, Fields> => {
+    const out = new Map<string, Fields>();
+    for (const pd of allProtectionDomains(model)) {
+      const vm = pd.virtualMachine;
+      if (vm) out.set(vm.name, { vmm: pd.name, vcpus: vm.vcpus.map((v) => v.id).join(', '), priority: String(vm.priority), budget: String(vm.budget), period: String(vm.period) });
+    }
+    return out;
+  };
+  changes.push(...diffKeyed('virtual-machine', vms(older), vms(newer), (f) => f));
+
+  const oldMaps = mapEntries(older);
+  const newMaps = mapEntries(newer);
+  changes.push(...diffKeyed('map', oldMaps, newMaps, (e) => mapFields(e.map)));
+  changes.push(...diffKeyed('irq', irqEntries(older), irqEntries(newer), (f) => f));
+  changes.push(...diffKeyed('channel', channelEntries(older), channelEntries(newer), (f) => f));
+
+  const setvars = (model: SystemModel): Map<string, Fields> => {
+    const out = new Map<string, Fields>();
+    for (const pd of allProtectionDomains(model)) for (const s of pd.setvars) out.set(`${pd.name}/${s.symbol}`, { region_paddr: s.regionPaddr });
+    return out;
+  };
+  changes.push(...diffKeyed('setvar', setvars(older), setvars(newer), (f) => f));
+
+  const og = guestEntries(older);
+  const ng = guestEntries(newer);
+  changes.push(...diffKeyed('guest', og.guests, ng.guests, (f) => f));
+  changes.push(...diffKeyed('passthrough', og.devices, ng.devices, (f) => f));
+
+  flagPrivilege(older, newer, changes, oldMaps, newMaps);
+  const rank = (k: ChangeKind): number => CHANGE_KINDS.indexOf(k);
+  // Stable sort: kinds in their fixed order, each in model order.
+  changes.sort((a, b) => rank(a.kind) - rank(b.kind));
+  return { changes };
+}
+
+/** The changes that widen privilege, in report order. */
+export function privilegeChanges(diff: ModelDiff): Change[] {
+  return diff.changes.filter((c) => c.privilege.length > 0);
+}
