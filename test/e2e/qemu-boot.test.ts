@@ -1,0 +1,121 @@
+// End to end: from a systems.ts to Linux printing its marker under our VMM under seL4 on QEMU.
+// Needs MICROKIT_SDK (with the qemu_virt_aarch64 and qemu_virt_aarch64_gicv3 boards),
+// qemu-system-aarch64 and the guest images from `npm run guest`; otherwise one SKIP line each.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { synthesise } from '../../src/cli/pipeline.js';
+import { qemuArgs } from '../../src/cli/commands/run.js';
+import { findExecutable, startQemu, type QemuProcess } from '../../src/compile/run/qemu.js';
+import { GUEST_ECHO_PARAM, GUEST_ECHO_PREFIX, GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
+import { readFdt } from '../../src/compile/dtb/fdt-read.js';
+import { writeFdt } from '../../src/compile/dtb/fdt-write.js';
+import { makeNode } from '../../src/compile/dtb/fdt.js';
+import { cellsValue, stringListValue, u32Value, setProp } from '../../src/compile/dtb/props.js';
+import { repoRoot, runCli, skip } from '../helpers.js';
+
+const sdk = process.env['MICROKIT_SDK'];
+const guest = path.join(repoRoot, '.cache', 'guest');
+const missing = !sdk || !existsSync(path.join(sdk, 'bin', 'microkit'))
+  ? 'MICROKIT_SDK is not set'
+  : !findExecutable('qemu-system-aarch64')
+    ? 'qemu-system-aarch64 is not installed (Debian package qemu-system-arm)'
+    : !existsSync(path.join(guest, 'Image')) || !existsSync(path.join(guest, 'initramfs.cpio'))
+      ? "the guest images are missing (run 'npm run guest')"
+      : undefined;
+
+const BOOT_MS = 180_000;
+const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-e2e-'));
+
+async function boot(file: string, board: string, out: string, context: Record<string, string> = {}): Promise<QemuProcess> {
+  const result = await synthesise({ file: path.join(repoRoot, file), board, config: 'debug', outDir: path.join(work, out), sdk, context: new Map(Object.entries(context)) });
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  assert.equal(errors.map((d) => d.message), []);
+  assert.ok(result.loaderImage, `no loader.img: ${result.skipped.map((s) => s.reason).join('; ')}`);
+  return startQemu({ args: qemuArgs(result.model.board!, result.loaderImage!) });
+}
+
+if (missing) {
+  test('Linux boots under our VMM on QEMU', () => skip(`QEMU boot tests: ${missing}`));
+} else {
+  for (const [board, gic] of [['qemu_virt_aarch64', 'GICv2'], ['qemu_virt_aarch64_gicv3', 'GICv3']] as const) {
+    test(`${gic}: Linux reaches its init, and PSCI SYSTEM_OFF from the guest ends the VM cleanly`, async () => {
+      const q = await boot('examples/linux-qemu.ts', board, `boot-${gic}`);
+      try {
+        const up = await q.waitFor(GUEST_MARKER, BOOT_MS);
+        process.stdout.write(`${gic}: marker after ${(up.elapsedMs / 1000).toFixed(2)} s\n`);
+        await q.waitFor("vmm: VM 'linux' stopped: PSCI SYSTEM_OFF", 60_000);
+      } finally {
+        await q.stop();
+      }
+    });
+
+    test(`${gic}: the passed-through UART interrupt reaches the guest (it reads a typed line)`, async () => {
+      const q = await boot('examples/linux-qemu.ts', board, `echo-${gic}`, { bootargs: `console=ttyAMA0 ${GUEST_ECHO_PARAM}` });
+      try {
+        await q.waitFor(GUEST_MARKER, BOOT_MS);
+        // /init is now blocked reading the console: only the UART's receive interrupt wakes it.
+        q.send('typed-on-the-console\r');
+        await q.waitFor(`${GUEST_ECHO_PREFIX}typed-on-the-console`, 60_000);
+      } finally {
+        await q.stop();
+      }
+    });
+  }
+
+  test('two VMs: the owner of the UART and the one with an emulated UART both boot', async () => {
+    const q = await boot('examples/two-vms-qemu.ts', 'qemu_virt_aarch64', 'two');
+    try {
+      await Promise.all([q.waitFor(GUEST_MARKER, BOOT_MS), q.waitFor(`second| ${GUEST_MARKER}`, BOOT_MS)]);
+    } finally {
+      await q.stop();
+    }
+  });
+
+  test('a guest that touches an unmapped address gets a one-line decoded report and is stopped', async () => {
+    // The guest's device tree claims a PL061 GPIO at 0x9030000, which nothing maps: Linux's
+    // driver probes it and faults.
+    const first = await synthesise({ file: path.join(repoRoot, 'examples/linux-qemu.ts'), config: 'debug', outDir: path.join(work, 'dtb-src'), sdk: '' });
+    assert.ok(first.written.includes('linux.dtb'));
+    const tree = readFdt(new Uint8Array(readFileSync(path.join(work, 'dtb-src', 'linux.dtb'))));
+    const gpio = makeNode('pl061@9030000');
+    setProp(gpio, 'compatible', stringListValue(['arm,pl061', 'arm,primecell']));
+    setProp(gpio, 'reg', cellsValue([[0x9030000n, 2], [0x1000n, 2]]));
+    setProp(gpio, 'interrupts', u32Value(0, 7, 4));
+    setProp(gpio, 'gpio-controller', new Uint8Array(0));
+    setProp(gpio, '#gpio-cells', u32Value(2));
+    const apb = tree.root.children.find((n) => n.name === 'apb-pclk');
+    const phandle = apb?.props.find((p) => p.name === 'phandle');
+    if (phandle) {
+      setProp(gpio, 'clocks', phandle.value);
+      setProp(gpio, 'clock-names', stringListValue(['apb_pclk']));
+    }
+    tree.root.children.push(gpio);
+    const dtb = path.join(work, 'with-gpio.dtb');
+    writeFileSync(dtb, writeFdt(tree, { layout: 'compact' }));
+    const q = await boot('examples/linux-qemu.ts', 'qemu_virt_aarch64', 'fault', { dtb });
+    try {
+      const report = await q.waitFor(/vmm: VM 'linux'[^\n]*unmapped[^\n]*\n/, BOOT_MS);
+      // One line: who stopped, the decoded fault, and the raw values.
+      assert.match(report.text, /VM 'linux' vCPU 0 stopped/);
+      assert.match(report.text, /DABT_LOW/);
+      assert.match(report.text, /address 0x903[0-9a-f]{4}/);
+      assert.match(report.text, /PC 0x[0-9a-f]+/);
+      assert.match(report.text, /ESR 0x[0-9a-f]+/);
+    } finally {
+      await q.stop();
+    }
+  });
+
+  test("the README's main command boots: sel4cp-synth run examples/linux-qemu.ts --expect <marker>", () => {
+    const r = runCli(['run', 'examples/linux-qemu.ts', '--out', path.join(work, 'cli'), '--expect', GUEST_MARKER, '--timeout', '180']);
+    assert.is(r.status, 0, r.stderr.slice(-2000));
+    assert.match(r.stderr, /boot: saw 'SEL4CP-SYNTH: guest up' after/);
+  });
+}
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();
