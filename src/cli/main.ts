@@ -9,6 +9,8 @@ import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';
 import { runCommand } from './commands/run.js';
 import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
+import { graphCommand } from './commands/graph.js';
+import { importCommand } from './commands/import.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
 import { TOOL_VERSION } from './version.js';
@@ -22,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(checkCommand)
       .command(runCommand)
       .command(diffCommand)
+      .command(graphCommand)
+      .command(importCommand)
       .command(synthCommand)
       .strict()
       .version(TOOL_VERSION)

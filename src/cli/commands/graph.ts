@@ -1,0 +1,52 @@
+// `sel4cp-synth graph <systems.ts | file.system> [-o topology.svg] [--format svg|dot]`: the system
+// as a diagram. The DOT source is ours (src/review/graph.ts); Graphviz's `dot` lays it out.
+import { spawnSync } from 'node:child_process';
+import type { Argv, CommandModule } from 'yargs';
+import { error, UserError } from '../../compile/diagnostics.js';
+import { systemToDot } from '../../review/graph.js';
+import { PREFIX } from '../report.js';
+import { loadModel, writeAtomically } from '../review-io.js';
+import { contextOption, parseContext } from './shared.js';
+
+interface GraphArgs {
+  file: string;
+  output: string | undefined;
+  format: 'svg' | 'dot';
+  board: string | undefined;
+  context: string[] | undefined;
+  quiet: boolean;
+}
+
+/** SVG from DOT with Graphviz; a missing `dot` is the user's to install. */
+export function renderSvg(dot: string): string {
+  const r = spawnSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    throw new UserError(error('graphviz-missing', code === 'ENOENT' ? "Graphviz's 'dot' is not installed" : `cannot run Graphviz's 'dot': ${code ?? r.error.message}`, undefined, {
+      hint: 'install the Debian package graphviz (apt-get install graphviz), or use --format dot for the DOT source',
+    }));
+  }
+  if (r.status !== 0) throw new Error(`dot -Tsvg failed on our own DOT (a bug here): ${r.stderr}`);
+  return r.stdout;
+}
+
+export const graphCommand: CommandModule<object, GraphArgs> = {
+  command: 'graph <file>',
+  describe: 'draw the system: PDs, VMs, memory regions and their rights, channels, IRQs (SVG via Graphviz, or DOT)',
+  builder: (y: Argv) => contextOption(y
+    .positional('file', { type: 'string', demandOption: true, describe: 'a systems.ts or a .system file' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write here (default: standard output)' })
+    .option('format', { choices: ['svg', 'dot'] as const, default: 'svg' as const, describe: "svg needs Graphviz's dot (Debian package graphviz); dot is the source" })
+    .option('board', { type: 'string', describe: 'board name or alias' })) as unknown as Argv<GraphArgs>,
+  handler: async (args) => {
+    const model = await loadModel(args.file, { board: args.board, context: parseContext(args.context) });
+    const dot = systemToDot(model);
+    const out = args.format === 'dot' ? dot : renderSvg(dot);
+    if (args.output === undefined) {
+      process.stdout.write(out);
+      return;
+    }
+    await writeAtomically(args.output, out);
+    if (!args.quiet) process.stderr.write(`${PREFIX} wrote ${args.output}\n`);
+  },
+};
