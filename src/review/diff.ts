@@ -194,6 +194,8 @@ function guestEntries(model: SystemModel): { guests: Map<string, Fields>; device
       ram_gpa: hex(g.ram.gpa),
       ram_size: hex(g.ram.size),
       bootargs: g.bootargs,
+      // Devices the VMM plays: not a privilege of the guest (its accesses trap to the VMM).
+      emulated: g.emulated.map((e) => `${e.device} (${e.kind}) @ ${hex(e.gpa)}`).join(', ') || undefined,
     });
     for (const p of g.passthrough) {
       devices.set(`${g.vm}/${p.device}`, {

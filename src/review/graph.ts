@@ -100,6 +100,12 @@ export function systemToDot(model: SystemModel): string {
     const vmLabel = `<<b>${html(vm.name)}</b><br/><font point-size="9">VM · ${vm.vcpus.length} vCPU${vm.vcpus.length === 1 ? '' : 's'} · prio ${vm.priority}</font>>`;
     out.push(`    ${vmNode(vm.name)} [label=${vmLabel}, shape=box3d, style=filled, fillcolor="#e8f5e9", color="#2e7d32"];`);
     out.push(`    ${pdNode(pd.name)} -> ${vmNode(vm.name)} [label="runs", style=dashed, color="#0277bd", fontcolor="#0277bd"];`);
+    // Devices the VMM plays for its guest: the guest's accesses trap to the VMM, nothing is mapped.
+    for (const e of model.guests.find((g) => g.vm === vm.name)?.emulated ?? []) {
+      const node = id(`emu:${vm.name}:${e.device}`);
+      out.push(`    ${node} [label=<<b>${html(e.device)}</b><br/><font point-size="9">emulated ${html(e.kind)} @ ${hex(e.gpa)}</font>>, shape=component, style=dashed, color="#e65100"];`);
+      out.push(`    ${vmNode(vm.name)} -> ${node} [label="traps to VMM", style=dashed, color="#9e9e9e", fontcolor="#757575"];`);
+    }
     out.push('  }');
   }
 
