@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof ContextArgError || e instanceof BoardFileError) {
       process.stderr.write(`${PREFIX} error: ${e.message}\n${e instanceof UsageError ? `${PREFIX} see 'sel4cp-synth --help'\n` : ''}`);
       // diff keeps git's convention: 1 means "they differ", so its usage errors exit 2.
-      return argv[0] === 'diff' ? DIFF_TROUBLE : 1;
+      return argv.find((a) => !a.startsWith('-')) === 'diff' ? DIFF_TROUBLE : 1;
     }
     process.stderr.write(`${PREFIX} internal error (a bug in sel4cp-synth, not in your system; please report it):\n`);
     process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);

@@ -57,7 +57,7 @@ const SIGN: Record<Change['op'], string> = { added: '+', removed: '-', changed: 
 export function formatDiffText(diff: ModelDiff, sides: DiffSides, options: { colour: boolean; prefix: string }): string {
   const p = options.colour ? COLOUR : PLAIN;
   const paintOp = (op: Change['op'], s: string): string => (op === 'added' ? p.green(s) : op === 'removed' ? p.red(s) : p.yellow(s));
-  const lines = [`${options.prefix} ${summaryLine(diff, sides)}`];
+  const lines = [`${options.prefix} ${summaryLine(diff, sides)}`, ...diff.notes.map((n) => `${options.prefix} note: ${n}`)];
   const privileged = privilegeChanges(diff);
   if (privileged.length) {
     lines.push('', p.bold(p.red('Privilege changes')));
@@ -97,12 +97,15 @@ export function formatDiffMarkdown(diff: ModelDiff, sides: DiffSides): string {
   const out: string[] = [];
   const privileged = privilegeChanges(diff);
   const n = diff.changes.length;
+  const notes = diff.notes.map((x) => `> Note: ${x}.`);
   if (n === 0) {
     out.push(`**Topology:** no changes between ${code(sides.old)} and ${code(sides.new)}.`);
+    if (notes.length) out.push('', ...notes);
     return out.join('\n') + '\n';
   }
   out.push(`**Topology:** ${plural(n, 'change')} between ${code(sides.old)} and ${code(sides.new)}; `
     + (privileged.length ? `**${privileged.length} of them widen${privileged.length === 1 ? 's' : ''} privilege** ⚠️` : 'none widens privilege') + '.');
+  if (notes.length) out.push('', ...notes);
   out.push('', '### Privilege changes', '');
   if (privileged.length) {
     for (const c of privileged) {
@@ -135,6 +138,7 @@ export function formatDiffMarkdown(diff: ModelDiff, sides: DiffSides): string {
  *       "old": "a.system", "new": "systems/linux.ts",
  *       "equal": false,
  *       "summary": { "changes": 7, "privilege": 3 },
+ *       "notes": ["what was not compared, and why"],
  *       "changes": [
  *         { "kind": "map", "op": "added", "key": "linux/uart1",
  *           "fields": [{ "field": "perms", "old": null, "new": "rw" }, ...],
@@ -151,6 +155,7 @@ export interface DiffJson {
   new: string;
   equal: boolean;
   summary: { changes: number; privilege: number };
+  notes: string[];
   changes: {
     kind: ChangeKind;
     op: Change['op'];
@@ -168,6 +173,7 @@ export function diffJson(diff: ModelDiff, sides: DiffSides): DiffJson {
     new: sides.new,
     equal: diff.changes.length === 0,
     summary: { changes: diff.changes.length, privilege: privilegeChanges(diff).length },
+    notes: [...diff.notes],
     changes: diff.changes.map((c) => ({
       kind: c.kind,
       op: c.op,

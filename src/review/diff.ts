@@ -66,18 +66,20 @@ export interface Change {
 
 export interface ModelDiff {
   changes: Change[];
+  /** What was not compared, and why (e.g. facts a .system file cannot express). */
+  notes: string[];
 }
 
 type Fields = Record<string, string | undefined>;
 
 const yesNo = (b: boolean): string => (b ? 'true' : 'false');
 
-function regionFields(mr: MemoryRegionModel): Fields {
+function regionFields(mr: MemoryRegionModel, own: boolean): Fields {
   return {
     size: hex(mr.size),
     page_size: mr.pageSize === undefined ? undefined : hex(mr.pageSize),
     phys_addr: mr.physAddr === undefined ? undefined : hex(mr.physAddr),
-    shared: yesNo(mr.shared),
+    shared: own ? yesNo(mr.shared) : undefined,
   };
 }
 
@@ -170,14 +172,14 @@ function channelEntries(model: SystemModel): Map<string, Fields> {
   return out;
 }
 
-function irqEntries(model: SystemModel): Map<string, Fields> {
+function irqEntries(model: SystemModel, own: boolean): Map<string, Fields> {
   const out = new Map<string, Fields>();
   for (const pd of allProtectionDomains(model)) {
     for (const q of pd.irqs) {
       // Two PDs claiming one IRQ is invalid; keep both visible rather than hide one.
       let key = String(q.irq);
       for (let n = 2; out.has(key); n++) key = `${q.irq}#${n}`;
-      out.set(key, { pd: pd.name, id: String(q.id), trigger: q.trigger, device: q.device });
+      out.set(key, { pd: pd.name, id: String(q.id), trigger: q.trigger, device: own ? q.device : undefined });
     }
   }
   return out;
@@ -317,10 +319,21 @@ function flagPrivilege(older: SystemModel, newer: SystemModel, changes: Change[]
 /** The semantic difference from `older` to `newer`. Empty when they mean the same system. */
 export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
   const changes: Change[] = [];
-  const sys = compare('system', 'system', { board: older.board?.name }, { board: newer.board?.name });
-  if (sys) changes.push(sys);
+  const notes: string[] = [];
+  // What only sel4cp-synth knows (guests, passthrough devices, shared declarations, the device an
+  // IRQ belongs to) is compared only when both sides are systems.ts: a .system file cannot say it.
+  const own = older.source === 'typescript' && newer.source === 'typescript';
+  if (!own && older.source !== newer.source) {
+    notes.push("one side is a .system file: guests, passthrough devices, 'shared' declarations and IRQ devices, which only a systems.ts states, were not compared");
+  }
+  if (older.board && newer.board) {
+    const sys = compare('system', 'system', { board: older.board.name }, { board: newer.board.name });
+    if (sys) changes.push(sys);
+  } else if (older.board !== newer.board) {
+    notes.push('only one side names a board, so boards were not compared (pass --board to give both sides one)');
+  }
 
-  changes.push(...diffKeyed('memory-region', byName(older.memoryRegions), byName(newer.memoryRegions), regionFields));
+  changes.push(...diffKeyed('memory-region', byName(older.memoryRegions), byName(newer.memoryRegions), (mr) => regionFields(mr, own)));
 
   const pds = (model: SystemModel): Map<string, Fields> => {
     const parents = parentsOf(model);
@@ -355,7 +368,7 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
   const oldMaps = mapEntries(older);
   const newMaps = mapEntries(newer);
   changes.push(...diffKeyed('map', oldMaps, newMaps, (e) => mapFields(e.map)));
-  changes.push(...diffKeyed('irq', irqEntries(older), irqEntries(newer), (f) => f));
+  changes.push(...diffKeyed('irq', irqEntries(older, own), irqEntries(newer, own), (f) => f));
   changes.push(...diffKeyed('channel', channelEntries(older), channelEntries(newer), (f) => f));
 
   const setvars = (model: SystemModel): Map<string, Fields> => {
@@ -365,16 +378,18 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
   };
   changes.push(...diffKeyed('setvar', setvars(older), setvars(newer), (f) => f));
 
-  const og = guestEntries(older);
-  const ng = guestEntries(newer);
-  changes.push(...diffKeyed('guest', og.guests, ng.guests, (f) => f));
-  changes.push(...diffKeyed('passthrough', og.devices, ng.devices, (f) => f));
+  if (own) {
+    const og = guestEntries(older);
+    const ng = guestEntries(newer);
+    changes.push(...diffKeyed('guest', og.guests, ng.guests, (f) => f));
+    changes.push(...diffKeyed('passthrough', og.devices, ng.devices, (f) => f));
+  }
 
   flagPrivilege(older, newer, changes, oldMaps, newMaps);
   const rank = (k: ChangeKind): number => CHANGE_KINDS.indexOf(k);
   // Stable sort: kinds in their fixed order, each in model order.
   changes.sort((a, b) => rank(a.kind) - rank(b.kind));
-  return { changes };
+  return { changes, notes };
 }
 
 /** The changes that widen privilege, in report order. */

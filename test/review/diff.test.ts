@@ -10,7 +10,10 @@ import path from 'node:path';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import type { SystemModel } from '../../src/compile/model.js';
 import { diffModels, type Change } from '../../src/review/diff.js';
-import { formatDiffMarkdown } from '../../src/review/diff-format.js';
+import { formatDiffMarkdown, formatDiffText } from '../../src/review/diff-format.js';
+import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
+import { buildModel } from '../../src/cli/pipeline.js';
+import { loadBoards } from '../../src/cli/io.js';
 import { fixtures, runCli, skip } from '../helpers.js';
 
 const BASE = `<?xml version="1.0" encoding="UTF-8"?>
@@ -181,6 +184,47 @@ test('diff: guests and passthrough devices (systems.ts on both sides)', () => {
   assert.equal(find('irq', '34')?.privilege.map((p) => p.flag), ['irq-granted']);
   assert.is(find('guest', 'linux')?.op, 'changed');
   assert.is(find('memory-region', 'linux_guest_ram')?.op, 'changed');
+});
+
+test('diff: a systems.ts against the .system it synthesises is equal; what XML cannot say is noted, not reported', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-diff-'));
+  try {
+    const ts = path.join(fixtures, 'review', 'guest-a.ts');
+    const { model } = await buildModel({ file: ts });
+    const xml = path.join(dir, 'guest-a.system');
+    writeFileSync(xml, emitSystemXml(model, { toolVersion: 'test' }));
+    const r = runCli(['diff', xml, ts, '--format', 'json']);
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    const json = JSON.parse(r.stdout) as { equal: boolean; notes: string[] };
+    assert.is(json.equal, true);
+    assert.match(json.notes.join('\n'), /one side is a \.system file/);
+    assert.match(json.notes.join('\n'), /only one side names a board/);
+    assert.is(runCli(['diff', xml, ts, '--board', 'qemu_virt_aarch64']).status, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('diff: a change of board', () => {
+  const boards = loadBoards();
+  const at = (name: string): SystemModel => parseSystemXml(BASE, '/virtual/test.system', boards.find((b) => b.name === name)).model!;
+  const diff = diffModels(at('qemu_virt_aarch64'), at('odroidc2'));
+  assert.equal(diff.changes.map((c) => [c.kind, c.op, c.fields[0]?.old, c.fields[0]?.new]), [['system', 'changed', 'qemu_virt_aarch64', 'odroidc2']]);
+});
+
+test('diff: text is coloured only when asked', () => {
+  const diff = diffModels(model(BASE), model(edit('name="b" priority="20"', 'name="b" priority="30"')));
+  const sides = { old: 'a', new: 'b' };
+  assert.match(formatDiffText(diff, sides, { colour: true, prefix: 'p:' }), /\x1b\[31m/);
+  const plain = formatDiffText(diff, sides, { colour: false, prefix: 'p:' });
+  assert.not.match(plain, /\x1b/);
+  assert.match(plain, /^p: 1 change between a and b; 1 of them widens privilege\n\nPrivilege changes\n  ! priority of 'b' raised from 20 to 30/);
+});
+
+test('diff: an invalid systems.ts is an error (exit 2), printed like a compiler', () => {
+  const r = runCli(['diff', 'test/fixtures/invalid/budget-gt-period.ts', 'test/fixtures/review/guest-a.ts']);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /budget-gt-period\.ts:\d+:\d+: error\[budget-gt-period\]/);
 });
 
 test('diff: exit 2 with a message and no stack for user errors', () => {

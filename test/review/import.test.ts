@@ -71,6 +71,7 @@ test('import: round trip of the .system files our examples synthesise', async ()
     const text = await roundTrip(xml, `${path.basename(file, '.ts')}-${board ?? 'default'}`.replace(/[^A-Za-z0-9_-]/g, '_'));
     // The comments our emitter writes come back as comments.
     if (model.guests.length) assert.match(text, /\/\/ VMM of virtual machine '/);
+    assert.not.match(text, /Do not edit/, 'our "generated" header is not carried into a file meant for editing');
   }
 });
 
