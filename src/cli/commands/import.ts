@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
-import { importSystemXml } from '../../review/import/index.js';
 import { pickBoard } from '../pipeline.js';
 import { PREFIX } from '../report.js';
 import { readUserFile, writeAtomically } from '../review-io.js';
@@ -29,6 +28,8 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     const board = pickBoard(args.board, undefined, undefined);
     const file = path.resolve(args.file);
     const text = await readUserFile(file, args.file);
+    // ts-morph brings the TypeScript compiler: load it only for this command, not on every start.
+    const { importSystemXml } = await import('../../review/import/index.js');
     const result = importSystemXml(text, { file, board: board?.name });
     if (result.text === undefined) throw new UserError(result.diagnostics);
     if (args.output === undefined) {
