@@ -11,6 +11,7 @@ import { resolveSystem } from '../src/compile/resolve/index.js';
 import { validateSystem } from '../src/compile/validate/index.js';
 import { emitSystemXml } from '../src/compile/emit/system-xml.js';
 import { allProtectionDomains } from '../src/compile/model.js';
+import { benchBoot } from './boot.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = 5;
@@ -92,3 +93,4 @@ function benchMicrokit(xml: string): void {
 
 const xml = await benchSynthesis();
 benchMicrokit(xml);
+await benchBoot(root);

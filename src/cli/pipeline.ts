@@ -1,6 +1,7 @@
 // The synthesis pipeline as the commands run it: load → resolve → validate → emit → write.
 // This is the one place that strings the pure stages together with the effects they need.
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { findBoard, type Board } from '../compile/boards.js';
 import { error, hasErrors, UserError, type Diagnostic } from '../compile/diagnostics.js';
@@ -26,7 +27,30 @@ import { loadDeviceTree } from '../compile/dtb/dtc.js';
 import type { GuestModel } from '../compile/model.js';
 import { TOOL_VERSION } from './version.js';
 
+/** Milliseconds per pipeline stage, filled in as the stages run (for benchmarks and --timings). */
+export type StageTimings = Partial<Record<'load' | 'resolve' | 'validate' | 'emit' | 'link' | 'microkit' | 'write', number>>;
+
+function timed<T>(timings: StageTimings | undefined, stage: keyof StageTimings, f: () => T): T {
+  const t0 = performance.now();
+  try {
+    return f();
+  } finally {
+    if (timings) timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0);
+  }
+}
+
+async function timedAsync<T>(timings: StageTimings | undefined, stage: keyof StageTimings, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    if (timings) timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0);
+  }
+}
+
 export interface ModelOptions {
+  /** Receives the time each stage took. @default none */
+  timings?: StageTimings | undefined;
   file: string;
   board?: string | undefined;
   context?: ReadonlyMap<string, string>;
@@ -61,11 +85,12 @@ async function gatherImages(system: System): Promise<Map<string, ImageFacts>> {
 /** Load a systems.ts and build its model; diagnostics include resolution and validation. */
 export async function buildModel(options: ModelOptions): Promise<{ model: SystemModel; diagnostics: Diagnostic[] }> {
   const file = path.resolve(options.cwd ?? process.cwd(), options.file);
-  const system = await loadSystem(file, { context: options.context ?? new Map(), cwd: options.cwd ?? process.cwd() });
+  const t = options.timings;
+  const system = await timedAsync(t, 'load', () => loadSystem(file, { context: options.context ?? new Map(), cwd: options.cwd ?? process.cwd() }));
   const board = pickBoard(options.board, system.board, system.loc);
-  const images = await gatherImages(system);
-  const resolved = resolveSystem({ system, file, board, images });
-  const diagnostics = [...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : validateSystem(resolved.model))];
+  const images = await timedAsync(t, 'load', () => gatherImages(system));
+  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images }));
+  const diagnostics = [...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
   return { model: resolved.model, diagnostics };
 }
 
@@ -107,6 +132,8 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   }
 
   const systemFile = `${model.name}.system`;
+  const t = options.timings;
+  const emitStart = performance.now();
   const artefacts: Artefact[] = [{ file: systemFile, kind: 'microkit-system-description', content: emitSystemXml(model, { toolVersion: TOOL_VERSION }) }];
   const placements = new Map<string, GuestPlacement>();
   const boots = new Map<string, GuestBootArtefacts>();
@@ -127,6 +154,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
       boots.set(g.vm, result.boot);
     }
   }
+  if (t) t.emit = performance.now() - emitStart;
   if (hasErrors(diagnostics)) return none();
 
   const staging = await makeStaging(outDir);
@@ -139,7 +167,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     } else {
       const sdk = (options.sdk ?? process.env['MICROKIT_SDK'])!;
       const board = model.board;
-      for (const a of await linkGuests(model, boots, sdk, options.config, progress)) {
+      for (const a of await timedAsync(t, 'link', () => linkGuests(model, boots, sdk, options.config, progress))) {
         await writeFile(path.join(staging, a.file), a.content);
         artefacts.push(a);
       }
@@ -149,7 +177,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
           skipped.push({ step: 'loader.img', reason: 'no board: pass --board' });
         } else {
           progress(`image: microkit ${systemFile} --board ${microkitBoard} --config ${options.config}`);
-          await runMicrokit({
+          await timedAsync(t, 'microkit', () => runMicrokit({
             sdk,
             board: microkitBoard,
             config: options.config,
@@ -157,7 +185,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
             searchPaths: [staging, ...programDirs(model)],
             output: path.join(staging, 'loader.img'),
             report: path.join(staging, 'report.txt'),
-          });
+          }));
           for (const [file, kind] of [['loader.img', 'loader-image'], ['report.txt', 'microkit-report']] as const) {
             artefacts.push({ file, kind, content: await readFile(path.join(staging, file)) });
           }
@@ -169,7 +197,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     const manifest = emitManifest({ toolVersion: TOOL_VERSION, system: model, config: options.config, outDir, artefacts, placements, skipped });
     await writeFile(path.join(staging, 'manifest.json'), manifest);
     const names = [...artefacts.map((a) => a.file), 'manifest.json'];
-    await commitStaging(staging, outDir, names);
+    await timedAsync(t, 'write', () => commitStaging(staging, outDir, names));
     return { model, diagnostics, outDir, written: names, skipped, loaderImage };
   } finally {
     await rm(staging, { recursive: true, force: true });
