@@ -4,7 +4,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { findBoard, type Board } from '../compile/boards.js';
-import { error, hasErrors, UserError, type Diagnostic } from '../compile/diagnostics.js';
+import { error, hasErrors, UserError, warning, type Diagnostic } from '../compile/diagnostics.js';
+import { contextKeysRead } from '../dsl/context.js';
 import { loadSystem } from '../compile/load.js';
 import type { SystemModel } from '../compile/model.js';
 import { resolveSystem, type ImageFacts } from '../compile/resolve/index.js';
@@ -88,9 +89,13 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   const t = options.timings;
   const system = await timedAsync(t, 'load', () => loadSystem(file, { context: options.context ?? new Map(), cwd: options.cwd ?? process.cwd() }));
   const board = pickBoard(options.board, system.board, system.loc);
+  const unread = [...(options.context ?? new Map()).keys()].filter((k) => !contextKeysRead().has(k));
+  const contextWarnings = unread.map((k) => warning('context-unused', `-c ${k}=... was given, but ${path.basename(file)} never reads '${k}'`, undefined, {
+    hint: `a systems.ts reads it with context('${k}', default) or contextFile('${k}', default); check the spelling`,
+  }));
   const images = await timedAsync(t, 'load', () => gatherImages(system));
   const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images }));
-  const diagnostics = [...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
+  const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
   return { model: resolved.model, diagnostics };
 }
 

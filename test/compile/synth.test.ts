@@ -96,6 +96,12 @@ test('-c context values reach the systems.ts', () => {
   assert.match(r.stderr, /not-an-image\.txt/);
 });
 
+test('a -c key that the systems.ts never reads is reported', () => {
+  const r = runCli(['check', 'examples/linux-qemu.ts', '-c', 'kernal=/tmp/Image']);
+  assert.is(r.status, 0);
+  assert.match(r.stderr, /warning\[context-unused\]: -c kernal=\.\.\. was given, but linux-qemu\.ts never reads 'kernal'/);
+});
+
 test('an unknown board on the command line is a user error naming the known boards', () => {
   const r = runCli(['check', 'examples/linux-qemu.ts', '--board', 'pdp11']);
   assert.is(r.status, 1);
