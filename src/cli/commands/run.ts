@@ -8,7 +8,7 @@ import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../compil
 import type { Board } from '../../compile/boards.js';
 import { synthesise } from '../pipeline.js';
 import { PREFIX } from '../report.js';
-import { contextOption, parseContext, printDiagnostics } from './shared.js';
+import { buildOptions, contextOption, parseContext, printDiagnostics } from './shared.js';
 
 interface RunArgs {
   system: string;
@@ -38,12 +38,8 @@ export function qemuArgs(board: Board, loaderImage: string): string[] {
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <system>',
   describe: 'synthesise and boot a system on QEMU, streaming its console',
-  builder: (y: Argv) => contextOption(y
-    .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' })
-    .option('board', { type: 'string', describe: 'a QEMU board (overrides the one in systems.ts)' })
-    .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
-    .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
-    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })
+  builder: (y: Argv) => contextOption(buildOptions(y
+    .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' }), 'a QEMU board (overrides the one in systems.ts)')
     .option('timeout', { type: 'number', describe: 'seconds to wait (for --expect, or for QEMU to exit)' })
     .option('expect', { type: 'string', array: true, describe: 'exit 0 as soon as the console has printed this text (repeatable: all of them, in any order)' })) as unknown as Argv<RunArgs>,
   handler: async (args) => {

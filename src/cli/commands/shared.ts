@@ -38,3 +38,19 @@ export function contextOption<T>(y: Argv<T>): Argv<T & { context: string[] | und
     describe: 'a value for context(key) / contextFile(key) in the systems.ts: key=value (repeatable)',
   }) as Argv<T & { context: string[] | undefined }>;
 }
+
+export interface BuildArgs {
+  board: string | undefined;
+  config: 'debug' | 'release';
+  out: string | undefined;
+  sdk: string | undefined;
+}
+
+/** The options of every command that builds: board, Microkit configuration, output and SDK. */
+export function buildOptions<T>(y: Argv<T>, boardHelp: string): Argv<T & BuildArgs> {
+  return y
+    .option('board', { type: 'string', describe: boardHelp })
+    .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
+    .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
+    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' }) as unknown as Argv<T & BuildArgs>;
+}

@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { hasErrors } from '../../compile/diagnostics.js';
 import { synthesise } from '../pipeline.js';
 import { PREFIX } from '../report.js';
-import { contextOption, parseContext, printDiagnostics } from './shared.js';
+import { buildOptions, contextOption, parseContext, printDiagnostics } from './shared.js';
 
 interface SynthArgs {
   system: string;
@@ -19,12 +19,8 @@ interface SynthArgs {
 export const synthCommand: CommandModule<object, SynthArgs> = {
   command: '$0 <system>',
   describe: 'synthesise a system: .system XML, guest device trees, manifest (and, with an SDK, the image)',
-  builder: (y: Argv) => contextOption(y
-    .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' })
-    .option('board', { type: 'string', describe: 'board name or alias (overrides the one in systems.ts)' })
-    .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
-    .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
-    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })) as unknown as Argv<SynthArgs>,
+  builder: (y: Argv) => contextOption(buildOptions(y
+    .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' }), 'board name or alias (overrides the one in systems.ts)')) as unknown as Argv<SynthArgs>,
   handler: async (args) => {
     const result = await synthesise({
       file: args.system,
