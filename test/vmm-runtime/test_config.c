@@ -80,10 +80,10 @@ static void config_rejects_version(void)
 {
     char err[200];
     make_valid();
-    cfg()->version = 2;
+    cfg()->version = 1;     /* the layout before compressed images */
     seal();
     CHECK(!check(err, sizeof(err)));
-    CHECK_CONTAINS(err, "unsupported version 2");
+    CHECK_CONTAINS(err, "unsupported version 1");
 }
 
 static void config_rejects_gic_mismatch(void)
@@ -125,7 +125,53 @@ static void m_device(struct vmm_config *c)
     c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9000000, .size = 0x1000,
                                                 .kind = 7 };
 }
-static void m_flags(struct vmm_config *c) { c->flags = 1; }
+static void m_flags(struct vmm_config *c) { c->flags = 4; }
+/* Compressed images: a gzip kernel of 8 MiB that unpacks to 32 MiB at 0x40000000. */
+static void packed_kernel(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_KERNEL_GZIP;
+    c->kernel.size = 0x800000;
+    c->kernel_unpacked_size = 0x2000000;
+}
+static void m_unpacked_without_flag(struct vmm_config *c) { c->initrd_unpacked_size = 0x1000; }
+static void m_packed_no_unpacked(struct vmm_config *c)
+{
+    packed_kernel(c);
+    c->kernel_unpacked_size = 0;
+}
+static void m_packed_tiny(struct vmm_config *c)
+{
+    packed_kernel(c);
+    c->kernel.size = 17;
+}
+static void m_packed_out(struct vmm_config *c)
+{
+    packed_kernel(c);
+    c->kernel_unpacked_size = 0x10000001;
+}
+static void m_packed_over_initrd(struct vmm_config *c)
+{
+    /* 8 MiB stored fits below the initrd at 0x4d000000; 0xd800000 unpacked does not. */
+    packed_kernel(c);
+    c->kernel_unpacked_size = 0xd800000;
+}
+static void m_packed_initrd_absent(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_INITRD_GZIP;
+    c->initrd = (struct vmm_config_image){ 0, 0, 0 };
+    c->initrd_unpacked_size = 0x1000;
+}
+static void m_packed_initrd_over_dtb(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_INITRD_GZIP;
+    c->initrd_unpacked_size = 0x2000001;    /* 0x4d000000 + that reaches the DTB at 0x4f000000 */
+}
+static void m_packed_entry(struct vmm_config *c)
+{
+    packed_kernel(c);
+    c->kernel_unpacked_size = 0x1000;       /* entry must lie in the unpacked kernel */
+    c->entry = 0x40001000;
+}
 static void m_device_on_gicc(struct vmm_config *c)
 {
     c->device_count = 1;
@@ -155,6 +201,14 @@ static const struct mutation mutations[] = {
     { "overlaps the VMM's guest RAM mapping", m_src_over },
     { "unknown kind 7", m_device },
     { "unknown flags", m_flags },
+    { "initrd image is stored as is but has an unpacked size 0x1000", m_unpacked_without_flag },
+    { "compressed kernel image of 0x800000 bytes unpacking to 0x0 bytes", m_packed_no_unpacked },
+    { "is too small to be a gzip member", m_packed_tiny },
+    { "kernel image [0x40000000..+0x10000001) is outside guest RAM", m_packed_out },
+    { "overlap in guest RAM", m_packed_over_initrd },
+    { "initrd image is missing", m_packed_initrd_absent },
+    { "overlap in guest RAM", m_packed_initrd_over_dtb },
+    { "entry point 0x40001000", m_packed_entry },
     { "device 0: window 0x8011000+0x1000", m_device_on_gicc },
 };
 
@@ -186,7 +240,23 @@ static void config_accepts_gicv3(void)
     CHECK(strcmp(err, "") == 0);
 }
 
+static void config_accepts_compressed_images(void)
+{
+    char err[200] = "";
+    make_valid();
+    packed_kernel(cfg());
+    cfg()->flags |= VMM_CONFIG_FLAG_INITRD_GZIP;
+    cfg()->initrd.size = 0x1000;
+    cfg()->initrd_unpacked_size = 0x400000;
+    seal();
+    CHECK(check(err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+    CHECK_EQ(vmm_config_kernel_guest_size(cfg()), 0x2000000);
+    CHECK_EQ(vmm_config_initrd_guest_size(cfg()), 0x400000);
+}
+
 HARNESS_SUITE(config_tests) = {
+    { "config: accepts compressed kernel and initrd", config_accepts_compressed_images },
     { "config: accepts a valid GICv2 blob", config_accepts_valid },
     { "config: accepts a valid GICv3 blob", config_accepts_gicv3 },
     { "config: CRC-32 matches the IEEE check value", config_crc_matches_zlib },

@@ -1,5 +1,6 @@
 #include "harness.h"
 #include "linux_boot.h"
+#include "inflate.h"
 
 #include <stdlib.h>
 
@@ -142,7 +143,108 @@ static void boot_ram_ptr_is_overflow_safe(void)
     CHECK(guest_ram_ptr(&window, ~0ull, 2) == NULL);
 }
 
+/* Wraps data in a gzip member of stored blocks (RFC 1952 around RFC 1951 3.2.4). */
+static size_t gzip_stored(const uint8_t *data, size_t len, uint8_t *outb)
+{
+    static const uint8_t header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
+    size_t n = 0;
+    memcpy(outb, header, sizeof(header));
+    n += sizeof(header);
+    size_t done = 0;
+    do {
+        size_t chunk = len - done < 0xffff ? len - done : 0xffff;
+        outb[n++] = done + chunk == len ? 1 : 0;
+        outb[n++] = (uint8_t)chunk;
+        outb[n++] = (uint8_t)(chunk >> 8);
+        outb[n++] = (uint8_t)~chunk;
+        outb[n++] = (uint8_t)(~chunk >> 8);
+        memcpy(outb + n, data + done, chunk);
+        n += chunk;
+        done += chunk;
+    } while (done < len);
+    uint32_t crc = inflate_crc32(0, data, len);
+    for (unsigned i = 0; i < 4; i++) outb[n++] = (uint8_t)(crc >> (8 * i));
+    for (unsigned i = 0; i < 4; i++) outb[n++] = (uint8_t)(len >> (8 * i));
+    return n;
+}
+
+static uint8_t packed_kernel[sizeof(kernel) + 64];
+static uint8_t packed_initrd[sizeof(initrd) + 64];
+
+static void setup_packed(void)
+{
+    setup();
+    cfg.flags = VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP;
+    cfg.kernel.vmm_vaddr = (uintptr_t)packed_kernel;
+    cfg.kernel.size = gzip_stored(kernel, sizeof(kernel), packed_kernel);
+    cfg.kernel_unpacked_size = sizeof(kernel);
+    cfg.initrd.vmm_vaddr = (uintptr_t)packed_initrd;
+    cfg.initrd.size = gzip_stored(initrd, sizeof(initrd), packed_initrd);
+    cfg.initrd_unpacked_size = sizeof(initrd);
+}
+
+static void boot_unpacks_compressed_images(void)
+{
+    char err[200] = "";
+    setup_packed();
+    CHECK(guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+    CHECK(memcmp(ram + 0x200000, kernel, sizeof(kernel)) == 0);
+    CHECK_EQ(ram[0x200000 + sizeof(kernel)], 0);            /* BSS cleared */
+    CHECK_EQ(ram[0x200000 + 0x5000], 0xaa);
+    CHECK(memcmp(ram + 0xf00000, dtb, sizeof(dtb)) == 0);
+    CHECK(memcmp(ram + 0xe00000, initrd, sizeof(initrd)) == 0);
+    CHECK_EQ(ram[0xe00000 + sizeof(initrd)], 0xaa);         /* nothing beyond the output */
+    CHECK_EQ(harness_cache_cleans, 3);
+}
+
+static void boot_rejects_bad_streams(void)
+{
+    char err[200];
+    setup_packed();
+    packed_kernel[cfg.kernel.size - 8] ^= 1;                /* CRC-32 of the kernel */
+    CHECK(!guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK_CONTAINS(err, "compressed kernel image is corrupt: checksum");
+    CHECK_EQ(harness_cache_cleans, 0);
+    setup_packed();
+    packed_initrd[12] ^= 0xff;                              /* stored LEN */
+    CHECK(!guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK_CONTAINS(err, "compressed initrd image is corrupt: stored block length");
+    setup_packed();
+    cfg.kernel.size -= 1;                                   /* truncated */
+    CHECK(!guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK_CONTAINS(err, "compressed kernel image is corrupt: stream is truncated");
+    CHECK(strchr(err, '\n') == NULL);
+}
+
+static void boot_checks_unpacked_size(void)
+{
+    char err[200];
+    setup_packed();
+    cfg.kernel_unpacked_size = sizeof(kernel) + 0x1000;
+    CHECK(!guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK_CONTAINS(err, "compressed kernel image unpacks to 0x3000 bytes, the config says 0x4000");
+    setup_packed();
+    cfg.initrd_unpacked_size = sizeof(initrd) - 1;
+    CHECK(!guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK_CONTAINS(err, "compressed initrd image unpacks to more than the 0x7ff bytes");
+    CHECK_EQ(ram[0xe00000 + sizeof(initrd) - 1], 0xaa);     /* the bound held */
+    /* Not a Linux Image once unpacked. */
+    setup();
+    kernel[0x38] = 'X';
+    uint8_t saved[0x40];
+    memcpy(saved, kernel, sizeof(saved));
+    setup_packed();
+    memcpy(kernel, saved, sizeof(saved));
+    cfg.kernel.size = gzip_stored(kernel, sizeof(kernel), packed_kernel);
+    CHECK(!guest_load_linux(&cfg, &window, err, sizeof(err)));
+    CHECK_CONTAINS(err, "not an arm64 Linux Image");
+}
+
 HARNESS_SUITE(linux_boot_tests) = {
+    { "linux_boot: unpacks a compressed kernel and initrd in place", boot_unpacks_compressed_images },
+    { "linux_boot: refuses corrupt or truncated compressed images", boot_rejects_bad_streams },
+    { "linux_boot: checks the unpacked size against the config", boot_checks_unpacked_size },
     { "linux_boot: copies kernel, DTB, initrd and cleans caches", boot_loads_and_cleans },
     { "linux_boot: rejects a non-Image kernel", boot_rejects_bad_magic },
     { "linux_boot: rejects pre-3.17 and big-endian Images", boot_rejects_old_or_big_endian },

@@ -16,9 +16,16 @@ export const VMM_CONFIG_SYMBOL = 'vmm_config_blob';
 export const VMM_CONFIG_RESERVED_SIZE = 4096;
 /** 'S4VM' in memory order, read as a little-endian u32. */
 export const VMM_CONFIG_MAGIC = 0x4d563453;
-export const VMM_CONFIG_VERSION = 1;
-/** Size of the version-1 structure (`sizeof(struct vmm_config)`). */
-export const VMM_CONFIG_HEADER_SIZE = 0x220;
+/** Version 2 added compressed images (flags and the two unpacked sizes). */
+export const VMM_CONFIG_VERSION = 2;
+/** Size of the version-2 structure (`sizeof(struct vmm_config)`). */
+export const VMM_CONFIG_HEADER_SIZE = 0x230;
+
+/** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
+export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
+export const VMM_CONFIG_FLAG_INITRD_GZIP = 1 << 1;
+/** RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
+const GZIP_MIN_SIZE = 18n;
 
 export const VMM_CONFIG_NAME_SIZE = 32;
 export const VMM_CONFIG_MAX_VCPUS = 8;
@@ -55,6 +62,8 @@ export const VMM_CONFIG_OFFSETS = {
   initrd: 0x0a8,
   irqs: 0x0c0,
   devices: 0x1c0,
+  kernelUnpackedSize: 0x220,
+  initrdUnpackedSize: 0x228,
 } as const;
 const IMAGE_SIZE = 0x18;
 const IRQ_SIZE = 0x8;
@@ -64,10 +73,21 @@ const DEVICE_SIZE = 0x18;
 export interface VmmConfigImage {
   /** Virtual address of the image bytes in the VMM protection domain. */
   vmmVaddr: bigint;
-  /** Size in bytes; 0 only for an absent initrd. */
+  /** Bytes stored in the VMM (compressed or not); 0 only for an absent initrd. */
   size: bigint;
   /** Guest-physical destination. */
   guestAddr: bigint;
+  /**
+   * Set when the stored bytes are one gzip member: the size it unpacks to in guest RAM (the
+   * VMM's output bound, and the size it checks). Never set for the DTB.
+   * @default absent (stored as is)
+   */
+  unpackedSize?: bigint;
+}
+
+/** Bytes an image occupies in guest RAM. */
+export function guestSize(img: VmmConfigImage): bigint {
+  return img.unpackedSize ?? img.size;
 }
 
 export type VmmIrqTrigger = 'level' | 'edge';
@@ -206,16 +226,20 @@ function validate(cfg: VmmConfig): void {
     ['DTB', cfg.dtb, true],
     ['initrd', cfg.initrd, false],
   ];
+  if (cfg.dtb.unpackedSize !== undefined) bug('the DTB is always stored as is');
   for (const [what, img, required] of images) {
     if (img === undefined) continue;
-    checkRange(`${what} guest`, img.guestAddr, img.size);
+    checkRange(`${what} guest`, img.guestAddr, guestSize(img));
     checkRange(`${what} source`, img.vmmVaddr, img.size);
     if (img.size === 0n) {
-      if (required) bug(`${what} image is empty`);
+      if (required || img.unpackedSize !== undefined) bug(`${what} image is empty`);
       continue;
     }
+    if (img.unpackedSize !== undefined && (img.size < GZIP_MIN_SIZE || img.unpackedSize === 0n)) {
+      bug(`compressed ${what} image of ${img.size} bytes unpacking to ${img.unpackedSize} cannot be a gzip member`);
+    }
     if (img.vmmVaddr === 0n) bug(`${what} image has no VMM address`);
-    if (!inside(img.guestAddr, img.size, ram.guestBase, ram.size)) bug(`${what} image lies outside guest RAM`);
+    if (!inside(img.guestAddr, guestSize(img), ram.guestBase, ram.size)) bug(`${what} image lies outside guest RAM`);
     if (overlaps(img.vmmVaddr, img.size, ram.vmmVaddr, ram.size)) bug(`${what} source overlaps the guest RAM mapping`);
   }
   const placed = images.flatMap(([what, img]) => (img && img.size > 0n ? [{ what, img }] : []));
@@ -223,11 +247,11 @@ function validate(cfg: VmmConfig): void {
     for (let j = i + 1; j < placed.length; j++) {
       const a = placed[i]!;
       const b = placed[j]!;
-      if (overlaps(a.img.guestAddr, a.img.size, b.img.guestAddr, b.img.size)) bug(`${a.what} and ${b.what} overlap in guest RAM`);
+      if (overlaps(a.img.guestAddr, guestSize(a.img), b.img.guestAddr, guestSize(b.img))) bug(`${a.what} and ${b.what} overlap in guest RAM`);
     }
   }
   checkU64('entry', cfg.entry);
-  if (cfg.entry < cfg.kernel.guestAddr || cfg.entry >= cfg.kernel.guestAddr + cfg.kernel.size) {
+  if (cfg.entry < cfg.kernel.guestAddr || cfg.entry >= cfg.kernel.guestAddr + guestSize(cfg.kernel)) {
     bug('entry point lies outside the kernel image');
   }
   const irqs = cfg.irqs ?? [];
@@ -258,7 +282,7 @@ function validate(cfg: VmmConfig): void {
 }
 
 /**
- * Encodes a VMM configuration as the version-1 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-2 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
@@ -285,7 +309,11 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   view.setUint8(O.vcpuCount, cfg.vcpuIds.length);
   view.setUint8(O.irqCount, irqs.length);
   view.setUint8(O.deviceCount, devices.length);
-  view.setUint32(O.flags, 0, true);
+  const packed = (img: VmmConfigImage | undefined): boolean => img !== undefined && img.size > 0n && img.unpackedSize !== undefined;
+  const flags = (packed(cfg.kernel) ? VMM_CONFIG_FLAG_KERNEL_GZIP : 0) | (packed(cfg.initrd) ? VMM_CONFIG_FLAG_INITRD_GZIP : 0);
+  view.setUint32(O.flags, flags, true);
+  if (packed(cfg.kernel)) u64(O.kernelUnpackedSize, cfg.kernel.unpackedSize!);
+  if (packed(cfg.initrd)) u64(O.initrdUnpackedSize, cfg.initrd!.unpackedSize!);
   cfg.vcpuIds.forEach((id, i) => view.setUint8(O.vcpuIds + i, id));
   u64(O.gicdBase, cfg.gicdBase);
   u64(O.gicrBase, cfg.gicrBase ?? 0n);
@@ -335,7 +363,13 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
   if (crc32(copy) !== view.getUint32(O.crc32, true)) throw new Error('VMM config blob has a bad checksum');
 
   const u64 = (off: number) => view.getBigUint64(off, true);
-  const image = (off: number): VmmConfigImage => ({ vmmVaddr: u64(off), size: u64(off + 8), guestAddr: u64(off + 16) });
+  const flags = view.getUint32(O.flags, true);
+  const image = (off: number, flag = 0, unpackedAt = 0): VmmConfigImage => ({
+    vmmVaddr: u64(off),
+    size: u64(off + 8),
+    guestAddr: u64(off + 16),
+    ...(flags & flag ? { unpackedSize: u64(unpackedAt) } : {}),
+  });
   const nameBytes = blob.subarray(O.vmName, O.vmName + VMM_CONFIG_NAME_SIZE);
   const nul = nameBytes.indexOf(0);
   const gicVersion = view.getUint8(O.gicVersion);
@@ -352,7 +386,7 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
     vcpuIds: Array.from({ length: vcpuCount }, (_, i) => view.getUint8(O.vcpuIds + i)),
     gicdBase: u64(O.gicdBase),
     ram: { guestBase: u64(O.ramGuestBase), size: u64(O.ramSize), vmmVaddr: u64(O.ramVmmVaddr) },
-    kernel: image(O.kernel),
+    kernel: image(O.kernel, VMM_CONFIG_FLAG_KERNEL_GZIP, O.kernelUnpackedSize),
     dtb: image(O.dtb),
     entry: u64(O.entry),
     irqs: Array.from({ length: irqCount }, (_, i) => {
@@ -370,7 +404,7 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
   };
   if (gicVersion === 2) cfg.giccBase = u64(O.giccBase);
   else cfg.gicrBase = u64(O.gicrBase);
-  const initrd = image(O.initrd);
+  const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, O.initrdUnpackedSize);
   if (initrd.size > 0n) cfg.initrd = initrd;
   return cfg;
 }

@@ -58,7 +58,9 @@ bool guest_check_linux_header(const uint8_t *image, uint64_t size, struct linux_
 
 /* Checks placement (alignment, kernel footprint incl. BSS inside RAM, no overlap with the
  * DTB or initrd), then copies the three images from the VMM's address space into guest RAM
- * and makes them visible to a guest running with its MMU and caches off. */
+ * (unpacking a compressed kernel or initrd in place; a corrupt stream or one that unpacks to
+ * another size than the config says is an error) and makes them visible to a guest running
+ * with its MMU and caches off. */
 bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
                       char *err, size_t err_size);
 

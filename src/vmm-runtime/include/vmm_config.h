@@ -20,7 +20,7 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       1u
+#define VMM_CONFIG_VERSION       2u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
@@ -38,13 +38,20 @@
 #define VMM_CONFIG_DEVICE_NONE   0u
 #define VMM_CONFIG_DEVICE_PL011  1u
 
-/* Flag bits; none defined in version 1, so every bit must be zero. */
-#define VMM_CONFIG_FLAGS_KNOWN   0u
+/* Flag bits (version 2; version 1 had none). A compressed image is one gzip member (RFC 1952)
+ * of `size` bytes in the VMM's address space that unpacks to its `*_unpacked_size` bytes at its
+ * guest address; the DTB is small and always stored as is. */
+#define VMM_CONFIG_FLAG_KERNEL_GZIP  (1u << 0)
+#define VMM_CONFIG_FLAG_INITRD_GZIP  (1u << 1)
+#define VMM_CONFIG_FLAGS_KNOWN       (VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP)
+/* RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
+#define VMM_CONFIG_GZIP_MIN_SIZE     18u
 
 /* Where one boot image sits in the VMM's address space and where it goes in the guest. */
 struct vmm_config_image {
     uint64_t vmm_vaddr;
-    uint64_t size;          /* 0: absent (allowed for the initrd only) */
+    uint64_t size;          /* bytes stored in the VMM (compressed or not); 0: absent (allowed
+                             * for the initrd only) */
     uint64_t guest_addr;
 };
 _Static_assert(offsetof(struct vmm_config_image, vmm_vaddr) == 0x00, "image layout");
@@ -106,6 +113,10 @@ struct vmm_config {
     struct vmm_config_image initrd;
     struct vmm_config_irq irqs[VMM_CONFIG_MAX_IRQS];
     struct vmm_config_device devices[VMM_CONFIG_MAX_DEVICES];
+    /* Version 2: bytes the kernel / initrd unpack to in guest RAM when its *_GZIP flag is set
+     * (the output bound and the size the result must have); 0 when stored as is. */
+    uint64_t kernel_unpacked_size;
+    uint64_t initrd_unpacked_size;
 };
 _Static_assert(offsetof(struct vmm_config, magic) == 0x000, "config layout");
 _Static_assert(offsetof(struct vmm_config, version) == 0x004, "config layout");
@@ -131,7 +142,9 @@ _Static_assert(offsetof(struct vmm_config, dtb) == 0x090, "config layout");
 _Static_assert(offsetof(struct vmm_config, initrd) == 0x0a8, "config layout");
 _Static_assert(offsetof(struct vmm_config, irqs) == 0x0c0, "config layout");
 _Static_assert(offsetof(struct vmm_config, devices) == 0x1c0, "config layout");
-_Static_assert(sizeof(struct vmm_config) == 0x220, "config layout");
+_Static_assert(offsetof(struct vmm_config, kernel_unpacked_size) == 0x220, "config layout");
+_Static_assert(offsetof(struct vmm_config, initrd_unpacked_size) == 0x228, "config layout");
+_Static_assert(sizeof(struct vmm_config) == 0x230, "config layout");
 _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fits its section");
 
 /* GIC frame sizes the checks use: GICv2 IHI0048B 4.1.2 (4 KiB distributor), GICv3 IHI0069
@@ -142,6 +155,10 @@ _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fi
 #define VMM_GICR_STRIDE   0x20000u
 
 uint32_t vmm_config_crc32(const uint8_t *data, size_t len);
+
+/* Bytes an image occupies in guest RAM: its unpacked size if compressed, else its size. */
+uint64_t vmm_config_kernel_guest_size(const struct vmm_config *c);
+uint64_t vmm_config_initrd_guest_size(const struct vmm_config *c);
 
 /*
  * Checks a blob of `len` bytes (the reserved section) for the GIC version this runtime was

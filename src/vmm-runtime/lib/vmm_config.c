@@ -59,12 +59,27 @@ static uint32_t read_u32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-static bool check_image(const struct vmm_config *c, const char *what,
-                        const struct vmm_config_image *img, bool required,
-                        char *err, size_t err_size)
+uint64_t vmm_config_kernel_guest_size(const struct vmm_config *c)
 {
+    return (c->flags & VMM_CONFIG_FLAG_KERNEL_GZIP) ? c->kernel_unpacked_size : c->kernel.size;
+}
+
+uint64_t vmm_config_initrd_guest_size(const struct vmm_config *c)
+{
+    return (c->flags & VMM_CONFIG_FLAG_INITRD_GZIP) ? c->initrd_unpacked_size : c->initrd.size;
+}
+
+/* `unpacked` is the image's *_unpacked_size field; `compressed` its *_GZIP flag. */
+static bool check_image(const struct vmm_config *c, const char *what,
+                        const struct vmm_config_image *img, bool required, bool compressed,
+                        uint64_t unpacked, char *err, size_t err_size)
+{
+    if (!compressed && unpacked != 0) {
+        return fail(err, err_size, "%s image is stored as is but has an unpacked size 0x%llx",
+                    what, (unsigned long long)unpacked);
+    }
     if (img->size == 0) {
-        if (required) {
+        if (required || compressed) {
             return fail(err, err_size, "%s image is missing (size 0)", what);
         }
         if (img->vmm_vaddr != 0 || img->guest_addr != 0) {
@@ -72,10 +87,16 @@ static bool check_image(const struct vmm_config *c, const char *what,
         }
         return true;
     }
-    if (!range_inside(img->guest_addr, img->size, c->ram_guest_base, c->ram_size)) {
+    if (compressed && (img->size < VMM_CONFIG_GZIP_MIN_SIZE || unpacked == 0)) {
+        return fail(err, err_size, "compressed %s image of 0x%llx bytes unpacking to 0x%llx "
+                    "bytes is too small to be a gzip member", what,
+                    (unsigned long long)img->size, (unsigned long long)unpacked);
+    }
+    uint64_t guest_size = compressed ? unpacked : img->size;
+    if (!range_inside(img->guest_addr, guest_size, c->ram_guest_base, c->ram_size)) {
         return fail(err, err_size,
                     "%s image [0x%llx..+0x%llx) is outside guest RAM [0x%llx..+0x%llx)", what,
-                    (unsigned long long)img->guest_addr, (unsigned long long)img->size,
+                    (unsigned long long)img->guest_addr, (unsigned long long)guest_size,
                     (unsigned long long)c->ram_guest_base, (unsigned long long)c->ram_size);
     }
     if (!range_valid(img->vmm_vaddr, img->size) || img->vmm_vaddr == 0) {
@@ -217,18 +238,22 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
         }
     }
 
-    if (!check_image(c, "kernel", &c->kernel, true, err, err_size)
-        || !check_image(c, "DTB", &c->dtb, true, err, err_size)
-        || !check_image(c, "initrd", &c->initrd, false, err, err_size)) {
+    if (!check_image(c, "kernel", &c->kernel, true, c->flags & VMM_CONFIG_FLAG_KERNEL_GZIP,
+                     c->kernel_unpacked_size, err, err_size)
+        || !check_image(c, "DTB", &c->dtb, true, false, 0, err, err_size)
+        || !check_image(c, "initrd", &c->initrd, false, c->flags & VMM_CONFIG_FLAG_INITRD_GZIP,
+                        c->initrd_unpacked_size, err, err_size)) {
         return false;
     }
-    if (ranges_overlap(c->kernel.guest_addr, c->kernel.size, c->dtb.guest_addr, c->dtb.size)
-        || ranges_overlap(c->kernel.guest_addr, c->kernel.size, c->initrd.guest_addr,
-                          c->initrd.size)
-        || ranges_overlap(c->dtb.guest_addr, c->dtb.size, c->initrd.guest_addr, c->initrd.size)) {
+    /* Unpacked extents: what each image occupies in guest RAM. */
+    uint64_t kernel_size = vmm_config_kernel_guest_size(c);
+    uint64_t initrd_size = vmm_config_initrd_guest_size(c);
+    if (ranges_overlap(c->kernel.guest_addr, kernel_size, c->dtb.guest_addr, c->dtb.size)
+        || ranges_overlap(c->kernel.guest_addr, kernel_size, c->initrd.guest_addr, initrd_size)
+        || ranges_overlap(c->dtb.guest_addr, c->dtb.size, c->initrd.guest_addr, initrd_size)) {
         return fail(err, err_size, "kernel, DTB and initrd overlap in guest RAM");
     }
-    if (c->entry < c->kernel.guest_addr || c->entry - c->kernel.guest_addr >= c->kernel.size) {
+    if (c->entry < c->kernel.guest_addr || c->entry - c->kernel.guest_addr >= kernel_size) {
         return fail(err, err_size, "entry point 0x%llx is outside the kernel image",
                     (unsigned long long)c->entry);
     }

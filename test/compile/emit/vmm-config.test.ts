@@ -4,6 +4,8 @@ import {
   crc32,
   decodeVmmConfig,
   encodeVmmConfig,
+  VMM_CONFIG_FLAG_INITRD_GZIP,
+  VMM_CONFIG_FLAG_KERNEL_GZIP,
   VMM_CONFIG_HEADER_SIZE,
   VMM_CONFIG_MAGIC,
   VMM_CONFIG_OFFSETS,
@@ -34,18 +36,24 @@ test('CRC-32 is the IEEE/zlib one', () => {
 test('constants match the C header', () => {
   assert.is(VMM_CONFIG_SECTION, '.vmm_config');
   assert.is(VMM_CONFIG_RESERVED_SIZE, 4096);
-  assert.is(VMM_CONFIG_HEADER_SIZE, 0x220);
+  assert.is(VMM_CONFIG_HEADER_SIZE, 0x230);
   assert.is(VMM_CONFIG_MAGIC, 0x4d563453);
+  assert.is(VMM_CONFIG_FLAG_KERNEL_GZIP, 1);
+  assert.is(VMM_CONFIG_FLAG_INITRD_GZIP, 2);
+  assert.is(VMM_CONFIG_OFFSETS.kernelUnpackedSize, 0x220);
+  assert.is(VMM_CONFIG_OFFSETS.initrdUnpackedSize, 0x228);
 });
 
-test('the blob starts with S4VM, version 1, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 2, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
-  assert.is(view.getUint16(4, true), 1);
-  assert.is(view.getUint16(6, true), 0x220);
-  assert.is(view.getUint32(8, true), 0x220);
+  assert.is(view.getUint16(4, true), 2);
+  assert.is(view.getUint16(6, true), 0x230);
+  assert.is(view.getUint32(8, true), 0x230);
+  assert.is(view.getUint32(VMM_CONFIG_OFFSETS.flags, true), 0);
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.kernelUnpackedSize, true), 0n);
   const copy = blob.slice();
   copy.fill(0, 12, 16);
   assert.is(view.getUint32(12, true), crc32(copy));
@@ -58,6 +66,45 @@ test('encode is deterministic and decode inverts it', () => {
   const b = encodeVmmConfig(sample());
   assert.equal(a, b);
   assert.equal(decodeVmmConfig(a), sample());
+});
+
+/** A gzip kernel of 8 MiB that unpacks to 32 MiB, a gzip initrd of 1 MiB unpacking to 4 MiB. */
+const packed = (): VmmConfig => {
+  const c = sample();
+  c.kernel = { ...c.kernel, size: 0x80_0000n, unpackedSize: 0x200_0000n };
+  c.initrd = { ...c.initrd!, size: 0x10_0000n, unpackedSize: 0x40_0000n };
+  return c;
+};
+
+test('compressed images set their flags and unpacked sizes, and decode back', () => {
+  const blob = encodeVmmConfig(packed());
+  const view = new DataView(blob.buffer);
+  assert.is(view.getUint32(VMM_CONFIG_OFFSETS.flags, true), VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP);
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.kernel + 8, true), 0x80_0000n);
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.kernelUnpackedSize, true), 0x200_0000n);
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.initrdUnpackedSize, true), 0x40_0000n);
+  assert.equal(decodeVmmConfig(blob), packed());
+  const kernelOnly = packed();
+  delete kernelOnly.initrd!.unpackedSize;
+  kernelOnly.initrd!.size = 0x40_0000n;
+  const b2 = encodeVmmConfig(kernelOnly);
+  assert.is(new DataView(b2.buffer).getUint32(VMM_CONFIG_OFFSETS.flags, true), VMM_CONFIG_FLAG_KERNEL_GZIP);
+  assert.equal(decodeVmmConfig(b2), kernelOnly);
+});
+
+test('placement checks use the unpacked sizes', () => {
+  const bad: [string, (c: VmmConfig) => void, RegExp][] = [
+    ['unpacked past RAM', (c) => { c.kernel.unpackedSize = 0x1000_0001n; }, /kernel image lies outside guest RAM/],
+    ['unpacked over the initrd', (c) => { c.kernel.unpackedSize = 0xd80_0000n; }, /kernel and initrd overlap/],
+    ['too small for gzip', (c) => { c.kernel.size = 17n; }, /cannot be a gzip member/],
+    ['unpacks to nothing', (c) => { c.initrd!.unpackedSize = 0n; }, /cannot be a gzip member/],
+    ['compressed DTB', (c) => { c.dtb.unpackedSize = 0x2_0000n; }, /DTB is always stored as is/],
+  ];
+  for (const [what, mutate, message] of bad) {
+    const c = packed();
+    mutate(c);
+    assert.throws(() => encodeVmmConfig(c), message, what);
+  }
 });
 
 test('decode rejects a bad checksum, magic or version', () => {

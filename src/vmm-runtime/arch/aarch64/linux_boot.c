@@ -1,5 +1,6 @@
 /* Linux arm64 boot-image loading (Documentation/arch/arm64/booting.rst). */
 #include "linux_boot.h"
+#include "inflate.h"
 #include "vmm_fmt.h"
 
 #include <string.h>
@@ -77,15 +78,57 @@ bool guest_check_linux_header(const uint8_t *image, uint64_t size, struct linux_
     return true;
 }
 
+/* Unpacks a gzip image into guest RAM at dst, which has room for exactly `unpacked` bytes. */
+static bool unpack_image(const char *what, const uint8_t *src, uint64_t size, uint8_t *dst,
+                         uint64_t unpacked, char *err, size_t err_size)
+{
+    size_t produced = 0;
+    enum inflate_status st = inflate_gzip(src, (size_t)size, dst, (size_t)unpacked, &produced);
+    if (st == INFLATE_OUTPUT_FULL) {
+        return fail(err, err_size, "compressed %s image unpacks to more than the 0x%llx bytes "
+                    "the config gives", what, (unsigned long long)unpacked);
+    }
+    if (st != INFLATE_OK) {
+        return fail(err, err_size, "compressed %s image is corrupt: %s (after 0x%llx bytes "
+                    "unpacked)", what, inflate_strerror(st), (unsigned long long)produced);
+    }
+    if (produced != unpacked) {
+        return fail(err, err_size, "compressed %s image unpacks to 0x%llx bytes, the config "
+                    "says 0x%llx", what, (unsigned long long)produced,
+                    (unsigned long long)unpacked);
+    }
+    return true;
+}
+
 bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
                       char *err, size_t err_size)
 {
     const uint8_t *kernel = (const uint8_t *)(uintptr_t)cfg->kernel.vmm_vaddr;
     const uint8_t *dtb = (const uint8_t *)(uintptr_t)cfg->dtb.vmm_vaddr;
     const uint8_t *initrd = (const uint8_t *)(uintptr_t)cfg->initrd.vmm_vaddr;
+    bool kernel_packed = (cfg->flags & VMM_CONFIG_FLAG_KERNEL_GZIP) != 0;
+    bool initrd_packed = (cfg->flags & VMM_CONFIG_FLAG_INITRD_GZIP) != 0;
+    /* What each image occupies in guest RAM (the unpacked size for a compressed one). */
+    uint64_t kernel_size = vmm_config_kernel_guest_size(cfg);
+    uint64_t initrd_size = vmm_config_initrd_guest_size(cfg);
     struct linux_image_info info;
 
-    if (!guest_check_linux_header(kernel, cfg->kernel.size, &info, err, err_size)) {
+    /* A compressed kernel's header is only readable once unpacked: unpack it first, straight
+     * to its place in guest RAM (nothing else is written yet, and its source is in the VMM's
+     * image segment, not guest RAM), then check it as if it had been copied. */
+    if (kernel_packed) {
+        uint8_t *dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, kernel_size);
+        if (dst == NULL) {
+            return fail(err, err_size, "kernel [0x%llx..+0x%llx) is outside guest RAM",
+                        (unsigned long long)cfg->kernel.guest_addr,
+                        (unsigned long long)kernel_size);
+        }
+        if (!unpack_image("kernel", kernel, cfg->kernel.size, dst, kernel_size, err, err_size)) {
+            return false;
+        }
+        kernel = dst;
+    }
+    if (!guest_check_linux_header(kernel, kernel_size, &info, err, err_size)) {
         return false;
     }
     if (cfg->kernel.guest_addr < info.text_offset
@@ -125,32 +168,41 @@ bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
     }
     uint8_t *initrd_dst = NULL;
     if (cfg->initrd.size != 0) {
-        initrd_dst = guest_ram_ptr(ram, cfg->initrd.guest_addr, cfg->initrd.size);
+        initrd_dst = guest_ram_ptr(ram, cfg->initrd.guest_addr, initrd_size);
         if (initrd_dst == NULL) {
             return fail(err, err_size, "initrd is outside guest RAM");
         }
-        if (cfg->initrd.guest_addr < k_hi && k_lo < cfg->initrd.guest_addr + cfg->initrd.size) {
+        if (cfg->initrd.guest_addr < k_hi && k_lo < cfg->initrd.guest_addr + initrd_size) {
             return fail(err, err_size, "initrd at 0x%llx overlaps the kernel footprint "
                         "[0x%llx..0x%llx)", (unsigned long long)cfg->initrd.guest_addr,
                         (unsigned long long)k_lo, (unsigned long long)k_hi);
         }
     }
 
-    memcpy(kernel_dst, kernel, cfg->kernel.size);
+    if (!kernel_packed) {
+        memcpy(kernel_dst, kernel, kernel_size);
+    }
     /* The BSS beyond the file is the kernel's to clear, but a clean slate makes reloads
      * (SYSTEM_RESET) deterministic. */
-    memset(kernel_dst + cfg->kernel.size, 0, info.image_size - cfg->kernel.size);
+    memset(kernel_dst + kernel_size, 0, info.image_size - kernel_size);
     memcpy(dtb_dst, dtb, cfg->dtb.size);
     if (initrd_dst != NULL) {
-        memcpy(initrd_dst, initrd, cfg->initrd.size);
+        if (initrd_packed) {
+            if (!unpack_image("initrd", initrd, cfg->initrd.size, initrd_dst, initrd_size, err,
+                              err_size)) {
+                return false;
+            }
+        } else {
+            memcpy(initrd_dst, initrd, initrd_size);
+        }
     }
     /* booting.rst: the kernel starts with the MMU and D-cache off, so what we wrote through
-     * our cacheable mapping must reach the point of coherency; the I-cache must not hold
-     * stale lines for the kernel text. */
+     * our cacheable mapping (copied or unpacked alike) must reach the point of coherency; the
+     * I-cache must not hold stale lines for the kernel text. */
     guest_cache_clean(kernel_dst, info.image_size);
     guest_cache_clean(dtb_dst, cfg->dtb.size);
     if (initrd_dst != NULL) {
-        guest_cache_clean(initrd_dst, cfg->initrd.size);
+        guest_cache_clean(initrd_dst, initrd_size);
     }
     return true;
 }
