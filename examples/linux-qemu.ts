@@ -15,9 +15,16 @@ const linux = virtualMachine('linux', {
   bootargs: context('bootargs', '') || undefined,
   ram: mib(256),
   passthrough: [passthrough('uart0')],
+  // 'auto': the kernel and initrd go into the VMM compressed only when they would not fit below
+  // the board's Microkit loader (on QEMU they fit); -c compress=true|false decides.
+  compressImages: compressSetting(context('compress', 'auto')),
 });
 
 export default system({
   board: 'qemu_virt_aarch64',
   virtualMachines: [linux],
 });
+
+function compressSetting(value: string): boolean | 'auto' {
+  return value === 'auto' ? 'auto' : value === 'true';
+}

@@ -6,7 +6,7 @@
 //
 // The board decides the addresses: guest RAM, the GIC (GICv3 on i.MX8MM, GICv2 on ODROID-C2)
 // and the console UART with its interrupt.
-import { contextFile, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
+import { context, contextFile, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
 
 const linux = virtualMachine('linux', {
   kernel: contextFile('kernel', '../.cache/guest/Image'),
@@ -14,6 +14,13 @@ const linux = virtualMachine('linux', {
   dtb: optionalContextFile('dtb'),
   ram: mib(256),
   passthrough: [passthrough('console')],
+  // 'auto': the kernel and initrd go into the VMM compressed only when they would not fit below
+  // the board's Microkit loader (on imx8mm_evk they must); -c compress=true|false decides.
+  compressImages: compressSetting(context('compress', 'auto')),
 });
 
 export default system({ virtualMachines: [linux] });
+
+function compressSetting(value: string): boolean | 'auto' {
+  return value === 'auto' ? 'auto' : value === 'true';
+}

@@ -19,8 +19,8 @@ import { allProtectionDomains } from '../compile/model.js';
 import type { LinuxPlacement } from '../compile/guest/placement.js';
 import { readLinuxImage } from '../compile/guest/linux-image.js';
 import { buildRuntime } from '../compile/link/runtime-build.js';
-import { linkVmm } from '../compile/link/vmm-elf.js';
-import { runMicrokit } from '../compile/link/microkit-tool.js';
+import { checkUncompressedImages, linkVmms, type VmmLinkRequest } from '../compile/link/vmm-elf.js';
+import { elfPlacedSize, loaderSpace, runMicrokit, type LoaderSpace, type PlacedData } from '../compile/link/microkit-tool.js';
 import { prepareGuestBoot } from '../compile/emit/guest-boot.js';
 import { DtbError, type Fdt } from '../compile/dtb/fdt.js';
 import { readFdt } from '../compile/dtb/fdt-read.js';
@@ -129,6 +129,11 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   const outDir = path.resolve(cwd, options.outDir ?? path.join('build', model.name));
   const none = (): SynthResult => ({ model, diagnostics, outDir, written: [], skipped, loaderImage: undefined });
   const skipped: { step: string; reason: string }[] = [];
+  const space = model.board ? loaderSpace({ board: model.board, sdk: options.sdk ?? process.env['MICROKIT_SDK'], config: options.config }) : undefined;
+  if (!hasErrors(diagnostics)) {
+    const sizes = (g: GuestModel) => [g.kernel.size ?? 0n, g.initrd?.size ?? 0n];
+    diagnostics.push(...checkUncompressedImages(model.guests.map((g) => ({ vm: g.vm, compressImages: g.compressImages, sizes: sizes(g), loc: g.loc })), space));
+  }
   if (hasErrors(diagnostics)) return none();
 
   for (const g of model.guests) {
@@ -172,7 +177,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     } else {
       const sdk = (options.sdk ?? process.env['MICROKIT_SDK'])!;
       const board = model.board;
-      for (const a of await timedAsync(t, 'link', () => linkGuests(model, boots, sdk, options.config, progress))) {
+      for (const a of await timedAsync(t, 'link', () => linkGuests(model, boots, sdk, options.config, progress, space, placements))) {
         await writeFile(path.join(staging, a.file), a.content);
         artefacts.push(a);
       }
@@ -190,6 +195,8 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
             searchPaths: [staging, ...programDirs(model)],
             output: path.join(staging, 'loader.img'),
             report: path.join(staging, 'report.txt'),
+            loaderSpace: space,
+            loc: model.guests[0]?.loc,
           }));
           for (const [file, kind] of [['loader.img', 'loader-image'], ['report.txt', 'microkit-report']] as const) {
             artefacts.push({ file, kind, content: await readFile(path.join(staging, file)) });
@@ -229,8 +236,9 @@ function programDirs(model: SystemModel): string[] {
 }
 
 /** Build (or reuse) the runtime for each GIC flavour in use and link one VMM per guest. */
-async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string, config: 'debug' | 'release', progress: (line: string) => void): Promise<Artefact[]> {
-  const out: Artefact[] = [];
+async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string, config: 'debug' | 'release', progress: (line: string) => void,
+  space: LoaderSpace | undefined, placements: Map<string, GuestPlacement>): Promise<Artefact[]> {
+  const requests: VmmLinkRequest[] = [];
   const runtimes = new Map<number, Uint8Array>();
   const pds = allProtectionDomains(model);
   for (const g of model.guests) {
@@ -246,10 +254,26 @@ async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBo
     const kernel = readLinuxImage(new Uint8Array(await readFile(g.kernel.path))).image;
     const initrd = g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined;
     const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
-    const { elf } = linkVmm({ runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd });
-    out.push({ file: `vmm-${g.vm}.elf`, kind: 'vmm-program-image', content: elf });
+    requests.push({ runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd, compressImages: g.compressImages });
   }
-  return out;
+  // The other programs share the room below the loader with the VMMs.
+  const otherData: PlacedData[] = [];
+  for (const pd of pds) {
+    if (pd.vmmOf !== undefined || pd.programPath === undefined) continue;
+    try {
+      otherData.push({ what: path.basename(pd.programPath), size: elfPlacedSize(new Uint8Array(await readFile(pd.programPath))) });
+    } catch {
+      // Not an ELF the tool can load: the Microkit tool reports it.
+    }
+  }
+  const linked = linkVmms(requests, { space, otherData, loc: model.guests[0]?.loc });
+  return linked.map((l, i) => {
+    const g = requests[i]!.guest;
+    const p = placements.get(g.vm);
+    if (p) p.stored = { kernel: l.stored.kernel, initrd: l.stored.initrd };
+    if (l.stored.kernel.compressed) progress(`link: vmm-${g.vm}.elf carries its kernel${l.stored.initrd ? ' and initrd' : ''} compressed`);
+    return { file: `vmm-${g.vm}.elf`, kind: 'vmm-program-image', content: l.elf };
+  });
 }
 
 /** The device trees a guest's DTB is made from; a string says why there are none. */

@@ -142,6 +142,8 @@ export interface GuestModel {
   passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[] }[];
   /** Devices the VMM plays for this guest: the guest's accesses to [gpa, gpa + size) trap to it. */
   emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
+  /** Store kernel and initrd compressed in the VMM: always, never, or when needed to fit below the loader. */
+  compressImages: boolean | 'auto';
   loc: Loc;
 }
 

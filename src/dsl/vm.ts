@@ -97,6 +97,14 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   emulated?: Emulated[];
   /** The VMM protection domain's settings. Its priority defaults to 254; the VM's to 100. */
   vmm?: VmmOptions;
+  /**
+   * Store the kernel and initrd gzip-compressed in the VMM's program image; the VMM unpacks them
+   * into guest RAM at boot. Microkit 2.0.1 copies all program images into the RAM between the
+   * seL4 kernel and its loader, which on some boards (imx8mm_evk: about 13 MiB) is smaller than
+   * a distribution kernel. `'auto'` compresses only when the images would not fit there.
+   * @default 'auto'
+   */
+  compressImages?: boolean | 'auto';
 }
 
 export interface VirtualMachine {
@@ -118,6 +126,7 @@ export interface VirtualMachine {
   readonly passthrough: readonly Passthrough[];
   readonly emulated: readonly Emulated[];
   readonly vmmOptions: VmmOptions;
+  readonly compressImages: boolean | 'auto';
   readonly loc: SourceLocation | undefined;
 }
 
@@ -143,6 +152,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     passthrough: options.passthrough ?? [],
     emulated: options.emulated ?? [],
     vmmOptions,
+    compressImages: options.compressImages ?? 'auto',
     loc,
   };
   // The VMM's program image is produced by the link step (vmm-<vm>.elf), so it has none here.

@@ -16,6 +16,16 @@ export interface GuestPlacement {
   dtb: { gpa: bigint; size: bigint } | undefined;
   initrd: { gpa: bigint; size: bigint } | undefined;
   entry: bigint | undefined;
+  /** How the link step stored kernel and initrd in the VMM (absent when nothing was linked). */
+  stored?: { kernel: StoredImageFacts; initrd: StoredImageFacts | undefined } | undefined;
+}
+
+export interface StoredImageFacts {
+  compressed: boolean;
+  /** Bytes in the VMM's program image. */
+  size: bigint;
+  /** Bytes in guest RAM. */
+  unpackedSize: bigint;
 }
 
 export interface ManifestInput {
@@ -36,6 +46,8 @@ function rel(outDir: string, p: string): string {
 export function emitManifest(input: ManifestInput): string {
   const { system, outDir } = input;
   const range = (r: { gpa: bigint; size: bigint } | undefined): unknown => (r ? { gpa: hex(r.gpa), size: hex(r.size) } : null);
+  const stored = (s: StoredImageFacts | undefined): Record<string, unknown> =>
+    (s ? { stored: { compressed: s.compressed, size: hex(s.size), unpackedSize: hex(s.unpackedSize) } } : {});
   const manifest = {
     tool: 'sel4cp-synth',
     version: input.toolVersion,
@@ -57,10 +69,11 @@ export function emitManifest(input: ManifestInput): string {
         vcpus: g.vcpus,
         gicVersion: g.gicVersion,
         ram: { region: g.ram.mr, gpa: hex(g.ram.gpa), size: hex(g.ram.size), vmmVaddr: hex(g.ram.vmmVaddr) },
-        kernel: { path: rel(outDir, g.kernel.path), found: g.kernel.size !== undefined, ...spread(range(p?.kernel)) },
+        kernel: { path: rel(outDir, g.kernel.path), found: g.kernel.size !== undefined, ...spread(range(p?.kernel)), ...stored(p?.stored?.kernel) },
         entry: p?.entry !== undefined ? hex(p.entry) : null,
         dtb: { path: g.dtb ? rel(outDir, g.dtb.path) : null, ...spread(range(p?.dtb)) },
-        initrd: g.initrd ? { path: rel(outDir, g.initrd.path), found: g.initrd.size !== undefined, ...spread(range(p?.initrd)) } : null,
+        initrd: g.initrd ? { path: rel(outDir, g.initrd.path), found: g.initrd.size !== undefined, ...spread(range(p?.initrd)), ...stored(p?.stored?.initrd) } : null,
+        compressImages: g.compressImages,
         bootargs: g.bootargs,
         passthrough: g.passthrough.map((d) => ({
           device: d.device,

@@ -2,11 +2,14 @@
 // device tree and initrd in one extra read-only segment, plus the config blob that tells the
 // runtime where they are and where they go. No C compiler runs per system: the runtime is built
 // once per (board, config, SDK), and everything that differs between systems is data.
-import { encodeVmmConfig, VMM_CONFIG_SECTION, type VmmConfig } from '../emit/vmm-config.js';
+import { crc32 as zlibCrc32, deflateRawSync, constants as zlibConstants } from 'node:zlib';
+import { encodeVmmConfig, VMM_CONFIG_SECTION, type VmmConfig, type VmmConfigImage } from '../emit/vmm-config.js';
 import type { LinuxPlacement } from '../guest/placement.js';
 import type { Board } from '../boards.js';
-import type { GuestModel } from '../model.js';
+import { UserError, type Diagnostic } from '../diagnostics.js';
+import type { GuestModel, Loc } from '../model.js';
 import { addLoadSegment, patchSection, PF_R } from './elf.js';
+import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, type LoaderSpace, type PlacedData } from './microkit-tool.js';
 
 /**
  * Where guest images live in every VMM's address space: above the runtime (linked at 0x200000)
@@ -19,6 +22,33 @@ function alignUp(v: bigint, a: bigint): bigint {
   return (v + a - 1n) / a * a;
 }
 
+/**
+ * Compresses an image as one gzip member (RFC 1952) for the runtime's decoder (lib/inflate.c).
+ * Deterministic: the header is written here with MTIME 0, no name and OS 255 ("unknown") rather
+ * than by gzipSync, whose OS byte depends on the platform zlib was built for; the DEFLATE data
+ * comes from zlib at a fixed level, so the same input (and Node's zlib) gives the same bytes.
+ */
+export function gzipImage(data: Uint8Array): Uint8Array {
+  const deflated = deflateRawSync(data, { level: 9, memLevel: 9, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
+  const out = new Uint8Array(10 + deflated.length + 8);
+  // ID1 ID2, CM 8 (deflate), FLG 0, MTIME 0, XFL 2 (maximum compression), OS 255.
+  out.set([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff], 0);
+  out.set(deflated, 10);
+  const trailer = new DataView(out.buffer, 10 + deflated.length, 8);
+  trailer.setUint32(0, zlibCrc32(data), true);
+  trailer.setUint32(4, data.length >>> 0, true);
+  return out;
+}
+
+/** How one image is stored in the VMM ELF. */
+export interface StoredImage {
+  /** Bytes in the VMM's image segment. */
+  size: bigint;
+  /** Bytes it occupies in guest RAM (equal to size unless compressed). */
+  unpackedSize: bigint;
+  compressed: boolean;
+}
+
 export interface VmmLinkInput {
   runtimeElf: Uint8Array;
   guest: GuestModel;
@@ -29,23 +59,46 @@ export interface VmmLinkInput {
   kernel: Uint8Array;
   dtb: Uint8Array;
   initrd: Uint8Array | undefined;
+  /**
+   * Store the kernel and initrd gzip-compressed; the VMM unpacks them into guest RAM. The DTB is
+   * always stored as is (a few KiB).
+   * @default false
+   */
+  compress?: boolean;
 }
 
 export interface VmmLinkOutput {
   elf: Uint8Array;
   config: VmmConfig;
+  stored: { kernel: StoredImage; dtb: StoredImage; initrd: StoredImage | undefined };
+  /** Bytes of the guest-image segment. */
+  imagesSize: bigint;
 }
 
 export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
   const { guest, board, placement } = input;
+  const pack = (data: Uint8Array): Uint8Array => (input.compress ? gzipImage(data) : data);
+  const kernelBytes = pack(input.kernel);
+  const initrdBytes = input.initrd ? pack(input.initrd) : undefined;
   const kernelAt = 0n;
-  const dtbAt = alignUp(BigInt(input.kernel.length), PAGE);
+  const dtbAt = alignUp(BigInt(kernelBytes.length), PAGE);
   const initrdAt = alignUp(dtbAt + BigInt(input.dtb.length), PAGE);
-  const total = input.initrd ? initrdAt + BigInt(input.initrd.length) : dtbAt + BigInt(input.dtb.length);
+  const total = initrdBytes ? initrdAt + BigInt(initrdBytes.length) : dtbAt + BigInt(input.dtb.length);
   const images = new Uint8Array(Number(total));
-  images.set(input.kernel, Number(kernelAt));
+  images.set(kernelBytes, Number(kernelAt));
   images.set(input.dtb, Number(dtbAt));
-  if (input.initrd) images.set(input.initrd, Number(initrdAt));
+  if (initrdBytes) images.set(initrdBytes, Number(initrdAt));
+  const image = (at: bigint, stored: Uint8Array, original: Uint8Array, guestAddr: bigint): VmmConfigImage => ({
+    vmmVaddr: GUEST_IMAGES_VADDR + at,
+    size: BigInt(stored.length),
+    guestAddr,
+    ...(input.compress ? { unpackedSize: BigInt(original.length) } : {}),
+  });
+  const storedOf = (stored: Uint8Array, original: Uint8Array, compressed: boolean): StoredImage => ({
+    size: BigInt(stored.length),
+    unpackedSize: BigInt(original.length),
+    compressed,
+  });
 
   const config: VmmConfig = {
     vmName: guest.vm,
@@ -54,16 +107,95 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     gicdBase: board.guest.gicDistributor,
     ...(guest.gicVersion === 3 ? { gicrBase: board.guest.gicRedistributor! } : { giccBase: board.guest.gicCpuInterface! }),
     ram: { guestBase: guest.ram.gpa, size: guest.ram.size, vmmVaddr: guest.ram.vmmVaddr },
-    kernel: { vmmVaddr: GUEST_IMAGES_VADDR + kernelAt, size: BigInt(input.kernel.length), guestAddr: placement.kernel.gpa },
+    kernel: image(kernelAt, kernelBytes, input.kernel, placement.kernel.gpa),
     dtb: { vmmVaddr: GUEST_IMAGES_VADDR + dtbAt, size: BigInt(input.dtb.length), guestAddr: placement.dtb.gpa },
-    ...(input.initrd && placement.initrd
-      ? { initrd: { vmmVaddr: GUEST_IMAGES_VADDR + initrdAt, size: BigInt(input.initrd.length), guestAddr: placement.initrd.gpa } }
-      : {}),
+    ...(input.initrd && initrdBytes && placement.initrd ? { initrd: image(initrdAt, initrdBytes, input.initrd, placement.initrd.gpa) } : {}),
     entry: placement.entry,
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
     devices: guest.emulated.map((e) => ({ kind: e.kind, guestBase: e.gpa, size: e.size, ...(e.irq !== undefined ? { intid: e.irq } : {}) })),
   };
   const withConfig = patchSection(input.runtimeElf, VMM_CONFIG_SECTION, encodeVmmConfig(config));
   const elf = addLoadSegment(withConfig, { vaddr: GUEST_IMAGES_VADDR, data: images, flags: PF_R });
-  return { elf, config };
+  return {
+    elf,
+    config,
+    stored: {
+      kernel: storedOf(kernelBytes, input.kernel, input.compress ?? false),
+      dtb: storedOf(input.dtb, input.dtb, false),
+      initrd: input.initrd && initrdBytes ? storedOf(initrdBytes, input.initrd, input.compress ?? false) : undefined,
+    },
+    imagesSize: total,
+  };
+}
+
+/** `virtualMachine({ compressImages })`: always, never, or only when needed to fit. */
+export type CompressSetting = boolean | 'auto';
+
+export interface VmmLinkRequest extends Omit<VmmLinkInput, 'compress'> {
+  compressImages: CompressSetting;
+}
+
+export interface VmmLinkPlanOptions {
+  /** The room below the board's loader; undefined when the board has no such limit. */
+  space: LoaderSpace | undefined;
+  /** The other PD ELFs that share that room (their placed sizes). @default [] */
+  otherData?: PlacedData[];
+  /** Where an images-exceed-loader-space error points. */
+  loc: Loc;
+}
+
+function placedData(req: VmmLinkRequest, out: VmmLinkOutput): PlacedData {
+  const { kernel, initrd } = out.stored;
+  const mb = (v: bigint) => `${(Number(v) / 0x10_0000).toFixed(1)} MiB`;
+  const one = (what: string, s: StoredImage) => (s.compressed ? `${what} ${mb(s.size)} compressed from ${mb(s.unpackedSize)}` : `${what} ${mb(s.size)}`);
+  return {
+    what: `vmm-${req.guest.vm}.elf`,
+    size: elfPlacedSize(out.elf),
+    detail: [one('kernel', kernel), ...(initrd ? [one('initrd', initrd)] : [])].join(', '),
+  };
+}
+
+/**
+ * Links one VMM per request. 'auto' guests are stored uncompressed when everything fits below
+ * the board's Microkit loader and compressed otherwise; if the PD data still does not fit, this
+ * throws images-exceed-loader-space rather than letting the Microkit tool panic. Pure.
+ */
+export function linkVmms(requests: readonly VmmLinkRequest[], opts: VmmLinkPlanOptions): VmmLinkOutput[] {
+  const link = (autoCompress: boolean) => requests.map((r) => {
+    const { compressImages, ...input } = r;
+    return linkVmm({ ...input, compress: compressImages === 'auto' ? autoCompress : compressImages });
+  });
+  const fits = (outs: VmmLinkOutput[]): { ok: boolean; data: PlacedData[] } => {
+    const data = [...outs.map((o, i) => placedData(requests[i]!, o)), ...(opts.otherData ?? [])];
+    return { ok: !opts.space || loaderSpaceNeeded(data.reduce((t, d) => t + d.size, 0n)) <= opts.space.space, data };
+  };
+  let outs = link(false);
+  let check = fits(outs);
+  if (!check.ok && requests.some((r) => r.compressImages === 'auto')) {
+    outs = link(true);
+    check = fits(outs);
+  }
+  if (!check.ok) {
+    const allCompressed = outs.every((o) => o.stored.kernel.compressed);
+    throw new UserError(loaderSpaceError(opts.space!, check.data, opts.loc, allCompressed));
+  }
+  return outs;
+}
+
+/**
+ * Before anything is linked (and without the SDK): guests that must not be compressed whose
+ * images alone exceed the room below the loader. `sizes` are the bytes each guest puts in its
+ * VMM (kernel, DTB, initrd). The runtime and the other PDs only add to this, so an error here is
+ * certain; the exact check is linkVmms.
+ */
+export function checkUncompressedImages(
+  guests: readonly { vm: string; compressImages: CompressSetting; sizes: bigint[]; loc: Loc }[],
+  space: LoaderSpace | undefined,
+): Diagnostic[] {
+  if (!space) return [];
+  const fixed = guests.filter((g) => g.compressImages === false);
+  const data = fixed.map((g) => ({ what: `images of '${g.vm}'`, size: g.sizes.reduce((t, s) => t + alignUp(s, PAGE), 0n), loc: g.loc }));
+  const total = data.reduce((t, d) => t + d.size, 0n);
+  if (fixed.length === 0 || loaderSpaceNeeded(total) <= space.space) return [];
+  return [loaderSpaceError(space, data, data[0]!.loc, false)];
 }

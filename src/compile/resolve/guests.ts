@@ -176,6 +176,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),
     passthrough,
     emulated: emulatedDevices,
+    compressImages: vm.compressImages,
     loc: vm.loc,
   };
 }
