@@ -31,7 +31,7 @@ static void bits_refill(struct bit_reader *b)
 }
 
 /* Takes n (0..32) bits, the first one as the least significant (3.1.1). */
-static bool bits_take(struct bit_reader *b, unsigned n, uint32_t *value)
+static inline __attribute__((always_inline)) bool bits_take(struct bit_reader *b, unsigned n, uint32_t *value)
 {
     if (b->count < n) {
         bits_refill(b);
@@ -143,24 +143,13 @@ static bool huffman_build(struct huffman *h, const uint8_t *lengths, unsigned n)
     return true;
 }
 
-static enum inflate_status huffman_decode(struct bit_reader *b, const struct huffman *h,
-                                          unsigned *symbol)
+/* One bit at a time: after reading len bits, `code` is a valid code of that length if it lies
+ * within the count[len] codes that start at `first`. For codes longer than FAST_BITS and for the
+ * last bits of the input. */
+static __attribute__((noinline)) enum inflate_status huffman_decode_slow(struct bit_reader *b,
+                                                                         const struct huffman *h,
+                                                                         unsigned *symbol)
 {
-    if (b->count < FAST_BITS) {
-        bits_refill(b);
-    }
-    if (b->count >= FAST_BITS) {
-        uint16_t entry = h->fast[b->buf & ((1u << FAST_BITS) - 1u)];
-        if (entry != 0) {
-            unsigned len = entry & 15u;
-            b->buf >>= len;
-            b->count -= len;
-            *symbol = entry >> 4;
-            return INFLATE_OK;
-        }
-    }
-    /* One bit at a time: after reading len bits, `code` is a valid code of that length if it
-     * lies within the count[len] codes that start at `first`. */
     unsigned code = 0;
     unsigned first = 0;
     unsigned index = 0;
@@ -179,6 +168,26 @@ static enum inflate_status huffman_decode(struct bit_reader *b, const struct huf
         code <<= 1;
     }
     return INFLATE_BAD_CODE;
+}
+
+/* Inlined into the block loop: the table lookup is the common case by far. */
+static inline __attribute__((always_inline)) enum inflate_status
+huffman_decode(struct bit_reader *b, const struct huffman *h, unsigned *symbol)
+{
+    if (b->count < FAST_BITS) {
+        bits_refill(b);
+    }
+    if (b->count >= FAST_BITS) {
+        uint16_t entry = h->fast[b->buf & ((1u << FAST_BITS) - 1u)];
+        if (entry != 0) {
+            unsigned len = entry & 15u;
+            b->buf >>= len;
+            b->count -= len;
+            *symbol = entry >> 4;
+            return INFLATE_OK;
+        }
+    }
+    return huffman_decode_slow(b, h, symbol);
 }
 
 /* ------------------------------------------------------------------ blocks */
@@ -447,8 +456,14 @@ enum inflate_status inflate_raw(const uint8_t *in, size_t in_len, uint8_t *out, 
 
 /* ------------------------------------------------------------------ wrappers */
 
-static uint32_t crc_table[256];
+/* CRC-32 eight bytes at a time ("slicing-by-8"): table[k][b] is the CRC of byte b followed by
+ * k zero bytes, so the CRCs of the eight bytes of a word combine by XOR. Unpacking a kernel
+ * checks 30+ MiB, where this is about three times faster than a byte at a time. */
+static uint32_t crc_table[8][256];
 static bool crc_table_ready;
+
+/* An aligned little-endian 32-bit load from a byte buffer (may_alias: the bytes are uint8_t). */
+typedef uint32_t __attribute__((may_alias)) crc_word;
 
 uint32_t inflate_crc32(uint32_t crc, const uint8_t *data, size_t len)
 {
@@ -458,13 +473,36 @@ uint32_t inflate_crc32(uint32_t crc, const uint8_t *data, size_t len)
             for (unsigned k = 0; k < 8; k++) {
                 c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
             }
-            crc_table[n] = c;
+            crc_table[0][n] = c;
+        }
+        for (uint32_t n = 0; n < 256; n++) {
+            for (unsigned k = 1; k < 8; k++) {
+                uint32_t prev = crc_table[k - 1][n];
+                crc_table[k][n] = (prev >> 8) ^ crc_table[0][prev & 0xffu];
+            }
         }
         crc_table_ready = true;
     }
     crc = ~crc;
-    for (size_t i = 0; i < len; i++) {
-        crc = crc_table[(crc ^ data[i]) & 0xffu] ^ (crc >> 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (len > 0 && ((uintptr_t)data & 3u) != 0) {
+        crc = crc_table[0][(crc ^ *data++) & 0xffu] ^ (crc >> 8);
+        len--;
+    }
+    while (len >= 8) {
+        uint32_t lo = ((const crc_word *)(const void *)data)[0] ^ crc;
+        uint32_t hi = ((const crc_word *)(const void *)data)[1];
+        crc = crc_table[7][lo & 0xffu] ^ crc_table[6][(lo >> 8) & 0xffu]
+              ^ crc_table[5][(lo >> 16) & 0xffu] ^ crc_table[4][lo >> 24]
+              ^ crc_table[3][hi & 0xffu] ^ crc_table[2][(hi >> 8) & 0xffu]
+              ^ crc_table[1][(hi >> 16) & 0xffu] ^ crc_table[0][hi >> 24];
+        data += 8;
+        len -= 8;
+    }
+#endif
+    while (len > 0) {
+        crc = crc_table[0][(crc ^ *data++) & 0xffu] ^ (crc >> 8);
+        len--;
     }
     return ~crc;
 }
