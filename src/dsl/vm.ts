@@ -3,6 +3,7 @@
 // the GIC virtual CPU interface mapped where the guest expects its CPU interface, and the
 // devices passed through with their interrupts (see src/compile/resolve/guests.ts).
 import { captureLocation, type SourceLocation } from './location.js';
+import { DslError } from './errors.js';
 import { toFileRef, type FileRef } from './context.js';
 import { makeProtectionDomain, type IrqTrigger, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
 import type { Address, Size } from './units.js';
@@ -134,6 +135,10 @@ export interface VirtualMachine {
 export function virtualMachine(name: string, options: VirtualMachineOptions): VirtualMachine {
   const loc = captureLocation();
   const vmmOptions = options.vmm ?? {};
+  const compress: unknown = options.compressImages;
+  if (compress !== undefined && compress !== true && compress !== false && compress !== 'auto') {
+    throw new DslError('bad-argument', `virtualMachine('${name}'): compressImages must be true, false or 'auto', not ${JSON.stringify(compress)}`, undefined, loc);
+  }
   const vm: { -readonly [K in keyof VirtualMachine]: VirtualMachine[K] } = {
     kind: 'virtualMachine',
     name,
