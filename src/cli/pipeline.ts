@@ -56,6 +56,9 @@ export interface ModelOptions {
   board?: string | undefined;
   context?: ReadonlyMap<string, string>;
   cwd?: string;
+  /** For the room below the board's loader (the SDK's kernel, or an estimate). @default 'debug', MICROKIT_SDK */
+  config?: 'debug' | 'release';
+  sdk?: string | undefined;
 }
 
 export function pickBoard(requested: string | undefined, declared: string | undefined, loc: Diagnostic['location']): Board | undefined {
@@ -96,6 +99,12 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   const images = await timedAsync(t, 'load', () => gatherImages(system));
   const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images }));
   const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
+  if (!hasErrors(diagnostics) && board) {
+    // Images that must stay uncompressed and cannot fit below the loader: known without linking.
+    const space = loaderSpace({ board, sdk: options.sdk ?? process.env['MICROKIT_SDK'], config: options.config ?? 'debug' });
+    const guests = resolved.model.guests.map((g) => ({ vm: g.vm, compressImages: g.compressImages, sizes: [g.kernel.size ?? 0n, g.initrd?.size ?? 0n], loc: g.loc }));
+    diagnostics.push(...checkUncompressedImages(guests, space));
+  }
   return { model: resolved.model, diagnostics };
 }
 
@@ -130,10 +139,6 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   const none = (): SynthResult => ({ model, diagnostics, outDir, written: [], skipped, loaderImage: undefined });
   const skipped: { step: string; reason: string }[] = [];
   const space = model.board ? loaderSpace({ board: model.board, sdk: options.sdk ?? process.env['MICROKIT_SDK'], config: options.config }) : undefined;
-  if (!hasErrors(diagnostics)) {
-    const sizes = (g: GuestModel) => [g.kernel.size ?? 0n, g.initrd?.size ?? 0n];
-    diagnostics.push(...checkUncompressedImages(model.guests.map((g) => ({ vm: g.vm, compressImages: g.compressImages, sizes: sizes(g), loc: g.loc })), space));
-  }
   if (hasErrors(diagnostics)) return none();
 
   for (const g of model.guests) {
