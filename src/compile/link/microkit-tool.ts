@@ -49,11 +49,12 @@ export const INVOCATION_TABLE_BASE = 0x8_0000n;
 export function loaderSpaceNeeded(programData: bigint): bigint {
   return programData + programData / 48n;
 }
-/** Without the SDK: seL4 2.0.1 images for the supported boards end 0x24a000..0x24c000 above
- * their base (board/<b>/<cfg>/elf/sel4.elf PT_LOAD memsz); 4 MiB is a safe stand-in. */
-const KERNEL_SIZE_ESTIMATE = 0x40_0000n;
-/** Without the SDK: the 2.0.1 monitor's PT_LOAD is 0x98e0..0xa000 bytes. */
-const MONITOR_SIZE_ESTIMATE = 0x1_0000n;
+/** Without the SDK: the smallest seL4 2.0.1 image of the supported boards (board/<b>/<cfg>/elf/
+ * sel4.elf PT_LOAD memsz is 0x230000 in release, up to 0x24c000 in debug). A lower bound keeps
+ * the room an upper bound, so an error computed from it is certain. */
+const KERNEL_SIZE_LOWER_BOUND = 0x23_0000n;
+/** Without the SDK: the 2.0.1 monitor's PT_LOAD is 0x9720..0x98e0 bytes, one 0xa000 region. */
+const MONITOR_SIZE_ESTIMATE = 0xa000n;
 
 function alignDown(v: bigint, a: bigint): bigint {
   return v / a * a;
@@ -79,7 +80,10 @@ export interface LoaderSpace {
   /** End of the seL4 image: where the PD data starts. */
   kernelEnd: bigint;
   monitorSize: bigint;
-  /** Bytes for the data of all PD ELFs and the invocation table's growth (loaderSpaceNeeded). */
+  /** Bytes the invocation table and all PD data share: more PD data than this cannot fit. */
+  room: bigint;
+  /** Bytes to plan with: room less INVOCATION_TABLE_BASE, for PD data and its share of the
+   * table (loaderSpaceNeeded). 'auto' compresses when that is exceeded. */
   space: bigint;
   /** 'sdk' when read from the SDK's sel4.elf and monitor.elf, else estimated from the board file. */
   source: 'sdk' | 'board-file';
@@ -133,12 +137,13 @@ export function loaderSpace(opts: { board: Board; sdk?: string | undefined; conf
       const rs = parseAddress(r.size);
       if (rb !== undefined && rs !== undefined && rb <= base && base < rb + rs) base = rb + rs;
     }
-    kernelEnd = base + KERNEL_SIZE_ESTIMATE;
+    kernelEnd = base + KERNEL_SIZE_LOWER_BOUND;
   }
   monitorSize ??= MONITOR_SIZE_ESTIMATE;
   if (loaderAddress <= kernelEnd) return undefined;
-  const space = loaderAddress - kernelEnd - monitorSize - INVOCATION_TABLE_BASE;
-  return { board: opts.board.microkitBoard, loaderAddress, kernelEnd, monitorSize, space: space > 0n ? space : 0n, source };
+  const room = loaderAddress - kernelEnd - monitorSize;
+  const space = room - INVOCATION_TABLE_BASE;
+  return { board: opts.board.microkitBoard, loaderAddress, kernelEnd, monitorSize, room: room > 0n ? room : 0n, space: space > 0n ? space : 0n, source };
 }
 
 const mib = (v: bigint): string => `${(Number(v) / 0x10_0000).toFixed(1)} MiB`;
@@ -155,7 +160,7 @@ export interface PlacedData {
 export function loaderSpaceError(space: LoaderSpace, data: readonly PlacedData[], loc: Loc, compressed: boolean): Diagnostic {
   const total = data.reduce((t, d) => t + d.size, 0n);
   return error('images-exceed-loader-space',
-    `the program images (${mib(total)}, ${mib(loaderSpaceNeeded(total))} with their share of the invocation table) do not fit below the Microkit loader of board '${space.board}': Microkit 2.0.1 puts all PD data in RAM between the seL4 kernel (ending at ${hex(space.kernelEnd)}) and the loader at ${hex(space.loaderAddress)}, leaving ${mib(space.space)} after the monitor and the invocation table${space.source === 'board-file' ? ' (estimated from the board file; the SDK gives exact numbers)' : ''}`,
+    `the program images (${mib(total)}) do not fit below the Microkit loader of board '${space.board}': Microkit 2.0.1 puts all PD data in RAM between the seL4 kernel (ending at ${hex(space.kernelEnd)}) and the loader at ${hex(space.loaderAddress)}, ${mib(space.room)} after the monitor, to share with the invocation table${space.source === 'board-file' ? ' (at most; from the board file, the SDK gives exact numbers)' : ''}`,
     loc, {
       notes: data.map((d) => ({ message: `${d.what}: ${mib(d.size)}${d.detail ? ` (${d.detail})` : ''}` })),
       hint: compressed

@@ -157,17 +157,20 @@ function placedData(req: VmmLinkRequest, out: VmmLinkOutput): PlacedData {
 
 /**
  * Links one VMM per request. 'auto' guests are stored uncompressed when everything fits below
- * the board's Microkit loader and compressed otherwise; if the PD data still does not fit, this
- * throws images-exceed-loader-space rather than letting the Microkit tool panic. Pure.
+ * the board's Microkit loader, with the margins of LoaderSpace.space, and compressed otherwise.
+ * If the PD data then exceeds the whole room there, this throws images-exceed-loader-space
+ * rather than letting the Microkit tool panic; between the two, the tool decides (and its panic
+ * is explained by runMicrokit). Pure.
  */
 export function linkVmms(requests: readonly VmmLinkRequest[], opts: VmmLinkPlanOptions): VmmLinkOutput[] {
   const link = (autoCompress: boolean) => requests.map((r) => {
     const { compressImages, ...input } = r;
     return linkVmm({ ...input, compress: compressImages === 'auto' ? autoCompress : compressImages });
   });
-  const fits = (outs: VmmLinkOutput[]): { ok: boolean; data: PlacedData[] } => {
+  const fits = (outs: VmmLinkOutput[]): { ok: boolean; certain: boolean; data: PlacedData[] } => {
     const data = [...outs.map((o, i) => placedData(requests[i]!, o)), ...(opts.otherData ?? [])];
-    return { ok: !opts.space || loaderSpaceNeeded(data.reduce((t, d) => t + d.size, 0n)) <= opts.space.space, data };
+    const total = data.reduce((t, d) => t + d.size, 0n);
+    return { ok: !opts.space || loaderSpaceNeeded(total) <= opts.space.space, certain: !opts.space || total <= opts.space.room, data };
   };
   let outs = link(false);
   let check = fits(outs);
@@ -175,7 +178,7 @@ export function linkVmms(requests: readonly VmmLinkRequest[], opts: VmmLinkPlanO
     outs = link(true);
     check = fits(outs);
   }
-  if (!check.ok) {
+  if (!check.certain) {
     const allCompressed = outs.every((o) => o.stored.kernel.compressed);
     throw new UserError(loaderSpaceError(opts.space!, check.data, opts.loc, allCompressed));
   }
@@ -185,8 +188,9 @@ export function linkVmms(requests: readonly VmmLinkRequest[], opts: VmmLinkPlanO
 /**
  * Before anything is linked (and without the SDK): guests that must not be compressed whose
  * images alone exceed the room below the loader. `sizes` are the bytes each guest puts in its
- * VMM (kernel, DTB, initrd). The runtime and the other PDs only add to this, so an error here is
- * certain; the exact check is linkVmms.
+ * VMM (kernel, initrd). The runtime, the DTB, the other PDs and the invocation table only add to
+ * this, and LoaderSpace.room is an upper bound, so an error here is certain; linkVmms checks
+ * again with everything linked.
  */
 export function checkUncompressedImages(
   guests: readonly { vm: string; compressImages: CompressSetting; sizes: bigint[]; loc: Loc }[],
@@ -196,6 +200,6 @@ export function checkUncompressedImages(
   const fixed = guests.filter((g) => g.compressImages === false);
   const data = fixed.map((g) => ({ what: `images of '${g.vm}'`, size: g.sizes.reduce((t, s) => t + alignUp(s, PAGE), 0n), loc: g.loc }));
   const total = data.reduce((t, d) => t + d.size, 0n);
-  if (fixed.length === 0 || loaderSpaceNeeded(total) <= space.space) return [];
+  if (fixed.length === 0 || total <= space.room) return [];
   return [loaderSpaceError(space, data, data[0]!.loc, false)];
 }
