@@ -1,0 +1,44 @@
+// Every board gets a loader.img from the Microkit tool: the QEMU boards from the example, the
+// real boards (which cannot boot here) from systems/linux.ts with Debian's board DTBs. Needs
+// MICROKIT_SDK and `npm run guest`; otherwise one SKIP line.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { synthesise } from '../../src/cli/pipeline.js';
+import { loadBoards } from '../../src/cli/io.js';
+import { repoRoot, skip } from '../helpers.js';
+
+const sdk = process.env['MICROKIT_SDK'];
+const guest = path.join(repoRoot, '.cache', 'guest');
+const missing = !sdk || !existsSync(path.join(sdk, 'bin', 'microkit'))
+  ? 'MICROKIT_SDK is not set'
+  : !existsSync(path.join(guest, 'Image')) || !existsSync(path.join(guest, 'dtbs'))
+    ? "the guest images and board DTBs are missing (run 'npm run guest')"
+    : undefined;
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-boards-'));
+
+if (missing) {
+  test('a loader.img for every board', () => skip(`loader.img for every board: ${missing}`));
+} else {
+  for (const board of loadBoards()) {
+    const file = board.qemu ? 'examples/linux-qemu.ts' : 'systems/linux.ts';
+    test(`${board.name}: ${file} gives a loader.img`, async () => {
+      const out = path.join(work, board.name);
+      const r = await synthesise({ file: path.join(repoRoot, file), board: board.name, config: 'release', outDir: out, sdk });
+      assert.equal(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+      assert.ok(r.loaderImage, r.skipped.map((s) => `${s.step}: ${s.reason}`).join('; '));
+      assert.ok(statSync(r.loaderImage!).size > 1_000_000);
+      const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+      assert.is(manifest.board.microkitBoard, board.microkitBoard);
+      assert.ok(manifest.artefacts.some((a: { file: string }) => a.file === 'loader.img'));
+      assert.ok(manifest.artefacts.some((a: { file: string }) => a.file === 'vmm-linux.elf'));
+    });
+  }
+}
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();
