@@ -130,7 +130,6 @@ export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
   }
   const cpus = findChild(root, 'cpus');
   if (!cpus) throw new DtbError('dt-no-node', 'the board device tree has no /cpus node');
-  const cpusRef = refs.get(cpus)!;
   const cpuNodes = cpus.children.filter(isCpu);
   if (cpuNodes.length < options.vcpus) {
     throw new DtbError('dt-bad-vcpus', `the virtual machine has ${options.vcpus} vCPUs but the board's /cpus lists ${cpuNodes.length} CPUs`);

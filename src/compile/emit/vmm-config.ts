@@ -65,7 +65,6 @@ export const VMM_CONFIG_OFFSETS = {
   kernelUnpackedSize: 0x220,
   initrdUnpackedSize: 0x228,
 } as const;
-const IMAGE_SIZE = 0x18;
 const IRQ_SIZE = 0x8;
 const DEVICE_SIZE = 0x18;
 

@@ -1,7 +1,5 @@
-import type { Loc, SystemModel } from '../model.js';
+// Small helpers every rule family uses, and Microkit 2.0.1's limits in one place.
 import { hex } from '../../dsl/units.js';
-
-export type Rule = (system: SystemModel) => import('../diagnostics.js').Diagnostic[];
 
 export function range(start: bigint, size: bigint): string {
   return `[${hex(start)}..${hex(start + size)})`;
@@ -26,10 +24,3 @@ export const LIMITS = {
   minStack: 0x1000n,
   maxStack: 16n * 1024n * 1024n,
 } as const;
-
-export function first<T>(items: T[], key: (t: T) => string): Map<string, T> {
-  const m = new Map<string, T>();
-  for (const t of items) if (!m.has(key(t))) m.set(key(t), t);
-  return m;
-}
-
