@@ -9,12 +9,11 @@ import path from 'node:path';
 import { synthesise } from '../../src/cli/pipeline.js';
 import { loadBoards } from '../../src/cli/io.js';
 import { repoRoot, skip } from '../helpers.js';
+import { guestDir, sdk } from './requirements.js';
 
-const sdk = process.env['MICROKIT_SDK'];
-const guest = path.join(repoRoot, '.cache', 'guest');
 const missing = !sdk || !existsSync(path.join(sdk, 'bin', 'microkit'))
   ? 'MICROKIT_SDK is not set'
-  : !existsSync(path.join(guest, 'Image')) || !existsSync(path.join(guest, 'dtbs'))
+  : !existsSync(path.join(guestDir, 'Image')) || !existsSync(path.join(guestDir, 'dtbs'))
     ? "the guest images and board DTBs are missing (run 'npm run guest')"
     : undefined;
 

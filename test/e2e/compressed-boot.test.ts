@@ -4,29 +4,21 @@
 // MICROKIT_SDK, qemu-system-aarch64 and the guest images (`npm run guest`); otherwise one SKIP.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise, type SynthResult } from '../../src/cli/pipeline.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
-import { findExecutable, startQemu } from '../../src/compile/run/qemu.js';
+import { startQemu } from '../../src/compile/run/qemu.js';
 import { GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { readElf } from '../../src/compile/link/elf.js';
 import { runMicrokit } from '../../src/compile/link/microkit-tool.js';
 import { GUEST_IMAGES_VADDR } from '../../src/compile/link/vmm-elf.js';
 import { repoRoot, skip } from '../helpers.js';
+import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 
-const sdk = process.env['MICROKIT_SDK'];
-const guest = path.join(repoRoot, '.cache', 'guest');
-const missing = !sdk || !existsSync(path.join(sdk, 'bin', 'microkit'))
-  ? 'MICROKIT_SDK is not set'
-  : !findExecutable('qemu-system-aarch64')
-    ? 'qemu-system-aarch64 is not installed (Debian package qemu-system-arm)'
-    : !existsSync(path.join(guest, 'Image')) || !existsSync(path.join(guest, 'initramfs.cpio'))
-      ? "the guest images are missing (run 'npm run guest')"
-      : undefined;
+const missing = missingForBoot();
 
-const BOOT_MS = 180_000;
 const BOARD = 'qemu_virt_aarch64';
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-compressed-'));
 

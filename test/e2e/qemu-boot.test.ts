@@ -3,30 +3,22 @@
 // qemu-system-aarch64 and the guest images from `npm run guest`; otherwise one SKIP line each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/cli/pipeline.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
-import { findExecutable, startQemu, type QemuProcess } from '../../src/compile/run/qemu.js';
+import { startQemu, type QemuProcess } from '../../src/compile/run/qemu.js';
 import { GUEST_ECHO_PARAM, GUEST_ECHO_PREFIX, GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { readFdt } from '../../src/compile/dtb/fdt-read.js';
 import { writeFdt } from '../../src/compile/dtb/fdt-write.js';
 import { makeNode } from '../../src/compile/dtb/fdt.js';
 import { cellsValue, stringListValue, u32Value, setProp } from '../../src/compile/dtb/props.js';
 import { repoRoot, runCli, skip } from '../helpers.js';
+import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 
-const sdk = process.env['MICROKIT_SDK'];
-const guest = path.join(repoRoot, '.cache', 'guest');
-const missing = !sdk || !existsSync(path.join(sdk, 'bin', 'microkit'))
-  ? 'MICROKIT_SDK is not set'
-  : !findExecutable('qemu-system-aarch64')
-    ? 'qemu-system-aarch64 is not installed (Debian package qemu-system-arm)'
-    : !existsSync(path.join(guest, 'Image')) || !existsSync(path.join(guest, 'initramfs.cpio'))
-      ? "the guest images are missing (run 'npm run guest')"
-      : undefined;
+const missing = missingForBoot();
 
-const BOOT_MS = 180_000;
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-e2e-'));
 
 async function boot(file: string, board: string, out: string, context: Record<string, string> = {}): Promise<QemuProcess> {

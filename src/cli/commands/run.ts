@@ -3,12 +3,11 @@
 // with the last lines, on timeout or early exit. QEMU never outlives the command.
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { error, hasErrors, UserError } from '../../compile/diagnostics.js';
+import { error, UserError } from '../../compile/diagnostics.js';
 import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../compile/run/qemu.js';
 import type { Board } from '../../compile/boards.js';
-import { synthesise } from '../pipeline.js';
 import { PREFIX } from '../report.js';
-import { buildOptions, contextOption, parseContext, printDiagnostics } from './shared.js';
+import { buildOptions, contextOption, progressPrinter, synthesiseForCommand } from './shared.js';
 
 interface RunArgs {
   system: string;
@@ -43,21 +42,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('timeout', { type: 'number', describe: 'seconds to wait (for --expect, or for QEMU to exit)' })
     .option('expect', { type: 'string', array: true, describe: 'exit 0 as soon as the console has printed this text (repeatable: all of them, in any order)' })) as unknown as Argv<RunArgs>,
   handler: async (args) => {
-    const progress = args.quiet ? undefined : (line: string): void => void process.stderr.write(`${PREFIX} ${line}\n`);
-    const result = await synthesise({
-      file: args.system,
-      board: args.board,
-      config: args.config,
-      outDir: args.out,
-      sdk: args.sdk,
-      context: parseContext(args.context),
-      onProgress: progress,
-    });
-    printDiagnostics(result.diagnostics);
-    if (hasErrors(result.diagnostics)) {
-      process.exitCode = 1;
-      return;
-    }
+    const progress = progressPrinter(args.quiet);
+    const result = await synthesiseForCommand(args);
+    if (!result) return;
     const board = result.model.board;
     if (!board?.qemu) {
       throw new UserError(error('run-not-qemu', `'run' boots QEMU boards only; ${board ? `'${board.name}' is real hardware` : 'no board was given'}`, undefined, {

@@ -1,7 +1,8 @@
 // What every command shares: how it reports diagnostics and how user errors end a run.
 import type { Argv } from 'yargs';
-import type { Diagnostic } from '../../compile/diagnostics.js';
-import { formatDiagnostic, styleFor, summary } from '../report.js';
+import { hasErrors, type Diagnostic } from '../../compile/diagnostics.js';
+import { synthesise, type SynthResult } from '../pipeline.js';
+import { formatDiagnostic, PREFIX, styleFor, summary } from '../report.js';
 
 export interface GlobalArgs {
   quiet: boolean;
@@ -53,4 +54,31 @@ export function buildOptions<T>(y: Argv<T>, boardHelp: string): Argv<T & BuildAr
     .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
     .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
     .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' }) as unknown as Argv<T & BuildArgs>;
+}
+
+/** Progress lines on stderr, unless --quiet. */
+export function progressPrinter(quiet: boolean): ((line: string) => void) | undefined {
+  return quiet ? undefined : (line) => void process.stderr.write(`${PREFIX} ${line}\n`);
+}
+
+/**
+ * Synthesise what a build command's arguments describe and print the problems. Returns the
+ * result, or undefined (exit code 1 set) when the system has errors.
+ */
+export async function synthesiseForCommand(args: BuildArgs & { system: string; context: string[] | undefined; quiet: boolean }): Promise<SynthResult | undefined> {
+  const result = await synthesise({
+    file: args.system,
+    board: args.board,
+    config: args.config,
+    outDir: args.out,
+    sdk: args.sdk,
+    context: parseContext(args.context),
+    onProgress: progressPrinter(args.quiet),
+  });
+  printDiagnostics(result.diagnostics);
+  if (hasErrors(result.diagnostics)) {
+    process.exitCode = 1;
+    return undefined;
+  }
+  return result;
 }

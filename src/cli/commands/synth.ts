@@ -1,10 +1,8 @@
 // `sel4cp-synth <systems.ts>`: synthesise everything the system needs into --out.
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { hasErrors } from '../../compile/diagnostics.js';
-import { synthesise } from '../pipeline.js';
 import { PREFIX } from '../report.js';
-import { buildOptions, contextOption, parseContext, printDiagnostics } from './shared.js';
+import { buildOptions, contextOption, synthesiseForCommand } from './shared.js';
 
 interface SynthArgs {
   system: string;
@@ -22,20 +20,8 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
   builder: (y: Argv) => contextOption(buildOptions(y
     .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' }), 'board name or alias (overrides the one in systems.ts)')) as unknown as Argv<SynthArgs>,
   handler: async (args) => {
-    const result = await synthesise({
-      file: args.system,
-      board: args.board,
-      config: args.config,
-      outDir: args.out,
-      sdk: args.sdk,
-      context: parseContext(args.context),
-      onProgress: args.quiet ? undefined : (line) => process.stderr.write(`${PREFIX} ${line}\n`),
-    });
-    printDiagnostics(result.diagnostics);
-    if (hasErrors(result.diagnostics)) {
-      process.exitCode = 1;
-      return;
-    }
+    const result = await synthesiseForCommand(args);
+    if (!result) return;
     const rel = path.relative(process.cwd(), result.outDir) || '.';
     if (!args.quiet) {
       for (const f of result.written) process.stdout.write(`${PREFIX} wrote ${path.join(rel, f)}\n`);

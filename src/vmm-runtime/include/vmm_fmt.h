@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -16,6 +17,9 @@
 int vmm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int vmm_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Formats a reason into err (like vmm_snprintf) and returns false: the checkers' "this is why". */
+bool vmm_fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Writes one NUL-terminated string to the console: microkit_dbg_puts on the target, a test
  * capture buffer on the host. */

@@ -177,3 +177,12 @@ void vmm_log(const char *fmt, ...)
     line[n] = '\0';
     vmm_log_sink(line);
 }
+
+bool vmm_fail(char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmm_vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return false;
+}

@@ -42,18 +42,6 @@ static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_s
     return a < b + b_size && b < a + a_size;
 }
 
-static bool fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmm_vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 static uint32_t read_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -75,36 +63,36 @@ static bool check_image(const struct vmm_config *c, const char *what,
                         uint64_t unpacked, char *err, size_t err_size)
 {
     if (!compressed && unpacked != 0) {
-        return fail(err, err_size, "%s image is stored as is but has an unpacked size 0x%llx",
+        return vmm_fail(err, err_size, "%s image is stored as is but has an unpacked size 0x%llx",
                     what, (unsigned long long)unpacked);
     }
     if (img->size == 0) {
         if (required || compressed) {
-            return fail(err, err_size, "%s image is missing (size 0)", what);
+            return vmm_fail(err, err_size, "%s image is missing (size 0)", what);
         }
         if (img->vmm_vaddr != 0 || img->guest_addr != 0) {
-            return fail(err, err_size, "absent %s image has non-zero addresses", what);
+            return vmm_fail(err, err_size, "absent %s image has non-zero addresses", what);
         }
         return true;
     }
     if (compressed && (img->size < VMM_CONFIG_GZIP_MIN_SIZE || unpacked == 0)) {
-        return fail(err, err_size, "compressed %s image of 0x%llx bytes unpacking to 0x%llx "
+        return vmm_fail(err, err_size, "compressed %s image of 0x%llx bytes unpacking to 0x%llx "
                     "bytes is too small to be a gzip member", what,
                     (unsigned long long)img->size, (unsigned long long)unpacked);
     }
     uint64_t guest_size = compressed ? unpacked : img->size;
     if (!range_inside(img->guest_addr, guest_size, c->ram_guest_base, c->ram_size)) {
-        return fail(err, err_size,
+        return vmm_fail(err, err_size,
                     "%s image [0x%llx..+0x%llx) is outside guest RAM [0x%llx..+0x%llx)", what,
                     (unsigned long long)img->guest_addr, (unsigned long long)guest_size,
                     (unsigned long long)c->ram_guest_base, (unsigned long long)c->ram_size);
     }
     if (!range_valid(img->vmm_vaddr, img->size) || img->vmm_vaddr == 0) {
-        return fail(err, err_size, "%s image source 0x%llx+0x%llx is not a valid VMM range", what,
+        return vmm_fail(err, err_size, "%s image source 0x%llx+0x%llx is not a valid VMM range", what,
                     (unsigned long long)img->vmm_vaddr, (unsigned long long)img->size);
     }
     if (ranges_overlap(img->vmm_vaddr, img->size, c->ram_vmm_vaddr, c->ram_size)) {
-        return fail(err, err_size, "%s image source overlaps the VMM's guest RAM mapping", what);
+        return vmm_fail(err, err_size, "%s image source overlaps the VMM's guest RAM mapping", what);
     }
     return true;
 }
@@ -118,26 +106,26 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
                       char *err, size_t err_size)
 {
     if (len < 16) {
-        return fail(err, err_size, "blob of %zu bytes is shorter than its preamble", len);
+        return vmm_fail(err, err_size, "blob of %zu bytes is shorter than its preamble", len);
     }
     uint32_t magic = read_u32(blob);
     if (magic != VMM_CONFIG_MAGIC) {
-        return fail(err, err_size, "bad magic 0x%08x (expected 0x%08x 'S4VM'); was the config "
+        return vmm_fail(err, err_size, "bad magic 0x%08x (expected 0x%08x 'S4VM'); was the config "
                     "written into this ELF?", magic, VMM_CONFIG_MAGIC);
     }
     uint32_t version = (uint32_t)blob[4] | ((uint32_t)blob[5] << 8);
     if (version != VMM_CONFIG_VERSION) {
-        return fail(err, err_size, "unsupported version %u (this runtime reads version %u)",
+        return vmm_fail(err, err_size, "unsupported version %u (this runtime reads version %u)",
                     version, VMM_CONFIG_VERSION);
     }
     uint32_t header_size = (uint32_t)blob[6] | ((uint32_t)blob[7] << 8);
     uint32_t total_size = read_u32(blob + 8);
     if (header_size != sizeof(struct vmm_config)) {
-        return fail(err, err_size, "header size %u, expected %zu", header_size,
+        return vmm_fail(err, err_size, "header size %u, expected %zu", header_size,
                     sizeof(struct vmm_config));
     }
     if (total_size < header_size || total_size > len || total_size > VMM_CONFIG_RESERVED_SIZE) {
-        return fail(err, err_size, "total size %u is outside [%u, %zu]", total_size, header_size,
+        return vmm_fail(err, err_size, "total size %u is outside [%u, %zu]", total_size, header_size,
                     len < VMM_CONFIG_RESERVED_SIZE ? len : (size_t)VMM_CONFIG_RESERVED_SIZE);
     }
     /* The CRC is computed as if its own field were zero. */
@@ -154,7 +142,7 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
     }
     crc = ~crc;
     if (crc != stored_crc) {
-        return fail(err, err_size, "checksum mismatch: stored 0x%08x, computed 0x%08x",
+        return vmm_fail(err, err_size, "checksum mismatch: stored 0x%08x, computed 0x%08x",
                     stored_crc, crc);
     }
 
@@ -163,77 +151,77 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
     const struct vmm_config *c = (const struct vmm_config *)(const void *)blob;
 
     if (memchr(c->vm_name, '\0', sizeof(c->vm_name)) == NULL || c->vm_name[0] == '\0') {
-        return fail(err, err_size, "VM name is empty or not NUL-terminated");
+        return vmm_fail(err, err_size, "VM name is empty or not NUL-terminated");
     }
     if (c->flags & ~VMM_CONFIG_FLAGS_KNOWN) {
-        return fail(err, err_size, "unknown flags 0x%x", c->flags);
+        return vmm_fail(err, err_size, "unknown flags 0x%x", c->flags);
     }
     if (c->gic_version != 2 && c->gic_version != 3) {
-        return fail(err, err_size, "GIC version %u is neither 2 nor 3", c->gic_version);
+        return vmm_fail(err, err_size, "GIC version %u is neither 2 nor 3", c->gic_version);
     }
     if (c->gic_version != built_gic_version) {
-        return fail(err, err_size, "config is for GICv%u but this runtime was built for GICv%u",
+        return vmm_fail(err, err_size, "config is for GICv%u but this runtime was built for GICv%u",
                     c->gic_version, built_gic_version);
     }
     if (c->vcpu_count == 0 || c->vcpu_count > VMM_CONFIG_MAX_VCPUS) {
-        return fail(err, err_size, "vCPU count %u is outside 1..%u", c->vcpu_count,
+        return vmm_fail(err, err_size, "vCPU count %u is outside 1..%u", c->vcpu_count,
                     VMM_CONFIG_MAX_VCPUS);
     }
     for (unsigned i = 0; i < VMM_CONFIG_MAX_VCPUS; i++) {
         if (i >= c->vcpu_count) {
             if (c->vcpu_ids[i] != 0) {
-                return fail(err, err_size, "unused vCPU slot %u is not zero", i);
+                return vmm_fail(err, err_size, "unused vCPU slot %u is not zero", i);
             }
             continue;
         }
         if (c->vcpu_ids[i] > VMM_CONFIG_MAX_CHILD) {
-            return fail(err, err_size, "vCPU %u has id %u > %u", i, c->vcpu_ids[i],
+            return vmm_fail(err, err_size, "vCPU %u has id %u > %u", i, c->vcpu_ids[i],
                         VMM_CONFIG_MAX_CHILD);
         }
         for (unsigned j = 0; j < i; j++) {
             if (c->vcpu_ids[j] == c->vcpu_ids[i]) {
-                return fail(err, err_size, "vCPUs %u and %u share id %u", j, i, c->vcpu_ids[i]);
+                return vmm_fail(err, err_size, "vCPUs %u and %u share id %u", j, i, c->vcpu_ids[i]);
             }
         }
     }
 
     if (c->ram_size == 0 || c->ram_guest_base % PAGE_SIZE != 0 || c->ram_size % PAGE_SIZE != 0
         || !range_valid(c->ram_guest_base, c->ram_size)) {
-        return fail(err, err_size, "guest RAM [0x%llx..+0x%llx) is empty, unaligned or wraps",
+        return vmm_fail(err, err_size, "guest RAM [0x%llx..+0x%llx) is empty, unaligned or wraps",
                     (unsigned long long)c->ram_guest_base, (unsigned long long)c->ram_size);
     }
     if (c->ram_vmm_vaddr == 0 || c->ram_vmm_vaddr % PAGE_SIZE != 0
         || !range_valid(c->ram_vmm_vaddr, c->ram_size)) {
-        return fail(err, err_size, "guest RAM VMM mapping 0x%llx is zero, unaligned or wraps",
+        return vmm_fail(err, err_size, "guest RAM VMM mapping 0x%llx is zero, unaligned or wraps",
                     (unsigned long long)c->ram_vmm_vaddr);
     }
 
     uint64_t gicd_size = c->gic_version == 2 ? VMM_GICD_V2_SIZE : VMM_GICD_V3_SIZE;
     if (c->gicd_base == 0 || c->gicd_base % gicd_size != 0 || !range_valid(c->gicd_base, gicd_size)
         || !outside_ram(c, c->gicd_base, gicd_size)) {
-        return fail(err, err_size, "GIC distributor 0x%llx is zero, unaligned or inside guest RAM",
+        return vmm_fail(err, err_size, "GIC distributor 0x%llx is zero, unaligned or inside guest RAM",
                     (unsigned long long)c->gicd_base);
     }
     if (c->gic_version == 2) {
         if (c->gicr_base != 0) {
-            return fail(err, err_size, "GICv2 config has a redistributor address");
+            return vmm_fail(err, err_size, "GICv2 config has a redistributor address");
         }
         if (c->gicc_base == 0 || c->gicc_base % PAGE_SIZE != 0
             || !range_valid(c->gicc_base, VMM_GICC_V2_SIZE)
             || !outside_ram(c, c->gicc_base, VMM_GICC_V2_SIZE)
             || ranges_overlap(c->gicc_base, VMM_GICC_V2_SIZE, c->gicd_base, gicd_size)) {
-            return fail(err, err_size, "GIC CPU interface 0x%llx is zero, unaligned or overlaps",
+            return vmm_fail(err, err_size, "GIC CPU interface 0x%llx is zero, unaligned or overlaps",
                         (unsigned long long)c->gicc_base);
         }
     } else {
         uint64_t gicr_size = (uint64_t)c->vcpu_count * VMM_GICR_STRIDE;
         if (c->gicc_base != 0) {
-            return fail(err, err_size, "GICv3 config has a GICv2 CPU interface address");
+            return vmm_fail(err, err_size, "GICv3 config has a GICv2 CPU interface address");
         }
         if (c->gicr_base == 0 || c->gicr_base % 0x10000u != 0
             || !range_valid(c->gicr_base, gicr_size) || !outside_ram(c, c->gicr_base, gicr_size)
             || ranges_overlap(c->gicr_base, gicr_size, c->gicd_base, gicd_size)) {
-            return fail(err, err_size, "GIC redistributors 0x%llx are zero, unaligned or overlap",
+            return vmm_fail(err, err_size, "GIC redistributors 0x%llx are zero, unaligned or overlap",
                         (unsigned long long)c->gicr_base);
         }
     }
@@ -251,47 +239,47 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
     if (ranges_overlap(c->kernel.guest_addr, kernel_size, c->dtb.guest_addr, c->dtb.size)
         || ranges_overlap(c->kernel.guest_addr, kernel_size, c->initrd.guest_addr, initrd_size)
         || ranges_overlap(c->dtb.guest_addr, c->dtb.size, c->initrd.guest_addr, initrd_size)) {
-        return fail(err, err_size, "kernel, DTB and initrd overlap in guest RAM");
+        return vmm_fail(err, err_size, "kernel, DTB and initrd overlap in guest RAM");
     }
     if (c->entry < c->kernel.guest_addr || c->entry - c->kernel.guest_addr >= kernel_size) {
-        return fail(err, err_size, "entry point 0x%llx is outside the kernel image",
+        return vmm_fail(err, err_size, "entry point 0x%llx is outside the kernel image",
                     (unsigned long long)c->entry);
     }
 
     if (c->irq_count > VMM_CONFIG_MAX_IRQS) {
-        return fail(err, err_size, "%u passthrough IRQs, at most %u", c->irq_count,
+        return vmm_fail(err, err_size, "%u passthrough IRQs, at most %u", c->irq_count,
                     VMM_CONFIG_MAX_IRQS);
     }
     for (unsigned i = 0; i < c->irq_count; i++) {
         const struct vmm_config_irq *irq = &c->irqs[i];
         if (irq->channel > VMM_CONFIG_MAX_CHANNEL) {
-            return fail(err, err_size, "IRQ %u: channel %u > %u", i, irq->channel,
+            return vmm_fail(err, err_size, "IRQ %u: channel %u > %u", i, irq->channel,
                         VMM_CONFIG_MAX_CHANNEL);
         }
         if (irq->intid < 32 || irq->intid > 1019) {
-            return fail(err, err_size, "IRQ %u: INTID %u is not an SPI (32..1019)", i, irq->intid);
+            return vmm_fail(err, err_size, "IRQ %u: INTID %u is not an SPI (32..1019)", i, irq->intid);
         }
         if (irq->trigger != VMM_CONFIG_TRIGGER_LEVEL && irq->trigger != VMM_CONFIG_TRIGGER_EDGE) {
-            return fail(err, err_size, "IRQ %u: trigger %u is neither level nor edge", i,
+            return vmm_fail(err, err_size, "IRQ %u: trigger %u is neither level nor edge", i,
                         irq->trigger);
         }
         if (irq->reserved != 0) {
-            return fail(err, err_size, "IRQ %u: reserved field is not zero", i);
+            return vmm_fail(err, err_size, "IRQ %u: reserved field is not zero", i);
         }
         for (unsigned j = 0; j < i; j++) {
             if (c->irqs[j].channel == irq->channel || c->irqs[j].intid == irq->intid) {
-                return fail(err, err_size, "IRQs %u and %u share a channel or an INTID", j, i);
+                return vmm_fail(err, err_size, "IRQs %u and %u share a channel or an INTID", j, i);
             }
         }
     }
     if (c->device_count > VMM_CONFIG_MAX_DEVICES) {
-        return fail(err, err_size, "%u emulated devices, at most %u", c->device_count,
+        return vmm_fail(err, err_size, "%u emulated devices, at most %u", c->device_count,
                     VMM_CONFIG_MAX_DEVICES);
     }
     for (unsigned i = 0; i < c->device_count; i++) {
         const struct vmm_config_device *d = &c->devices[i];
         if (d->kind != VMM_CONFIG_DEVICE_PL011) {
-            return fail(err, err_size, "device %u: unknown kind %u", i, d->kind);
+            return vmm_fail(err, err_size, "device %u: unknown kind %u", i, d->kind);
         }
         uint64_t gic_other = c->gic_version == 2 ? c->gicc_base : c->gicr_base;
         uint64_t gic_other_size = c->gic_version == 2 ? VMM_GICC_V2_SIZE
@@ -300,15 +288,15 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
             || !outside_ram(c, d->guest_base, d->size)
             || ranges_overlap(d->guest_base, d->size, c->gicd_base, gicd_size)
             || ranges_overlap(d->guest_base, d->size, gic_other, gic_other_size)) {
-            return fail(err, err_size, "device %u: window 0x%llx+0x%llx is empty, unaligned or "
+            return vmm_fail(err, err_size, "device %u: window 0x%llx+0x%llx is empty, unaligned or "
                         "overlaps RAM or the GIC", i, (unsigned long long)d->guest_base,
                         (unsigned long long)d->size);
         }
         if (d->intid != 0 && (d->intid < 32 || d->intid > 1019)) {
-            return fail(err, err_size, "device %u: INTID %u is not an SPI", i, d->intid);
+            return vmm_fail(err, err_size, "device %u: INTID %u is not an SPI", i, d->intid);
         }
         if (d->reserved != 0) {
-            return fail(err, err_size, "device %u: reserved field is not zero", i);
+            return vmm_fail(err, err_size, "device %u: reserved field is not zero", i);
         }
     }
     return true;

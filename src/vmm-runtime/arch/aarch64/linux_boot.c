@@ -5,18 +5,6 @@
 
 #include <string.h>
 
-static bool fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmm_vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 static uint64_t le64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -52,12 +40,12 @@ bool guest_check_linux_header(const uint8_t *image, uint64_t size, struct linux_
                               char *err, size_t err_size)
 {
     if (size < sizeof(struct linux_image_header)) {
-        return fail(err, err_size, "kernel image of %llu bytes is smaller than its header",
+        return vmm_fail(err, err_size, "kernel image of %llu bytes is smaller than its header",
                     (unsigned long long)size);
     }
     uint32_t magic = le32(image + offsetof(struct linux_image_header, magic));
     if (magic != LINUX_IMAGE_MAGIC) {
-        return fail(err, err_size, "kernel image has magic 0x%08x, not an arm64 Linux Image "
+        return vmm_fail(err, err_size, "kernel image has magic 0x%08x, not an arm64 Linux Image "
                     "(expected 0x%08x 'ARM\\x64')", magic, LINUX_IMAGE_MAGIC);
     }
     out->text_offset = le64(image + offsetof(struct linux_image_header, text_offset));
@@ -65,11 +53,11 @@ bool guest_check_linux_header(const uint8_t *image, uint64_t size, struct linux_
     uint64_t flags = le64(image + offsetof(struct linux_image_header, flags));
     out->little_endian = (flags & 1u) == 0;
     if (out->image_size == 0) {
-        return fail(err, err_size, "kernel Image has image_size 0 (Linux before 3.17), "
+        return vmm_fail(err, err_size, "kernel Image has image_size 0 (Linux before 3.17), "
                     "which this VMM does not load");
     }
     if (!out->little_endian) {
-        return fail(err, err_size, "kernel Image is big-endian (flags bit 0)");
+        return vmm_fail(err, err_size, "kernel Image is big-endian (flags bit 0)");
     }
     if (out->image_size < size) {
         /* The footprint must at least hold the file. */
@@ -85,15 +73,15 @@ static bool unpack_image(const char *what, const uint8_t *src, uint64_t size, ui
     size_t produced = 0;
     enum inflate_status st = inflate_gzip(src, (size_t)size, dst, (size_t)unpacked, &produced);
     if (st == INFLATE_OUTPUT_FULL) {
-        return fail(err, err_size, "compressed %s image unpacks to more than the 0x%llx bytes "
+        return vmm_fail(err, err_size, "compressed %s image unpacks to more than the 0x%llx bytes "
                     "the config gives", what, (unsigned long long)unpacked);
     }
     if (st != INFLATE_OK) {
-        return fail(err, err_size, "compressed %s image is corrupt: %s (after 0x%llx bytes "
+        return vmm_fail(err, err_size, "compressed %s image is corrupt: %s (after 0x%llx bytes "
                     "unpacked)", what, inflate_strerror(st), (unsigned long long)produced);
     }
     if (produced != unpacked) {
-        return fail(err, err_size, "compressed %s image unpacks to 0x%llx bytes, the config "
+        return vmm_fail(err, err_size, "compressed %s image unpacks to 0x%llx bytes, the config "
                     "says 0x%llx", what, (unsigned long long)produced,
                     (unsigned long long)unpacked);
     }
@@ -119,7 +107,7 @@ bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
     if (kernel_packed) {
         uint8_t *dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, kernel_size);
         if (dst == NULL) {
-            return fail(err, err_size, "kernel [0x%llx..+0x%llx) is outside guest RAM",
+            return vmm_fail(err, err_size, "kernel [0x%llx..+0x%llx) is outside guest RAM",
                         (unsigned long long)cfg->kernel.guest_addr,
                         (unsigned long long)kernel_size);
         }
@@ -133,13 +121,13 @@ bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
     }
     if (cfg->kernel.guest_addr < info.text_offset
         || (cfg->kernel.guest_addr - info.text_offset) % LINUX_IMAGE_ALIGN != 0) {
-        return fail(err, err_size, "kernel at 0x%llx is not text_offset 0x%llx above a 2 MiB "
+        return vmm_fail(err, err_size, "kernel at 0x%llx is not text_offset 0x%llx above a 2 MiB "
                     "boundary", (unsigned long long)cfg->kernel.guest_addr,
                     (unsigned long long)info.text_offset);
     }
     uint8_t *kernel_dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, info.image_size);
     if (kernel_dst == NULL) {
-        return fail(err, err_size, "kernel footprint [0x%llx..+0x%llx) (image_size, incl. BSS) "
+        return vmm_fail(err, err_size, "kernel footprint [0x%llx..+0x%llx) (image_size, incl. BSS) "
                     "is outside guest RAM", (unsigned long long)cfg->kernel.guest_addr,
                     (unsigned long long)info.image_size);
     }
@@ -147,22 +135,22 @@ bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
     uint64_t k_hi = k_lo + info.image_size;
 
     if (cfg->dtb.size < 8 || be32(dtb) != FDT_MAGIC) {
-        return fail(err, err_size, "DTB does not start with the FDT magic 0x%08x", FDT_MAGIC);
+        return vmm_fail(err, err_size, "DTB does not start with the FDT magic 0x%08x", FDT_MAGIC);
     }
     if (be32(dtb + 4) > cfg->dtb.size) {
-        return fail(err, err_size, "DTB header says %u bytes but only %llu are stored",
+        return vmm_fail(err, err_size, "DTB header says %u bytes but only %llu are stored",
                     be32(dtb + 4), (unsigned long long)cfg->dtb.size);
     }
     if (cfg->dtb.guest_addr % LINUX_DTB_ALIGN != 0 || cfg->dtb.size > LINUX_DTB_MAX) {
-        return fail(err, err_size, "DTB at 0x%llx must be 8-byte aligned and at most 2 MiB",
+        return vmm_fail(err, err_size, "DTB at 0x%llx must be 8-byte aligned and at most 2 MiB",
                     (unsigned long long)cfg->dtb.guest_addr);
     }
     uint8_t *dtb_dst = guest_ram_ptr(ram, cfg->dtb.guest_addr, cfg->dtb.size);
     if (dtb_dst == NULL) {
-        return fail(err, err_size, "DTB is outside guest RAM");
+        return vmm_fail(err, err_size, "DTB is outside guest RAM");
     }
     if (cfg->dtb.guest_addr < k_hi && k_lo < cfg->dtb.guest_addr + cfg->dtb.size) {
-        return fail(err, err_size, "DTB at 0x%llx overlaps the kernel footprint [0x%llx..0x%llx)",
+        return vmm_fail(err, err_size, "DTB at 0x%llx overlaps the kernel footprint [0x%llx..0x%llx)",
                     (unsigned long long)cfg->dtb.guest_addr, (unsigned long long)k_lo,
                     (unsigned long long)k_hi);
     }
@@ -170,10 +158,10 @@ bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
     if (cfg->initrd.size != 0) {
         initrd_dst = guest_ram_ptr(ram, cfg->initrd.guest_addr, initrd_size);
         if (initrd_dst == NULL) {
-            return fail(err, err_size, "initrd is outside guest RAM");
+            return vmm_fail(err, err_size, "initrd is outside guest RAM");
         }
         if (cfg->initrd.guest_addr < k_hi && k_lo < cfg->initrd.guest_addr + initrd_size) {
-            return fail(err, err_size, "initrd at 0x%llx overlaps the kernel footprint "
+            return vmm_fail(err, err_size, "initrd at 0x%llx overlaps the kernel footprint "
                         "[0x%llx..0x%llx)", (unsigned long long)cfg->initrd.guest_addr,
                         (unsigned long long)k_lo, (unsigned long long)k_hi);
         }
