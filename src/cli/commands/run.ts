@@ -7,14 +7,10 @@ import { error, UserError } from '../../compile/diagnostics.js';
 import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../compile/run/qemu.js';
 import type { Board } from '../../compile/boards.js';
 import { PREFIX } from '../report.js';
-import { buildOptions, contextOption, progressPrinter, synthesiseForCommand } from './shared.js';
+import { buildOptions, contextOption, type BuildArgs, progressPrinter, synthesiseForCommand } from './shared.js';
 
-interface RunArgs {
+interface RunArgs extends BuildArgs {
   system: string;
-  board: string | undefined;
-  config: 'debug' | 'release';
-  out: string | undefined;
-  sdk: string | undefined;
   context: string[] | undefined;
   timeout: number | undefined;
   expect: string[] | undefined;

@@ -1,7 +1,7 @@
 // What every command shares: how it reports diagnostics and how user errors end a run.
 import type { Argv } from 'yargs';
 import { hasErrors, type Diagnostic } from '../../compile/diagnostics.js';
-import { synthesise, type SynthResult } from '../pipeline.js';
+import { synthesise, type StageTimings, type SynthResult } from '../pipeline.js';
 import { formatDiagnostic, PREFIX, styleFor, summary } from '../report.js';
 
 export interface GlobalArgs {
@@ -41,6 +41,7 @@ export function contextOption<T>(y: Argv<T>): Argv<T & { context: string[] | und
 }
 
 export interface BuildArgs {
+  timings: boolean;
   board: string | undefined;
   config: 'debug' | 'release';
   out: string | undefined;
@@ -53,7 +54,8 @@ export function buildOptions<T>(y: Argv<T>, boardHelp: string): Argv<T & BuildAr
     .option('board', { type: 'string', describe: boardHelp })
     .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
     .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
-    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' }) as unknown as Argv<T & BuildArgs>;
+    .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })
+    .option('timings', { type: 'boolean', default: false, describe: 'print how long each stage took' }) as unknown as Argv<T & BuildArgs>;
 }
 
 /** Progress lines on stderr, unless --quiet. */
@@ -65,8 +67,10 @@ export function progressPrinter(quiet: boolean): ((line: string) => void) | unde
  * Synthesise what a build command's arguments describe and print the problems. Returns the
  * result, or undefined (exit code 1 set) when the system has errors.
  */
-export async function synthesiseForCommand(args: BuildArgs & { system: string; context: string[] | undefined; quiet: boolean }): Promise<SynthResult | undefined> {
+export async function synthesiseForCommand(args: BuildArgs & { system: string; context: string[] | undefined; quiet: boolean; timings?: boolean }): Promise<SynthResult | undefined> {
+  const timings: StageTimings = {};
   const result = await synthesise({
+    timings,
     file: args.system,
     board: args.board,
     config: args.config,
@@ -76,6 +80,10 @@ export async function synthesiseForCommand(args: BuildArgs & { system: string; c
     onProgress: progressPrinter(args.quiet),
   });
   printDiagnostics(result.diagnostics);
+  if (args.timings) {
+    const parts = Object.entries(timings).map(([stage, ms]) => `${stage} ${ms.toFixed(0)} ms`);
+    process.stderr.write(`${PREFIX} timings: ${parts.join(', ')}\n`);
+  }
   if (hasErrors(result.diagnostics)) {
     process.exitCode = 1;
     return undefined;

@@ -2,14 +2,10 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { PREFIX } from '../report.js';
-import { buildOptions, contextOption, synthesiseForCommand } from './shared.js';
+import { buildOptions, contextOption, type BuildArgs, synthesiseForCommand } from './shared.js';
 
-interface SynthArgs {
+interface SynthArgs extends BuildArgs {
   system: string;
-  board: string | undefined;
-  config: 'debug' | 'release';
-  out: string | undefined;
-  sdk: string | undefined;
   context: string[] | undefined;
   quiet: boolean;
 }
