@@ -18,6 +18,7 @@ const linux = virtualMachine('linux', {
   // 'auto': the kernel and initrd go into the VMM compressed only when they would not fit below
   // the board's Microkit loader (on QEMU they fit); -c compress=true|false decides.
   compressImages: compressSetting(context('compress', 'auto')),
+  vcpus: Number(context('vcpus', '1')),
 });
 
 export default system({

@@ -81,15 +81,16 @@ export async function commitStaging(staging: string, outDir: string, names: read
 
 /**
  * QEMU's own device tree for a QEMU board (`-machine ...,dumpdtb=FILE`): what the guest would see
- * if QEMU booted it directly. A string says why it could not be had.
+ * if QEMU booted it directly, with `cpus` CPU nodes (as many as the guest has vCPUs). A string
+ * says why it could not be had.
  */
-export function dumpQemuDtb(board: Board): Uint8Array | string {
+export function dumpQemuDtb(board: Board, cpus: number): Uint8Array | string {
   if (!board.qemu) return `board '${board.name}' is not a QEMU machine`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-dtb-'));
   try {
     const out = path.join(dir, 'board.dtb');
     const r = spawnSync('qemu-system-aarch64', ['-machine', `${board.qemu.machine},dumpdtb=${out}`, '-cpu', board.qemu.cpu, '-m', board.qemu.memory,
-      '-smp', String(board.cpus.count), '-nographic', '-nodefaults'], { encoding: 'utf8', timeout: 30_000 });
+      '-smp', String(cpus), '-nographic', '-nodefaults'], { encoding: 'utf8', timeout: 30_000 });
     if (r.error) return 'qemu-system-aarch64 is not installed (Debian package qemu-system-arm)';
     if (!existsSync(out)) return `qemu-system-aarch64 did not dump its device tree: ${(r.stderr || '').trim().split('\n')[0]}`;
     return new Uint8Array(readFileSync(out));

@@ -57,6 +57,18 @@ if (missing) {
     });
   }
 
+  for (const [board, gic] of [['qemu_virt_aarch64', 'GICv2'], ['qemu_virt_aarch64_gicv3', 'GICv3']] as const) {
+    test(`${gic}: a guest with two vCPUs brings both up (PSCI CPU_ON, SGIs between vCPUs)`, async () => {
+      const q = await boot('examples/linux-qemu.ts', board, `smp-${gic}`, { vcpus: '2' });
+      try {
+        await q.waitFor('smp: Brought up 1 node, 2 CPUs', BOOT_MS);
+        await q.waitFor(GUEST_MARKER, BOOT_MS);
+      } finally {
+        await q.stop();
+      }
+    });
+  }
+
   test('two VMs: the owner of the UART and the one with an emulated UART both boot', async () => {
     const q = await boot('examples/two-vms-qemu.ts', 'qemu_virt_aarch64', 'two');
     try {

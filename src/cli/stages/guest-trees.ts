@@ -22,10 +22,12 @@ export function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt |
   };
   if (g.dtb) return { userTree: load(g.dtb.path, 'the guest device tree'), boardTree: undefined };
   if (g.boardDtb) return { userTree: undefined, boardTree: load(g.boardDtb.path, 'the board device tree') };
-  let tree = cache.get(board.name);
+  // QEMU's tree depends on its CPU count: dump one per vCPU count in use.
+  const key = board.dtb?.qemuDumpdtb ? `${board.name}/${g.vcpus}` : board.name;
+  let tree = cache.get(key);
   if (tree === undefined) {
     if (board.dtb?.qemuDumpdtb) {
-      const dumped = dumpQemuDtb(board);
+      const dumped = dumpQemuDtb(board, Math.max(1, g.vcpus));
       tree = typeof dumped === 'string' ? dumped : readFdt(dumped);
     } else if (board.dtb?.debianPath) {
       const file = path.join(guestCacheDir(), 'dtbs', path.basename(board.dtb.debianPath));
@@ -33,7 +35,7 @@ export function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt |
     } else {
       tree = `board '${board.name}' names no device tree; give dtb or boardDtb in the systems.ts`;
     }
-    cache.set(board.name, tree);
+    cache.set(key, tree);
   }
   return typeof tree === 'string' ? tree : { userTree: undefined, boardTree: tree };
 }
