@@ -3,6 +3,7 @@
  *
  *   Image                       raw arm64 kernel Image (Linux arm64 boot protocol)
  *   initramfs.cpio              uncompressed newc initramfs: busybox + /init (see busybox-initramfs.ts)
+ *   busybox                     the static arm64 busybox, for initramfs() in a systems.ts
  *   dtbs/imx8mm-evk.dtb         Debian's board device trees, for the real-board systems
  *   dtbs/meson-gxbb-odroidc2.dtb
  *   manifest.json               package names and versions, sha256 of every output
@@ -35,7 +36,8 @@ export const KERNEL_METAPACKAGE = 'linux-image-arm64';
 export const BUSYBOX_PACKAGE = 'busybox-static';
 export const MANIFEST_NAME = 'manifest.json';
 /** Bumped when the manifest's shape changes; an older manifest means "rebuild". */
-export const MANIFEST_FORMAT = 1;
+/** 2: the static busybox is kept too, for initramfs() in a systems.ts. */
+export const MANIFEST_FORMAT = 2;
 
 /** Board device trees copied from the kernel package's /usr/lib/linux-image-<release>/. */
 export const BOARD_DTBS = [
@@ -44,7 +46,7 @@ export const BOARD_DTBS = [
 ] as const;
 
 /** Every output named in the manifest, relative to the output directory. */
-export const OUTPUT_FILES = ['Image', 'initramfs.cpio', ...BOARD_DTBS.map((d) => d.output)] as const;
+export const OUTPUT_FILES = ['Image', 'initramfs.cpio', 'busybox', ...BOARD_DTBS.map((d) => d.output)] as const;
 
 /** `<repo>/.cache/guest`, from this file's place in `dist/scripts/` or `scripts/`. */
 export function defaultGuestDir(): string {
@@ -419,6 +421,8 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
     const outputs = new Map<string, Uint8Array>([
       ['Image', image],
       ['initramfs.cpio', buildBusyboxInitramfs(bb)],
+      // For systems.ts files that build their own initramfs with initramfs({ busybox }).
+      ['busybox', new Uint8Array(bb)],
     ]);
     for (const d of BOARD_DTBS) {
       const src = join(kroot, 'usr', 'lib', `linux-image-${release}`, d.source);

@@ -40,7 +40,7 @@ export interface SynthResult {
 }
 
 export async function synthesise(options: SynthOptions): Promise<SynthResult> {
-  const { model, diagnostics } = await buildModel(options);
+  const { model, diagnostics } = await buildModel({ ...options, packInitramfs: true });
   const cwd = options.cwd ?? process.cwd();
   const progress = options.onProgress ?? (() => undefined);
   const outDir = path.resolve(cwd, options.outDir ?? path.join('build', model.name));
@@ -51,7 +51,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
 
   for (const g of model.guests) {
     if (g.kernel.size === undefined) skipped.push({ step: `images of '${g.vm}'`, reason: `kernel not found: ${g.kernel.path} (run 'npm run guest', or give -c kernel=PATH)` });
-    if (g.initrd && g.initrd.size === undefined) skipped.push({ step: `images of '${g.vm}'`, reason: `initrd not found: ${g.initrd.path} (run 'npm run guest', or give -c initrd=PATH)` });
+    if (g.initrd && g.initrd.size === undefined) skipped.push({ step: `images of '${g.vm}'`, reason: `initrd (or an input of its initramfs) not found: ${g.initrd.path} (run 'npm run guest', or give -c initrd=PATH)` });
   }
 
   const systemFile = `${model.name}.system`;

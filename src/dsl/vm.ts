@@ -7,6 +7,7 @@ import { DslError } from './errors.js';
 import { toFileRef, type FileRef } from './context.js';
 import { makeProtectionDomain, type IrqTrigger, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
 import type { Address, Size } from './units.js';
+import type { Initramfs } from './initramfs.js';
 
 /** A device described by hand, for one the board file does not list. */
 export interface DeviceSpec {
@@ -70,8 +71,8 @@ export interface VmmOptions extends SchedulingOptions {
 export interface VirtualMachineOptions extends SchedulingOptions {
   /** The arm64 Linux kernel `Image` (uncompressed). */
   kernel: string | FileRef;
-  /** An initial RAM disk (e.g. a cpio archive). @default none */
-  initrd?: string | FileRef;
+  /** An initial RAM disk: a file (e.g. a cpio archive) or one declared with initramfs(). @default none */
+  initrd?: string | FileRef | Initramfs;
   /**
    * The guest device tree (.dtb, or .dts compiled with dtc). sel4cp-synth injects /chosen
    * (initrd, bootargs) and /memory into it.
@@ -114,7 +115,7 @@ export interface VirtualMachine {
   /** The VMM protection domain (use it in channels, or pass the VM itself). */
   readonly vmm: ProtectionDomain;
   readonly kernel: FileRef;
-  readonly initrd: FileRef | undefined;
+  readonly initrd: FileRef | Initramfs | undefined;
   readonly dtb: FileRef | undefined;
   readonly boardDtb: FileRef | undefined;
   readonly bootargs: string | undefined;
@@ -144,7 +145,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     name,
     vmm: undefined as unknown as ProtectionDomain,
     kernel: toFileRef(options.kernel, loc),
-    initrd: options.initrd === undefined ? undefined : toFileRef(options.initrd, loc),
+    initrd: options.initrd === undefined ? undefined : typeof options.initrd === 'object' && options.initrd.kind === 'initramfs' ? options.initrd : toFileRef(options.initrd, loc),
     dtb: options.dtb === undefined ? undefined : toFileRef(options.dtb, loc),
     boardDtb: options.boardDtb === undefined ? undefined : toFileRef(options.boardDtb, loc),
     bootargs: options.bootargs,

@@ -69,6 +69,15 @@ if (missing) {
     });
   }
 
+  test('an initramfs declared in the systems.ts boots', async () => {
+    const q = await boot('examples/initramfs-qemu.ts', 'qemu_virt_aarch64', 'initramfs');
+    try {
+      await q.waitFor('hello from a systems.ts initramfs: 1 CPU(s)', BOOT_MS);
+    } finally {
+      await q.stop();
+    }
+  });
+
   test('two VMs: the owner of the UART and the one with an emulated UART both boot', async () => {
     const q = await boot('examples/two-vms-qemu.ts', 'qemu_virt_aarch64', 'two');
     try {

@@ -1,6 +1,11 @@
 // The model stage: load the systems.ts, pick the board, learn the image files' facts, resolve
 // and validate.
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import type { Initramfs } from '../../dsl/initramfs.js';
+import { buildDeclaredInitramfs } from '../../compile/initramfs/declared.js';
 import { findBoard, type Board } from '../../compile/boards.js';
 import { error, hasErrors, UserError, warning, type Diagnostic } from '../../compile/diagnostics.js';
 import { contextKeysRead } from '../../dsl/context.js';
@@ -11,7 +16,7 @@ import { validateSystem } from '../../compile/validate/index.js';
 import type { System } from '../../dsl/system.js';
 import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
 import { loaderSpace } from '../../compile/link/microkit-tool.js';
-import { imageFacts, loadBoards } from '../io.js';
+import { imageFacts, loadBoards, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
 
 export interface ModelOptions {
@@ -24,6 +29,8 @@ export interface ModelOptions {
   /** For the room below the board's loader (the SDK's kernel, or an estimate). @default 'debug', MICROKIT_SDK */
   config?: 'debug' | 'release';
   sdk?: string | undefined;
+  /** Write the archives of initramfs() declarations into the cache (synthesis does; check does not). @default false */
+  packInitramfs?: boolean;
 }
 
 export function pickBoard(requested: string | undefined, declared: string | undefined, loc: Diagnostic['location']): Board | undefined {
@@ -39,16 +46,65 @@ export function pickBoard(requested: string | undefined, declared: string | unde
   return board;
 }
 
-async function gatherImages(system: System): Promise<Map<string, ImageFacts>> {
+interface GatheredImages {
+  facts: Map<string, ImageFacts>;
+  initramfsPaths: Map<object, string>;
+}
+
+/** Read a host file, or undefined when it is not there. */
+async function readIfThere(file: string): Promise<{ data: Uint8Array; executable: boolean } | undefined> {
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) return undefined;
+    return { data: new Uint8Array(await readFile(file)), executable: (st.mode & 0o111) !== 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pack an initramfs() into a content-addressed file in the cache (written only when `write`, so
+ * that `check` writes nothing). Returns its path, or the path of the first input that is missing.
+ */
+async function packInitramfs(ir: Initramfs, write: boolean, facts: Map<string, ImageFacts>): Promise<string> {
+  const init = typeof ir.init === 'string' ? { data: new TextEncoder().encode(ir.init), executable: true } : await readIfThere(ir.init.path);
+  if (!init) return (ir.init as { path: string }).path;
+  const busybox = ir.busybox ? await readIfThere(ir.busybox.path) : undefined;
+  if (ir.busybox && !busybox) return ir.busybox.path;
+  const files = new Map<string, { data: Uint8Array; executable: boolean }>();
+  for (const [guestPath, ref] of ir.files) {
+    const f = await readIfThere(ref.path);
+    if (!f) return ref.path;
+    files.set(guestPath, f);
+  }
+  const archive = buildDeclaredInitramfs(ir, { init: init.data, busybox: busybox?.data, files });
+  const file = path.join(runtimeCacheDir(), 'initramfs', `${createHash('sha256').update(archive).digest('hex').slice(0, 24)}.cpio`);
+  if (write && !existsSync(file)) {
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    await writeFile(tmp, archive);
+    await rename(tmp, file);
+  }
+  facts.set(file, { size: BigInt(archive.length) });
+  return file;
+}
+
+async function gatherImages(system: System, write: boolean): Promise<GatheredImages> {
   const facts = new Map<string, ImageFacts>();
+  const initramfsPaths = new Map<object, string>();
   for (const vm of system.virtualMachines) {
-    for (const [ref, kind] of [[vm.kernel, 'kernel'], [vm.initrd, 'initrd']] as const) {
-      if (!ref || facts.has(ref.path)) continue;
-      const f = await imageFacts(ref.path, kind);
-      if (f) facts.set(ref.path, f);
+    if (!facts.has(vm.kernel.path)) {
+      const f = await imageFacts(vm.kernel.path, 'kernel');
+      if (f) facts.set(vm.kernel.path, f);
+    }
+    if (vm.initrd?.kind === 'initramfs') {
+      if (!initramfsPaths.has(vm.initrd)) initramfsPaths.set(vm.initrd, await packInitramfs(vm.initrd, write, facts));
+    } else if (vm.initrd && !facts.has(vm.initrd.path)) {
+      const f = await imageFacts(vm.initrd.path, 'initrd');
+      if (f) facts.set(vm.initrd.path, f);
     }
   }
-  return facts;
+  return { facts, initramfsPaths };
 }
 
 /** Load a systems.ts and build its model; diagnostics include resolution and validation. */
@@ -61,8 +117,8 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   const contextWarnings = unread.map((k) => warning('context-unused', `-c ${k}=... was given, but ${path.basename(file)} never reads '${k}'`, undefined, {
     hint: `a systems.ts reads it with context('${k}', default) or contextFile('${k}', default); check the spelling`,
   }));
-  const images = await timedAsync(t, 'load', () => gatherImages(system));
-  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images }));
+  const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
+  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths }));
   const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
   if (!hasErrors(diagnostics) && board) {
     // Images that must stay uncompressed and cannot fit below the loader: known without linking.

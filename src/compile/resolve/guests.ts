@@ -147,7 +147,10 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
   };
 
   const kernelFacts = r.input.images.get(vm.kernel.path);
-  const initrdFacts = vm.initrd ? r.input.images.get(vm.initrd.path) : undefined;
+  const initrdPath = vm.initrd === undefined ? undefined
+    : vm.initrd.kind === 'initramfs' ? r.input.initramfsPaths?.get(vm.initrd) ?? `<initramfs declared at ${vm.initrd.loc?.file ?? '?'}:${vm.initrd.loc?.line ?? '?'}>`
+      : vm.initrd.path;
+  const initrdFacts = initrdPath !== undefined ? r.input.images.get(initrdPath) : undefined;
   const firstUart = [...passthrough, ...emulatedDevices]
     .map((p) => board.devices.find((d) => d.name === p.device))
     .find((d): d is BoardDevice => d !== undefined && d.kind === 'uart');
@@ -170,7 +173,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
       imageSize: kernelFacts?.linux?.imageSize,
       problem: kernelFacts?.problem,
     },
-    initrd: vm.initrd ? { path: vm.initrd.path, size: initrdFacts?.size } : undefined,
+    initrd: initrdPath !== undefined ? { path: initrdPath, size: initrdFacts?.size } : undefined,
     dtb: vm.dtb ? { path: vm.dtb.path } : undefined,
     boardDtb: vm.boardDtb ? { path: vm.boardDtb.path } : undefined,
     bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),

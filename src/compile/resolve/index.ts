@@ -31,6 +31,11 @@ export interface ResolveInput {
   board: Board | undefined;
   /** Facts about image files, by absolute path; a path that is absent was not found. */
   images: ReadonlyMap<string, ImageFacts>;
+  /**
+   * Where each initramfs() of the system was packed (or, when an input is missing, the path of
+   * that input): the CLI builds the archives before resolution.
+   */
+  initramfsPaths?: ReadonlyMap<object, string>;
 }
 
 export interface ResolveResult {
