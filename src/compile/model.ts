@@ -83,6 +83,8 @@ export interface ProtectionDomainModel {
   programImage: string;
   /** Absolute path of the program image when the model knows it (from systems.ts). */
   programPath: string | undefined;
+  /** The program image's loadable segments (virtual ranges), when the file was there to read. */
+  programSegments: { vaddr: bigint; size: bigint }[] | undefined;
   maps: MapModel[];
   irqs: IrqModel[];
   setvars: SetVarModel[];

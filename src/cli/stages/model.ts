@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { Initramfs } from '../../dsl/initramfs.js';
+import type { ProtectionDomain } from '../../dsl/constructs.js';
+import { readElf, PT_LOAD } from '../../compile/link/elf.js';
 import { buildDeclaredInitramfs } from '../../compile/initramfs/declared.js';
 import { findBoard, type Board } from '../../compile/boards.js';
 import { error, hasErrors, UserError, warning, type Diagnostic } from '../../compile/diagnostics.js';
@@ -89,9 +91,30 @@ async function packInitramfs(ir: Initramfs, write: boolean, facts: Map<string, I
   return file;
 }
 
+/** The program images of every PD in the system, children included. */
+function programImages(system: System): string[] {
+  const out = new Set<string>();
+  const walk = (pd: ProtectionDomain): void => {
+    if (pd.program) out.add(pd.program.path);
+    pd.children.forEach((c) => walk(c.pd));
+  };
+  system.protectionDomains.forEach(walk);
+  return [...out];
+}
+
 async function gatherImages(system: System, write: boolean): Promise<GatheredImages> {
   const facts = new Map<string, ImageFacts>();
   const initramfsPaths = new Map<object, string>();
+  for (const file of programImages(system)) {
+    const elf = await readIfThere(file);
+    if (!elf) continue;
+    try {
+      const segments = readElf(elf.data).segments.filter((s) => s.type === PT_LOAD && s.memsz > 0n).map((s) => ({ vaddr: s.vaddr, size: s.memsz }));
+      facts.set(file, { size: BigInt(elf.data.length), segments });
+    } catch {
+      // Not an ELF file: the Microkit tool says so when it loads it.
+    }
+  }
   for (const vm of system.virtualMachines) {
     if (!facts.has(vm.kernel.path)) {
       const f = await imageFacts(vm.kernel.path, 'kernel');

@@ -159,6 +159,7 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
     smc: r.bool(el, 'smc', false),
     programImage: '',
     programPath: undefined,
+    programSegments: undefined,
     maps: [],
     irqs: [],
     setvars: [],

@@ -22,6 +22,8 @@ export interface ImageFacts {
   linux?: { textOffset: bigint; imageSize: bigint };
   /** Why a file meant as a kernel is not one. */
   problem?: string;
+  /** For a PD's program image (an ELF): its loadable segments. */
+  segments?: { vaddr: bigint; size: bigint }[];
 }
 
 export interface ResolveInput {
@@ -141,6 +143,7 @@ export class Resolution {
       smc: pd.smc,
       programImage: pd.program ? path.basename(pd.program.path) : '',
       programPath: pd.program?.path,
+      programSegments: pd.program ? this.input.images.get(pd.program.path)?.segments : undefined,
       maps: [],
       irqs: [],
       setvars: [],
@@ -240,6 +243,7 @@ export class Resolution {
     const vaddrs = new Map<ProtectionDomainModel, VaddrAllocator>();
     for (const pd of allPds) {
       const a = new VaddrAllocator();
+      for (const seg of pd.programSegments ?? []) a.reserve(seg.vaddr, seg.size);
       for (const m of pd.maps) {
         if (this.pendingMaps.some((p) => p.map === m)) continue;
         const region = this.memoryRegions.find((r) => r.name === m.mr);

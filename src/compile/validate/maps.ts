@@ -45,6 +45,14 @@ export function checkMaps(system: SystemModel): Diagnostic[] {
         }
       }
       placed.push({ name: m.mr, start: m.vaddr, size: mr.size, loc: m.loc });
+      if (ctx.kind === 'protection domain') {
+        const clash = ctx.pd.programSegments?.find((seg) => overlaps(m.vaddr, mr.size, seg.vaddr, seg.size));
+        if (clash) {
+          out.push(error('map-overlaps-program-image', `map of '${m.mr}' ${range(m.vaddr, mr.size)} in '${ctx.name}' overlaps its program image's segment ${range(clash.vaddr, clash.size)}`, m.loc, {
+            hint: 'the Microkit tool rejects this; leave vaddr out to have a free address chosen, or pick one outside the program image',
+          }));
+        }
+      }
 
       const isDevice = mr.role.kind === 'device' || mr.role.kind === 'gic-vcpu' || (mr.physAddr !== undefined && !inBoardRam(system, mr.physAddr));
       if (isDevice && m.perms.includes('w') && m.perms.includes('x')) {
