@@ -9,7 +9,7 @@ import type { LinuxPlacement } from '../../compile/guest/placement.js';
 import { readLinuxImage } from '../../compile/guest/linux-image.js';
 import { buildRuntime } from '../../compile/link/runtime-build.js';
 import { linkVmms, type VmmLinkRequest } from '../../compile/link/vmm-elf.js';
-import { elfPlacedSize, type LoaderSpace, type PlacedData } from '../../compile/link/microkit-tool.js';
+import { elfPlacedSize, type LoaderSpace, type PlacedData } from '../../compile/link/loader-space.js';
 import { runtimeCacheDir } from '../io.js';
 
 export interface GuestBootArtefacts {

@@ -17,7 +17,7 @@ import { resolveSystem, type ImageFacts } from '../../compile/resolve/index.js';
 import { validateSystem } from '../../compile/validate/index.js';
 import type { System } from '../../dsl/system.js';
 import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
-import { loaderSpace } from '../../compile/link/microkit-tool.js';
+import { loaderSpace } from '../../compile/link/loader-space.js';
 import { imageFacts, loadBoards, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
 

@@ -9,7 +9,7 @@ import type { Board } from '../boards.js';
 import { UserError, type Diagnostic } from '../diagnostics.js';
 import type { GuestModel, Loc } from '../model.js';
 import { addLoadSegment, patchSection, PF_R } from './elf.js';
-import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, type LoaderSpace, type PlacedData } from './microkit-tool.js';
+import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, type LoaderSpace, type PlacedData } from './loader-space.js';
 
 /**
  * Where guest images live in every VMM's address space: above the runtime (linked at 0x200000)
