@@ -109,3 +109,15 @@ export function runtimeCacheDir(): string {
   const base = process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
   return path.join(base, 'sel4cp-synth');
 }
+
+/** What the SDK's seL4 kernel for a board allows (its include/kernel/gen_config.json), if readable. */
+export function kernelConfig(sdk: string | undefined, microkitBoard: string, config: string): { allowSmc: boolean; source: string } | undefined {
+  if (!sdk) return undefined;
+  const file = path.join(sdk, 'board', microkitBoard, config, 'include', 'kernel', 'gen_config.json');
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return { allowSmc: json['ALLOW_SMC_CALLS'] === true, source: file };
+  } catch {
+    return undefined;
+  }
+}

@@ -157,6 +157,8 @@ export interface SystemModel {
   /** The system() call or the <system> element. */
   loc: Loc;
   board: Board | undefined;
+  /** What the SDK's seL4 kernel for this board allows, when an SDK was there to read. */
+  kernel?: { allowSmc: boolean; source: string } | undefined;
   memoryRegions: MemoryRegionModel[];
   /** Root PDs, each with its children. */
   protectionDomains: ProtectionDomainModel[];

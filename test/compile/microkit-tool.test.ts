@@ -39,6 +39,13 @@ if (!sdk || !existsSync(path.join(sdk, 'bin', 'microkit'))) {
     });
   }
 
+  test("smc: true is an error when the SDK's kernel for the board is built without SMC calls", () => {
+    const r = runCli(['check', path.join('test', 'fixtures', 'invalid', 'pd-smc.ts')], { env: { MICROKIT_SDK: sdk } });
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /pd-smc\.ts:2:\d+: error\[pd-smc-not-allowed\]/);
+    assert.match(r.stderr, /gen_config\.json/);
+  });
+
   test.after(() => rmSync(work, { recursive: true, force: true }));
 }
 

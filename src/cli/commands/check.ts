@@ -6,6 +6,7 @@ import { error, hasErrors, UserError } from '../../compile/diagnostics.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
 import { validateSystem } from '../../compile/validate/index.js';
 import { buildModel, pickBoard } from '../pipeline.js';
+import { kernelConfig } from '../io.js';
 import { PREFIX } from '../report.js';
 import { contextOption, parseContext, printDiagnostics } from './shared.js';
 
@@ -35,6 +36,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       }
       const board = pickBoard(args.board, undefined, undefined);
       const parsed = parseSystemXml(text, file, board);
+      if (parsed.model && board) parsed.model.kernel = kernelConfig(process.env['MICROKIT_SDK'], board.microkitBoard, 'debug');
       diagnostics = [...parsed.diagnostics, ...(parsed.model ? validateSystem(parsed.model) : [])];
     } else {
       diagnostics = (await buildModel({ file: args.file, board: args.board, context: parseContext(args.context) })).diagnostics;

@@ -18,7 +18,7 @@ import { validateSystem } from '../../compile/validate/index.js';
 import type { System } from '../../dsl/system.js';
 import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
 import { loaderSpace } from '../../compile/link/loader-space.js';
-import { imageFacts, loadBoards, runtimeCacheDir } from '../io.js';
+import { imageFacts, kernelConfig, loadBoards, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
 
 export interface ModelOptions {
@@ -142,6 +142,7 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   }));
   const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
   const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths }));
+  if (board) resolved.model.kernel = kernelConfig(options.sdk ?? process.env['MICROKIT_SDK'], board.microkitBoard, options.config ?? 'debug');
   const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
   if (!hasErrors(diagnostics) && board) {
     // Images that must stay uncompressed and cannot fit below the loader: known without linking.

@@ -28,8 +28,14 @@ export function checkProtectionDomains(system: SystemModel): Diagnostic[] {
     } else if (pd.stackSize % PAGE_SIZES[0] !== 0n) {
       out.push(error('pd-stack-size-unaligned', `protection domain '${pd.name}' has stack size ${hex(pd.stackSize)}, not a multiple of 4 KiB`, pd.loc));
     }
-    if (pd.smc && system.board && pd.vmmOf === undefined) {
-      out.push(warning('pd-smc', `protection domain '${pd.name}' asks for SMC forwarding; the Microkit tool rejects it unless the kernel for '${system.board.name}' is built with KernelAllowSMCCalls`, pd.loc));
+    if (pd.smc && system.kernel && !system.kernel.allowSmc) {
+      out.push(error('pd-smc-not-allowed', `protection domain '${pd.name}' asks for SMC forwarding, but the seL4 kernel it will run on is built without KernelAllowSMCCalls (${system.kernel.source})`, pd.loc, {
+        hint: 'drop smc: true, or use an SDK whose kernel for this board allows SMC calls',
+      }));
+    } else if (pd.smc && system.board && !system.kernel) {
+      out.push(warning('pd-smc', `protection domain '${pd.name}' asks for SMC forwarding; the Microkit tool rejects it unless the kernel for '${system.board.name}' is built with KernelAllowSMCCalls`, pd.loc, {
+        hint: 'with MICROKIT_SDK set, sel4cp-synth reads the kernel configuration and checks this',
+      }));
     }
 
     const childIds = new Map<number, ProtectionDomainModel>();
