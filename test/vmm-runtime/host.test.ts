@@ -16,6 +16,7 @@ import {
   crc32,
   type VmmConfig,
 } from '../../src/compile/emit/vmm-config.js';
+import { sampleVmmConfig } from '../compile/emit/sample-vmm-config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const runtime = join(root, 'src/vmm-runtime');
@@ -29,19 +30,7 @@ function missingTool(): string | undefined {
 }
 const skip = missingTool();
 
-export const sampleConfig = (): VmmConfig => ({
-  vmName: 'linux',
-  gicVersion: 2,
-  vcpuIds: [0],
-  gicdBase: 0x0800_0000n,
-  giccBase: 0x0801_0000n,
-  ram: { guestBase: 0x4000_0000n, size: 0x1000_0000n, vmmVaddr: 0x2000_0000n },
-  kernel: { vmmVaddr: 0x1000_0000n, size: 0x200_0000n, guestAddr: 0x4000_0000n },
-  dtb: { vmmVaddr: 0x1200_0000n, size: 0x1_0000n, guestAddr: 0x4f00_0000n },
-  initrd: { vmmVaddr: 0x1201_0000n, size: 0x40_0000n, guestAddr: 0x4d00_0000n },
-  entry: 0x4000_0000n,
-  irqs: [{ channel: 1, intid: 33, trigger: 'level' }],
-});
+const sampleConfig = sampleVmmConfig;
 
 /** Pads a blob to the section size, as the link step writes it. */
 function section(blob: Uint8Array): Uint8Array {

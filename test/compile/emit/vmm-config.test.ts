@@ -13,21 +13,9 @@ import {
   VMM_CONFIG_SECTION,
   type VmmConfig,
 } from '../../../src/compile/emit/vmm-config.js';
+import { sampleVmmConfig } from './sample-vmm-config.js';
 
-const sample = (): VmmConfig => ({
-  vmName: 'linux',
-  gicVersion: 2,
-  vcpuIds: [0],
-  gicdBase: 0x0800_0000n,
-  giccBase: 0x0801_0000n,
-  ram: { guestBase: 0x4000_0000n, size: 0x1000_0000n, vmmVaddr: 0x2000_0000n },
-  kernel: { vmmVaddr: 0x1000_0000n, size: 0x200_0000n, guestAddr: 0x4000_0000n },
-  dtb: { vmmVaddr: 0x1200_0000n, size: 0x1_0000n, guestAddr: 0x4f00_0000n },
-  initrd: { vmmVaddr: 0x1201_0000n, size: 0x40_0000n, guestAddr: 0x4d00_0000n },
-  entry: 0x4000_0000n,
-  irqs: [{ channel: 1, intid: 33, trigger: 'level' }],
-  devices: [],
-});
+const sample = sampleVmmConfig;
 
 test('CRC-32 is the IEEE/zlib one', () => {
   assert.is(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
