@@ -8,6 +8,7 @@ import { BoardFileError } from '../compile/boards.js';
 import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';
 import { runCommand } from './commands/run.js';
+import { boardsCommand } from './commands/boards.js';
 import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
 import { graphCommand } from './commands/graph.js';
 import { importCommand } from './commands/import.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('quiet', { type: 'boolean', default: false, describe: 'print only problems' })
       .command(checkCommand)
       .command(runCommand)
+      .command(boardsCommand)
       .command(diffCommand)
       .command(graphCommand)
       .command(importCommand)

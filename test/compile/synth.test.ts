@@ -109,6 +109,14 @@ test('an unknown board on the command line is a user error naming the known boar
   assert.match(r.stderr, /imx8mm_evk/);
 });
 
+test('boards lists every board with its aliases and GIC', () => {
+  const r = runCli(['boards']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^imx8mm_evk\s+imx8mm, [^\n]*GICv3/m);
+  assert.match(r.stdout, /^odroidc2\s+[^\n]*GICv2/m);
+  assert.match(r.stdout, /^qemu_virt_aarch64\s+qemu, [^\n]*GICv2[^\n]*uart0 @ 0x9000000, IRQ 33/m);
+});
+
 test('a missing systems file is a user error', () => {
   const r = runCli(['check', 'no/such/file.ts']);
   assert.is(r.status, 1);
