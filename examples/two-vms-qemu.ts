@@ -3,7 +3,7 @@
 // output its VMM prints, each line prefixed with the VM's name.
 //
 //   npx sel4cp-synth run examples/two-vms-qemu.ts
-import { contextFile, emulated, mib, passthrough, system, virtualMachine } from 'sel4cp-synth';
+import { contextFile, emulated, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
 
 const kernel = contextFile('kernel', '../.cache/guest/Image');
 const initrd = contextFile('initrd', '../.cache/guest/initramfs.cpio');
@@ -13,6 +13,8 @@ const first = virtualMachine('first', {
   initrd,
   ram: mib(256),
   passthrough: [passthrough('uart0')],
+  // -c first_dtb=PATH: a device tree of your own for the first guest.
+  dtb: optionalContextFile('first_dtb'),
 });
 
 const second = virtualMachine('second', {

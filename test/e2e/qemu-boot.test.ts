@@ -87,9 +87,11 @@ if (missing) {
     }
   });
 
-  test('a guest that touches an unmapped address gets a one-line decoded report and is stopped', async () => {
-    // The guest's device tree claims a PL061 GPIO at 0x9030000, which nothing maps: Linux's
-    // driver probes it and faults.
+  /**
+   * A guest device tree that claims a PL061 GPIO at 0x9030000, which nothing maps: Linux's
+   * driver probes it and faults.
+   */
+  async function faultingDtb(): Promise<string> {
     const first = await synthesise({ file: path.join(repoRoot, 'examples/linux-qemu.ts'), config: 'debug', outDir: path.join(work, 'dtb-src'), sdk: '' });
     assert.ok(first.written.includes('linux.dtb'));
     const tree = readFdt(new Uint8Array(readFileSync(path.join(work, 'dtb-src', 'linux.dtb'))));
@@ -108,7 +110,11 @@ if (missing) {
     tree.root.children.push(gpio);
     const dtb = path.join(work, 'with-gpio.dtb');
     writeFileSync(dtb, writeFdt(tree, { layout: 'compact' }));
-    const q = await boot('examples/linux-qemu.ts', 'qemu_virt_aarch64', 'fault', { dtb });
+    return dtb;
+  }
+
+  test('a guest that touches an unmapped address gets a one-line decoded report and is stopped', async () => {
+    const q = await boot('examples/linux-qemu.ts', 'qemu_virt_aarch64', 'fault', { dtb: await faultingDtb() });
     try {
       const report = await q.waitFor(/vmm: VM 'linux'[^\n]*unmapped[^\n]*\n/, BOOT_MS);
       // One line: who stopped, the decoded fault, and the raw values.
@@ -117,6 +123,18 @@ if (missing) {
       assert.match(report.text, /address 0x903[0-9a-f]{4}/);
       assert.match(report.text, /PC 0x[0-9a-f]+/);
       assert.match(report.text, /ESR 0x[0-9a-f]+/);
+    } finally {
+      await q.stop();
+    }
+  });
+
+  test('a faulting guest stops alone: the other VM of the system still boots', async () => {
+    const q = await boot('examples/two-vms-qemu.ts', 'qemu_virt_aarch64', 'fault-two', { first_dtb: await faultingDtb() });
+    try {
+      await Promise.all([
+        q.waitFor(/vmm: VM 'first' vCPU 0 stopped: unhandled[^\n]*unmapped/, BOOT_MS),
+        q.waitFor(`second| ${GUEST_MARKER}`, BOOT_MS),
+      ]);
     } finally {
       await q.stop();
     }
