@@ -69,15 +69,13 @@ static void guest_enable(unsigned intid)
 static void vgic_tables_are_sorted(void)
 {
 #if defined(GIC_V2)
-    extern const struct vgic_reg *vgic_dist_v2_table(size_t *n);
     size_t n;
-    const struct vgic_reg *t = vgic_dist_v2_table(&n);
+    const struct vgic_reg *t = vgic_dist_table(&n);
     CHECK(vgic_mmio_table_sane(t, n));
 #else
-    extern const struct vgic_reg *vgic_dist_v3_table(size_t *n);
     extern const struct vgic_reg *vgic_redist_v3_table(size_t *n);
     size_t n;
-    const struct vgic_reg *t = vgic_dist_v3_table(&n);
+    const struct vgic_reg *t = vgic_dist_table(&n);
     CHECK(vgic_mmio_table_sane(t, n));
     t = vgic_redist_v3_table(&n);
     CHECK(vgic_mmio_table_sane(t, n));

@@ -151,25 +151,10 @@ static const struct vgic_reg dist_v2[] = {
     { 0xfec, 0x14,  0, W32,   0, "GICD_PIDR3/CIDR", NULL, NULL },
 };
 
-const struct vgic_reg *vgic_dist_v2_table(size_t *n);
-const struct vgic_reg *vgic_dist_v2_table(size_t *n)
+const struct vgic_reg *vgic_dist_table(size_t *n)
 {
     *n = sizeof(dist_v2) / sizeof(dist_v2[0]);
     return dist_v2;
-}
-
-enum vgic_mmio_status vgic_dist_access(struct vgic *vgic, unsigned vcpu, uint64_t offset,
-                                       unsigned width, bool write, uint64_t *value)
-{
-    return vgic_mmio_dispatch(dist_v2, sizeof(dist_v2) / sizeof(dist_v2[0]), vgic, vcpu, offset,
-                              VGIC_DIST_SIZE, width, write, value);
-}
-
-const char *vgic_dist_reg_name(uint64_t offset)
-{
-    const struct vgic_reg *r = vgic_mmio_find(dist_v2, sizeof(dist_v2) / sizeof(dist_v2[0]),
-                                              offset);
-    return r != NULL ? r->name : "unknown";
 }
 
 #endif

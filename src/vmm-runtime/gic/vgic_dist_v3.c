@@ -171,8 +171,7 @@ static const struct vgic_reg redist_v3[] = {
     { SGIF + 0x0e00, 4,    0, W32,    0, "GICR_NSACR",       NULL, NULL },
 };
 
-const struct vgic_reg *vgic_dist_v3_table(size_t *n);
-const struct vgic_reg *vgic_dist_v3_table(size_t *n)
+const struct vgic_reg *vgic_dist_table(size_t *n)
 {
     *n = sizeof(dist_v3) / sizeof(dist_v3[0]);
     return dist_v3;
@@ -183,20 +182,6 @@ const struct vgic_reg *vgic_redist_v3_table(size_t *n)
 {
     *n = sizeof(redist_v3) / sizeof(redist_v3[0]);
     return redist_v3;
-}
-
-enum vgic_mmio_status vgic_dist_access(struct vgic *vgic, unsigned vcpu, uint64_t offset,
-                                       unsigned width, bool write, uint64_t *value)
-{
-    return vgic_mmio_dispatch(dist_v3, sizeof(dist_v3) / sizeof(dist_v3[0]), vgic, vcpu, offset,
-                              VGIC_DIST_SIZE, width, write, value);
-}
-
-const char *vgic_dist_reg_name(uint64_t offset)
-{
-    const struct vgic_reg *r = vgic_mmio_find(dist_v3, sizeof(dist_v3) / sizeof(dist_v3[0]),
-                                              offset);
-    return r != NULL ? r->name : "unknown";
 }
 
 enum vgic_mmio_status vgic_redist_access(struct vgic *vgic, uint64_t offset, unsigned width,

@@ -279,3 +279,20 @@ void vgic_write_config(struct vgic *vgic, const struct vgic_access *a, uint64_t 
         }
     }
 }
+
+/* The version-neutral entry points: the table is the built GIC version's. */
+enum vgic_mmio_status vgic_dist_access(struct vgic *vgic, unsigned vcpu, uint64_t offset,
+                                       unsigned width, bool write, uint64_t *value)
+{
+    size_t n;
+    const struct vgic_reg *table = vgic_dist_table(&n);
+    return vgic_mmio_dispatch(table, n, vgic, vcpu, offset, VGIC_DIST_SIZE, width, write, value);
+}
+
+const char *vgic_dist_reg_name(uint64_t offset)
+{
+    size_t n;
+    const struct vgic_reg *table = vgic_dist_table(&n);
+    const struct vgic_reg *r = vgic_mmio_find(table, n, offset);
+    return r != NULL ? r->name : "unknown";
+}

@@ -47,6 +47,9 @@ enum vgic_mmio_status vgic_mmio_dispatch(const struct vgic_reg *table, size_t n,
 
 const struct vgic_reg *vgic_mmio_find(const struct vgic_reg *table, size_t n, uint64_t offset);
 
+/* The distributor's register table of the GIC version built (gic/vgic_dist_v2.c or _v3.c). */
+const struct vgic_reg *vgic_dist_table(size_t *n);
+
 /* True when the table is sorted and its registers do not overlap (checked by the tests). */
 bool vgic_mmio_table_sane(const struct vgic_reg *table, size_t n);
 
