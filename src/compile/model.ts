@@ -95,6 +95,23 @@ export interface ProtectionDomainModel {
   loc: Loc;
 }
 
+type PdContents = 'maps' | 'irqs' | 'setvars' | 'children' | 'virtualMachine' | 'vmmOf' | 'programPath' | 'programSegments';
+
+/** A PD with no maps, IRQs, setvars, children or VM yet: the parser and the resolver fill them in. */
+export function newProtectionDomain(fields: Omit<ProtectionDomainModel, PdContents> & Partial<Pick<ProtectionDomainModel, PdContents>>): ProtectionDomainModel {
+  return {
+    maps: [],
+    irqs: [],
+    setvars: [],
+    children: [],
+    virtualMachine: undefined,
+    vmmOf: undefined,
+    programPath: undefined,
+    programSegments: undefined,
+    ...fields,
+  };
+}
+
 export interface ChannelEndModel {
   pd: string;
   id: number;

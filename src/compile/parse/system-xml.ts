@@ -4,8 +4,9 @@
 // end and vCPU ids; no <system> element) we report a plain error instead.
 import type { Board } from '../boards.js';
 import { error, type Diagnostic } from '../diagnostics.js';
-import type {
-  ChannelEndModel, ChannelModel, IrqModel, Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel, VirtualMachineModel,
+import {
+  newProtectionDomain, type ChannelEndModel, type ChannelModel, type IrqModel, type Loc, type MapModel, type MemoryRegionModel,
+  type ProtectionDomainModel, type SystemModel, type VirtualMachineModel,
 } from '../model.js';
 import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../resolve/index.js';
 import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';
@@ -150,7 +151,7 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
   r.noText(el);
   const name = r.required(el, 'name') ?? '';
   const id = isChild ? r.number(el, 'id', r.required(el, 'id')) : undefined;
-  const pd: ProtectionDomainModel = {
+  const pd: ProtectionDomainModel = newProtectionDomain({
     name,
     childId: id === undefined ? (isChild ? -1 : undefined) : Number(id),
     ...scheduling(r, el),
@@ -158,16 +159,8 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
     stackSize: r.number(el, 'stack_size', el.attrs.get('stack_size')) ?? DEFAULT_STACK_SIZE,
     smc: r.bool(el, 'smc', false),
     programImage: '',
-    programPath: undefined,
-    programSegments: undefined,
-    maps: [],
-    irqs: [],
-    setvars: [],
-    children: [],
-    virtualMachine: undefined,
-    vmmOf: undefined,
     loc: r.loc(el),
-  };
+  });
   let programImages = 0;
   for (const c of el.children) {
     switch (c.name) {

@@ -7,9 +7,9 @@ import type { BareVirtualMachine, ChannelEnd, Irq, Mapping, MemoryRegion, Protec
 import type { VirtualMachine } from '../../dsl/vm.js';
 import type { Board } from '../boards.js';
 import { error, type Diagnostic } from '../diagnostics.js';
-import type {
-  ChannelEndModel, ChannelModel, GuestModel, IrqModel, Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, RegionRole,
-  VirtualMachineModel,
+import {
+  newProtectionDomain, type ChannelEndModel, type ChannelModel, type GuestModel, type IrqModel, type Loc, type MapModel,
+  type MemoryRegionModel, type ProtectionDomainModel, type RegionRole, type VirtualMachineModel,
 } from '../model.js';
 import { IdAllocator, MAX_CHANNEL_ID, VaddrAllocator, effectivePageSize } from './ids.js';
 import { expandGuest } from './guests.js';
@@ -132,7 +132,7 @@ export class Resolution {
       return existing;
     }
     const budget = pd.budget ?? DEFAULT_BUDGET;
-    const model: ProtectionDomainModel = {
+    const model: ProtectionDomainModel = newProtectionDomain({
       name: pd.name,
       childId,
       priority: pd.priority ?? 0,
@@ -144,14 +144,8 @@ export class Resolution {
       programImage: pd.program ? path.basename(pd.program.path) : '',
       programPath: pd.program?.path,
       programSegments: pd.program ? this.input.images.get(pd.program.path)?.segments : undefined,
-      maps: [],
-      irqs: [],
-      setvars: [],
-      children: [],
-      virtualMachine: undefined,
-      vmmOf: undefined,
       loc: pd.loc,
-    };
+    });
     this.pdByConstruct.set(pd, model);
     if (!pd.program && !pd.vmmOf) {
       this.diagnostics.push(error('pd-missing-program', `protection domain '${pd.name}' has no program image`, pd.loc, {
