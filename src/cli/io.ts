@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBoard, type Board } from '../compile/boards.js';
 import type { ImageFacts } from '../compile/resolve/index.js';
-import { LinuxImageError, readLinuxImage } from '../compile/guest/linux-image.js';
+import { LinuxImageError, readLinuxImage, type LinuxImage } from '../compile/guest/linux-image.js';
 
 /** The package root (where boards/ lives), from dist/src/cli/ or src/cli/. */
 export function packageRoot(): string {
@@ -35,21 +35,39 @@ export function loadBoards(): Board[] {
 
 /** Facts about a guest image file; undefined when it does not exist. */
 export async function imageFacts(file: string, kind: 'kernel' | 'initrd'): Promise<ImageFacts | undefined> {
-  let bytes: Uint8Array;
+  let size: bigint;
   try {
-    if (!(await stat(file)).isFile()) return undefined;
-    bytes = new Uint8Array(await readFile(file));
+    const st = await stat(file);
+    if (!st.isFile()) return undefined;
+    size = BigInt(st.size);
   } catch {
     return undefined;
   }
-  if (kind === 'initrd') return { size: BigInt(bytes.length) };
+  if (kind === 'initrd') return { size };
   try {
-    const image = readLinuxImage(bytes);
+    const image = await loadKernel(file);
     return { size: image.fileSize, linux: { textOffset: image.textOffset, imageSize: image.imageSize } };
   } catch (e) {
-    if (e instanceof LinuxImageError) return { size: BigInt(bytes.length), problem: e.message };
+    if (e instanceof LinuxImageError) return { size, problem: e.message };
     throw e;
   }
+}
+
+const kernels = new Map<string, { stamp: string; image: Promise<LinuxImage> }>();
+
+/**
+ * The arm64 kernel at `file`, unpacked when it is compressed. Read once per run: the model
+ * stage needs its header and the link step its bytes (a distribution kernel is some 30 MB).
+ */
+export async function loadKernel(file: string): Promise<LinuxImage> {
+  const st = await stat(file);
+  const stamp = `${st.size}:${st.mtimeMs}`;
+  let entry = kernels.get(file);
+  if (!entry || entry.stamp !== stamp) {
+    entry = { stamp, image: readFile(file).then((b) => readLinuxImage(new Uint8Array(b))) };
+    kernels.set(file, entry);
+  }
+  return entry.image;
 }
 
 /** A fresh staging directory beside `outDir`: everything is written there first. */

@@ -11,7 +11,6 @@ import { emitManifest, type Artefact, type GuestPlacement } from '../compile/emi
 import { prepareGuestBoot } from '../compile/emit/guest-boot.js';
 import type { Fdt } from '../compile/dtb/fdt.js';
 import { runMicrokit } from '../compile/link/microkit-tool.js';
-import { loaderSpace } from '../compile/link/loader-space.js';
 import { commitStaging, makeStaging } from './io.js';
 import { TOOL_VERSION } from './version.js';
 import { buildModel, type ModelOptions } from './stages/model.js';
@@ -41,13 +40,12 @@ export interface SynthResult {
 }
 
 export async function synthesise(options: SynthOptions): Promise<SynthResult> {
-  const { model, diagnostics } = await buildModel({ ...options, packInitramfs: true });
+  const { model, diagnostics, loaderSpace: space } = await buildModel({ ...options, packInitramfs: true });
   const cwd = options.cwd ?? process.cwd();
   const progress = options.onProgress ?? (() => undefined);
   const outDir = path.resolve(cwd, options.outDir ?? path.join('build', model.name));
   const none = (): SynthResult => ({ model, diagnostics, outDir, written: [], skipped, loaderImage: undefined });
   const skipped: { step: string; reason: string }[] = [];
-  const space = model.board ? loaderSpace({ board: model.board, sdk: options.sdk ?? process.env['MICROKIT_SDK'], config: options.config }) : undefined;
   if (hasErrors(diagnostics)) return none();
 
   for (const g of model.guests) {

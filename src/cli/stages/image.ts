@@ -6,11 +6,10 @@ import path from 'node:path';
 import type { Artefact, GuestPlacement } from '../../compile/emit/manifest.js';
 import { allProtectionDomains, type SystemModel } from '../../compile/model.js';
 import type { LinuxPlacement } from '../../compile/guest/placement.js';
-import { readLinuxImage } from '../../compile/guest/linux-image.js';
 import { buildRuntime } from '../../compile/link/runtime-build.js';
 import { linkVmms, type VmmLinkRequest } from '../../compile/link/vmm-elf.js';
 import { elfPlacedSize, type LoaderSpace, type PlacedData } from '../../compile/link/loader-space.js';
-import { runtimeCacheDir } from '../io.js';
+import { loadKernel, runtimeCacheDir } from '../io.js';
 
 export interface GuestBootArtefacts {
   dtb: Uint8Array;
@@ -52,7 +51,7 @@ export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, 
     }
     progress(`link: vmm-${g.vm}.elf (kernel, device tree${g.initrd ? ', initrd' : ''} and config)`);
     const boot = boots.get(g.vm)!;
-    const kernel = readLinuxImage(new Uint8Array(await readFile(g.kernel.path))).image;
+    const kernel = (await loadKernel(g.kernel.path)).image;
     const initrd = g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined;
     const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
     requests.push({ runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd, compressImages: g.compressImages });

@@ -17,7 +17,7 @@ import { resolveSystem, type ImageFacts } from '../../compile/resolve/index.js';
 import { validateSystem } from '../../compile/validate/index.js';
 import type { System } from '../../dsl/system.js';
 import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
-import { loaderSpace } from '../../compile/link/loader-space.js';
+import { loaderSpace, type LoaderSpace } from '../../compile/link/loader-space.js';
 import { imageFacts, kernelConfig, loadBoards, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
 
@@ -131,7 +131,7 @@ async function gatherImages(system: System, write: boolean): Promise<GatheredIma
 }
 
 /** Load a systems.ts and build its model; diagnostics include resolution and validation. */
-export async function buildModel(options: ModelOptions): Promise<{ model: SystemModel; diagnostics: Diagnostic[] }> {
+export async function buildModel(options: ModelOptions): Promise<{ model: SystemModel; diagnostics: Diagnostic[]; loaderSpace: LoaderSpace | undefined }> {
   const file = path.resolve(options.cwd ?? process.cwd(), options.file);
   const t = options.timings;
   const system = await timedAsync(t, 'load', () => loadSystem(file, { context: options.context ?? new Map(), cwd: options.cwd ?? process.cwd() }));
@@ -142,13 +142,16 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   }));
   const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
   const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths }));
-  if (board) resolved.model.kernel = kernelConfig(options.sdk ?? process.env['MICROKIT_SDK'], board.microkitBoard, options.config ?? 'debug');
+  const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
+  const config = options.config ?? 'debug';
+  if (board) resolved.model.kernel = kernelConfig(sdk, board.microkitBoard, config);
+  // The room below the board's Microkit loader: checked here, used again by the link step.
+  const space = board ? loaderSpace({ board, sdk, config }) : undefined;
   const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
   if (!hasErrors(diagnostics) && board) {
     // Images that must stay uncompressed and cannot fit below the loader: known without linking.
-    const space = loaderSpace({ board, sdk: options.sdk ?? process.env['MICROKIT_SDK'], config: options.config ?? 'debug' });
     const guests = resolved.model.guests.map((g) => ({ vm: g.vm, compressImages: g.compressImages, sizes: [g.kernel.size ?? 0n, g.initrd?.size ?? 0n], loc: g.loc }));
     diagnostics.push(...checkUncompressedImages(guests, space));
   }
-  return { model: resolved.model, diagnostics };
+  return { model: resolved.model, diagnostics, loaderSpace: space };
 }
