@@ -8,7 +8,7 @@ import { hasErrors, type Diagnostic } from '../compile/diagnostics.js';
 import type { SystemModel } from '../compile/model.js';
 import { emitSystemXml } from '../compile/emit/system-xml.js';
 import { emitManifest, type Artefact, type GuestPlacement } from '../compile/emit/manifest.js';
-import { prepareGuestBoot } from '../compile/emit/guest-boot.js';
+import { boardTreeFindings, prepareGuestBoot } from '../compile/emit/guest-boot.js';
 import type { Fdt } from '../compile/dtb/fdt.js';
 import { runMicrokit } from '../compile/link/microkit-tool.js';
 import { commitStaging, makeStaging } from './io.js';
@@ -60,11 +60,16 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   const placements = new Map<string, GuestPlacement>();
   const boots = new Map<string, GuestBootArtefacts>();
   const boardTrees = new Map<string, Fdt | string>();
+  const crossChecked = new Set<Fdt>();
   for (const g of model.guests) {
     const inputs = guestTrees(g, model.board!, boardTrees);
     if (typeof inputs === 'string') {
       skipped.push({ step: `guest device tree of '${g.vm}'`, reason: inputs });
       continue;
+    }
+    if (inputs.boardTree && !crossChecked.has(inputs.boardTree)) {
+      crossChecked.add(inputs.boardTree);
+      diagnostics.push(...boardTreeFindings(model.board!, inputs.boardTree));
     }
     const result = prepareGuestBoot({ guest: g, board: model.board!, ...inputs });
     diagnostics.push(...result.diagnostics);

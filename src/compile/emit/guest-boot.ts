@@ -45,9 +45,6 @@ export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
   let tree = input.userTree;
   if (!tree) {
     if (!input.boardTree) return { boot: undefined, diagnostics, skipped: 'no device tree of the board is available' };
-    for (const f of crossCheckBoard(input.boardTree, board)) {
-      diagnostics.push(warning(f.id, `${board.file} disagrees with the board's device tree about ${f.fact}: ${f.message}`, undefined));
-    }
     const keep: string[] = [];
     for (const p of guest.passthrough) {
       const device = board.devices.find((d) => d.name === p.device);
@@ -89,4 +86,10 @@ export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
     }
     throw e;
   }
+}
+
+/** Where boards/*.json and the board's own device tree disagree: once per board tree, as warnings. */
+export function boardTreeFindings(board: Board, boardTree: Fdt): Diagnostic[] {
+  return crossCheckBoard(boardTree, board).map((f) =>
+    warning(f.id, `${board.file} disagrees with the board's device tree about ${f.fact}: ${f.message}`, undefined));
 }
