@@ -3,6 +3,7 @@
  *
  *   Image                       raw arm64 kernel Image (Linux arm64 boot protocol)
  *   initramfs.cpio              uncompressed newc initramfs: busybox + /init (see busybox-initramfs.ts)
+ *   initramfs-idle.cpio         the same with the /init that stays up and idles (idleInitScript)
  *   busybox                     the static arm64 busybox, for initramfs() in a systems.ts
  *   dtbs/imx8mm-evk.dtb         Debian's board device trees, for the real-board systems
  *   dtbs/meson-gxbb-odroidc2.dtb
@@ -26,7 +27,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { KernelImageError, missingKernelConfig, parseArm64ImageHeader, unpackVmlinuz, type VmlinuzFormat } from '../src/compile/initramfs/arm64-image.js';
-import { buildBusyboxInitramfs, initScript } from '../src/compile/initramfs/busybox-initramfs.js';
+import { buildBusyboxInitramfs, idleInitScript, initScript } from '../src/compile/initramfs/busybox-initramfs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts
@@ -46,7 +47,12 @@ export const BOARD_DTBS = [
 ] as const;
 
 /** Every output named in the manifest, relative to the output directory. */
-export const OUTPUT_FILES = ['Image', 'initramfs.cpio', 'busybox', ...BOARD_DTBS.map((d) => d.output)] as const;
+export const OUTPUT_FILES = ['Image', 'initramfs.cpio', 'initramfs-idle.cpio', 'busybox', ...BOARD_DTBS.map((d) => d.output)] as const;
+
+/** What the manifest's initScriptSha256 covers: both /init scripts, so a change to either rebuilds. */
+export function initScriptsSha256(): string {
+  return sha256(initScript() + '\0' + idleInitScript());
+}
 
 /** `<repo>/.cache/guest`, from this file's place in `dist/scripts/` or `scripts/`. */
 export function defaultGuestDir(): string {
@@ -131,7 +137,7 @@ export interface GuestManifest {
     readonly vmlinuz: VmlinuzFormat;
     readonly imageSize: number;
   };
-  /** sha256 of the /init script, so a change to it rebuilds the initramfs. */
+  /** sha256 of the /init scripts (initScriptsSha256), so a change to either rebuilds the initramfs. */
   readonly initScriptSha256: string;
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>;
 }
@@ -353,7 +359,7 @@ export async function checkGuestDir(outDir: string): Promise<{ manifest: GuestMa
   }
   const actual = new Map<string, string | undefined>();
   for (const name of OUTPUT_FILES) actual.set(name, await fileSha256(join(outDir, name)));
-  const mismatches = manifestMismatches(manifest, actual, sha256(initScript()));
+  const mismatches = manifestMismatches(manifest, actual, initScriptsSha256());
   return { manifest: mismatches.length === 0 ? (manifest as GuestManifest) : undefined, mismatches };
 }
 
@@ -417,10 +423,11 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
     const bb = await readFile(join(broot, 'bin', 'busybox')).catch(() => {
       throw new GuestImageError(`${busybox.name} has no /bin/busybox`);
     });
-    log('building initramfs.cpio');
+    log('building initramfs.cpio and initramfs-idle.cpio');
     const outputs = new Map<string, Uint8Array>([
       ['Image', image],
       ['initramfs.cpio', buildBusyboxInitramfs(bb)],
+      ['initramfs-idle.cpio', buildBusyboxInitramfs(bb, 'idle')],
       // For systems.ts files that build their own initramfs with initramfs({ busybox }).
       ['busybox', new Uint8Array(bb)],
     ]);
@@ -443,7 +450,7 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
       format: MANIFEST_FORMAT,
       packages: { kernel, busybox },
       kernel: { release, vmlinuz: format, imageSize: Number(header.imageSize) },
-      initScriptSha256: sha256(initScript()),
+      initScriptSha256: initScriptsSha256(),
       files,
     };
     await writeAtomically(join(outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');

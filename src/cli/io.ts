@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBoard, type Board } from '../compile/boards.js';
 import type { ImageFacts } from '../compile/resolve/index.js';
+import type { KernelFacts } from '../compile/model.js';
 import { LinuxImageError, readLinuxImage, type LinuxImage } from '../compile/guest/linux-image.js';
 
 /** The package root (where boards/ lives), from dist/src/cli/ or src/cli/. */
@@ -129,12 +130,17 @@ export function runtimeCacheDir(): string {
 }
 
 /** What the SDK's seL4 kernel for a board allows (its include/kernel/gen_config.json), if readable. */
-export function kernelConfig(sdk: string | undefined, microkitBoard: string, config: string): { allowSmc: boolean; source: string } | undefined {
+export function kernelConfig(sdk: string | undefined, microkitBoard: string, config: string): KernelFacts | undefined {
   if (!sdk) return undefined;
   const file = path.join(sdk, 'board', microkitBoard, config, 'include', 'kernel', 'gen_config.json');
   try {
     const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    return { allowSmc: json['ALLOW_SMC_CALLS'] === true, source: file };
+    return {
+      allowSmc: json['ALLOW_SMC_CALLS'] === true,
+      exportPtimer: json['EXPORT_PTMR_USER'] === true,
+      vtimerUpdateVoffset: json['VTIMER_UPDATE_VOFFSET'] === true,
+      source: file,
+    };
   } catch {
     return undefined;
   }

@@ -48,7 +48,11 @@ export interface Board {
     gicDistributor: bigint;
     gicRedistributor: bigint | undefined;
   };
-  timer: { virtualIrq: number; nonSecureIrq: number | undefined };
+  /**
+   * `userPhysicalTimer`: the Microkit SDK's kernel for the board lets user level drive the EL1
+   * physical timer (KernelArmExportPTMRUser); the SDK's gen_config.json says so for certain.
+   */
+  timer: { virtualIrq: number; nonSecureIrq: number | undefined; userPhysicalTimer: boolean };
   devices: BoardDevice[];
   dtb: { debianPath?: string; qemuDumpdtb?: boolean } | undefined;
   qemu: { machine: string; cpu: string; memory: string; loaderAddress: bigint } | undefined;
@@ -152,6 +156,7 @@ export function parseBoard(json: unknown, file: string): Board {
     timer: {
       virtualIrq: asNumber(field(timer, 'virtualIrq', file, 'timer.'), file, 'timer.virtualIrq'),
       nonSecureIrq: timer['nonSecureIrq'] === undefined ? undefined : asNumber(timer['nonSecureIrq'], file, 'timer.nonSecureIrq'),
+      userPhysicalTimer: timer['userPhysicalTimer'] === true,
     },
     devices: devices.map((d, i) => {
       const w = `devices[${i}]`;

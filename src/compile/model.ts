@@ -14,7 +14,9 @@ export type RegionRole =
   | { kind: 'user' }
   | { kind: 'guest-ram'; vm: string }
   | { kind: 'gic-vcpu'; vm: string }
-  | { kind: 'device'; device: string; vm?: string };
+  | { kind: 'device'; device: string; vm?: string }
+  /** A VMM's wake slot: written by the VMM, read by the timer PD (src/vmm-runtime/include/vmm_wake.h). */
+  | { kind: 'wake-slot'; vm: string };
 
 export interface MemoryRegionModel {
   name: string;
@@ -92,10 +94,12 @@ export interface ProtectionDomainModel {
   virtualMachine: VirtualMachineModel | undefined;
   /** Set when sel4cp-synth generated this PD (the VMM of a guest). */
   vmmOf: string | undefined;
+  /** Set when sel4cp-synth generated this PD as the timer that wakes idle vCPUs. */
+  vmmTimer: boolean;
   loc: Loc;
 }
 
-type PdContents = 'maps' | 'irqs' | 'setvars' | 'children' | 'virtualMachine' | 'vmmOf' | 'programPath' | 'programSegments';
+type PdContents = 'maps' | 'irqs' | 'setvars' | 'children' | 'virtualMachine' | 'vmmOf' | 'vmmTimer' | 'programPath' | 'programSegments';
 
 /** A PD with no maps, IRQs, setvars, children or VM yet: the parser and the resolver fill them in. */
 export function newProtectionDomain(fields: Omit<ProtectionDomainModel, PdContents> & Partial<Pick<ProtectionDomainModel, PdContents>>): ProtectionDomainModel {
@@ -106,6 +110,7 @@ export function newProtectionDomain(fields: Omit<ProtectionDomainModel, PdConten
     children: [],
     virtualMachine: undefined,
     vmmOf: undefined,
+    vmmTimer: false,
     programPath: undefined,
     programSegments: undefined,
     ...fields,
@@ -163,6 +168,48 @@ export interface GuestModel {
   emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
   /** Store kernel and initrd compressed in the VMM: always, never, or when needed to fit below the loader. */
   compressImages: boolean | 'auto';
+  /** What an idle vCPU (WFI/WFE) does: sleep until it has work (woken through the timer PD), or spin. */
+  idle: 'block' | 'spin';
+  loc: Loc;
+}
+
+/** What the SDK's seL4 kernel for the board was built with (its gen_config.json). */
+export interface KernelFacts {
+  /** ALLOW_SMC_CALLS: PDs may make SMC calls. */
+  allowSmc: boolean;
+  /** EXPORT_PTMR_USER: the EL1 physical timer is reachable from user level (and from guests at EL1). */
+  exportPtimer: boolean;
+  /** VTIMER_UPDATE_VOFFSET: the kernel moves a vCPU's CNTVOFF while it is switched out. */
+  vtimerUpdateVoffset: boolean;
+  /** The file these facts come from. */
+  source: string;
+}
+
+/** Where a timer PD's time comes from (src/vmm-runtime/include/timer_config.h). */
+export type TimerSourceKind = 'arm-ptimer' | 'sched-tick';
+
+/** One VMM served by the timer PD. */
+export interface VmmTimerClient {
+  vm: string;
+  vmm: string;
+  /** The wake slot region. */
+  slotMr: string;
+  /** The channel between the VMM and the timer PD. */
+  channel: ChannelModel;
+  /** The slot's mapping in the VMM (rw) and in the timer PD (r). */
+  vmmMap: MapModel;
+  timerMap: MapModel;
+}
+
+/** The timer PD that sel4cp-synth adds when guests block while idle. */
+export interface VmmTimerModel {
+  pd: string;
+  source: TimerSourceKind;
+  /** arm-ptimer: the board's EL1 physical timer PPI, as an IRQ of the timer PD. */
+  irq: IrqModel | undefined;
+  /** sched-tick: the PD's period, in µs (its deadline resolution). */
+  tickUs: number | undefined;
+  clients: VmmTimerClient[];
   loc: Loc;
 }
 
@@ -175,12 +222,14 @@ export interface SystemModel {
   loc: Loc;
   board: Board | undefined;
   /** What the SDK's seL4 kernel for this board allows, when an SDK was there to read. */
-  kernel?: { allowSmc: boolean; source: string } | undefined;
+  kernel?: KernelFacts | undefined;
   memoryRegions: MemoryRegionModel[];
   /** Root PDs, each with its children. */
   protectionDomains: ProtectionDomainModel[];
   channels: ChannelModel[];
   guests: GuestModel[];
+  /** The timer PD, when some guest blocks while idle (systems.ts only). */
+  vmmTimer?: VmmTimerModel | undefined;
 }
 
 /** Every PD, children after their parent, in document order (as the Microkit tool numbers them). */

@@ -11,7 +11,7 @@ export {
   virtualMachine, passthrough, emulated,
   type VirtualMachine, type Emulated, type EmulatedKind, type VirtualMachineOptions, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
 } from './vm.js';
-export { system, type System, type SystemOptions } from './system.js';
+export { system, type System, type SystemOptions, type VmmTimerOptions } from './system.js';
 export { initramfs, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';

@@ -1,6 +1,27 @@
 import { captureLocation, type SourceLocation } from './location.js';
 import type { Channel, MemoryRegion, ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
+import { DslError } from './errors.js';
+
+/** The timer PD that wakes idle vCPUs (added when some virtualMachine() has `idle: 'block'`). */
+export interface VmmTimerOptions {
+  /** @default 'vmm_timer' */
+  name?: string;
+  /**
+   * Where its time comes from. `'sched-tick'` needs no device: the PD sleeps one scheduling
+   * period at a time (an MCS sporadic server that yields its budget), so deadlines are met
+   * within `tickUs`; it works on every board and nothing a guest can touch. `'arm-ptimer'`
+   * drives the EL1 physical timer for exact deadlines; it needs a kernel built with
+   * KernelArmExportPTMRUser (Microkit's QEMU boards), which also lets guests at EL1 program that
+   * timer, so use it only with guests you trust not to.
+   * @default 'sched-tick'
+   */
+  source?: 'sched-tick' | 'arm-ptimer';
+  /** sched-tick: the period, in µs: how late a wake-up may be. @default 1000 */
+  tickUs?: number;
+  /** @default 254 */
+  priority?: number;
+}
 
 export interface SystemOptions {
   /** Used for output file names. @default the systems.ts file name without its extension */
@@ -22,6 +43,8 @@ export interface SystemOptions {
   memoryRegions?: MemoryRegion[];
   /** @default [] */
   channels?: Channel[];
+  /** The timer PD that wakes idle vCPUs. @default name 'vmm_timer', source 'sched-tick', priority 254 */
+  vmmTimer?: VmmTimerOptions;
 }
 
 export interface System {
@@ -32,11 +55,26 @@ export interface System {
   readonly virtualMachines: readonly VirtualMachine[];
   readonly memoryRegions: readonly MemoryRegion[];
   readonly channels: readonly Channel[];
+  readonly vmmTimer: VmmTimerOptions;
   readonly loc: SourceLocation | undefined;
 }
 
 /** The whole system: `export default system({...})` from a systems.ts. */
+function checkVmmTimer(t: VmmTimerOptions | undefined, loc: SourceLocation | undefined): VmmTimerOptions {
+  if (t === undefined) return {};
+  const bad = (what: string): never => {
+    throw new DslError('bad-argument', `system({ vmmTimer }): ${what}`, undefined, loc);
+  };
+  if (typeof t !== 'object' || t === null) bad(`vmmTimer must be an object, not ${JSON.stringify(t)}`);
+  if (t.source !== undefined && t.source !== 'sched-tick' && t.source !== 'arm-ptimer') bad(`source must be 'sched-tick' or 'arm-ptimer', not ${JSON.stringify(t.source)}`);
+  if (t.tickUs !== undefined && (!Number.isInteger(t.tickUs) || t.tickUs < 100 || t.tickUs > 1_000_000)) bad(`tickUs must be a whole number of µs from 100 to 1000000, not ${JSON.stringify(t.tickUs)}`);
+  if (t.name !== undefined && typeof t.name !== 'string') bad(`name must be a string, not ${JSON.stringify(t.name)}`);
+  if (t.priority !== undefined && typeof t.priority !== 'number') bad(`priority must be a number, not ${JSON.stringify(t.priority)}`);
+  return t;
+}
+
 export function system(options: SystemOptions): System {
+  const loc = captureLocation();
   const pds: ProtectionDomain[] = [];
   const vms: VirtualMachine[] = [...(options.virtualMachines ?? [])];
   for (const item of options.protectionDomains ?? []) {
@@ -54,6 +92,7 @@ export function system(options: SystemOptions): System {
     virtualMachines: vms,
     memoryRegions: options.memoryRegions ?? [],
     channels: options.channels ?? [],
-    loc: captureLocation(),
+    vmmTimer: checkVmmTimer(options.vmmTimer, loc),
+    loc,
   };
 }

@@ -107,6 +107,14 @@ export interface VirtualMachineOptions extends SchedulingOptions {
    * @default 'auto'
    */
   compressImages?: boolean | 'auto';
+  /**
+   * What a vCPU that idles (WFI, or WFE while a sibling vCPU runs) does. `'block'`: its VMM
+   * suspends it until it has something to do (an interrupt, or its virtual timer's deadline,
+   * signalled by the system's timer PD), so an idle guest leaves the core to others. `'spin'`:
+   * it is resumed at once and keeps its core at the VM's priority (lowest wake-up latency).
+   * @default 'block'
+   */
+  idle?: 'block' | 'spin';
 }
 
 export interface VirtualMachine {
@@ -129,6 +137,7 @@ export interface VirtualMachine {
   readonly emulated: readonly Emulated[];
   readonly vmmOptions: VmmOptions;
   readonly compressImages: boolean | 'auto';
+  readonly idle: 'block' | 'spin';
   readonly loc: SourceLocation | undefined;
 }
 
@@ -139,6 +148,10 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
   const compress: unknown = options.compressImages;
   if (compress !== undefined && compress !== true && compress !== false && compress !== 'auto') {
     throw new DslError('bad-argument', `virtualMachine('${name}'): compressImages must be true, false or 'auto', not ${JSON.stringify(compress)}`, undefined, loc);
+  }
+  const idle: unknown = options.idle;
+  if (idle !== undefined && idle !== 'block' && idle !== 'spin') {
+    throw new DslError('bad-argument', `virtualMachine('${name}'): idle must be 'block' or 'spin', not ${JSON.stringify(idle)}`, undefined, loc);
   }
   const vm: { -readonly [K in keyof VirtualMachine]: VirtualMachine[K] } = {
     kind: 'virtualMachine',
@@ -159,6 +172,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     emulated: options.emulated ?? [],
     vmmOptions,
     compressImages: options.compressImages ?? 'auto',
+    idle: options.idle ?? 'block',
     loc,
   };
   // The VMM's program image is produced by the link step (vmm-<vm>.elf), so it has none here.

@@ -45,7 +45,8 @@ function pdLabel(pd: ProtectionDomainModel): string {
   const facts = [`prio ${pd.priority}`];
   if (pd.passive) facts.push('passive');
   if (pd.smc) facts.push('<font color="#c62828">smc</font>');
-  rows.push(`<font point-size="9">${pd.vmmOf !== undefined ? `VMM of ${html(pd.vmmOf)}` : 'PD'} · ${facts.join(' · ')}</font>`);
+  const kind = pd.vmmOf !== undefined ? `VMM of ${html(pd.vmmOf)}` : pd.vmmTimer ? 'timer of the VMMs' : 'PD';
+  rows.push(`<font point-size="9">${kind} · ${facts.join(' · ')}</font>`);
   for (const q of pd.irqs) {
     rows.push(`<font point-size="9" color="#6a1b9a">IRQ ${q.irq} → ch ${q.id}${q.trigger === 'edge' ? ' (edge)' : ''}${q.device ? ` · ${html(q.device)}` : ''}</font>`);
   }
@@ -57,6 +58,7 @@ function regionNode(model: SystemModel, mr: MemoryRegionModel): string {
   const what = mr.role.kind === 'device' ? `device ${html(mr.role.device)}`
     : mr.role.kind === 'gic-vcpu' ? 'GIC vCPU interface'
       : mr.role.kind === 'guest-ram' ? `guest RAM of ${html(mr.role.vm)}`
+        : mr.role.kind === 'wake-slot' ? `wake slot of ${html(mr.role.vm)}`
         : device ? 'device memory' : 'memory';
   const where = mr.physAddr !== undefined ? ` @ ${hex(mr.physAddr)}` : '';
   const label = `<<b>${html(mr.name)}</b><br/><font point-size="9">${what} · ${humanSize(mr.size)}${where}</font>>`;

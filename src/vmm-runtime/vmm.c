@@ -6,9 +6,12 @@
  * notified(): a passthrough IRQ's channel fired -> raise the guest's INTID in the vGIC.
  * fault():    a vCPU exited. Dispatch on the fault label, then on the exception class:
  *             stage-2 data aborts on the GIC windows -> vgic MMIO; SMC/HVC -> PSCI; WFI/WFE ->
- *             resume; VGIC maintenance (an EOI) -> ack the real IRQ; VPPI (virtual timer) ->
- *             inject. Anything else is reported in one line and the VM is stopped, while this
- *             PD keeps serving notifications.
+ *             suspend the vCPU until it has something to do (vcpu_idle.h), or resume it;
+ *             VGIC maintenance (an EOI) -> ack the real IRQ; VPPI (virtual timer) -> inject.
+ *             Anything else is reported in one line and the VM is stopped, while this PD keeps
+ *             serving notifications.
+ * After every event, suspended vCPUs that now have an interrupt, or whose deadline passed (the
+ * timer PD's notification), run again.
  */
 #include <microkit.h>
 
@@ -17,11 +20,13 @@
 #include "pl011_emul.h"
 #include "psci.h"
 #include "smc.h"
+#include "vcpu_idle.h"
 #include "vgic.h"
 #include "vmm_config.h"
 #include "vmm_fmt.h"
+#include "vmm_wake.h"
 
-#include <string.h>
+#include "vmm_string.h"
 
 /*
  * The blob. Zero-filled here (so an ELF that the link step did not patch fails the magic
@@ -43,6 +48,10 @@ static struct vgic vgic;
 static struct psci_vm psci;
 static seL4_Word initial_sctlr[VMM_CONFIG_MAX_VCPUS];
 static struct pl011 uarts[VMM_CONFIG_MAX_DEVICES];
+static struct vcpu_idle idle;
+/* One period of Linux's event stream (arch_timer_evtstrm, 10 kHz), in counter ticks. */
+static uint64_t wfe_slice;
+_Static_assert(VCPU_IDLE_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "one vCPU limit");
 
 static unsigned vcpu_id(unsigned vcpu)
 {
@@ -137,6 +146,82 @@ static bool write_regs(unsigned vcpu, seL4_UserContext *ctx, bool resume)
     return err == seL4_NoError;
 }
 
+/* ---------------------------------------------------------------- idle vCPUs */
+
+/* Per vCPU: CNTVOFF, read once at its start; seL4 leaves it alone (Microkit builds the kernel
+ * without KernelArmVtimerUpdateVOffset) and the guest cannot write it from EL1. */
+static uint64_t cntvoff[VMM_CONFIG_MAX_VCPUS];
+
+static bool idle_blocks(void)
+{
+    return config != NULL && (config->flags & VMM_CONFIG_FLAG_IDLE_BLOCK) != 0;
+}
+
+static uint64_t counter_now(void)
+{
+    uint64_t v;
+    /* CNTPCT_EL0 is readable here (KernelArmExportPCNTUser); the ISB orders the read. */
+    __asm__ volatile("isb\n\tmrs %0, cntpct_el0" : "=r"(v));
+    return v;
+}
+
+/* Writes the earliest wake-up into this VMM's slot; tells the timer PD if it moved earlier. */
+static void post_wake_deadline(void)
+{
+    if (!idle_blocks()) {
+        return;
+    }
+    bool notify;
+    uint64_t deadline = vcpu_idle_post(&idle, &notify);
+    struct wake_slot *slot = (struct wake_slot *)(uintptr_t)config->wake_slot_vaddr;
+    slot->deadline = deadline;
+    if (notify) {
+        /* The timer PD may run on another core (SMP kernels): the slot first, then the signal. */
+        __asm__ volatile("dmb ish" : : : "memory");
+        microkit_notify(config->timer_channel);
+    }
+}
+
+/* When the guest's virtual timer of `vcpu` fires (vmm_wake.h); `now` if that cannot be told,
+ * so that the vCPU is not put to sleep on a guess. */
+static uint64_t vtimer_deadline(unsigned vcpu, uint64_t now)
+{
+    seL4_ARM_VCPU_ReadRegs_t ctl = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vcpu_id(vcpu),
+                                                          seL4_VCPUReg_CNTV_CTL);
+    if (ctl.error != seL4_NoError) {
+        return now;
+    }
+    if (!(ctl.value & WAKE_CNTV_CTL_ENABLE) || (ctl.value & WAKE_CNTV_CTL_IMASK)) {
+        return WAKE_NEVER;
+    }
+    seL4_ARM_VCPU_ReadRegs_t cval = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vcpu_id(vcpu),
+                                                           seL4_VCPUReg_CNTV_CVAL);
+    if (cval.error != seL4_NoError) {
+        return now;
+    }
+    return wake_vtimer_deadline(ctl.value, cval.value, cntvoff[vcpu], now);
+}
+
+/* After any event: suspended vCPUs with an interrupt, a sibling's exit (WFE) or a passed
+ * deadline run again; then the slot says when the rest must. */
+static void wake_ready_vcpus(void)
+{
+    if (!idle_blocks() || !vm_running) {
+        return;
+    }
+    uint64_t now = vcpu_idle_waiting_on_time(&idle) ? counter_now() : 0;
+    for (unsigned v = 0; v < config->vcpu_count; v++) {
+        if (idle.blocked[v] && vcpu_idle_wake(&idle, v, vgic_vcpu_has_work(&vgic, v), now)) {
+            seL4_Error err = seL4_TCB_Resume(BASE_VM_TCB_CAP + vcpu_id(v));
+            if (err != seL4_NoError) {
+                vmm_log("VM '%s' vCPU %u: cannot resume it (seL4 error %d)", vm_name, v,
+                        (int)err);
+            }
+        }
+    }
+    post_wake_deadline();
+}
+
 /* ---------------------------------------------------------------- VM life cycle */
 
 /* VM exits by kind, printed when the VM stops (the benchmark reads this line). */
@@ -155,10 +240,12 @@ static void halt_vcpus(void)
             psci.on[i] = false;
         }
     }
+    vcpu_idle_reset(&idle);
+    post_wake_deadline();
     vm_running = false;
     vmm_log("VM '%s' exits: mmio=%lu smc/hvc=%lu wfx=%lu sysreg=%lu maintenance=%lu vppi=%lu "
-            "irq=%lu", vm_name, exits.mmio, exits.smc_hvc, exits.wfx, exits.sysreg,
-            exits.maintenance, exits.vppi, exits.irq);
+            "irq=%lu; vCPU suspensions=%lu", vm_name, exits.mmio, exits.smc_hvc, exits.wfx,
+            exits.sysreg, exits.maintenance, exits.vppi, exits.irq, idle.blocks);
 }
 
 static void stop_vm(const char *why)
@@ -179,6 +266,9 @@ static bool start_vcpu(unsigned vcpu, uint64_t pc, uint64_t x0)
         vmm_log("VM '%s' vCPU %u: cannot write its registers", vm_name, vcpu);
         return false;
     }
+    seL4_ARM_VCPU_ReadRegs_t off = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vcpu_id(vcpu),
+                                                          seL4_VCPUReg_CNTVOFF);
+    cntvoff[vcpu] = off.error == seL4_NoError ? off.value : 0;
     psci.on[vcpu] = true;
     return true;
 }
@@ -247,6 +337,10 @@ void init(void)
     for (unsigned i = 0; i < config->vcpu_count; i++) {
         initial_sctlr[i] = microkit_vcpu_arm_read_reg(vcpu_id(i), seL4_VCPUReg_SCTLR);
     }
+    vcpu_idle_init(&idle, config->vcpu_count);
+    uint64_t frequency;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
+    wfe_slice = frequency / 10000u;
     boot_vm();
 }
 
@@ -257,12 +351,18 @@ void notified(microkit_channel ch)
     if (!vm_running) {
         return;
     }
+    if (idle_blocks() && ch == config->timer_channel) {
+        /* The timer PD: a deadline of ours has passed. */
+        wake_ready_vcpus();
+        return;
+    }
     for (unsigned i = 0; i < config->irq_count; i++) {
         if (config->irqs[i].channel == ch) {
             /* Acked at the guest's EOI (handle_maintenance), so a level IRQ cannot refire
              * before the guest has serviced the device. */
             exits.irq++;
             vgic_raise(&vgic, 0, config->irqs[i].intid);
+            wake_ready_vcpus();
             return;
         }
     }
@@ -522,15 +622,61 @@ static bool handle_sysreg(unsigned vcpu, uint64_t esr, microkit_msginfo *reply)
 }
 #endif
 
+static bool sibling_runnable(unsigned vcpu)
+{
+    for (unsigned v = 0; v < config->vcpu_count; v++) {
+        if (v != vcpu && psci.on[v] && !idle.blocked[v]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* WFI or WFE (EC 0x01; ISS.TI, Arm ARM D17.2.37: 0 WFI, 1 WFE, 2 WFIT, 3 WFET). Suspends the
+ * vCPU past the instruction when vcpu_idle_block says so, else resumes it. WFIT/WFET carry a
+ * timeout in a register that we do not model: they resume at once, which they allow. */
+static bool handle_wfx(unsigned vcpu, uint64_t esr, microkit_msginfo *reply)
+{
+    exits.wfx++;
+    unsigned ti = (unsigned)(esr & 3u);
+    if (!idle_blocks() || ti > 1) {
+        return advance_pc(vcpu, reply);
+    }
+    uint64_t now = counter_now();
+    struct vcpu_idle_wfx w = {
+        .wfe = ti == 1,
+        .has_work = vgic_vcpu_has_work(&vgic, vcpu),
+        .sibling_runnable = sibling_runnable(vcpu),
+        .now = now,
+        .wfe_slice = wfe_slice,
+    };
+    w.vtimer_deadline = w.has_work ? now : vtimer_deadline(vcpu, now);
+    if (!vcpu_idle_block(&idle, vcpu, &w)) {
+        return advance_pc(vcpu, reply);
+    }
+    /* Past the WFx, then off the CPU. TCB_Suspend also cancels the fault's pending reply, so
+     * the handler loop's next receive finds the reply object free; TCB_Resume restarts it. */
+    seL4_UserContext ctx;
+    if (!read_regs(vcpu, &ctx)) {
+        vcpu_idle_wake(&idle, vcpu, true, now);
+        return report_and_stop(vcpu, "WFx (cannot read registers)", esr, 0, 0);
+    }
+    ctx.pc += 4;
+    if (!write_regs(vcpu, &ctx, false)) {
+        vcpu_idle_wake(&idle, vcpu, true, now);
+        return report_and_stop(vcpu, "WFx (cannot write registers)", esr, 0, ctx.pc);
+    }
+    microkit_vcpu_stop(vcpu_id(vcpu));
+    return false;
+}
+
 static bool handle_vcpu_fault(unsigned vcpu, microkit_msginfo *reply)
 {
     uint64_t esr = microkit_mr_get(seL4_VCPUFault_HSR);
     struct fault_esr e = fault_decode_esr(esr);
     switch (e.ec) {
     case FAULT_EC_WFX:
-        /* The kernel already let other threads run; nothing to wait for here. */
-        exits.wfx++;
-        return advance_pc(vcpu, reply);
+        return handle_wfx(vcpu, esr, reply);
     case FAULT_EC_SMC64:
     case FAULT_EC_SMC32:
         exits.smc_hvc++;
@@ -552,6 +698,9 @@ static bool handle_vcpu_fault(unsigned vcpu, microkit_msginfo *reply)
     }
 }
 
+static seL4_Bool handle_fault(unsigned vcpu, microkit_msginfo msginfo,
+                              microkit_msginfo *reply_msginfo);
+
 seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo *reply_msginfo)
 {
     int v = vcpu_of_child(child);
@@ -560,7 +709,15 @@ seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo
                 child, (unsigned long long)microkit_msginfo_get_label(msginfo));
         return seL4_False;
     }
-    unsigned vcpu = (unsigned)v;
+    vcpu_idle_exit_seen(&idle, (unsigned)v);
+    seL4_Bool reply = handle_fault((unsigned)v, msginfo, reply_msginfo);
+    wake_ready_vcpus();
+    return reply;
+}
+
+static seL4_Bool handle_fault(unsigned vcpu, microkit_msginfo msginfo,
+                              microkit_msginfo *reply_msginfo)
+{
     seL4_Word label = microkit_msginfo_get_label(msginfo);
     switch (label) {
     case seL4_Fault_VMFault:

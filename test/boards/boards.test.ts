@@ -127,6 +127,7 @@ function factPaths(b: Obj): string[] {
   if (gic['its'] !== undefined) paths.push('gic.its');
   if (b['kernelReservedRam'] !== undefined) paths.push('kernelReservedRam');
   if (obj(b['timer'], 'timer')['frequencyHz'] !== undefined) paths.push('timer.frequencyHz');
+  if (obj(b['timer'], 'timer')['userPhysicalTimer'] !== undefined) paths.push('timer.userPhysicalTimer');
   arr(b['devices'], 'devices').forEach((_, i) => paths.push(`devices[${i}]`));
   if (b['qemu'] !== undefined) {
     paths.push('qemu.machine', 'qemu.cpu', 'qemu.memory', 'qemu.loaderAddress');
@@ -200,6 +201,7 @@ for (const { file, data: b } of boards) {
     const ppis = ['secureIrq', 'nonSecureIrq', 'virtualIrq', 'hypervisorIrq'].map((k) => ppi(timer[k], `timer.${k}`));
     assert.is(new Set(ppis).size, 4, 'the timer PPIs must be distinct');
     if (timer['frequencyHz'] !== undefined) assert.ok(int(timer['frequencyHz'], 'timer.frequencyHz') > 0);
+    if (timer['userPhysicalTimer'] !== undefined) assert.type(timer['userPhysicalTimer'], 'boolean', 'timer.userPhysicalTimer is a boolean');
 
     const dtb = obj(b['dtb'], 'dtb');
     if (b['qemu'] !== undefined) {

@@ -11,6 +11,7 @@ import {
   checkGuestDir,
   debFileName,
   defaultGuestDir,
+  initScriptsSha256,
   kernelRelease,
   manifestMismatches,
   packageFromStanza,
@@ -19,7 +20,6 @@ import {
   sha256,
 } from '../../scripts/guest-images.js';
 import { parseArm64ImageHeader } from '../../src/compile/initramfs/arm64-image.js';
-import { initScript } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { readCpio } from '../../src/compile/initramfs/cpio.js';
 
 test('the versioned kernel package from apt-cache depends', () => {
@@ -89,7 +89,7 @@ test('an up-to-date output directory is left alone (no apt, no writes)', async (
       format: MANIFEST_FORMAT,
       packages: { kernel: pkg, busybox: pkg },
       kernel: { release: 'r', vmlinuz: 'raw', imageSize: 0 },
-      initScriptSha256: sha256(initScript()),
+      initScriptSha256: initScriptsSha256(),
       files,
     };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));

@@ -17,6 +17,7 @@ import {
   type VmmConfig,
 } from '../../src/compile/emit/vmm-config.js';
 import { sampleVmmConfig } from '../compile/emit/sample-vmm-config.js';
+import { encodeTimerConfig, TIMER_CONFIG_OFFSETS, TIMER_CONFIG_RESERVED_SIZE } from '../../src/compile/emit/timer-config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const runtime = join(root, 'src/vmm-runtime');
@@ -47,7 +48,7 @@ function reseal(blob: Uint8Array): Uint8Array {
   return blob;
 }
 
-function check(blob: Uint8Array, gic: number): { status: number | null; out: string } {
+function check(blob: Uint8Array, gic: number | 'timer'): { status: number | null; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vmm-config-'));
   try {
     const file = join(dir, 'blob.bin');
@@ -102,6 +103,28 @@ test('the C start-up check accepts compressed images as encodeVmmConfig writes t
   new DataView(tooBig.buffer).setBigUint64(VMM_CONFIG_OFFSETS.kernelUnpackedSize, 0x1000_0001n, true);
   const r2 = check(reseal(tooBig), 2);
   assert.match(r2.out, /kernel image \[0x40000000\.\.\+0x10000001\) is outside guest RAM/);
+});
+
+test('the C start-up checks accept a VMM with a wake route and the timer PD blob as the encoders write them', () => {
+  if (skip) return;
+  const vmm = check(section(encodeVmmConfig({ ...sampleConfig(), wake: { slotVaddr: 0x30_0000_0000n, timerChannel: 5 } })), 2);
+  assert.is(vmm.out.trim(), 'ok');
+  const timerSection = (b: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(TIMER_CONFIG_RESERVED_SIZE);
+    out.set(b);
+    return out;
+  };
+  const tick = encodeTimerConfig({ source: 'sched-tick', tickUs: 1000, clients: [{ channel: 0, slotVaddr: 0x20_0000_0000n }, { channel: 1, slotVaddr: 0x20_0000_1000n }] });
+  assert.is(check(timerSection(tick), 'timer').out.trim(), 'ok');
+  const ptimer = encodeTimerConfig({ source: 'arm-ptimer', irqChannel: 0, clients: [{ channel: 1, slotVaddr: 0x20_0000_0000n }] });
+  assert.is(check(timerSection(ptimer), 'timer').out.trim(), 'ok');
+  // The C check reads the client table where the encoder wrote it.
+  const clash = timerSection(ptimer);
+  clash[TIMER_CONFIG_OFFSETS.clients + 8] = 0;
+  const view = new DataView(clash.buffer);
+  view.setUint32(TIMER_CONFIG_OFFSETS.crc32, 0, true);
+  view.setUint32(TIMER_CONFIG_OFFSETS.crc32, crc32(clash.subarray(0, view.getUint32(TIMER_CONFIG_OFFSETS.totalSize, true))), true);
+  assert.match(check(clash, 'timer').out, /vmm_timer: config blob rejected: client 0 shares channel 0 with the timer interrupt/);
 });
 
 /** Deterministic pseudo-random bytes of a given compressibility. */

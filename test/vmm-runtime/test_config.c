@@ -37,7 +37,16 @@ static void make_valid(void)
     c->entry = 0x40000000;
     c->irq_count = 1;
     c->irqs[0] = (struct vmm_config_irq){ .channel = 1, .trigger = 0, .intid = 33 };
+    c->timer_channel = VMM_CONFIG_NO_CHANNEL;
     seal();
+}
+
+/* Idle vCPUs block: a wake slot above the guest RAM mapping, the timer on channel 2. */
+static void with_wake(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_IDLE_BLOCK;
+    c->wake_slot_vaddr = 0x30001000;
+    c->timer_channel = 2;
 }
 
 static bool check(char *err, size_t n)
@@ -125,7 +134,14 @@ static void m_device(struct vmm_config *c)
     c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9000000, .size = 0x1000,
                                                 .kind = 7 };
 }
-static void m_flags(struct vmm_config *c) { c->flags = 4; }
+static void m_flags(struct vmm_config *c) { c->flags = 8; }
+static void m_wake_no_slot(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0; }
+static void m_wake_in_ram(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0x20001000; }
+static void m_wake_unaligned(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0x30000800; }
+static void m_wake_channel(struct vmm_config *c) { with_wake(c); c->timer_channel = 62; }
+static void m_wake_on_irq(struct vmm_config *c) { with_wake(c); c->timer_channel = 1; }
+static void m_spin_with_slot(struct vmm_config *c) { c->wake_slot_vaddr = 0x30001000; }
+static void m_wake_reserved(struct vmm_config *c) { with_wake(c); c->reserved3[3] = 1; }
 /* Compressed images: a gzip kernel of 8 MiB that unpacks to 32 MiB at 0x40000000. */
 static void packed_kernel(struct vmm_config *c)
 {
@@ -210,6 +226,13 @@ static const struct mutation mutations[] = {
     { "overlap in guest RAM", m_packed_initrd_over_dtb },
     { "entry point 0x40001000", m_packed_entry },
     { "device 0: window 0x8011000+0x1000", m_device_on_gicc },
+    { "wake slot 0x0 is zero", m_wake_no_slot },
+    { "wake slot 0x20001000 is zero, unaligned or inside the guest RAM mapping", m_wake_in_ram },
+    { "wake slot 0x30000800", m_wake_unaligned },
+    { "timer channel 62 > 61", m_wake_channel },
+    { "timer channel 1 is also IRQ 0's", m_wake_on_irq },
+    { "idle vCPUs spin, but a wake slot or timer channel is given", m_spin_with_slot },
+    { "reserved bytes after the timer channel", m_wake_reserved },
 };
 
 static void config_rejects_each_bad_field(void)
@@ -240,6 +263,16 @@ static void config_accepts_gicv3(void)
     CHECK(strcmp(err, "") == 0);
 }
 
+static void config_accepts_idle_blocking(void)
+{
+    char err[200] = "";
+    make_valid();
+    with_wake(cfg());
+    seal();
+    CHECK(check(err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+}
+
 static void config_accepts_compressed_images(void)
 {
     char err[200] = "";
@@ -259,6 +292,7 @@ HARNESS_SUITE(config_tests) = {
     { "config: accepts compressed kernel and initrd", config_accepts_compressed_images },
     { "config: accepts a valid GICv2 blob", config_accepts_valid },
     { "config: accepts a valid GICv3 blob", config_accepts_gicv3 },
+    { "config: accepts idle vCPUs that block (wake slot, timer channel)", config_accepts_idle_blocking },
     { "config: CRC-32 matches the IEEE check value", config_crc_matches_zlib },
     { "config: rejects an unwritten (zero) section", config_rejects_zero_section },
     { "config: rejects a bad checksum", config_rejects_bad_checksum },

@@ -38,12 +38,13 @@ extern const struct harness_test linux_boot_tests[];
 extern const struct harness_test vgic_tests[];
 extern const struct harness_test pl011_tests[];
 extern const struct harness_test inflate_tests[];
+extern const struct harness_test idle_tests[];
 
 int main(void)
 {
     const struct harness_test *suites[] = {
         fmt_tests, config_tests, fault_tests, psci_tests, linux_boot_tests, vgic_tests, pl011_tests,
-        inflate_tests,
+        inflate_tests, idle_tests,
     };
     unsigned tests = 0;
     unsigned failed_tests = 0;

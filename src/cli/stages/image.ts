@@ -1,5 +1,5 @@
-// The image stage: build (or reuse) the VMM runtime, link one VMM per guest, and decide whether
-// the Microkit tool can run at all.
+// The image stage: build (or reuse) the VMM runtime, link one VMM per guest and the timer PD
+// that wakes their idle vCPUs, and decide whether the Microkit tool can run at all.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { allProtectionDomains, type SystemModel } from '../../compile/model.js';
 import type { LinuxPlacement } from '../../compile/guest/placement.js';
 import { buildRuntime } from '../../compile/link/runtime-build.js';
 import { linkVmms, type VmmLinkRequest } from '../../compile/link/vmm-elf.js';
+import { linkTimer, wakeRouteOf } from '../../compile/link/timer-elf.js';
 import { elfPlacedSize, type LoaderSpace, type PlacedData } from '../../compile/link/loader-space.js';
 import { loadKernel, runtimeCacheDir } from '../io.js';
 
@@ -35,9 +36,20 @@ export function programDirs(model: SystemModel): string[] {
   return [...dirs].sort();
 }
 
-/** Build (or reuse) the runtime for each GIC flavour in use and link one VMM per guest. */
+/** The timer PD's program, when the system has one. */
+async function linkTimerPd(model: SystemModel, sdk: string, config: 'debug' | 'release', progress: (line: string) => void): Promise<(Artefact & { content: Uint8Array }) | undefined> {
+  const timer = model.vmmTimer;
+  if (!timer) return undefined;
+  const board = model.board!;
+  const built = await buildRuntime({ sdk, board: board.microkitBoard, config, gicVersion: board.gic.version, program: 'timer', cacheDir: runtimeCacheDir(), onProgress: progress });
+  progress(`link: ${timer.pd}.elf (${timer.source}, ${timer.clients.length} VMM${timer.clients.length === 1 ? '' : 's'})`);
+  return { file: `${timer.pd}.elf`, kind: 'timer-program-image', content: linkTimer(new Uint8Array(await readFile(built.elf)), timer) };
+}
+
+/** Build (or reuse) the runtime for each GIC flavour in use, link one VMM per guest and the timer PD. */
 export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string, config: 'debug' | 'release', progress: (line: string) => void,
   space: LoaderSpace | undefined, placements: Map<string, GuestPlacement>): Promise<Artefact[]> {
+  const timerArtefact = await linkTimerPd(model, sdk, config, progress);
   const requests: VmmLinkRequest[] = [];
   const runtimes = new Map<number, Uint8Array>();
   const pds = allProtectionDomains(model);
@@ -54,10 +66,13 @@ export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, 
     const kernel = (await loadKernel(g.kernel.path)).image;
     const initrd = g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined;
     const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
-    requests.push({ runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd, compressImages: g.compressImages });
+    requests.push({
+      runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd,
+      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm),
+    });
   }
   // The other programs share the room below the loader with the VMMs.
-  const otherData: PlacedData[] = [];
+  const otherData: PlacedData[] = timerArtefact ? [{ what: timerArtefact.file, size: elfPlacedSize(timerArtefact.content) }] : [];
   for (const pd of pds) {
     if (pd.vmmOf !== undefined || pd.programPath === undefined) continue;
     try {
@@ -67,11 +82,12 @@ export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, 
     }
   }
   const linked = linkVmms(requests, { space, otherData, loc: model.guests[0]?.loc });
-  return linked.map((l, i) => {
+  const vmms = linked.map((l, i): Artefact => {
     const g = requests[i]!.guest;
     const p = placements.get(g.vm);
     if (p) p.stored = { kernel: l.stored.kernel, initrd: l.stored.initrd };
     if (l.stored.kernel.compressed) progress(`link: vmm-${g.vm}.elf carries its kernel${l.stored.initrd ? ' and initrd' : ''} compressed`);
     return { file: `vmm-${g.vm}.elf`, kind: 'vmm-program-image', content: l.elf };
   });
+  return timerArtefact ? [...vmms, timerArtefact] : vmms;
 }

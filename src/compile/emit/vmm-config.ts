@@ -16,14 +16,20 @@ export const VMM_CONFIG_SYMBOL = 'vmm_config_blob';
 export const VMM_CONFIG_RESERVED_SIZE = 4096;
 /** 'S4VM' in memory order, read as a little-endian u32. */
 export const VMM_CONFIG_MAGIC = 0x4d563453;
-/** Version 2 added compressed images (flags and the two unpacked sizes). */
-export const VMM_CONFIG_VERSION = 2;
-/** Size of the version-2 structure (`sizeof(struct vmm_config)`). */
-export const VMM_CONFIG_HEADER_SIZE = 0x230;
+/** Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs that block. */
+export const VMM_CONFIG_VERSION = 3;
+/** Size of the version-3 structure (`sizeof(struct vmm_config)`). */
+export const VMM_CONFIG_HEADER_SIZE = 0x240;
 
 /** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
 export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
 export const VMM_CONFIG_FLAG_INITRD_GZIP = 1 << 1;
+/** `flags` bit: idle vCPUs are suspended and woken through the timer PD (vmm_wake.h). */
+export const VMM_CONFIG_FLAG_IDLE_BLOCK = 1 << 2;
+/** `timer_channel` when there is no timer PD. */
+export const VMM_CONFIG_NO_CHANNEL = 0xff;
+/** Bytes of a wake slot region (one page; vmm_wake.h WAKE_SLOT_REGION_SIZE). */
+export const WAKE_SLOT_REGION_SIZE = 0x1000n;
 /** RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
 const GZIP_MIN_SIZE = 18n;
 
@@ -64,6 +70,8 @@ export const VMM_CONFIG_OFFSETS = {
   devices: 0x1c0,
   kernelUnpackedSize: 0x220,
   initrdUnpackedSize: 0x228,
+  wakeSlotVaddr: 0x230,
+  timerChannel: 0x238,
 } as const;
 const IRQ_SIZE = 0x8;
 const DEVICE_SIZE = 0x18;
@@ -139,6 +147,12 @@ export interface VmmConfig {
   irqs?: VmmConfigIrq[];
   /** @default [] */
   devices?: VmmConfigDevice[];
+  /**
+   * Idle vCPUs block (WFI/WFE suspend the vCPU until it has something to do): where this VMM's
+   * wake slot is mapped and its channel to the timer PD.
+   * @default absent: idle vCPUs are resumed at once (they spin)
+   */
+  wake?: { slotVaddr: bigint; timerChannel: number };
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -278,10 +292,18 @@ function validate(cfg: VmmConfig): void {
     }
     if (d.intid !== undefined && d.intid !== 0) checkInt(`device ${i} INTID`, d.intid, 32, 1019);
   });
+  if (cfg.wake) {
+    const { slotVaddr, timerChannel } = cfg.wake;
+    checkRange('wake slot', slotVaddr, WAKE_SLOT_REGION_SIZE);
+    if (slotVaddr === 0n || slotVaddr % PAGE !== 0n) bug('wake slot must be page-aligned and non-zero');
+    if (overlaps(slotVaddr, WAKE_SLOT_REGION_SIZE, ram.vmmVaddr, ram.size)) bug('wake slot overlaps the guest RAM mapping');
+    checkInt('timer channel', timerChannel, 0, VMM_CONFIG_MAX_CHANNEL);
+    if (irqs.some((q) => q.channel === timerChannel)) bug(`timer channel ${timerChannel} is also an IRQ's`);
+  }
 }
 
 /**
- * Encodes a VMM configuration as the version-2 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-3 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
@@ -309,7 +331,8 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   view.setUint8(O.irqCount, irqs.length);
   view.setUint8(O.deviceCount, devices.length);
   const packed = (img: VmmConfigImage | undefined): boolean => img !== undefined && img.size > 0n && img.unpackedSize !== undefined;
-  const flags = (packed(cfg.kernel) ? VMM_CONFIG_FLAG_KERNEL_GZIP : 0) | (packed(cfg.initrd) ? VMM_CONFIG_FLAG_INITRD_GZIP : 0);
+  const flags = (packed(cfg.kernel) ? VMM_CONFIG_FLAG_KERNEL_GZIP : 0) | (packed(cfg.initrd) ? VMM_CONFIG_FLAG_INITRD_GZIP : 0)
+    | (cfg.wake ? VMM_CONFIG_FLAG_IDLE_BLOCK : 0);
   view.setUint32(O.flags, flags, true);
   if (packed(cfg.kernel)) u64(O.kernelUnpackedSize, cfg.kernel.unpackedSize!);
   if (packed(cfg.initrd)) u64(O.initrdUnpackedSize, cfg.initrd!.unpackedSize!);
@@ -337,6 +360,8 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
     view.setUint16(off + 16, 1, true);
     view.setUint16(off + 18, d.intid ?? 0, true);
   });
+  u64(O.wakeSlotVaddr, cfg.wake?.slotVaddr ?? 0n);
+  view.setUint8(O.timerChannel, cfg.wake?.timerChannel ?? VMM_CONFIG_NO_CHANNEL);
   view.setUint32(O.crc32, crc32(bytes), true);
   return bytes;
 }
@@ -401,6 +426,7 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
       return { kind: 'pl011' as const, guestBase: u64(off), size: u64(off + 8), intid: view.getUint16(off + 18, true) };
     }),
   };
+  if (flags & VMM_CONFIG_FLAG_IDLE_BLOCK) cfg.wake = { slotVaddr: u64(O.wakeSlotVaddr), timerChannel: view.getUint8(O.timerChannel) };
   if (gicVersion === 2) cfg.giccBase = u64(O.giccBase);
   else cfg.gicrBase = u64(O.gicrBase);
   const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, O.initrdUnpackedSize);

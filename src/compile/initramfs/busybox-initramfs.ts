@@ -27,7 +27,25 @@ export function qemuVirtGuestCmdline(options: { echo?: boolean } = {}): string {
 }
 
 /** Busybox applets /init runs as commands; `echo`, `read` and `case` are shell built-ins. */
-export const INIT_APPLETS = ['sh', 'mount', 'poweroff'] as const;
+export const INIT_APPLETS = ['sh', 'mount', 'poweroff', 'sleep'] as const;
+
+/** The idle guest prints this with the guest clock before and after `sleep 1`. */
+export const GUEST_SLEPT_PREFIX = 'SEL4CP-SYNTH: sleep 1 from uptime ';
+/** The idle guest prints this followed by a count, once a second, while it idles. */
+export const GUEST_IDLE_PREFIX = 'SEL4CP-SYNTH: idle ';
+/** Kernel parameter: the idle guest also runs a busy loop (one CPU busy, the others idle). */
+export const GUEST_BUSY_PARAM = 'sel4cp_synth.busy=1';
+/** Kernel parameter: the idle guest powers off after this many idle seconds. */
+export const GUEST_IDLE_FOR_PARAM = 'sel4cp_synth.idle_for';
+
+/** What both /init scripts start with: the file systems, the marker, the kernel command line. */
+const INIT_PROLOGUE = `export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "${GUEST_MARKER}"
+read -r cmdline < /proc/cmdline
+`;
 
 /**
  * The /init script. `poweroff -f` skips init's shutdown sequence and calls reboot(2) with
@@ -37,13 +55,7 @@ export const INIT_APPLETS = ['sh', 'mount', 'poweroff'] as const;
 export function initScript(): string {
   return `#!/bin/sh
 # sel4cp-synth test guest: report, optionally echo one console line, power off.
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-echo "${GUEST_MARKER}"
-read -r cmdline < /proc/cmdline
-case " $cmdline " in
+${INIT_PROLOGUE}case " $cmdline " in
   *" ${GUEST_ECHO_PARAM} "*)
     read -r line
     echo "${GUEST_ECHO_PREFIX}$line"
@@ -53,8 +65,38 @@ poweroff -f
 `;
 }
 
+/**
+ * The /init of the guest that stays up (`initramfs-idle.cpio`): it prints the marker, times
+ * `sleep 1` with the guest's clock, then idles in `sleep 1` for ever, printing a count each
+ * second, so that a test sees it keep running and a host can time it. With GUEST_BUSY_PARAM a
+ * shell loop keeps one CPU busy meanwhile; with GUEST_IDLE_FOR_PARAM=N it powers off after N.
+ */
+export function idleInitScript(): string {
+  return `#!/bin/sh
+# sel4cp-synth test guest that stays up: report, time sleep 1, then idle printing a count.
+${INIT_PROLOGUE}limit=
+for word in $cmdline; do
+  case "$word" in
+    ${GUEST_BUSY_PARAM}) (while :; do :; done) & ;;
+    ${GUEST_IDLE_FOR_PARAM}=*) limit=\${word#*=} ;;
+  esac
+done
+read -r before rest < /proc/uptime
+sleep 1
+read -r after rest < /proc/uptime
+echo "${GUEST_SLEPT_PREFIX}$before to $after"
+n=0
+while [ -z "$limit" ] || [ "$n" -lt "$limit" ]; do
+  sleep 1
+  n=$((n + 1))
+  echo "${GUEST_IDLE_PREFIX}$n"
+done
+poweroff -f
+`;
+}
+
 /** The entries of the initramfs; exported so tests and users can extend the set. */
-export function busyboxInitramfsEntries(busybox: Uint8Array): CpioEntry[] {
+export function busyboxInitramfsEntries(busybox: Uint8Array, init: string = initScript()): CpioEntry[] {
   return [
     { kind: 'directory', path: 'bin' },
     { kind: 'file', path: 'bin/busybox', content: busybox, mode: 0o755 },
@@ -65,11 +107,14 @@ export function busyboxInitramfsEntries(busybox: Uint8Array): CpioEntry[] {
     { kind: 'char-device', path: 'dev/console', major: 5, minor: 1, mode: 0o600 },
     { kind: 'directory', path: 'proc' },
     { kind: 'directory', path: 'sys' },
-    { kind: 'file', path: 'init', content: initScript(), mode: 0o755 },
+    { kind: 'file', path: 'init', content: init, mode: 0o755 },
   ];
 }
 
-/** An uncompressed newc initramfs around `busybox` (an arm64 static busybox binary). */
-export function buildBusyboxInitramfs(busybox: Uint8Array): Uint8Array {
-  return writeCpio(busyboxInitramfsEntries(busybox));
+/**
+ * An uncompressed newc initramfs around `busybox` (an arm64 static busybox binary), with the
+ * /init that powers off (initScript) or, for `'idle'`, the one that stays up (idleInitScript).
+ */
+export function buildBusyboxInitramfs(busybox: Uint8Array, variant: 'poweroff' | 'idle' = 'poweroff'): Uint8Array {
+  return writeCpio(busyboxInitramfsEntries(busybox, variant === 'idle' ? idleInitScript() : initScript()));
 }

@@ -22,7 +22,9 @@ export interface BuildRuntimeOptions {
   /** Microkit configuration. */
   config: 'debug' | 'release' | 'benchmark';
   gicVersion: 2 | 3;
-  /** Cache root; the runtime goes to `<cacheDir>/vmm-runtime/<key>/vmm.elf`. */
+  /** Which program of the runtime: the VMM, or the timer PD (GIC-independent). @default 'vmm' */
+  program?: 'vmm' | 'timer';
+  /** Cache root; the runtime goes to `<cacheDir>/vmm-runtime/<key>/<program>.elf`. */
   cacheDir: string;
   /** Receives one line per step (e.g. for `--quiet`-aware progress output). @default none */
   onProgress?: (line: string) => void;
@@ -76,7 +78,8 @@ export function runtimeCacheKey(opts: BuildRuntimeOptions & { sdk: string }, run
   const sdkReal = realpathSync(opts.sdk);
   const versionFile = join(sdkReal, 'VERSION');
   const sdkVersion = existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : 'unknown';
-  h.update(JSON.stringify([opts.board, opts.config, opts.gicVersion, sdkReal, sdkVersion, opts.cross ?? '']));
+  const program = opts.program ?? 'vmm';
+  h.update(JSON.stringify([program, opts.board, opts.config, program === 'vmm' ? opts.gicVersion : 0, sdkReal, sdkVersion, opts.cross ?? '']));
   // The SDK's library and headers for this board may be rebuilt in place.
   const lib = join(sdkReal, 'board', opts.board, opts.config, 'lib', 'libmicrokit.a');
   if (existsSync(lib)) {
@@ -89,7 +92,8 @@ export function runtimeCacheKey(opts: BuildRuntimeOptions & { sdk: string }, run
     h.update(readFileSync(file));
     h.update('\0');
   }
-  return `${opts.board}-${opts.config}-gicv${opts.gicVersion}-${h.digest('hex').slice(0, 16)}`;
+  const flavour = program === 'vmm' ? `gicv${opts.gicVersion}` : program;
+  return `${opts.board}-${opts.config}-${flavour}-${h.digest('hex').slice(0, 16)}`;
 }
 
 function haveCommand(cmd: string): boolean {
@@ -135,9 +139,11 @@ export async function buildRuntime(opts: BuildRuntimeOptions): Promise<RuntimeBu
     fail('make-missing', 'make not found: it builds the VMM runtime', "install Debian's make");
   }
 
+  const program = opts.program ?? 'vmm';
   const key = runtimeCacheKey({ ...opts, sdk: opts.sdk }, runtimeDir);
   const finalDir = join(opts.cacheDir, 'vmm-runtime', key);
-  const elf = join(finalDir, 'vmm.elf');
+  const elf = join(finalDir, `${program}.elf`);
+  const what = program === 'vmm' ? `the VMM for ${opts.board} (${opts.config}, GICv${opts.gicVersion})` : `the timer PD for ${opts.board} (${opts.config})`;
   if (existsSync(elf)) {
     progress(`runtime: reusing ${key}`);
     return { elf, cached: true, key };
@@ -145,16 +151,16 @@ export async function buildRuntime(opts: BuildRuntimeOptions): Promise<RuntimeBu
 
   mkdirSync(join(opts.cacheDir, 'vmm-runtime'), { recursive: true });
   const tmpDir = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
-  progress(`runtime: building the VMM for ${opts.board} (${opts.config}, GICv${opts.gicVersion})`);
+  progress(`runtime: building ${what}`);
   try {
     const r = await run('make', [
-      '-s', '-C', runtimeDir, 'vmm',
+      '-s', '-C', runtimeDir, program,
       `MICROKIT_SDK=${resolve(opts.sdk)}`, `BOARD=${opts.board}`, `CONFIG=${opts.config}`,
       `GIC=v${opts.gicVersion}`, `BUILD_DIR=${tmpDir}`, `CROSS=${cross}`,
     ], runtimeDir);
-    if (r.code !== 0 || !existsSync(join(tmpDir, 'vmm.elf'))) {
+    if (r.code !== 0 || !existsSync(join(tmpDir, `${program}.elf`))) {
       const tail = r.output.trim().split('\n').slice(-15).join('\n');
-      throw new Error(`runtime-build: make vmm failed for ${opts.board}/${opts.config}/GICv${opts.gicVersion}:\n${tail}`);
+      throw new Error(`runtime-build: make ${program} failed for ${opts.board}/${opts.config}${program === 'vmm' ? `/GICv${opts.gicVersion}` : ''}:\n${tail}`);
     }
     rmSync(join(tmpDir, 'obj'), { recursive: true, force: true });
     try {

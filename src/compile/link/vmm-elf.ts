@@ -65,6 +65,8 @@ export interface VmmLinkInput {
    * @default false
    */
   compress?: boolean;
+  /** Idle vCPUs block: this VMM's wake slot and timer channel. @default absent (they spin) */
+  wake?: { slotVaddr: bigint; timerChannel: number } | undefined;
 }
 
 export interface VmmLinkOutput {
@@ -113,6 +115,7 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     entry: placement.entry,
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
     devices: guest.emulated.map((e) => ({ kind: e.kind, guestBase: e.gpa, size: e.size, ...(e.irq !== undefined ? { intid: e.irq } : {}) })),
+    ...(input.wake ? { wake: input.wake } : {}),
   };
   const withConfig = patchSection(input.runtimeElf, VMM_CONFIG_SECTION, encodeVmmConfig(config));
   const elf = addLoadSegment(withConfig, { vaddr: GUEST_IMAGES_VADDR, data: images, flags: PF_R });

@@ -180,6 +180,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     passthrough,
     emulated: emulatedDevices,
     compressImages: vm.compressImages,
+    idle: vm.idle,
     loc: vm.loc,
   };
 }

@@ -13,6 +13,7 @@ import {
 } from '../model.js';
 import { IdAllocator, MAX_CHANNEL_ID, VaddrAllocator, effectivePageSize } from './ids.js';
 import { expandGuest } from './guests.js';
+import { addVmmTimer } from './vmm-timer.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
 export interface ImageFacts {
@@ -273,6 +274,8 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
     const b = r.channelEnd(ch.b, ch.loc);
     if (a && b) r.channels.push({ a, b, loc: ch.loc });
   }
+  // After the user's channels, so that their automatic ids do not move when guests block.
+  const vmmTimer = board ? addVmmTimer(r, system, board) : undefined;
 
   const all: ProtectionDomainModel[] = [];
   const walk = (pd: ProtectionDomainModel): void => { all.push(pd); pd.children.forEach(walk); };
@@ -291,6 +294,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       protectionDomains: r.rootPds,
       channels: r.channels,
       guests: r.guests,
+      vmmTimer,
     },
     diagnostics: r.diagnostics,
   };

@@ -10,6 +10,7 @@ import { checkChannels } from './channels.js';
 import { checkVirtualMachines } from './virtual-machines.js';
 import { checkDevices } from './devices.js';
 import { checkGuests } from './guests.js';
+import { checkVmmTimer } from './vmm-timer.js';
 
 const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkNames,
@@ -21,6 +22,7 @@ const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkVirtualMachines,
   checkDevices,
   checkGuests,
+  checkVmmTimer,
 ];
 
 /** All problems, errors before warnings, each group in source order. */

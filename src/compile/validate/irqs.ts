@@ -20,7 +20,8 @@ export function checkIrqs(system: SystemModel): Diagnostic[] {
         out.push(error('irq-number-invalid', `irq number ${q.irq} in '${pd.name}' is not a valid interrupt number`, q.loc));
       } else if (system.board?.maxIrq !== undefined && q.irq > system.board.maxIrq) {
         out.push(error('irq-number-too-high', `irq ${q.irq} in '${pd.name}' is above the highest interrupt seL4 supports on '${system.board.name}' (${system.board.maxIrq})`, q.loc));
-      } else if (q.irq < 32 && system.board) {
+      } else if (q.irq < 32 && system.board && q.device === undefined) {
+        // (An IRQ taken from the board's data, like the timer PD's physical-timer PPI, is meant.)
         out.push(warning('irq-not-spi', `irq ${q.irq} in '${pd.name}' is a ${q.irq < 16 ? 'software-generated' : 'private peripheral'} interrupt, not a shared one`, q.loc, {
           hint: 'GIC INTIDs of devices start at 32 (SPI n is INTID 32 + n)',
         }));

@@ -2,7 +2,7 @@
 #include "pl011_emul.h"
 #include "vmm_fmt.h"
 
-#include <string.h>
+#include "vmm_string.h"
 
 /* Register offsets, DDI 0183G table 3-1. */
 #define UARTDR      0x000u

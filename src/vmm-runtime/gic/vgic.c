@@ -6,7 +6,7 @@
  */
 #include "vgic.h"
 
-#include <string.h>
+#include "vmm_string.h"
 
 void vgic_init(struct vgic *vgic, unsigned nr_vcpus, const struct vgic_ops *ops, void *ctx)
 {
@@ -184,6 +184,20 @@ static void vgic_refill(struct vgic *vgic, unsigned vcpu)
         vc->queue_overflowed = false;
         vgic_deliver_all(vgic);
     }
+}
+
+bool vgic_vcpu_has_work(const struct vgic *vgic, unsigned vcpu)
+{
+    if (vcpu >= vgic->nr_vcpus) {
+        return false;
+    }
+    const struct vgic_vcpu *vc = &vgic->vcpu[vcpu];
+    for (unsigned lr = 0; lr < VGIC_NR_LRS; lr++) {
+        if (vc->lr[lr] != 0) {
+            return true;
+        }
+    }
+    return vc->queue_len > 0 || vc->queue_overflowed;
 }
 
 int vgic_maintenance(struct vgic *vgic, unsigned vcpu, unsigned lr)

@@ -99,6 +99,13 @@ void vgic_try_deliver(struct vgic *vgic, unsigned vcpu, unsigned intid);
 /* Forwards every pending, enabled interrupt (after GICD_CTLR enables a group). */
 void vgic_deliver_all(struct vgic *vgic);
 
+/* Whether `vcpu` has an interrupt forwarded to it that it has not EOI'd yet (held by a list
+ * register or queued for one): the wake-up condition of WFI (Arm ARM D1.16.2: a pending virtual
+ * interrupt wakes the PE even if PSTATE masks it). A list register is freed at the guest's EOI
+ * (the maintenance interrupt), so an occupied one is, in practice, pending; erring towards
+ * "has work" only costs a spurious wake-up, which WFI allows. */
+bool vgic_vcpu_has_work(const struct vgic *vgic, unsigned vcpu);
+
 /* The guest EOI'd list register `lr` of `vcpu` (a VGICMaintenance fault). Frees it, refills
  * free list registers from the queue, and returns the INTID that was EOI'd, or -1 if the list
  * register held none. */

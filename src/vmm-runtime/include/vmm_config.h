@@ -20,7 +20,7 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       2u
+#define VMM_CONFIG_VERSION       3u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
@@ -43,7 +43,13 @@
  * guest address; the DTB is small and always stored as is. */
 #define VMM_CONFIG_FLAG_KERNEL_GZIP  (1u << 0)
 #define VMM_CONFIG_FLAG_INITRD_GZIP  (1u << 1)
-#define VMM_CONFIG_FLAGS_KNOWN       (VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP)
+/* Version 3: an idle vCPU (WFI, or WFE while a sibling runs) is suspended until it has
+ * something to do, woken on time through the timer PD (vmm_wake.h, `wake_slot_vaddr`,
+ * `timer_channel`); without the flag it is resumed at once and spins. */
+#define VMM_CONFIG_FLAG_IDLE_BLOCK   (1u << 2)
+#define VMM_CONFIG_FLAGS_KNOWN       (VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP \
+                                      | VMM_CONFIG_FLAG_IDLE_BLOCK)
+#define VMM_CONFIG_NO_CHANNEL        0xffu
 /* RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
 #define VMM_CONFIG_GZIP_MIN_SIZE     18u
 
@@ -117,6 +123,11 @@ struct vmm_config {
      * (the output bound and the size the result must have); 0 when stored as is. */
     uint64_t kernel_unpacked_size;
     uint64_t initrd_unpacked_size;
+    /* Version 3: with VMM_CONFIG_FLAG_IDLE_BLOCK, where this VMM's wake slot is mapped and the
+     * channel to the timer PD; 0 and VMM_CONFIG_NO_CHANNEL without. */
+    uint64_t wake_slot_vaddr;
+    uint8_t timer_channel;
+    uint8_t reserved3[7];   /* 0 */
 };
 _Static_assert(offsetof(struct vmm_config, magic) == 0x000, "config layout");
 _Static_assert(offsetof(struct vmm_config, version) == 0x004, "config layout");
@@ -144,7 +155,10 @@ _Static_assert(offsetof(struct vmm_config, irqs) == 0x0c0, "config layout");
 _Static_assert(offsetof(struct vmm_config, devices) == 0x1c0, "config layout");
 _Static_assert(offsetof(struct vmm_config, kernel_unpacked_size) == 0x220, "config layout");
 _Static_assert(offsetof(struct vmm_config, initrd_unpacked_size) == 0x228, "config layout");
-_Static_assert(sizeof(struct vmm_config) == 0x230, "config layout");
+_Static_assert(offsetof(struct vmm_config, wake_slot_vaddr) == 0x230, "config layout");
+_Static_assert(offsetof(struct vmm_config, timer_channel) == 0x238, "config layout");
+_Static_assert(offsetof(struct vmm_config, reserved3) == 0x239, "config layout");
+_Static_assert(sizeof(struct vmm_config) == 0x240, "config layout");
 _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fits its section");
 
 /* GIC frame sizes the checks use: GICv2 IHI0048B 4.1.2 (4 KiB distributor), GICv3 IHI0069

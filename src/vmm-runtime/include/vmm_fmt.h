@@ -25,5 +25,10 @@ bool vmm_fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((f
  * capture buffer on the host. */
 void vmm_log_sink(const char *s);
 
-/* Formats one log line (at most 255 characters), prefixes "vmm: ", adds the newline. */
+/* The program's log prefix ("vmm: " unless the program defines its own); at most
+ * VMM_LOG_PREFIX_MAX characters are used. */
+#define VMM_LOG_PREFIX_MAX 16u
+extern const char vmm_log_prefix[];
+
+/* Formats one log line (at most 255 characters), prefixes vmm_log_prefix, adds the newline. */
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

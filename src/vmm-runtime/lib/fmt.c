@@ -160,13 +160,16 @@ int vmm_snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+/* The VMM's prefix; another program of the runtime (the timer PD) defines its own. */
+__attribute__((weak)) const char vmm_log_prefix[] = "vmm: ";
+
 void vmm_log(const char *fmt, ...)
 {
-    char line[256 + 6];
-    const char prefix[] = "vmm: ";
-    size_t n = sizeof(prefix) - 1;
-    for (size_t i = 0; i < n; i++) {
-        line[i] = prefix[i];
+    char line[256 + VMM_LOG_PREFIX_MAX + 1];
+    size_t n = 0;
+    while (n < VMM_LOG_PREFIX_MAX && vmm_log_prefix[n] != '\0') {
+        line[n] = vmm_log_prefix[n];
+        n++;
     }
     va_list ap;
     va_start(ap, fmt);

@@ -10,7 +10,7 @@
 #include "inflate.h"
 
 #include <stdbool.h>
-#include <string.h>
+#include "vmm_string.h"
 
 /* ------------------------------------------------------------------ bit reader */
 

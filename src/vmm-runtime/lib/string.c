@@ -4,15 +4,9 @@
  * -fno-tree-loop-distribute-patterns so these loops are not turned back into calls to
  * themselves.
  */
-#include <stddef.h>
 #include <stdint.h>
 
-void *memcpy(void *restrict dst, const void *restrict src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-void *memchr(const void *s, int c, size_t n);
-size_t strlen(const char *s);
+#include "vmm_string.h"
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {

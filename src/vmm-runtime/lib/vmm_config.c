@@ -4,22 +4,16 @@
  * reported as one line; the VMM then refuses to start the guest.
  */
 #include "vmm_config.h"
+#include "vmm_blob.h"
 #include "vmm_fmt.h"
 
-#include <string.h>
+#include "vmm_string.h"
 
 #define PAGE_SIZE 0x1000u
 
 uint32_t vmm_config_crc32(const uint8_t *data, size_t len)
 {
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= data[i];
-        for (unsigned bit = 0; bit < 8; bit++) {
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
+    return blob_crc32(data, len);
 }
 
 /* [base, base + size) as a half-open range; false if it wraps around 2^64. */
@@ -40,11 +34,6 @@ static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_s
         return false;
     }
     return a < b + b_size && b < a + a_size;
-}
-
-static uint32_t read_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 uint64_t vmm_config_kernel_guest_size(const struct vmm_config *c)
@@ -102,54 +91,9 @@ static bool outside_ram(const struct vmm_config *c, uint64_t base, uint64_t size
     return !ranges_overlap(base, size, c->ram_guest_base, c->ram_size);
 }
 
-bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_version,
-                      char *err, size_t err_size)
+/* Name, flags, GIC version and the vCPU table. */
+static bool check_identity(const struct vmm_config *c, unsigned built_gic_version, char *err, size_t err_size)
 {
-    if (len < 16) {
-        return vmm_fail(err, err_size, "blob of %zu bytes is shorter than its preamble", len);
-    }
-    uint32_t magic = read_u32(blob);
-    if (magic != VMM_CONFIG_MAGIC) {
-        return vmm_fail(err, err_size, "bad magic 0x%08x (expected 0x%08x 'S4VM'); was the config "
-                    "written into this ELF?", magic, VMM_CONFIG_MAGIC);
-    }
-    uint32_t version = (uint32_t)blob[4] | ((uint32_t)blob[5] << 8);
-    if (version != VMM_CONFIG_VERSION) {
-        return vmm_fail(err, err_size, "unsupported version %u (this runtime reads version %u)",
-                    version, VMM_CONFIG_VERSION);
-    }
-    uint32_t header_size = (uint32_t)blob[6] | ((uint32_t)blob[7] << 8);
-    uint32_t total_size = read_u32(blob + 8);
-    if (header_size != sizeof(struct vmm_config)) {
-        return vmm_fail(err, err_size, "header size %u, expected %zu", header_size,
-                    sizeof(struct vmm_config));
-    }
-    if (total_size < header_size || total_size > len || total_size > VMM_CONFIG_RESERVED_SIZE) {
-        return vmm_fail(err, err_size, "total size %u is outside [%u, %zu]", total_size, header_size,
-                    len < VMM_CONFIG_RESERVED_SIZE ? len : (size_t)VMM_CONFIG_RESERVED_SIZE);
-    }
-    /* The CRC is computed as if its own field were zero. */
-    uint32_t stored_crc = read_u32(blob + offsetof(struct vmm_config, crc32));
-    static const uint8_t zero[4];
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < total_size; i++) {
-        size_t k = i - offsetof(struct vmm_config, crc32);
-        uint8_t byte = k < 4 ? zero[k] : blob[i];
-        crc ^= byte;
-        for (unsigned bit = 0; bit < 8; bit++) {
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-        }
-    }
-    crc = ~crc;
-    if (crc != stored_crc) {
-        return vmm_fail(err, err_size, "checksum mismatch: stored 0x%08x, computed 0x%08x",
-                    stored_crc, crc);
-    }
-
-    /* From here on the blob is what the tool wrote; the field checks catch our own bugs and
-     * hand-edited ELFs. The section is 8-byte aligned (see vmm.c), so the struct view is safe. */
-    const struct vmm_config *c = (const struct vmm_config *)(const void *)blob;
-
     if (memchr(c->vm_name, '\0', sizeof(c->vm_name)) == NULL || c->vm_name[0] == '\0') {
         return vmm_fail(err, err_size, "VM name is empty or not NUL-terminated");
     }
@@ -185,6 +129,12 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
         }
     }
 
+    return true;
+}
+
+/* Guest RAM, its VMM mapping, and the GIC frames the guest sees. */
+static bool check_ram_and_gic(const struct vmm_config *c, char *err, size_t err_size)
+{
     if (c->ram_size == 0 || c->ram_guest_base % PAGE_SIZE != 0 || c->ram_size % PAGE_SIZE != 0
         || !range_valid(c->ram_guest_base, c->ram_size)) {
         return vmm_fail(err, err_size, "guest RAM [0x%llx..+0x%llx) is empty, unaligned or wraps",
@@ -226,6 +176,12 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
         }
     }
 
+    return true;
+}
+
+/* Kernel, DTB and initrd: each inside guest RAM, apart from each other; the entry point. */
+static bool check_images(const struct vmm_config *c, char *err, size_t err_size)
+{
     if (!check_image(c, "kernel", &c->kernel, true, c->flags & VMM_CONFIG_FLAG_KERNEL_GZIP,
                      c->kernel_unpacked_size, err, err_size)
         || !check_image(c, "DTB", &c->dtb, true, false, 0, err, err_size)
@@ -246,6 +202,12 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
                     (unsigned long long)c->entry);
     }
 
+    return true;
+}
+
+/* Passthrough interrupts. */
+static bool check_irqs(const struct vmm_config *c, char *err, size_t err_size)
+{
     if (c->irq_count > VMM_CONFIG_MAX_IRQS) {
         return vmm_fail(err, err_size, "%u passthrough IRQs, at most %u", c->irq_count,
                     VMM_CONFIG_MAX_IRQS);
@@ -272,6 +234,12 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
             }
         }
     }
+    return true;
+}
+
+/* Emulated devices: windows outside RAM and the GIC. */
+static bool check_devices(const struct vmm_config *c, char *err, size_t err_size)
+{
     if (c->device_count > VMM_CONFIG_MAX_DEVICES) {
         return vmm_fail(err, err_size, "%u emulated devices, at most %u", c->device_count,
                     VMM_CONFIG_MAX_DEVICES);
@@ -281,7 +249,8 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
         if (d->kind != VMM_CONFIG_DEVICE_PL011) {
             return vmm_fail(err, err_size, "device %u: unknown kind %u", i, d->kind);
         }
-        uint64_t gic_other = c->gic_version == 2 ? c->gicc_base : c->gicr_base;
+        uint64_t gicd_size = c->gic_version == 2 ? VMM_GICD_V2_SIZE : VMM_GICD_V3_SIZE;
+    uint64_t gic_other = c->gic_version == 2 ? c->gicc_base : c->gicr_base;
         uint64_t gic_other_size = c->gic_version == 2 ? VMM_GICC_V2_SIZE
                                   : (uint64_t)c->vcpu_count * VMM_GICR_STRIDE;
         if (d->size == 0 || d->guest_base % PAGE_SIZE != 0 || !range_valid(d->guest_base, d->size)
@@ -300,4 +269,58 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
         }
     }
     return true;
+}
+
+/* Version 3: the wake-up route to the timer PD, present exactly when idle vCPUs block. */
+static bool check_wake(const struct vmm_config *c, char *err, size_t err_size)
+{
+    for (unsigned i = 0; i < sizeof(c->reserved3); i++) {
+        if (c->reserved3[i] != 0) {
+            return vmm_fail(err, err_size, "reserved bytes after the timer channel are not zero");
+        }
+    }
+    if (!(c->flags & VMM_CONFIG_FLAG_IDLE_BLOCK)) {
+        if (c->wake_slot_vaddr != 0 || c->timer_channel != VMM_CONFIG_NO_CHANNEL) {
+            return vmm_fail(err, err_size, "idle vCPUs spin, but a wake slot or timer channel is "
+                            "given");
+        }
+        return true;
+    }
+    if (c->wake_slot_vaddr == 0 || c->wake_slot_vaddr % PAGE_SIZE != 0
+        || !range_valid(c->wake_slot_vaddr, PAGE_SIZE)
+        || ranges_overlap(c->wake_slot_vaddr, PAGE_SIZE, c->ram_vmm_vaddr, c->ram_size)) {
+        return vmm_fail(err, err_size, "wake slot 0x%llx is zero, unaligned or inside the guest "
+                        "RAM mapping", (unsigned long long)c->wake_slot_vaddr);
+    }
+    if (c->timer_channel > VMM_CONFIG_MAX_CHANNEL) {
+        return vmm_fail(err, err_size, "timer channel %u > %u", c->timer_channel,
+                        VMM_CONFIG_MAX_CHANNEL);
+    }
+    for (unsigned i = 0; i < c->irq_count; i++) {
+        if (c->irqs[i].channel == c->timer_channel) {
+            return vmm_fail(err, err_size, "timer channel %u is also IRQ %u's", c->timer_channel, i);
+        }
+    }
+    return true;
+}
+
+bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_version,
+                      char *err, size_t err_size)
+{
+    static const struct blob_kind kind = {
+        VMM_CONFIG_MAGIC, "S4VM", VMM_CONFIG_VERSION, sizeof(struct vmm_config),
+        VMM_CONFIG_RESERVED_SIZE,
+    };
+    if (!blob_check_preamble(blob, len, &kind, err, err_size)) {
+        return false;
+    }
+    /* From here on the blob is what the tool wrote; the field checks catch our own bugs and
+     * hand-edited ELFs. The section is 8-byte aligned (see vmm.c), so the struct view is safe. */
+    const struct vmm_config *c = (const struct vmm_config *)(const void *)blob;
+    return check_identity(c, built_gic_version, err, err_size)
+           && check_ram_and_gic(c, err, err_size)
+           && check_images(c, err, err_size)
+           && check_irqs(c, err, err_size)
+           && check_devices(c, err, err_size)
+           && check_wake(c, err, err_size);
 }

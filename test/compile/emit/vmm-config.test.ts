@@ -11,8 +11,19 @@ import {
   VMM_CONFIG_OFFSETS,
   VMM_CONFIG_RESERVED_SIZE,
   VMM_CONFIG_SECTION,
+  VMM_CONFIG_VERSION,
+  VMM_CONFIG_NAME_SIZE,
+  VMM_CONFIG_MAX_VCPUS,
+  VMM_CONFIG_MAX_IRQS,
+  VMM_CONFIG_MAX_DEVICES,
+  VMM_CONFIG_MAX_CHANNEL,
+  VMM_CONFIG_MAX_CHILD,
+  VMM_CONFIG_NO_CHANNEL,
+  VMM_CONFIG_FLAG_IDLE_BLOCK,
+  WAKE_SLOT_REGION_SIZE,
   type VmmConfig,
 } from '../../../src/compile/emit/vmm-config.js';
+import { readCHeader, snake } from '../../c-header.js';
 import { sampleVmmConfig } from './sample-vmm-config.js';
 
 const sample = sampleVmmConfig;
@@ -21,25 +32,39 @@ test('CRC-32 is the IEEE/zlib one', () => {
   assert.is(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
 });
 
-test('constants match the C header', () => {
+test('constants and offsets are those vmm_config.h pins (read from the header)', () => {
+  const h = readCHeader('src/vmm-runtime/include/vmm_config.h');
+  const d = (name: string): number | undefined => h.defines.get(name);
+  assert.is(d('VMM_CONFIG_RESERVED_SIZE'), VMM_CONFIG_RESERVED_SIZE);
+  assert.is(d('VMM_CONFIG_MAGIC'), VMM_CONFIG_MAGIC);
+  assert.is(d('VMM_CONFIG_VERSION'), VMM_CONFIG_VERSION);
+  assert.is(d('VMM_CONFIG_NAME_SIZE'), VMM_CONFIG_NAME_SIZE);
+  assert.is(d('VMM_CONFIG_MAX_VCPUS'), VMM_CONFIG_MAX_VCPUS);
+  assert.is(d('VMM_CONFIG_MAX_IRQS'), VMM_CONFIG_MAX_IRQS);
+  assert.is(d('VMM_CONFIG_MAX_DEVICES'), VMM_CONFIG_MAX_DEVICES);
+  assert.is(d('VMM_CONFIG_MAX_CHANNEL'), VMM_CONFIG_MAX_CHANNEL);
+  assert.is(d('VMM_CONFIG_MAX_CHILD'), VMM_CONFIG_MAX_CHILD);
+  assert.is(d('VMM_CONFIG_NO_CHANNEL'), VMM_CONFIG_NO_CHANNEL);
+  assert.is(d('VMM_CONFIG_FLAG_KERNEL_GZIP'), VMM_CONFIG_FLAG_KERNEL_GZIP);
+  assert.is(d('VMM_CONFIG_FLAG_INITRD_GZIP'), VMM_CONFIG_FLAG_INITRD_GZIP);
+  assert.is(d('VMM_CONFIG_FLAG_IDLE_BLOCK'), VMM_CONFIG_FLAG_IDLE_BLOCK);
+  assert.is(h.sizes.get('vmm_config'), VMM_CONFIG_HEADER_SIZE);
+  const c = h.offsets.get('vmm_config')!;
+  for (const [field, offset] of Object.entries(VMM_CONFIG_OFFSETS)) assert.is(c.get(snake(field)), offset, `offset of ${snake(field)}`);
   assert.is(VMM_CONFIG_SECTION, '.vmm_config');
-  assert.is(VMM_CONFIG_RESERVED_SIZE, 4096);
-  assert.is(VMM_CONFIG_HEADER_SIZE, 0x230);
-  assert.is(VMM_CONFIG_MAGIC, 0x4d563453);
-  assert.is(VMM_CONFIG_FLAG_KERNEL_GZIP, 1);
-  assert.is(VMM_CONFIG_FLAG_INITRD_GZIP, 2);
-  assert.is(VMM_CONFIG_OFFSETS.kernelUnpackedSize, 0x220);
-  assert.is(VMM_CONFIG_OFFSETS.initrdUnpackedSize, 0x228);
+  assert.ok(VMM_CONFIG_SECTION && readCHeader('src/vmm-runtime/include/vmm_wake.h').defines.get('WAKE_SLOT_REGION_SIZE') === Number(WAKE_SLOT_REGION_SIZE));
 });
 
-test('the blob starts with S4VM, version 2, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 3, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
-  assert.is(view.getUint16(4, true), 2);
-  assert.is(view.getUint16(6, true), 0x230);
-  assert.is(view.getUint32(8, true), 0x230);
+  assert.is(view.getUint16(4, true), 3);
+  assert.is(view.getUint16(6, true), VMM_CONFIG_HEADER_SIZE);
+  assert.is(view.getUint32(8, true), VMM_CONFIG_HEADER_SIZE);
+  // No wake route: idle vCPUs spin, and the timer channel says "none".
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.timerChannel), VMM_CONFIG_NO_CHANNEL);
   assert.is(view.getUint32(VMM_CONFIG_OFFSETS.flags, true), 0);
   assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.kernelUnpackedSize, true), 0n);
   const copy = blob.slice();

@@ -3,7 +3,7 @@
 #include "inflate.h"
 #include "vmm_fmt.h"
 
-#include <string.h>
+#include "vmm_string.h"
 
 static uint64_t le64(const uint8_t *p)
 {

@@ -1,0 +1,64 @@
+/*
+ * Idle vCPUs: when a trapped WFI/WFE suspends a vCPU, and when it runs again. Pure state and
+ * decisions; vmm.c carries them out (TCB_Suspend / TCB_Resume, the wake slot, the timer PD).
+ *
+ * WFI (Arm ARM D1.16.2) waits for an interrupt: the vCPU sleeps until the vGIC holds one for
+ * it, or until its virtual timer's deadline, which the timer PD is asked to signal.
+ *
+ * WFE waits for an event, and events from other CPUs (SEV, a store clearing the exclusive
+ * monitor) do not trap, so we can never know one came. Linux uses WFE in spin-waits on
+ * another CPU (qspinlock's smp_cond_load, the lock holder's store wakes it) and in __delay()
+ * bounded by the 10 kHz event stream. All vCPUs of a VM share one core here, so a WFE that
+ * spins only keeps the CPU from the sibling it waits for: with a sibling runnable the vCPU
+ * sleeps until that sibling next exits to us, its timer deadline, or one event-stream period
+ * (whichever is first), like KVM's "yield on WFE". With no sibling runnable there is nobody
+ * to wait for and it resumes at once, so __delay() keeps its resolution.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VCPU_IDLE_MAX_VCPUS 8u
+
+struct vcpu_idle {
+    unsigned nr_vcpus;
+    bool blocked[VCPU_IDLE_MAX_VCPUS];
+    bool in_wfe[VCPU_IDLE_MAX_VCPUS];           /* blocked in WFE: a sibling's exit wakes it */
+    bool sibling_exited[VCPU_IDLE_MAX_VCPUS];
+    uint64_t wake_at[VCPU_IDLE_MAX_VCPUS];      /* physical-counter deadline, WAKE_NEVER */
+    uint64_t posted;                            /* what this VMM's wake slot holds */
+    unsigned long blocks;                       /* vCPU suspensions (for the exits line) */
+};
+
+void vcpu_idle_init(struct vcpu_idle *s, unsigned nr_vcpus);
+
+/* What a trapped WFI (`wfe` false) or WFE of `vcpu` should do. */
+struct vcpu_idle_wfx {
+    bool wfe;
+    bool has_work;              /* vgic_vcpu_has_work() */
+    bool sibling_runnable;      /* another vCPU of the VM is on and not blocked */
+    uint64_t vtimer_deadline;   /* wake_vtimer_deadline() */
+    uint64_t now;
+    uint64_t wfe_slice;         /* one event-stream period, in counter ticks */
+};
+
+/* Returns true if `vcpu` is to be suspended (and records it as blocked until its deadline),
+ * false if it is to be resumed at once. */
+bool vcpu_idle_block(struct vcpu_idle *s, unsigned vcpu, const struct vcpu_idle_wfx *w);
+
+/* `vcpu` exited to the VMM: siblings sleeping in WFE may go on. */
+void vcpu_idle_exit_seen(struct vcpu_idle *s, unsigned vcpu);
+
+/* Whether blocked `vcpu` should run again now (and, if so, marks it running). */
+bool vcpu_idle_wake(struct vcpu_idle *s, unsigned vcpu, bool has_work, uint64_t now);
+
+/* Whether any blocked vCPU waits for a deadline (the caller then reads the counter). */
+bool vcpu_idle_waiting_on_time(const struct vcpu_idle *s);
+
+/* The deadline this VMM's wake slot should hold now: the earliest of its blocked vCPUs'.
+ * Sets *notify when it moved earlier than what was posted (the timer PD must re-read). */
+uint64_t vcpu_idle_post(struct vcpu_idle *s, bool *notify);
+
+/* Forgets every blocked vCPU (the VM stopped or restarts). */
+void vcpu_idle_reset(struct vcpu_idle *s);

@@ -1,0 +1,44 @@
+// Reads the facts a C header of the runtime pins: `#define NAME <integer>` and
+// `_Static_assert(offsetof(struct S, field) == N, ...)` / `_Static_assert(sizeof(struct S) == N, ...)`.
+// Tests compare them with the TypeScript side, so that a layout shared by both is checked by
+// reading both (one fact, one source), not by copying numbers into a test.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './helpers.js';
+
+export interface CHeaderFacts {
+  defines: Map<string, number>;
+  /** `struct S` → field → offset. */
+  offsets: Map<string, Map<string, number>>;
+  sizes: Map<string, number>;
+}
+
+function cInteger(text: string): number | undefined {
+  const m = /^\(?\s*(0x[0-9a-fA-F]+|\d+)[uUlL]*\s*\)?$/.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+export function readCHeader(relative: string): CHeaderFacts {
+  const text = readFileSync(path.join(repoRoot, relative), 'utf8');
+  const defines = new Map<string, number>();
+  for (const m of text.matchAll(/^#define\s+([A-Z0-9_]+)\s+([^\n/]+)/gm)) {
+    const v = cInteger(m[2]!);
+    if (v !== undefined) defines.set(m[1]!, v);
+  }
+  // (1u << n) flags
+  for (const m of text.matchAll(/^#define\s+([A-Z0-9_]+)\s+\(1u << (\d+)\)/gm)) defines.set(m[1]!, 2 ** Number(m[2]));
+  const offsets = new Map<string, Map<string, number>>();
+  for (const m of text.matchAll(/_Static_assert\(offsetof\(struct (\w+), (\w+)\) == (0x[0-9a-fA-F]+|\d+)/g)) {
+    let fields = offsets.get(m[1]!);
+    if (!fields) offsets.set(m[1]!, (fields = new Map()));
+    fields.set(m[2]!, Number(m[3]));
+  }
+  const sizes = new Map<string, number>();
+  for (const m of text.matchAll(/_Static_assert\(sizeof\(struct (\w+)\) == (0x[0-9a-fA-F]+|\d+)/g)) sizes.set(m[1]!, Number(m[2]));
+  return { defines, offsets, sizes };
+}
+
+/** camelCase → snake_case, as the TypeScript offset tables name the C fields. */
+export function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
