@@ -1,6 +1,7 @@
 // npm run bench: synthesis and validation time for the largest system Microkit allows, stage by
-// stage (median of 5), and the Microkit tool's own run on the same XML when an SDK is present.
-import { execFileSync, spawnSync } from 'node:child_process';
+// stage (median of 5), and the Microkit tool's own run on the same XML when an SDK is present;
+// then the image pipeline and boot (bench/boot.ts) and idle guests (bench/idle.ts).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { validateSystem } from '../src/compile/validate/index.js';
 import { emitSystemXml } from '../src/compile/emit/system-xml.js';
 import { allProtectionDomains } from '../src/compile/model.js';
 import { benchBoot } from './boot.js';
+import { benchIdle } from './idle.js';
+import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = 5;
@@ -62,17 +65,11 @@ function benchMicrokit(xml: string): void {
   }
   const board = 'qemu_virt_aarch64';
   const config = 'debug';
-  const boardDir = path.join(sdk, 'board', board, config);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-bench-'));
   try {
-    const cc = 'aarch64-linux-gnu-gcc';
-    if (spawnSync(cc, ['--version']).status !== 0) {
-      console.log(`SKIP Microkit tool comparison: ${cc} not found (Debian package gcc-aarch64-linux-gnu)`);
-      return;
-    }
-    execFileSync(cc, ['-mcpu=cortex-a53', '-mstrict-align', '-ffreestanding', '-nostdlib', '-O2', '-I', path.join(boardDir, 'include'),
-      '-c', path.join(root, 'bench', 'pd.c'), '-o', path.join(dir, 'pd.o')]);
-    execFileSync('aarch64-linux-gnu-ld', ['-L', path.join(boardDir, 'lib'), path.join(dir, 'pd.o'), '-lmicrokit', '-T', path.join(boardDir, 'lib', 'microkit.ld'), '-o', path.join(dir, 'pd.elf')]);
+    const noCc = missingCrossCompiler();
+    if (noCc) return void console.log(`SKIP Microkit tool comparison: ${noCc}`);
+    buildNativePd({ sdk, board, config, source: path.join(root, 'bench', 'pd.c'), out: path.join(dir, 'pd.elf') });
     writeFileSync(path.join(dir, 'largest.system'), xml);
     const times: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -94,3 +91,9 @@ function benchMicrokit(xml: string): void {
 const xml = await benchSynthesis();
 benchMicrokit(xml);
 await benchBoot(root);
+const sdkForIdle = process.env['MICROKIT_SDK'];
+if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
+  await benchIdle(root, sdkForIdle);
+} else {
+  console.log("SKIP idle guests: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
+}
