@@ -53,8 +53,8 @@ async function counterRate(c: Ctx, label: string, context: Record<string, string
 const EXIT_CLASSES = ['mmio', 'smc/hvc', 'wfx', 'sysreg', 'maintenance', 'vppi', 'irq', 'vCPU suspensions'] as const;
 
 /** One guest that idles `seconds` and powers off: its VMM's exit counters. */
-async function idleExits(c: Ctx, seconds: number): Promise<Record<string, number>> {
-  const q = await bootSystem(c, `exits-${seconds}`, { vms: '1', bootargs: `console=ttyAMA0 ${GUEST_IDLE_FOR_PARAM}=${seconds}` });
+async function idleExits(c: Ctx, seconds: number, idle: 'block' | 'spin'): Promise<Record<string, number>> {
+  const q = await bootSystem(c, `exits-${idle}-${seconds}`, { vms: '1', idle, bootargs: `console=ttyAMA0 ${GUEST_IDLE_FOR_PARAM}=${seconds}` });
   try {
     const line = (await q.waitFor(/exits: [^\n]*\n/, 300_000)).text;
     const out: Record<string, number> = {};
@@ -81,11 +81,14 @@ export async function benchIdle(root: string, sdk: string): Promise<void> {
       ['two idle guests that spin (idle: spin)', { idle: 'spin' }, GUEST_IDLE_PREFIX + '2'],
     ];
     const rates = variants.map(() => [] as number[]);
-    const exits: Record<string, number>[][] = [[], []];
+    const modes = ['block', 'spin'] as const;
+    const exits = modes.map(() => [[], []] as Record<string, number>[][]);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, [, context, until]] of variants.entries()) rates[i]!.push(await counterRate(c, `v${i}`, context, until));
-      exits[0]!.push(await idleExits(c, 2));
-      exits[1]!.push(await idleExits(c, 12));
+      for (const [m, mode] of modes.entries()) {
+        exits[m]![0]!.push(await idleExits(c, 2, mode));
+        exits[m]![1]!.push(await idleExits(c, 12, mode));
+      }
     }
     const alone = median(rates[0]!);
     console.log(`idle guests: a lowest-priority counting PD's rate, interleaved, median of ${ROUNDS} rounds (${WINDOW_MS / 1000} s windows):`);
@@ -94,8 +97,11 @@ export async function benchIdle(root: string, sdk: string): Promise<void> {
       console.log(`  ${label.padEnd(58)} ${(m / 1e6).toFixed(1).padStart(7)} M/s  ${(m / alone * 100).toFixed(1).padStart(5)}% of alone`);
     });
     console.log(`idle guests: VM exits per second of one idle guest (exits after 12 s idle minus after 2 s, / 10 s; median of ${ROUNDS}):`);
-    const perSecond = EXIT_CLASSES.map((k) => `${k}=${(median(exits[1]!.map((e, i) => e[k]! - exits[0]![i]![k]!)) / 10).toFixed(1)}`);
-    console.log(`  ${perSecond.join(' ')}`);
+    for (const [m, mode] of modes.entries()) {
+      const [short, long] = exits[m]!;
+      const perSecond = EXIT_CLASSES.map((k) => `${k}=${(median(long!.map((e, i) => e[k]! - short![i]![k]!)) / 10).toFixed(1)}`);
+      console.log(`  idle: ${mode.padEnd(5)} ${perSecond.join(' ')}`);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
