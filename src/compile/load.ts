@@ -5,24 +5,33 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
-import { DslError } from '../dsl/errors.js';
-import { setContext } from '../dsl/context.js';
+import { markContextRead, setContext } from '../dsl/context.js';
 import type { System } from '../dsl/system.js';
 import { error, UserError } from './diagnostics.js';
+import { typeCheck } from './typecheck.js';
+import type { LoadWorkerInput, LoadWorkerResult } from './load-worker.js';
 
 const dslEntry = fileURLToPath(new URL('../index.js', import.meta.url));
+const workerFile = new URL('./load-worker.js', import.meta.url);
 
 export interface LoadOptions {
   /** `-c key=value` pairs. */
   context?: ReadonlyMap<string, string>;
   /** Directory that command-line paths are relative to. */
   cwd?: string;
+  /**
+   * Type-check the user's files against the DSL before running them (type errors are user
+   * errors at their line); `cacheDir` remembers files that passed. @default off
+   */
+  typeCheck?: { cacheDir?: string | undefined; writeCache?: boolean } | undefined;
+  /** How long the file may run. @default LOAD_TIMEOUT_MS */
+  timeoutMs?: number;
 }
 
 /** The first frame of an error's stack that is in the user's file. */
-function userFrame(err: unknown, file: string): { file: string; line: number; column: number } | undefined {
-  const stack = err instanceof Error ? err.stack ?? '' : '';
+function userFrame(stack: string, file: string): { file: string; line: number; column: number } | undefined {
   for (const line of stack.split('\n')) {
     const m = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!m) continue;
@@ -45,6 +54,7 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
       target: 'node20',
       sourcemap: 'inline',
       sourcesContent: false,
+      metafile: true,
       logLevel: 'silent',
       outfile: path.join(path.dirname(abs), '__sel4cp_synth_bundle.mjs'),
       plugins: [{
@@ -64,35 +74,77 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
     })));
   }
 
+  if (options.typeCheck) {
+    const cwd = process.cwd();
+    const own = Object.keys(result.metafile?.inputs ?? {}).map((f) => path.resolve(cwd, f))
+      .filter((f) => !f.split(path.sep).includes('node_modules') && /\.[cm]?[jt]s$/.test(f));
+    const files = [abs, ...own.filter((f) => f !== abs)];
+    const checked = typeCheck({ files, cacheDir: options.typeCheck.cacheDir, writeCache: options.typeCheck.writeCache ?? false });
+    if (checked.diagnostics.length > 0) throw new UserError(checked.diagnostics);
+  }
+
   const bundle = result.outputFiles[0]!;
   // The source map's paths are relative to the bundle's directory: keep the bundle beside the
   // user's file in spirit by rewriting them to absolute paths, then write it to a temp dir.
   const text = rewriteSourceMap(bundle.text, path.dirname(abs));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sel4cp-synth-'));
   const out = path.join(dir, 'system.mjs');
-  process.setSourceMapsEnabled(true);
   setContext(options.context ?? new Map(), options.cwd ?? process.cwd());
-  let mod: Record<string, unknown>;
+  let outcome: LoadWorkerResult;
   try {
     await writeFile(out, text);
-    mod = await import(pathToFileURL(out).href) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof DslError) {
-      throw new UserError(error(e.id, e.message, e.location ?? userFrame(e, abs), { hint: e.hint }));
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    throw new UserError(error('systems-file-threw', `${path.basename(abs)} threw an error while running: ${message}`, userFrame(e, abs) ?? { file: abs, line: 1, column: 1 }));
+    outcome = await runInWorker({ bundle: out, context: [...(options.context ?? new Map())], cwd: options.cwd ?? process.cwd() }, options.timeoutMs ?? LOAD_TIMEOUT_MS, abs);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  return systemOf(outcome, abs);
+}
 
-  const system = mod['default'];
-  if (!system || typeof system !== 'object' || (system as { kind?: unknown }).kind !== 'system') {
-    throw new UserError(error('no-default-system', `${path.basename(abs)} does not export a system as its default export`, { file: abs, line: 1, column: 1 }, {
-      hint: "end the file with: export default system({ ... });",
+/** How long a systems.ts may run before it is stopped and reported: 30 s, or SEL4CP_SYNTH_LOAD_TIMEOUT seconds. */
+export const LOAD_TIMEOUT_MS = Number(process.env['SEL4CP_SYNTH_LOAD_TIMEOUT'] ?? '') * 1000 || 30_000;
+
+function runInWorker(input: LoadWorkerInput, timeoutMs: number, file: string): Promise<LoadWorkerResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(workerFile, { workerData: input, stdout: false, stderr: false });
+    let settled = false;
+    const finish = (f: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      f();
+    };
+    const timer = setTimeout(() => finish(() => {
+      void worker.terminate();
+      reject(new UserError(error('systems-file-timeout', `${path.basename(file)} did not finish within ${timeoutMs / 1000} s`, { file, line: 1, column: 1 }, {
+        hint: 'a systems.ts describes the system and returns: look for a loop that never ends or an await that never settles',
+      })));
+    }), timeoutMs);
+    worker.on('message', (m: LoadWorkerResult) => finish(() => {
+      resolve(m);
+      void worker.terminate();
+    }));
+    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('exit', (code) => finish(() => reject(new UserError(error('systems-file-unfinished',
+      `${path.basename(file)} stopped before exporting a system (exit code ${code})`, { file, line: 1, column: 1 }, {
+        hint: code === 0 || code === 13 ? 'a top-level await never settled: every promise it waits for must resolve' : 'does it call process.exit()?',
+      })))));
+  });
+}
+
+function systemOf(outcome: LoadWorkerResult, abs: string): System {
+  if (outcome.ok) {
+    markContextRead(outcome.contextRead);
+    return outcome.system as System;
+  }
+  if (outcome.kind === 'dsl') {
+    throw new UserError(error(outcome.id, outcome.message, outcome.location ?? userFrame(outcome.stack, abs) ?? { file: abs, line: 1, column: 1 }, { hint: outcome.hint }));
+  }
+  if (outcome.kind === 'not-a-system') {
+    throw new UserError(error('no-default-system', `${path.basename(abs)} does not export a system as its default export (it exports ${outcome.what})`, { file: abs, line: 1, column: 1 }, {
+      hint: 'end the file with: export default system({ ... });',
     }));
   }
-  return system as System;
+  throw new UserError(error('systems-file-threw', `${path.basename(abs)} threw an error while running: ${outcome.message}`, userFrame(outcome.stack, abs) ?? { file: abs, line: 1, column: 1 }));
 }
 
 function rewriteSourceMap(code: string, userDir: string): string {

@@ -4,6 +4,7 @@
 import { captureLocation, type SourceLocation } from './location.js';
 import { toFileRef, type FileRef } from './context.js';
 import { DslError } from './errors.js';
+import { checkBigint, checkBoolean, checkConstructs, checkFile, checkNumber, checkOneOf, checkOptions, checkString } from './check.js';
 import type { Address, Size } from './units.js';
 import type { VirtualMachine } from './vm.js';
 
@@ -51,6 +52,14 @@ export interface MemoryRegion extends Construct {
 
 /** A Microkit memory region (`<memory_region>`). */
 export function memoryRegion(name: string, options: MemoryRegionOptions): MemoryRegion {
+  const loc = captureLocation();
+  const what = `memoryRegion(${JSON.stringify(name)})`;
+  checkString(`memoryRegion() name`, name, loc);
+  checkOptions(what, options, loc, false);
+  checkBigint(`${what} size`, options.size, loc, false, 'mib');
+  checkBigint(`${what} pageSize`, options.pageSize, loc, true, 'kib');
+  checkBigint(`${what} physAddr`, options.physAddr, loc, true, 'addr');
+  checkBoolean(`${what} shared`, options.shared, loc);
   return {
     kind: 'memoryRegion',
     name,
@@ -58,7 +67,7 @@ export function memoryRegion(name: string, options: MemoryRegionOptions): Memory
     pageSize: options.pageSize,
     physAddr: options.physAddr,
     shared: options.shared ?? false,
-    loc: captureLocation(),
+    loc,
   };
 }
 
@@ -97,6 +106,13 @@ export function map(mr: MemoryRegion, options: MapOptions = {}): Mapping {
   if (!mr || mr.kind !== 'memoryRegion') {
     throw new DslError('bad-argument', 'map() takes a memoryRegion(...) as its first argument', undefined, loc);
   }
+  const what = `map(${JSON.stringify(mr.name)})`;
+  checkOptions(what, options, loc, true);
+  checkBigint(`${what} vaddr`, options.vaddr, loc, true, 'addr');
+  checkString(`${what} perms`, options.perms, loc, { optional: true });
+  checkBoolean(`${what} cached`, options.cached, loc);
+  checkString(`${what} setvarVaddr`, options.setvarVaddr, loc, { optional: true, nonEmpty: true });
+  checkString(`${what} setvarSize`, options.setvarSize, loc, { optional: true, nonEmpty: true });
   return {
     kind: 'map',
     mr,
@@ -128,7 +144,12 @@ export interface Irq extends Construct {
 
 /** A hardware interrupt delivered to a PD (`<irq>`); `irq` is the GIC INTID (SPI n is 32 + n). */
 export function irq(number: number, options: IrqOptions = {}): Irq {
-  return { kind: 'irq', irq: number, id: options.id, trigger: options.trigger ?? 'level', loc: captureLocation() };
+  const loc = captureLocation();
+  checkNumber('irq() number', number, loc, { integer: true });
+  checkOptions(`irq(${number})`, options, loc, true);
+  checkNumber(`irq(${number}) id`, options.id, loc, { optional: true, integer: true });
+  checkOneOf(`irq(${number}) trigger`, options.trigger, ['level', 'edge'], loc);
+  return { kind: 'irq', irq: number, id: options.id, trigger: options.trigger ?? 'level', loc };
 }
 
 export interface SetVar extends Construct {
@@ -139,7 +160,10 @@ export interface SetVar extends Construct {
 
 /** Patch `symbol` in the PD's program image with the physical address of `region` (`<setvar region_paddr>`). */
 export function setvarRegionPaddr(symbol: string, region: MemoryRegion): SetVar {
-  return { kind: 'setvar', symbol, regionPaddr: region, loc: captureLocation() };
+  const loc = captureLocation();
+  checkString('setvarRegionPaddr() symbol', symbol, loc, { nonEmpty: true });
+  checkConstructs('setvarRegionPaddr() region', [region], ['memoryRegion'], 'memoryRegion(...)', loc);
+  return { kind: 'setvar', symbol, regionPaddr: region, loc };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,6 +176,13 @@ export interface SchedulingOptions {
   budget?: number;
   /** Period in microseconds; not smaller than the budget. @default the budget */
   period?: number;
+}
+
+/** @internal priority, budget and period are numbers when given (validation checks their ranges). */
+export function checkScheduling(what: string, o: SchedulingOptions, loc: SourceLocation | undefined): void {
+  checkNumber(`${what} priority`, o.priority, loc, { optional: true });
+  checkNumber(`${what} budget`, o.budget, loc, { optional: true });
+  checkNumber(`${what} period`, o.period, loc, { optional: true });
 }
 
 export interface ChildPd {
@@ -203,6 +234,21 @@ export interface ProtectionDomain extends Construct {
 /** A Microkit protection domain (`<protection_domain>`). */
 export function protectionDomain(name: string, options: ProtectionDomainOptions): ProtectionDomain {
   const loc = captureLocation();
+  checkString('protectionDomain() name', name, loc);
+  const what = `protectionDomain(${JSON.stringify(name)})`;
+  checkOptions(what, options, loc, false);
+  checkFile(`${what} program`, options.program, loc, false);
+  checkBoolean(`${what} passive`, options.passive, loc);
+  checkBoolean(`${what} smc`, options.smc, loc);
+  checkConstructs(`${what} maps`, options.maps, ['map'], 'map(...)', loc);
+  checkConstructs(`${what} irqs`, options.irqs, ['irq'], 'irq(...)', loc);
+  checkConstructs(`${what} setvars`, options.setvars, ['setvar'], 'setvarRegionPaddr(...)', loc);
+  if (options.children !== undefined && !Array.isArray(options.children)) checkConstructs(`${what} children`, options.children, [], '', loc);
+  for (const [i, c] of (options.children ?? []).entries()) {
+    const pd = typeof c === 'object' && c !== null && 'kind' in c ? c : (c as ChildPd | undefined)?.pd;
+    checkConstructs(`${what} children[${i}]`, [pd], ['protectionDomain'], 'protectionDomain(...) or { pd, id }', loc);
+  }
+  if (options.virtualMachine !== undefined) checkConstructs(`${what} virtualMachine`, [options.virtualMachine], ['bareVirtualMachine'], 'bareVirtualMachine(...)', loc);
   return makeProtectionDomain(name, options, loc, undefined);
 }
 
@@ -213,6 +259,8 @@ export function makeProtectionDomain(
   loc: SourceLocation | undefined,
   vmmOf: VirtualMachine | undefined,
 ): ProtectionDomain {
+  checkScheduling(vmmOf ? `virtualMachine(${JSON.stringify(vmmOf.name)}) vmm` : `protectionDomain(${JSON.stringify(name)})`, options, loc);
+  checkBigint(`protectionDomain(${JSON.stringify(name)}) stackSize`, options.stackSize, loc, true, 'kib');
   const children = (options.children ?? []).map((c) => ('kind' in c && c.kind === 'protectionDomain' ? { pd: c } : (c as ChildPd)));
   return {
     kind: 'protectionDomain',
@@ -260,6 +308,14 @@ export interface BareVirtualMachine extends Construct {
  * virtualMachine() instead.
  */
 export function bareVirtualMachine(name: string, options: BareVirtualMachineOptions = {}): BareVirtualMachine {
+  const loc = captureLocation();
+  checkString('bareVirtualMachine() name', name, loc);
+  const what = `bareVirtualMachine(${JSON.stringify(name)})`;
+  checkOptions(what, options, loc, true);
+  checkScheduling(what, options, loc);
+  checkConstructs(`${what} maps`, options.maps, ['map'], 'map(...)', loc);
+  if (Array.isArray(options.vcpus)) options.vcpus.forEach((id, i) => checkNumber(`${what} vcpus[${i}]`, id, loc, { integer: true }));
+  else checkNumber(`${what} vcpus`, options.vcpus, loc, { optional: true, integer: true, min: 0, max: 64 });
   const v = options.vcpus ?? 1;
   const vcpus = typeof v === 'number' ? Array.from({ length: v }, (_, i) => i) : v;
   return {
@@ -270,7 +326,7 @@ export function bareVirtualMachine(name: string, options: BareVirtualMachineOpti
     priority: options.priority,
     budget: options.budget,
     period: options.period,
-    loc: captureLocation(),
+    loc,
   };
 }
 
@@ -296,7 +352,13 @@ export interface ChannelEnd extends Construct {
 
 /** One end of a channel, when it needs an id or pp/notify settings. */
 export function end(pd: ProtectionDomain | VirtualMachine, options: ChannelEndOptions = {}): ChannelEnd {
-  return { kind: 'end', pd, id: options.id, pp: options.pp ?? false, notify: options.notify ?? true, loc: captureLocation() };
+  const loc = captureLocation();
+  checkConstructs('end()', [pd], ['protectionDomain', 'virtualMachine'], 'protectionDomain(...) or virtualMachine(...)', loc);
+  checkOptions('end()', options, loc, true);
+  checkNumber('end() id', options.id, loc, { optional: true, integer: true });
+  checkBoolean('end() pp', options.pp, loc);
+  checkBoolean('end() notify', options.notify, loc);
+  return { kind: 'end', pd, id: options.id, pp: options.pp ?? false, notify: options.notify ?? true, loc };
 }
 
 export interface Channel extends Construct {

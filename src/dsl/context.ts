@@ -19,6 +19,11 @@ export function setContext(values: ReadonlyMap<string, string>, cwd: string): vo
   store = { values, cwd, read: new Set() };
 }
 
+/** Records keys read where the user's file ran (the loader's worker thread). Not for systems.ts. */
+export function markContextRead(keys: Iterable<string>): void {
+  for (const k of keys) store.read.add(k);
+}
+
 /** Keys that the user's file asked for: the CLI warns about `-c` keys nobody read. */
 export function contextKeysRead(): ReadonlySet<string> {
   return store.read;

@@ -3,6 +3,7 @@
 // (src/compile/initramfs/cpio.ts), so the guest's userspace is part of the reviewed description.
 import { captureLocation, type SourceLocation } from './location.js';
 import { toFileRef, type FileRef } from './context.js';
+import { checkFile, checkOptions, checkString } from './check.js';
 
 export interface InitramfsOptions {
   /**
@@ -33,6 +34,16 @@ export const DEFAULT_APPLETS = ['sh', 'mount', 'echo', 'cat', 'sleep', 'poweroff
 /** An initramfs built from the description at synthesis time; use it as a VM's `initrd`. */
 export function initramfs(options: InitramfsOptions): Initramfs {
   const loc = captureLocation();
+  checkOptions('initramfs()', options, loc, false);
+  if (typeof options.init === 'string') checkString('initramfs() init', options.init, loc, { nonEmpty: true });
+  else checkFile('initramfs() init', options.init, loc, false);
+  checkFile('initramfs() busybox', options.busybox, loc, true);
+  if (options.applets !== undefined) {
+    if (!Array.isArray(options.applets)) checkString('initramfs() applets', options.applets, loc);
+    options.applets.forEach((a, i) => checkString(`initramfs() applets[${i}]`, a, loc, { nonEmpty: true }));
+  }
+  checkOptions('initramfs() files', options.files, loc, true);
+  for (const [guestPath, f] of Object.entries(options.files ?? {})) checkFile(`initramfs() files[${JSON.stringify(guestPath)}]`, f, loc, false);
   const busybox = options.busybox === undefined ? undefined : toFileRef(options.busybox, loc);
   return {
     kind: 'initramfs',

@@ -2,6 +2,7 @@ import { captureLocation, type SourceLocation } from './location.js';
 import type { Channel, MemoryRegion, ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
 import { DslError } from './errors.js';
+import { checkConstructs, checkOptions, checkString } from './check.js';
 
 /** The timer PD that wakes idle vCPUs (added when some virtualMachine() has `idle: 'block'`). */
 export interface VmmTimerOptions {
@@ -73,8 +74,23 @@ function checkVmmTimer(t: VmmTimerOptions | undefined, loc: SourceLocation | und
   return t;
 }
 
+/** Systems made by system(): the loader accepts nothing else as a default export. */
+const made = new WeakSet<object>();
+
+/** Whether `v` was made by system() in this process (or thread). */
+export function isSystem(v: unknown): v is System {
+  return typeof v === 'object' && v !== null && made.has(v);
+}
+
 export function system(options: SystemOptions): System {
   const loc = captureLocation();
+  checkOptions('system()', options, loc, false);
+  checkString('system() name', options.name, loc, { optional: true });
+  checkString('system() board', options.board, loc, { optional: true });
+  checkConstructs('system() protectionDomains', options.protectionDomains, ['protectionDomain', 'virtualMachine'], 'protectionDomain(...) or virtualMachine(...)', loc);
+  checkConstructs('system() virtualMachines', options.virtualMachines, ['virtualMachine'], 'virtualMachine(...)', loc);
+  checkConstructs('system() memoryRegions', options.memoryRegions, ['memoryRegion'], 'memoryRegion(...)', loc);
+  checkConstructs('system() channels', options.channels, ['channel'], 'channel(...)', loc);
   const pds: ProtectionDomain[] = [];
   const vms: VirtualMachine[] = [...(options.virtualMachines ?? [])];
   for (const item of options.protectionDomains ?? []) {
@@ -84,7 +100,7 @@ export function system(options: SystemOptions): System {
       pds.push(item);
     }
   }
-  return {
+  const result: System = {
     kind: 'system',
     name: options.name,
     board: options.board,
@@ -95,4 +111,6 @@ export function system(options: SystemOptions): System {
     vmmTimer: checkVmmTimer(options.vmmTimer, loc),
     loc,
   };
+  made.add(result);
+  return result;
 }

@@ -5,7 +5,8 @@
 import { captureLocation, type SourceLocation } from './location.js';
 import { DslError } from './errors.js';
 import { toFileRef, type FileRef } from './context.js';
-import { makeProtectionDomain, type IrqTrigger, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
+import { checkScheduling, makeProtectionDomain, type IrqTrigger, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
+import { checkBigint, checkBoolean, checkConstructs, checkFile, checkNumber, checkOneOf, checkOptions, checkString } from './check.js';
 import type { Address, Size } from './units.js';
 import type { Initramfs } from './initramfs.js';
 
@@ -39,7 +40,28 @@ export interface Passthrough {
 
 /** Give a VM direct access to a device: its registers mapped uncached, its interrupts injected. */
 export function passthrough(device: string | DeviceSpec, options: PassthroughOptions = {}): Passthrough {
-  return { kind: 'passthrough', device, irqs: options.irqs ?? true, ids: options.ids, gpa: options.gpa, loc: captureLocation() };
+  const loc = captureLocation();
+  if (typeof device === 'object' && device !== null) {
+    const what = `passthrough(${JSON.stringify((device as DeviceSpec).name)})`;
+    checkString(`${what} name`, device.name, loc, { nonEmpty: true });
+    checkBigint(`${what} paddr`, device.paddr, loc, false, 'addr');
+    checkBigint(`${what} size`, device.size, loc, false, 'kib');
+    if (device.irqs !== undefined && !Array.isArray(device.irqs)) checkConstructs(`${what} irqs`, device.irqs, [], '', loc);
+    for (const [i, q] of (device.irqs ?? []).entries()) {
+      checkNumber(`${what} irqs[${i}]`, typeof q === 'object' && q !== null ? q.irq : q, loc, { integer: true });
+    }
+  } else {
+    checkString('passthrough() device', device, loc, { nonEmpty: true });
+  }
+  const what = `passthrough(${JSON.stringify(typeof device === 'string' ? device : device.name)})`;
+  checkOptions(what, options, loc, true);
+  checkBoolean(`${what} irqs`, options.irqs, loc);
+  checkBigint(`${what} gpa`, options.gpa, loc, true, 'addr');
+  if (options.ids !== undefined) {
+    if (!Array.isArray(options.ids)) checkConstructs(`${what} ids`, options.ids, [], '', loc);
+    options.ids.forEach((id, i) => checkNumber(`${what} ids[${i}]`, id, loc, { integer: true }));
+  }
+  return { kind: 'passthrough', device, irqs: options.irqs ?? true, ids: options.ids, gpa: options.gpa, loc };
 }
 
 /** Device kinds the VMM can emulate. */
@@ -58,7 +80,9 @@ export interface Emulated {
  * each line prefixed with the VM's name. Use it when another VM owns the real device.
  */
 export function emulated(device: string): Emulated {
-  return { kind: 'emulated', device, loc: captureLocation() };
+  const loc = captureLocation();
+  checkString('emulated() device', device, loc, { nonEmpty: true });
+  return { kind: 'emulated', device, loc };
 }
 
 export interface VmmOptions extends SchedulingOptions {
@@ -141,18 +165,37 @@ export interface VirtualMachine {
   readonly loc: SourceLocation | undefined;
 }
 
+/** What types cannot catch, at the user's call (check.ts); ranges are validation's. */
+function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions, loc: SourceLocation | undefined): void {
+  checkString('virtualMachine() name', name, loc);
+  const what = `virtualMachine(${JSON.stringify(name)})`;
+  checkOptions(what, options, loc, false);
+  checkFile(`${what} kernel`, options.kernel, loc, false);
+  const initrd: unknown = options.initrd;
+  if (!(typeof initrd === 'object' && initrd !== null && (initrd as { kind?: unknown }).kind === 'initramfs')) checkFile(`${what} initrd`, initrd, loc, true);
+  checkFile(`${what} dtb`, options.dtb, loc, true);
+  checkFile(`${what} boardDtb`, options.boardDtb, loc, true);
+  checkString(`${what} bootargs`, options.bootargs, loc, { optional: true });
+  checkBigint(`${what} ram`, options.ram, loc, true, 'mib');
+  checkBigint(`${what} ramBase`, options.ramBase, loc, true, 'addr');
+  checkNumber(`${what} vcpus`, options.vcpus, loc, { optional: true, integer: true, min: 1 });
+  checkScheduling(what, options, loc);
+  checkConstructs(`${what} passthrough`, options.passthrough, ['passthrough'], 'passthrough(...)', loc);
+  checkConstructs(`${what} emulated`, options.emulated, ['emulated'], 'emulated(...)', loc);
+  checkOptions(`${what} vmm`, options.vmm, loc, true);
+  checkString(`${what} vmm name`, options.vmm?.name, loc, { optional: true });
+  const compress: unknown = options.compressImages;
+  if (compress !== undefined && compress !== true && compress !== false && compress !== 'auto') {
+    throw new DslError('bad-argument', `${what}: compressImages must be true, false or 'auto', not ${JSON.stringify(compress)}`, undefined, loc);
+  }
+  checkOneOf(`${what} idle`, options.idle, ['block', 'spin'], loc);
+}
+
 /** A Linux guest and the VMM that runs it; the board decides the addresses. */
 export function virtualMachine(name: string, options: VirtualMachineOptions): VirtualMachine {
   const loc = captureLocation();
+  checkVirtualMachineOptions(name, options, loc);
   const vmmOptions = options.vmm ?? {};
-  const compress: unknown = options.compressImages;
-  if (compress !== undefined && compress !== true && compress !== false && compress !== 'auto') {
-    throw new DslError('bad-argument', `virtualMachine('${name}'): compressImages must be true, false or 'auto', not ${JSON.stringify(compress)}`, undefined, loc);
-  }
-  const idle: unknown = options.idle;
-  if (idle !== undefined && idle !== 'block' && idle !== 'spin') {
-    throw new DslError('bad-argument', `virtualMachine('${name}'): idle must be 'block' or 'spin', not ${JSON.stringify(idle)}`, undefined, loc);
-  }
   const vm: { -readonly [K in keyof VirtualMachine]: VirtualMachine[K] } = {
     kind: 'virtualMachine',
     name,

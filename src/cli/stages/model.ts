@@ -33,6 +33,8 @@ export interface ModelOptions {
   sdk?: string | undefined;
   /** Write the archives of initramfs() declarations into the cache (synthesis does; check does not). @default false */
   packInitramfs?: boolean;
+  /** Type-check the systems.ts against the DSL before running it. @default true */
+  typeCheck?: boolean;
 }
 
 export function pickBoard(requested: string | undefined, declared: string | undefined, loc: Diagnostic['location']): Board | undefined {
@@ -94,7 +96,11 @@ async function packInitramfs(ir: Initramfs, write: boolean, facts: Map<string, I
 /** The program images of every PD in the system, children included. */
 function programImages(system: System): string[] {
   const out = new Set<string>();
+  const seen = new Set<ProtectionDomain>();
   const walk = (pd: ProtectionDomain): void => {
+    // A PD that is its own ancestor is the resolver's to report (pd-listed-twice); walk it once.
+    if (seen.has(pd)) return;
+    seen.add(pd);
     if (pd.program) out.add(pd.program.path);
     pd.children.forEach((c) => walk(c.pd));
   };
@@ -134,7 +140,11 @@ async function gatherImages(system: System, write: boolean): Promise<GatheredIma
 export async function buildModel(options: ModelOptions): Promise<{ model: SystemModel; diagnostics: Diagnostic[]; loaderSpace: LoaderSpace | undefined }> {
   const file = path.resolve(options.cwd ?? process.cwd(), options.file);
   const t = options.timings;
-  const system = await timedAsync(t, 'load', () => loadSystem(file, { context: options.context ?? new Map(), cwd: options.cwd ?? process.cwd() }));
+  const system = await timedAsync(t, 'load', () => loadSystem(file, {
+    context: options.context ?? new Map(),
+    cwd: options.cwd ?? process.cwd(),
+    typeCheck: options.typeCheck === false ? undefined : { cacheDir: runtimeCacheDir(), writeCache: options.packInitramfs ?? false },
+  }));
   const board = pickBoard(options.board, system.board, system.loc);
   const unread = [...(options.context ?? new Map()).keys()].filter((k) => !contextKeysRead().has(k));
   const contextWarnings = unread.map((k) => warning('context-unused', `-c ${k}=... was given, but ${path.basename(file)} never reads '${k}'`, undefined, {

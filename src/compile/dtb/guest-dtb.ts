@@ -23,6 +23,7 @@
  *   decide to pass the provider through as well.
  * All of these are returned as findings, never thrown.
  */
+import { GIC } from '../facts.js';
 import { cloneFdt, DtbError, type Fdt, type FdtNode } from './fdt.js';
 import { injectLinuxBoot } from './inject.js';
 import { gicVersion, interruptParent } from './interrupts.js';
@@ -86,7 +87,7 @@ export interface GuestDtb {
 
 const TIMER_COMPATIBLES = ['arm,armv8-timer', 'arm,armv7-timer'];
 /** The GICv3 architecture's per-CPU redistributor: RD_base and SGI_base, 64 KiB each. */
-const GICV3_REDIST_FRAME = 0x20000n;
+const GICV3_REDIST_FRAME = GIC.v3RedistributorStride;
 /** /chosen properties dropped: seeds baked into a build artefact are neither random nor reproducible. */
 const CHOSEN_DROPPED = ['kaslr-seed', 'rng-seed'];
 

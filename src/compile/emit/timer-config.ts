@@ -6,6 +6,7 @@
  * Pure. Invalid input is our own bug (validation runs before emit), so the encoder throws.
  */
 import { crc32 } from './vmm-config.js';
+import { MICROKIT } from '../facts.js';
 
 export const TIMER_CONFIG_SECTION = '.timer_config';
 export const TIMER_CONFIG_SYMBOL = 'timer_config_blob';
@@ -17,7 +18,7 @@ export const TIMER_CONFIG_HEADER_SIZE = 0x3e8;
 /** vmm_wake.h WAKE_MAX_CLIENTS: one per channel id a PD can have. */
 export const TIMER_CONFIG_MAX_CLIENTS = 61;
 export const TIMER_CONFIG_NO_CHANNEL = 0xff;
-const MAX_CHANNEL = 61;
+const MAX_CHANNEL = MICROKIT.maxChannelId;
 
 export const TIMER_CONFIG_OFFSETS = {
   magic: 0x00,

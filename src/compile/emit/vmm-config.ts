@@ -7,6 +7,7 @@
  * Pure: no file system, no environment. Invalid input is our own bug (validation runs before
  * emit), so the encoder throws instead of collecting diagnostics.
  */
+import { GIC, MICROKIT, PAGE_4K } from '../facts.js';
 
 /** ELF section that holds the blob in the runtime ELF. */
 export const VMM_CONFIG_SECTION = '.vmm_config';
@@ -38,9 +39,9 @@ export const VMM_CONFIG_MAX_VCPUS = 8;
 export const VMM_CONFIG_MAX_IRQS = 32;
 export const VMM_CONFIG_MAX_DEVICES = 4;
 /** Microkit 2.0.1: 62 channels per protection domain (ids 0..61). */
-export const VMM_CONFIG_MAX_CHANNEL = 61;
+export const VMM_CONFIG_MAX_CHANNEL = MICROKIT.maxChannelId;
 /** Microkit child ids are 6 bits of a fault badge. */
-export const VMM_CONFIG_MAX_CHILD = 63;
+export const VMM_CONFIG_MAX_CHILD = MICROKIT.maxChildId;
 
 /** Field offsets of `struct vmm_config` (see vmm_config.h). */
 export const VMM_CONFIG_OFFSETS = {
@@ -156,7 +157,7 @@ export interface VmmConfig {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-const PAGE = 0x1000n;
+const PAGE = PAGE_4K;
 
 function bug(message: string): never {
   throw new Error(`encodeVmmConfig: ${message}`);
@@ -212,24 +213,24 @@ function validate(cfg: VmmConfig): void {
     bug('guest RAM must be non-empty and page-aligned');
   }
   if (ram.vmmVaddr === 0n || ram.vmmVaddr % PAGE !== 0n) bug('guest RAM VMM mapping must be page-aligned and non-zero');
-  const gicdSize = cfg.gicVersion === 2 ? 0x1000n : 0x10000n;
+  const gicdSize = cfg.gicVersion === 2 ? GIC.v2DistributorSize : GIC.v3DistributorSize;
   checkRange('GICD', cfg.gicdBase, gicdSize);
   if (cfg.gicdBase === 0n || cfg.gicdBase % gicdSize !== 0n) bug('GICD base must be non-zero and aligned');
   if (overlaps(cfg.gicdBase, gicdSize, ram.guestBase, ram.size)) bug('GICD overlaps guest RAM');
   if (cfg.gicVersion === 2) {
     if (cfg.gicrBase !== undefined) bug('GICv2 has no redistributor');
     const gicc = cfg.giccBase ?? bug('GICv2 needs giccBase');
-    checkRange('GICC', gicc, 0x2000n);
+    checkRange('GICC', gicc, GIC.v2CpuInterfaceSize);
     if (gicc === 0n || gicc % PAGE !== 0n) bug('GICC base must be non-zero and page-aligned');
-    if (overlaps(gicc, 0x2000n, ram.guestBase, ram.size) || overlaps(gicc, 0x2000n, cfg.gicdBase, gicdSize)) {
+    if (overlaps(gicc, GIC.v2CpuInterfaceSize, ram.guestBase, ram.size) || overlaps(gicc, GIC.v2CpuInterfaceSize, cfg.gicdBase, gicdSize)) {
       bug('GICC overlaps guest RAM or GICD');
     }
   } else {
     if (cfg.giccBase !== undefined) bug('GICv3 config must not have giccBase');
     const gicr = cfg.gicrBase ?? bug('GICv3 needs gicrBase');
-    const gicrSize = BigInt(cfg.vcpuIds.length) * 0x20000n;
+    const gicrSize = BigInt(cfg.vcpuIds.length) * GIC.v3RedistributorStride;
     checkRange('GICR', gicr, gicrSize);
-    if (gicr === 0n || gicr % 0x10000n !== 0n) bug('GICR base must be non-zero and 64 KiB-aligned');
+    if (gicr === 0n || gicr % GIC.v3FrameAlign !== 0n) bug('GICR base must be non-zero and 64 KiB-aligned');
     if (overlaps(gicr, gicrSize, ram.guestBase, ram.size) || overlaps(gicr, gicrSize, cfg.gicdBase, gicdSize)) {
       bug('GICR overlaps guest RAM or GICD');
     }
@@ -284,8 +285,8 @@ function validate(cfg: VmmConfig): void {
     checkRange(`device ${i}`, d.guestBase, d.size);
     if (d.size === 0n || d.guestBase % PAGE !== 0n) bug(`device ${i} window must be non-empty and page-aligned`);
     const [otherBase, otherSize] = cfg.gicVersion === 2
-      ? [cfg.giccBase ?? 0n, 0x2000n]
-      : [cfg.gicrBase ?? 0n, BigInt(cfg.vcpuIds.length) * 0x20000n];
+      ? [cfg.giccBase ?? 0n, GIC.v2CpuInterfaceSize]
+      : [cfg.gicrBase ?? 0n, BigInt(cfg.vcpuIds.length) * GIC.v3RedistributorStride];
     if (overlaps(d.guestBase, d.size, ram.guestBase, ram.size) || overlaps(d.guestBase, d.size, cfg.gicdBase, gicdSize)
       || overlaps(d.guestBase, d.size, otherBase, otherSize)) {
       bug(`device ${i} overlaps guest RAM or the GIC`);

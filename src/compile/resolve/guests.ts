@@ -9,12 +9,14 @@ import { error } from '../diagnostics.js';
 import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model.js';
 import { DEFAULT_BUDGET, type Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
+import { GIC } from '../facts.js';
+import { VMM_CONFIG_MAX_VCPUS } from '../emit/vmm-config.js';
 
 export const DEFAULT_VMM_PRIORITY = 254;
 export const DEFAULT_VM_PRIORITY = 100;
 export const DEFAULT_VMM_STACK = 0x4000n;
 /** GICv2 GICV: the CPU interface is 8 KiB (GICC_DIR sits at 0x1000; IHI0048B 4.1.3). */
-const GICV2_VCPU_INTERFACE_SIZE = 0x2000n;
+const GICV2_VCPU_INTERFACE_SIZE = GIC.v2CpuInterfaceSize;
 
 function pageRound(v: bigint): bigint {
   return (v + PAGE_4K - 1n) / PAGE_4K * PAGE_4K;
@@ -138,7 +140,8 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
 
   vmm.virtualMachine = {
     name: vm.name,
-    vcpus: Array.from({ length: vm.vcpus }, (_, id) => ({ id, loc: vm.loc })),
+    // Beyond what one VMM runs, validation says so once (vm-too-many-vcpus), not once per id.
+    vcpus: Array.from({ length: Math.max(0, Math.min(vm.vcpus, VMM_CONFIG_MAX_VCPUS)) }, (_, id) => ({ id, loc: vm.loc })),
     maps: vmMaps,
     priority: vm.priority ?? DEFAULT_VM_PRIORITY,
     budget,

@@ -4,8 +4,10 @@
 // automatic ones take the lowest free value in declaration order, so adding a construct at the
 // end of a file never renumbers the ones before it.
 
+import { MICROKIT, PAGE_2M, PAGE_4K } from '../facts.js';
+
 /** Microkit 2.0.1 (sdf.rs PD_MAX_ID): ids 0..61; bits 62 and 63 of the badge mark PPCs and faults. */
-export const MAX_CHANNEL_ID = 61;
+export const MAX_CHANNEL_ID = MICROKIT.maxChannelId;
 
 export class IdAllocator {
   private readonly used = new Set<number>();
@@ -27,8 +29,7 @@ export class IdAllocator {
   }
 }
 
-export const PAGE_4K = 0x1000n;
-export const PAGE_2M = 0x200000n;
+export { PAGE_2M, PAGE_4K };
 
 /** Where automatic PD mappings start: far above program images (0x200000 up) and the link step's guest images. */
 export const AUTO_VADDR_BASE = 0x20_0000_0000n;

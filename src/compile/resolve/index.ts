@@ -14,6 +14,7 @@ import {
 import { IdAllocator, MAX_CHANNEL_ID, VaddrAllocator, effectivePageSize } from './ids.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
+import { MICROKIT } from '../facts.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
 export interface ImageFacts {
@@ -46,8 +47,8 @@ export interface ResolveResult {
   diagnostics: Diagnostic[];
 }
 
-export const DEFAULT_BUDGET = 1000;
-export const DEFAULT_STACK_SIZE = 0x1000n;
+export const DEFAULT_BUDGET = MICROKIT.defaultBudget;
+export const DEFAULT_STACK_SIZE = MICROKIT.defaultStack;
 
 interface PendingMap { pd: ProtectionDomainModel; map: MapModel; size: bigint; align: bigint }
 interface PendingId { pd: ProtectionDomainModel; assign: (id: number) => void; what: string; loc: Loc }
@@ -161,12 +162,16 @@ export class Resolution {
     }
     if (pd.virtualMachine) model.virtualMachine = this.bareVm(model, pd.virtualMachine);
 
-    const childIds = new IdAllocator(63);
+    const childIds = new IdAllocator(MICROKIT.maxChildId);
     for (const c of pd.children) if (c.id !== undefined) childIds.reserve(c.id);
     for (const v of model.virtualMachine?.vcpus ?? []) childIds.reserve(v.id);
     for (const c of pd.children) {
       const id = c.id ?? childIds.next() ?? -1;
-      model.children.push(this.protectionDomain(c.pd, id));
+      // A PD already resolved (listed twice, or its own ancestor) is reported once and not
+      // linked again: the model stays a tree.
+      const listed = this.pdByConstruct.has(c.pd);
+      const child = this.protectionDomain(c.pd, id);
+      if (!listed) model.children.push(child);
     }
     return model;
   }

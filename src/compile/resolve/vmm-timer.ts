@@ -13,6 +13,7 @@ import {
 } from '../model.js';
 import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE, type Resolution } from './index.js';
 import { PAGE_4K } from './ids.js';
+import { WAKE_SLOT_REGION_SIZE } from '../emit/vmm-config.js';
 
 export const DEFAULT_VMM_TIMER_NAME = 'vmm_timer';
 export const DEFAULT_VMM_TIMER_PRIORITY = 254;
@@ -24,7 +25,7 @@ export const DEFAULT_TICK_US = 1000;
  * caps the PD at budget/period of the core whatever its clients write into their slots.
  */
 export const TICK_BUDGET_US = 100;
-export const WAKE_SLOT_SIZE = 0x1000n;
+export const WAKE_SLOT_SIZE = WAKE_SLOT_REGION_SIZE;
 
 function slotMap(mr: string, perms: string, loc: GuestModel['loc']): MapModel {
   return { mr, vaddr: 0n, perms, cached: true, setvarVaddr: undefined, setvarSize: undefined, loc };

@@ -3,6 +3,7 @@ import { error, type Diagnostic } from '../diagnostics.js';
 import { allProtectionDomains, type SystemModel } from '../model.js';
 import { overlaps, range } from './common.js';
 import { humanSize } from '../../dsl/units.js';
+import { VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS, VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_NAME_SIZE } from '../emit/vmm-config.js';
 
 export function checkGuests(system: SystemModel): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -30,9 +31,32 @@ export function checkGuests(system: SystemModel): Diagnostic[] {
       }
     }
     if (g.vcpus < 1) out.push(error('vm-missing-vcpu', `virtual machine '${g.vm}' has ${g.vcpus} vCPUs`, g.loc));
+    out.push(...runtimeLimits(g));
     if (g.ram.size < 0x200000n * 4n) {
       out.push(error('guest-ram-too-small', `guest RAM of '${g.vm}' is ${humanSize(g.ram.size)}; Linux needs at least 8 MiB`, g.loc));
     }
+  }
+  return out;
+}
+
+/** What one VMM can serve (its config blob's tables: src/vmm-runtime/include/vmm_config.h). */
+function runtimeLimits(g: SystemModel['guests'][number]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (g.vcpus > VMM_CONFIG_MAX_VCPUS) {
+    out.push(error('vm-too-many-vcpus', `virtual machine '${g.vm}' has ${g.vcpus} vCPUs; the VMM runs at most ${VMM_CONFIG_MAX_VCPUS}`, g.loc));
+  }
+  const irqs = g.passthrough.reduce((n, p) => n + p.irqs.length, 0);
+  if (irqs > VMM_CONFIG_MAX_IRQS) {
+    out.push(error('vm-too-many-irqs', `virtual machine '${g.vm}' has ${irqs} passed-through interrupts; the VMM routes at most ${VMM_CONFIG_MAX_IRQS}`, g.loc, {
+      hint: 'pass fewer devices through, or pass some with passthrough(name, { irqs: false })',
+    }));
+  }
+  if (g.emulated.length > VMM_CONFIG_MAX_DEVICES) {
+    out.push(error('vm-too-many-emulated', `virtual machine '${g.vm}' has ${g.emulated.length} emulated devices; the VMM plays at most ${VMM_CONFIG_MAX_DEVICES}`, g.emulated[VMM_CONFIG_MAX_DEVICES]!.loc));
+  }
+  const bytes = new TextEncoder().encode(g.vm).length;
+  if (bytes >= VMM_CONFIG_NAME_SIZE) {
+    out.push(error('vm-name-too-long', `virtual machine name '${g.vm.length > 40 ? `${g.vm.slice(0, 37)}...` : g.vm}' is ${bytes} bytes; its VMM prints it in every line and keeps at most ${VMM_CONFIG_NAME_SIZE - 1}`, g.loc));
   }
   return out;
 }

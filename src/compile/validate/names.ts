@@ -46,9 +46,40 @@ export function checkNames(system: SystemModel): Diagnostic[] {
       out.push(error('empty-name', 'a name must not be empty', item.loc));
     }
   }
+  out.push(...fileNames(system, pds));
+  for (const item of [...pds, ...vms, ...system.memoryRegions]) {
+    // XML 1.0 Char: no control characters but tab, LF and CR (and those make poor names too).
+    if (/[\u0000-\u001f\u007f]/.test(item.name)) {
+      out.push(error('name-invalid-characters', `name ${JSON.stringify(item.name)} contains control characters`, item.loc, {
+        hint: 'use letters, digits, _ - and .',
+      }));
+    }
+  }
   for (const item of [...pds, ...vms]) {
     if (item.name.length > LIMITS.maxNameLength) {
       out.push(warning('name-too-long', `name '${item.name}' is ${item.name.length} characters; the Microkit monitor keeps only the first ${LIMITS.maxNameLength} in its fault reports`, item.loc));
+    }
+  }
+  return out;
+}
+
+/** A name that becomes a file in --out (<system>.system, <vm>.dtb, vmm-<vm>.elf, <timer>.elf). */
+const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Names sel4cp-synth turns into file names: the system's, each guest's, the timer PD's. */
+function fileNames(system: SystemModel, pds: ReturnType<typeof allProtectionDomains>): Diagnostic[] {
+  if (system.source !== 'typescript') return [];
+  const named: { what: string; name: string; file: string; loc: Loc }[] = [
+    { what: 'system', name: system.name, file: `${system.name}.system`, loc: system.loc },
+    ...system.guests.map((g) => ({ what: 'virtual machine', name: g.vm, file: `vmm-${g.vm}.elf`, loc: g.loc })),
+    ...pds.filter((p) => p.vmmTimer).map((p) => ({ what: 'timer PD', name: p.name, file: p.programImage, loc: p.loc })),
+  ];
+  const out: Diagnostic[] = [];
+  for (const n of named) {
+    if (n.name === '') continue; // empty-name says it
+    if (!FILE_NAME.test(n.name) || n.name.length > LIMITS.maxNameLength) {
+      const shown = n.name.length > 40 ? `${n.name.slice(0, 37)}...` : n.name;
+      out.push(error('name-not-a-file-name', `${n.what} name ${JSON.stringify(shown)} becomes the file name '${n.file.length > 60 ? `${n.file.slice(0, 57)}...` : n.file}', so it must be at most ${LIMITS.maxNameLength} letters, digits, '_', '-' or '.', not starting with '.' or '-'`, n.loc));
     }
   }
   return out;

@@ -1,0 +1,76 @@
+// Runs the user's bundled systems.ts in a worker thread, so that code which never finishes (a
+// `while (true) {}`, a top-level await that never settles) can be stopped after a bound and
+// reported, which is impossible on the main thread. The System it exports is plain data (objects,
+// arrays, Maps, bigints, strings) and crosses back by structured clone, shared references and
+// cycles included; a problem crosses back as a description that load.ts turns into a UserError.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { DslError } from '../dsl/errors.js';
+import { contextKeysRead, setContext } from '../dsl/context.js';
+import { isSystem } from '../dsl/system.js';
+
+export interface LoadWorkerInput {
+  bundle: string;
+  context: [string, string][];
+  cwd: string;
+}
+
+export type LoadWorkerResult =
+  | { ok: true; system: unknown; contextRead: string[] }
+  | { ok: false; kind: 'dsl'; id: string; message: string; hint: string | undefined; location: DslError['location']; stack: string }
+  | { ok: false; kind: 'threw'; message: string; stack: string }
+  | { ok: false; kind: 'not-a-system'; what: string };
+
+/** A thrown value described without trusting it: its toString, getters or prototype may throw. */
+function describeThrown(e: unknown): { message: string; stack: string } {
+  try {
+    if (e instanceof Error) return { message: String(e.message), stack: String(e.stack ?? '') };
+  } catch {
+    // fall through
+  }
+  try {
+    if (typeof e === 'string') return { message: e, stack: '' };
+    if (typeof e === 'object' && e !== null) {
+      const message = (e as { message?: unknown }).message;
+      return { message: typeof message === 'string' ? message : `a thrown ${Object.getPrototypeOf(e) === null ? 'object without a prototype' : 'object'}`, stack: '' };
+    }
+    return { message: `the value ${String(e)} was thrown`, stack: '' };
+  } catch {
+    return { message: 'a value whose description itself throws was thrown', stack: '' };
+  }
+}
+
+function describeExport(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return `a ${typeof v}`;
+  return (v as { kind?: unknown }).kind === 'system' ? 'an object that looks like a system but was not made by system()' : 'an object that is not a system';
+}
+
+async function run(input: LoadWorkerInput): Promise<LoadWorkerResult> {
+  process.setSourceMapsEnabled(true);
+  setContext(new Map(input.context), input.cwd);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(input.bundle).href) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof DslError) return { ok: false, kind: 'dsl', id: e.id, message: e.message, hint: e.hint, location: e.location, stack: String(e.stack ?? '') };
+    return { ok: false, kind: 'threw', ...describeThrown(e) };
+  }
+  const system = mod['default'];
+  if (!isSystem(system)) return { ok: false, kind: 'not-a-system', what: describeExport(system) };
+  return { ok: true, system, contextRead: [...contextKeysRead()] };
+}
+
+function post(r: LoadWorkerResult): void {
+  try {
+    parentPort!.postMessage(r);
+  } catch (e) {
+    // Something in the system is not plain data (a function, say): say what, not how it broke.
+    parentPort!.postMessage({ ok: false, kind: 'threw', message: `the exported system holds a value that is not plain data (${describeThrown(e).message})`, stack: '' } satisfies LoadWorkerResult);
+  }
+}
+
+if (parentPort) {
+  run(workerData as LoadWorkerInput).then(post, (e: unknown) => post({ ok: false, kind: 'threw', ...describeThrown(e) }));
+}
