@@ -7,9 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { synthesise, type StageTimings } from '../src/cli/pipeline.js';
 import { qemuArgs } from '../src/cli/commands/run.js';
-import { directKernelBootArgs, findExecutable, startQemu } from '../src/compile/run/qemu.js';
+import { directKernelBootArgs, findExecutable, startQemu } from '../src/run/qemu.js';
 import { GUEST_MARKER } from '../src/compile/initramfs/busybox-initramfs.js';
-import { runtimeCacheDir } from '../src/cli/io.js';
+import { loadBoards, runtimeCacheDir } from '../src/cli/io.js';
+import { findBoard } from '../src/compile/boards.js';
 
 const RUNS = 5;
 
@@ -80,9 +81,11 @@ export async function benchBoot(root: string): Promise<void> {
       console.log(`  loader.img ${(statSync(loader).size / 1048576).toFixed(1)} MiB; VM exits during boot: ${exits ?? 'not reported'}`);
 
       const native: number[] = [];
-      const machine = board === 'qemu_virt_aarch64_gicv3' ? 'virt,virtualization=on,gic-version=3' : 'virt,virtualization=on';
+      // The QEMU machine as the board file gives it (one parser for every consumer).
+      const q = findBoard(loadBoards(), board)!.qemu!;
+      const machine = q.machine;
       for (let i = 0; i < RUNS; i++) {
-        native.push((await bootOnce(directKernelBootArgs({ kernel: path.join(guest, 'Image'), initrd: path.join(guest, 'initramfs.cpio'), append: 'console=ttyAMA0', machine, memory: '2G' }))).ms);
+        native.push((await bootOnce(directKernelBootArgs({ kernel: path.join(guest, 'Image'), initrd: path.join(guest, 'initramfs.cpio'), append: 'console=ttyAMA0', machine, memory: q.memory }))).ms);
       }
       const ratio = median(boots) / median(native);
       if (guestBoots.length) {

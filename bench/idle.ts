@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../src/cli/pipeline.js';
 import { qemuArgs } from '../src/cli/commands/run.js';
-import { startQemu, type QemuProcess } from '../src/compile/run/qemu.js';
+import { startQemu, type QemuProcess } from '../src/run/qemu.js';
 import { GUEST_IDLE_FOR_PARAM, GUEST_IDLE_PREFIX } from '../src/compile/initramfs/busybox-initramfs.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 

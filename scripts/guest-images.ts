@@ -28,6 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { KernelImageError, missingKernelConfig, parseArm64ImageHeader, unpackVmlinuz, type VmlinuzFormat } from '../src/compile/initramfs/arm64-image.js';
 import { buildBusyboxInitramfs, idleInitScript, initScript } from '../src/compile/initramfs/busybox-initramfs.js';
+import { loadBoards } from '../src/cli/io.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts
@@ -40,11 +41,14 @@ export const MANIFEST_NAME = 'manifest.json';
 /** 2: the static busybox is kept too, for initramfs() in a systems.ts. */
 export const MANIFEST_FORMAT = 2;
 
-/** Board device trees copied from the kernel package's /usr/lib/linux-image-<release>/. */
-export const BOARD_DTBS = [
-  { source: 'freescale/imx8mm-evk.dtb', output: 'dtbs/imx8mm-evk.dtb' },
-  { source: 'amlogic/meson-gxbb-odroidc2.dtb', output: 'dtbs/meson-gxbb-odroidc2.dtb' },
-] as const;
+/**
+ * Board device trees copied from the kernel package's /usr/lib/linux-image-<release>/: every
+ * board whose boards/*.json names one (`dtb.debianPath`), read with the one board parser.
+ */
+export const BOARD_DTBS = loadBoards()
+  .flatMap((b) => (b.dtb?.debianPath ? [b.dtb.debianPath] : []))
+  .sort()
+  .map((source) => ({ source, output: `dtbs/${source.split('/').pop()!}` }));
 
 /** Every output named in the manifest, relative to the output directory. */
 export const OUTPUT_FILES = ['Image', 'initramfs.cpio', 'initramfs-idle.cpio', 'busybox', ...BOARD_DTBS.map((d) => d.output)] as const;

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { mkdtemp, readFile, rename, rm, mkdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBoard, type Board } from '../compile/boards.js';
@@ -69,33 +69,6 @@ export async function loadKernel(file: string): Promise<LinuxImage> {
     kernels.set(file, entry);
   }
   return entry.image;
-}
-
-/** A fresh staging directory beside `outDir`: everything is written there first. */
-export async function makeStaging(outDir: string): Promise<string> {
-  await mkdir(path.dirname(outDir), { recursive: true });
-  return mkdtemp(path.join(path.dirname(outDir), `.${path.basename(outDir)}.tmp-`));
-}
-
-/**
- * Move the staged files into `outDir` (each a rename, so none is ever half-written), remove
- * what an earlier run's manifest listed that this run did not make (a stale loader.img must not
- * outlive the run that skipped it), and remove the staging directory.
- */
-export async function commitStaging(staging: string, outDir: string, names: readonly string[]): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  try {
-    const old = JSON.parse(await readFile(path.join(outDir, 'manifest.json'), 'utf8')) as { artefacts?: { file?: unknown }[] };
-    for (const a of old.artefacts ?? []) {
-      if (typeof a.file === 'string' && !names.includes(a.file) && !a.file.includes('/') && !a.file.includes('..')) {
-        await rm(path.join(outDir, a.file), { force: true });
-      }
-    }
-  } catch {
-    // No earlier manifest (or not ours): nothing to clean.
-  }
-  for (const name of names) await rename(path.join(staging, name), path.join(outDir, name));
-  await rm(staging, { recursive: true, force: true });
 }
 
 /**

@@ -1,60 +1,6 @@
 #!/usr/bin/env node
-// The sel4cp-synth command line. A user error prints its message and exits 1; anything else is
-// our bug: say so, print the stack, exit 2.
-import yargs from 'yargs';
+// The sel4cp-synth command (package.json "bin"): the command line of app.ts, exit code and all.
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../compile/diagnostics.js';
-import { BoardFileError } from '../compile/boards.js';
-import { synthCommand } from './commands/synth.js';
-import { checkCommand } from './commands/check.js';
-import { runCommand } from './commands/run.js';
-import { boardsCommand } from './commands/boards.js';
-import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
-import { graphCommand } from './commands/graph.js';
-import { importCommand } from './commands/import.js';
-import { ContextArgError, printDiagnostics } from './commands/shared.js';
-import { PREFIX } from './report.js';
-import { TOOL_VERSION } from './version.js';
+import { main } from './app.js';
 
-export async function main(argv: string[]): Promise<number> {
-  try {
-    await yargs(argv)
-      .scriptName('sel4cp-synth')
-      .usage('$0 <systems.ts> [options]\n\nInfrastructure-as-code for seL4 Microkit virtualised systems.')
-      .option('quiet', { type: 'boolean', default: false, describe: 'print only problems' })
-      .command(checkCommand)
-      .command(runCommand)
-      .command(boardsCommand)
-      .command(diffCommand)
-      .command(graphCommand)
-      .command(importCommand)
-      .command(synthCommand)
-      .strict()
-      .version(TOOL_VERSION)
-      .help()
-      .fail((msg, err) => {
-        if (err) throw err;
-        throw new UsageError(msg);
-      })
-      .parseAsync();
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (e) {
-    if (e instanceof UserError) {
-      printDiagnostics(e.diagnostics);
-      return 1;
-    }
-    if (e instanceof UsageError || e instanceof ContextArgError || e instanceof BoardFileError) {
-      process.stderr.write(`${PREFIX} error: ${e.message}\n${e instanceof UsageError ? `${PREFIX} see 'sel4cp-synth --help'\n` : ''}`);
-      // diff keeps git's convention: 1 means "they differ", so its usage errors exit 2.
-      return argv.find((a) => !a.startsWith('-')) === 'diff' ? DIFF_TROUBLE : 1;
-    }
-    process.stderr.write(`${PREFIX} internal error (a bug in sel4cp-synth, not in your system; please report it):\n`);
-    process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-    return 2;
-  }
-}
-
-class UsageError extends Error {}
-
-const code = await main(hideBin(process.argv));
-process.exitCode = code;
+process.exitCode = await main(hideBin(process.argv));

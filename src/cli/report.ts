@@ -42,26 +42,42 @@ export function formatLoc(loc: Loc, cwd: string): string {
   return `${shown}:${loc.line}:${loc.column}`;
 }
 
+/** Longest source excerpt and message shown: a 20 MB attribute must not become 20 MB of stderr. */
+export const MAX_SHOWN = 160;
+const MAX_MESSAGE = 1000;
+
 function frame(loc: Loc, style: Style): string[] {
   if (!loc) return [];
-  const text = sourceLine(loc.file, loc.line);
+  let text = sourceLine(loc.file, loc.line)?.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd');
   if (text === undefined) return [];
+  let caret = Math.max(0, loc.column - 1);
+  if (text.length > MAX_SHOWN) {
+    // A window around the column, marked as cut on the sides that are.
+    const from = Math.max(0, Math.min(caret - MAX_SHOWN / 2, text.length - MAX_SHOWN));
+    const cut = text.slice(from, from + MAX_SHOWN);
+    text = `${from > 0 ? '…' : ''}${cut}${from + MAX_SHOWN < text.length ? '…' : ''}`;
+    caret = caret - from + (from > 0 ? 1 : 0);
+  }
   const num = String(loc.line);
   const pad = ' '.repeat(num.length);
   return [
     `  ${style.dim(`${num} |`)} ${text}`,
-    `  ${style.dim(`${pad} |`)} ${' '.repeat(Math.max(0, loc.column - 1))}${style.bold('^')}`,
+    `  ${style.dim(`${pad} |`)} ${' '.repeat(caret)}${style.bold('^')}`,
   ];
 }
 
+function shorten(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)`;
+}
+
 function noteLine(n: Note, cwd: string): string {
-  return n.location ? `  note: ${n.message} at ${formatLoc(n.location, cwd)}` : `  note: ${n.message}`;
+  return n.location ? `  note: ${shorten(n.message)} at ${formatLoc(n.location, cwd)}` : `  note: ${shorten(n.message)}`;
 }
 
 export function formatDiagnostic(d: Diagnostic, cwd: string, style: Style = plain): string {
   const sev = d.severity === 'error' ? style.red(`error[${d.id}]`) : style.yellow(`warning[${d.id}]`);
   const where = d.location ? `${formatLoc(d.location, cwd)}: ` : `${PREFIX} `;
-  const lines = [`${style.bold(where)}${sev}: ${style.bold(d.message)}`, ...frame(d.location, style)];
+  const lines = [`${style.bold(where)}${sev}: ${style.bold(shorten(d.message))}`, ...frame(d.location, style)];
   for (const n of d.notes) lines.push(noteLine(n, cwd));
   if (d.hint) lines.push(`  ${style.cyan('hint:')} ${d.hint}`);
   return lines.join('\n');

@@ -1,8 +1,10 @@
 // The effects the review commands need: a model from either kind of input file, a systems.ts as
 // it was at a git commit, and atomic writes of their outputs.
+import { readUserText } from './read-text.js';
+import { removeAtExit } from '../run/cleanup.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { error, hasErrors, UserError } from '../compile/diagnostics.js';
@@ -20,11 +22,7 @@ export function isSystemXml(file: string): boolean {
 }
 
 export async function readUserFile(file: string, shown = file): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UserError(error('file-unreadable', `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined));
-  }
+  return readUserText(file, shown);
 }
 
 /**
@@ -73,6 +71,7 @@ export async function loadModelAtRef(file: string, ref: string, input: ModelInpu
   }
   const label = `${rel}@${ref}`;
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sel4cp-synth-base-'));
+  const release = removeAtExit(tmp);
   try {
     const tree = path.join(tmp, 'tree');
     await mkdir(tree);
@@ -89,6 +88,7 @@ export async function loadModelAtRef(file: string, ref: string, input: ModelInpu
     return { model, label };
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    release();
   }
 }
 

@@ -32,6 +32,10 @@ export interface Board {
   /** seL4's MAX_IRQ for the platform: the highest INTID a PD may claim. */
   maxIrq: number | undefined;
   ram: { base: bigint; size: bigint }[];
+  /** RAM seL4 does not use (carved out for VM memory): the kernel starts above it. @default [] */
+  kernelReservedRam: { base: bigint; size: bigint }[];
+  /** Where Microkit links its loader (build_sdk.py loader_link_address). */
+  loaderLinkAddress: bigint | undefined;
   gic: {
     version: 2 | 3;
     distributor: AddressRange;
@@ -109,6 +113,15 @@ function optionalHex(o: Json, key: string, file: string, where: string): bigint 
   return o[key] === undefined ? undefined : asHex(o[key], file, `${where}.${key}`);
 }
 
+function reservedRam(o: Json, file: string): Board['kernelReservedRam'] {
+  const list = o['kernelReservedRam'] ?? [];
+  if (!Array.isArray(list)) throw new BoardFileError(file, `'kernelReservedRam' must be an array`);
+  return list.map((r, i) => {
+    const ro = asObject(r, file, `kernelReservedRam[${i}]`);
+    return { base: asHex(field(ro, 'base', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].base`), size: asHex(field(ro, 'size', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].size`) };
+  });
+}
+
 export function parseBoard(json: unknown, file: string): Board {
   const o = asObject(json, file, '<root>');
   const gic = asObject(field(o, 'gic', file, ''), file, 'gic');
@@ -137,6 +150,8 @@ export function parseBoard(json: unknown, file: string): Board {
       const ro = asObject(r, file, `ram[${i}]`);
       return { base: asHex(field(ro, 'base', file, `ram[${i}].`), file, `ram[${i}].base`), size: asHex(field(ro, 'size', file, `ram[${i}].`), file, `ram[${i}].size`) };
     }),
+    kernelReservedRam: reservedRam(o, file),
+    loaderLinkAddress: o['loaderLinkAddress'] === undefined ? undefined : asHex(o['loaderLinkAddress'], file, 'loaderLinkAddress'),
     gic: {
       version,
       distributor: range(field(gic, 'distributor', file, 'gic.'), file, 'gic.distributor'),

@@ -11,6 +11,7 @@ import { markContextRead, setContext } from '../dsl/context.js';
 import type { System } from '../dsl/system.js';
 import { error, UserError } from './diagnostics.js';
 import { typeCheck } from './typecheck.js';
+import { removeAtExit } from '../run/cleanup.js';
 import type { LoadWorkerInput, LoadWorkerResult } from './load-worker.js';
 
 const dslEntry = fileURLToPath(new URL('../index.js', import.meta.url));
@@ -88,6 +89,7 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
   // user's file in spirit by rewriting them to absolute paths, then write it to a temp dir.
   const text = rewriteSourceMap(bundle.text, path.dirname(abs));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sel4cp-synth-'));
+  const release = removeAtExit(dir);
   const out = path.join(dir, 'system.mjs');
   setContext(options.context ?? new Map(), options.cwd ?? process.cwd());
   let outcome: LoadWorkerResult;
@@ -96,6 +98,7 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
     outcome = await runInWorker({ bundle: out, context: [...(options.context ?? new Map())], cwd: options.cwd ?? process.cwd() }, options.timeoutMs ?? LOAD_TIMEOUT_MS, abs);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    release();
   }
   return systemOf(outcome, abs);
 }

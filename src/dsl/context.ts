@@ -2,6 +2,7 @@
 // a default, so one description can be pointed at other guest images without editing it.
 import path from 'node:path';
 import { captureLocation, type SourceLocation } from './location.js';
+import { DslError } from './errors.js';
 
 interface ContextStore {
   values: ReadonlyMap<string, string>;
@@ -66,6 +67,9 @@ export function contextFile(key: string, defaultPath: string): FileRef {
   const loc = captureLocation();
   store.read.add(key);
   const fromCli = store.values.get(key);
+  if (fromCli === '') {
+    throw new DslError('bad-argument', `-c ${key}= is empty: contextFile('${key}') needs a path`, `give -c ${key}=PATH, or leave -c ${key} out for the default (${defaultPath})`, loc);
+  }
   if (fromCli !== undefined) {
     return { kind: 'file', path: resolveFrom(store.cwd || process.cwd(), fromCli), given: fromCli, loc };
   }

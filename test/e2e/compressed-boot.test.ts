@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { synthesise, type SynthResult } from '../../src/cli/pipeline.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
-import { startQemu } from '../../src/compile/run/qemu.js';
+import { startQemu } from '../../src/run/qemu.js';
 import { GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { readElf } from '../../src/compile/link/elf.js';
 import { runMicrokit } from '../../src/compile/link/microkit-tool.js';

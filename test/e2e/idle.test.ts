@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/cli/pipeline.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
-import { startQemu, type QemuProcess } from '../../src/compile/run/qemu.js';
+import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { GUEST_BUSY_PARAM, GUEST_IDLE_PREFIX, GUEST_MARKER, GUEST_SLEPT_PREFIX } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { repoRoot, skip } from '../helpers.js';
 import { buildNativePd, missingCrossCompiler } from './native-pd.js';

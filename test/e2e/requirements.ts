@@ -2,7 +2,7 @@
 // what is missing, so each test file prints the same SKIP reason.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { findExecutable } from '../../src/compile/run/qemu.js';
+import { findExecutable } from '../../src/run/qemu.js';
 import { repoRoot } from '../helpers.js';
 
 export const sdk: string | undefined = process.env['MICROKIT_SDK'];

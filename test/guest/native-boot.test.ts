@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 
 import { defaultGuestDir } from '../../scripts/guest-images.js';
 import { GUEST_ECHO_PREFIX, GUEST_MARKER, qemuVirtGuestCmdline } from '../../src/compile/initramfs/busybox-initramfs.js';
-import { QEMU_AARCH64, directKernelBootArgs, findExecutable, startQemu } from '../../src/compile/run/qemu.js';
+import { QEMU_AARCH64, directKernelBootArgs, findExecutable, startQemu } from '../../src/run/qemu.js';
 
 /** QEMU TCG is slow on loaded machines; a healthy boot here takes seconds. */
 const TIMEOUT_MS = 120_000;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { QemuError, directKernelBootArgs, findExecutable, runQemu, startQemu } from '../../src/compile/run/qemu.js';
+import { QemuError, directKernelBootArgs, findExecutable, runQemu, startQemu } from '../../src/run/qemu.js';
 
 /** Running and not a zombie (an orphan may wait a moment for init to reap it). */
 const isAlive = (pid: number): boolean => {
@@ -88,7 +88,7 @@ test('early exit and a missing binary reject with their kinds', async () => {
 });
 
 test('Ctrl-C (SIGINT) on the Node process takes its QEMU down with it', async () => {
-  const qemuModule = fileURLToPath(new URL('../../src/compile/run/qemu.js', import.meta.url));
+  const qemuModule = fileURLToPath(new URL('../../src/run/qemu.js', import.meta.url));
   // process.stdout.write, not console.log: under uvu FORCE_COLOR is set and would colour the pid.
   const script = `
     const { startQemu } = await import(${JSON.stringify(qemuModule)});

@@ -87,7 +87,7 @@ test('import: idiomatic output (names, units, comments, board)', () => {
         <map mr="uart" vaddr="0x2000000" perms="rw" cached="false" setvar_vaddr="uart_base" /> <!-- registers -->
         <irq irq="33" id="0" trigger="edge" />
     </protection_domain>
-    <protection_domain name="vmm" priority="254">
+    <protection_domain name="vmm" priority="150">
         <program_image path="vmm.elf" />
         <virtual_machine name="linux" priority="100">
             <vcpu id="0" />
@@ -100,6 +100,7 @@ test('import: idiomatic output (names, units, comments, board)', () => {
     </channel>
 </system>
 `;
+  // (Valid, as import requires: the pp caller 'vmm' is below 'uart'.)
   const text = importSystemXml(xml, { file: 'x.system', board: 'qemu_virt_aarch64' }).text!;
   for (const expected of [
     "// A header.",

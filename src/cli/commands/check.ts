@@ -1,8 +1,8 @@
 // `sel4cp-synth check <systems.ts | file.system>`: validate only; exit 0 valid, 1 invalid.
+import { readUserText } from '../read-text.js';
 import type { Argv, CommandModule } from 'yargs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { error, hasErrors, UserError } from '../../compile/diagnostics.js';
+import { hasErrors } from '../../compile/diagnostics.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
 import { validateSystem } from '../../compile/validate/index.js';
 import { buildModel, pickBoard } from '../pipeline.js';
@@ -28,12 +28,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     const isXml = args.file.endsWith('.system') || args.file.endsWith('.xml');
     if (isXml) {
       const file = path.resolve(args.file);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (e) {
-        throw new UserError(error('file-unreadable', `cannot read ${args.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined));
-      }
+      const text = await readUserText(file, args.file);
       const board = pickBoard(args.board, undefined, undefined);
       const parsed = parseSystemXml(text, file, board);
       if (parsed.model && board) parsed.model.kernel = kernelConfig(process.env['MICROKIT_SDK'], board.microkitBoard, 'debug');

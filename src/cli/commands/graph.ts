@@ -1,5 +1,6 @@
 // `sel4cp-synth graph <systems.ts | file.system> [-o topology.svg] [--format svg|dot]`: the system
 // as a diagram. The DOT source is ours (src/review/graph.ts); Graphviz's `dot` lays it out.
+import { checkOutputFile } from '../output.js';
 import { spawnSync } from 'node:child_process';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
@@ -39,6 +40,7 @@ export const graphCommand: CommandModule<object, GraphArgs> = {
     .option('format', { choices: ['svg', 'dot'] as const, default: 'svg' as const, describe: "svg needs Graphviz's dot (Debian package graphviz); dot is the source" })
     .option('board', { type: 'string', describe: 'board name or alias' })) as unknown as Argv<GraphArgs>,
   handler: async (args) => {
+    if (args.output !== undefined) await checkOutputFile(args.output);
     const model = await loadModel(args.file, { board: args.board, context: parseContext(args.context) });
     const dot = systemToDot(model);
     const out = args.format === 'dot' ? dot : renderSvg(dot);

@@ -1,5 +1,6 @@
 // `sel4cp-synth import <file.system> [-o systems.ts] [--board B]`: an existing Microkit system
 // description as an idiomatic systems.ts (src/review/import/).
+import { checkOutputFile } from '../output.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -25,6 +26,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     .option('board', { type: 'string', describe: "board name or alias, written as system({ board: ... })" })
     .option('force', { type: 'boolean', default: false, describe: 'overwrite --output if it exists' }) as unknown as Argv<ImportArgs>,
   handler: async (args) => {
+    if (args.output !== undefined) await checkOutputFile(args.output);
     const board = pickBoard(args.board, undefined, undefined);
     const file = path.resolve(args.file);
     const text = await readUserFile(file, args.file);

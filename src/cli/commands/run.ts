@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
-import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../compile/run/qemu.js';
+import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../run/qemu.js';
 import type { Board } from '../../compile/boards.js';
 import { PREFIX } from '../report.js';
 import { buildOptions, contextOption, type BuildArgs, progressPrinter, synthesiseForCommand } from './shared.js';

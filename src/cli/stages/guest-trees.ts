@@ -11,7 +11,7 @@ import type { GuestModel } from '../../compile/model.js';
 import { dumpQemuDtb, guestCacheDir } from '../io.js';
 
 /** The device trees a guest's DTB is made from; a string says why there are none. */
-export function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt | string>): { userTree: Fdt | undefined; boardTree: Fdt | undefined } | string {
+export function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt | string>): { userTree: Fdt | undefined; boardTree: Fdt | undefined; treeSource: string } | string {
   const load = (file: string, what: string): Fdt => {
     try {
       return loadDeviceTree(file);
@@ -20,8 +20,8 @@ export function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt |
       throw e;
     }
   };
-  if (g.dtb) return { userTree: load(g.dtb.path, 'the guest device tree'), boardTree: undefined };
-  if (g.boardDtb) return { userTree: undefined, boardTree: load(g.boardDtb.path, 'the board device tree') };
+  if (g.dtb) return { userTree: load(g.dtb.path, 'the guest device tree'), boardTree: undefined, treeSource: g.dtb.path };
+  if (g.boardDtb) return { userTree: undefined, boardTree: load(g.boardDtb.path, 'the board device tree'), treeSource: g.boardDtb.path };
   // QEMU's tree depends on its CPU count: dump one per vCPU count in use.
   const key = board.dtb?.qemuDumpdtb ? `${board.name}/${g.vcpus}` : board.name;
   let tree = cache.get(key);
@@ -37,5 +37,6 @@ export function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt |
     }
     cache.set(key, tree);
   }
-  return typeof tree === 'string' ? tree : { userTree: undefined, boardTree: tree };
+  const source = board.dtb?.qemuDumpdtb ? "QEMU's device tree (dumpdtb)" : `Debian's board device tree ${board.dtb?.debianPath ?? ''}`;
+  return typeof tree === 'string' ? tree : { userTree: undefined, boardTree: tree, treeSource: source };
 }

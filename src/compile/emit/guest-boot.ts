@@ -4,7 +4,7 @@
 // only the devices passed through to this VM.
 import type { Board } from '../boards.js';
 import { error, warning, type Diagnostic } from '../diagnostics.js';
-import type { Fdt } from '../dtb/fdt.js';
+import { DtbError, type Fdt } from '../dtb/fdt.js';
 import { makeGuestDtb } from '../dtb/guest-dtb.js';
 import { crossCheckBoard } from '../dtb/cross-check.js';
 import { prepareLinuxBoot } from '../guest/linux-boot.js';
@@ -18,6 +18,8 @@ export interface GuestBootInput {
   userTree: Fdt | undefined;
   /** The board's device tree, to generate the guest's from when the user gave none. */
   boardTree: Fdt | undefined;
+  /** Where the tree in use came from, for messages (a file path, or "QEMU's device tree"). */
+  treeSource?: string | undefined;
 }
 
 export interface GuestBoot {
@@ -33,6 +35,24 @@ export interface GuestBootResult {
 }
 
 export function prepareGuestBoot(input: GuestBootInput): GuestBootResult {
+  try {
+    return prepareGuestBootOrThrow(input);
+  } catch (e) {
+    if (!(e instanceof DtbError)) throw e;
+    // A tree that lacks what a guest needs, or holds what cannot be read: the user's file (or the
+    // board's), not our bug.
+    const source = input.treeSource ?? (input.userTree ? 'the guest device tree' : "the board's device tree");
+    return {
+      boot: undefined,
+      skipped: undefined,
+      diagnostics: [error('guest-dtb-invalid', `the guest device tree of '${input.guest.vm}' cannot be made from ${source}: ${e.message}`, input.guest.loc, {
+        hint: input.userTree ? 'fix the device tree given as dtb' : 'give the board\'s own tree as boardDtb, or the guest\'s as dtb',
+      })],
+    };
+  }
+}
+
+function prepareGuestBootOrThrow(input: GuestBootInput): GuestBootResult {
   const { guest, board } = input;
   const diagnostics: Diagnostic[] = [];
   if (guest.kernel.size === undefined || guest.kernel.textOffset === undefined || guest.kernel.imageSize === undefined) {

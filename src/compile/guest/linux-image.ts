@@ -64,6 +64,7 @@ export function readLinuxImage(bytes: Uint8Array): LinuxImage {
     // unknown and whose BSS size is not recorded, so no safe placement can be computed.
     throw new LinuxImageError('linux-image-too-old', 'the kernel header has image_size 0 (Linux before 3.17); a newer kernel is needed');
   }
+  checkComplete(unpacked.image, header.imageSize);
   return {
     image: unpacked.image,
     format: unpacked.format,
@@ -74,4 +75,42 @@ export function readLinuxImage(bytes: Uint8Array): LinuxImage {
     placeAnywhere: (header.flags & 8n) !== 0n,
     pageSizeKiB: header.pageSizeKiB,
   };
+}
+
+function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+/**
+ * A cut-off Image (a partial download, a header alone) would boot into garbage. The header's
+ * image_size bounds the file from above; and a kernel with an EFI stub (CONFIG_EFI_STUB, every
+ * distribution's arm64 kernel) is a PE/COFF file whose section table says where its raw data
+ * ends (PE/COFF spec, "Section Table": PointerToRawData + SizeOfRawData), which bounds it from
+ * below. booting.rst: the "MZ" magic at offset 0 and the PE header offset at 0x3c mark the stub.
+ */
+function checkComplete(image: Uint8Array, imageSize: bigint): void {
+  const size = image.length;
+  const cut = (why: string): never => {
+    throw new LinuxImageError('linux-image-truncated', `the kernel Image is ${size} bytes but ${why}: the file is cut short (a partial download or copy?)`);
+  };
+  if (BigInt(size) > imageSize) {
+    throw new LinuxImageError('linux-image-truncated', `the kernel Image is ${size} bytes, more than the ${imageSize} bytes its header's image_size says it occupies`);
+  }
+  if (image[0] !== 0x4d || image[1] !== 0x5a) return;
+  const pe = u32(image, 0x3c);
+  if (pe + 24 > size) cut(`its PE header would start at byte ${pe}`);
+  if (u32(image, pe) !== 0x00004550) return; // "PE\0\0": not a PE image after all; nothing more to check
+  const sections = u16(image, pe + 6);
+  const table = pe + 24 + u16(image, pe + 20);
+  if (table + sections * 40 > size) cut('its PE section table extends beyond that');
+  let end = 0;
+  for (let i = 0; i < sections; i++) {
+    const at = table + i * 40;
+    end = Math.max(end, u32(image, at + 20) + u32(image, at + 16));
+  }
+  if (end > size) cut(`its PE sections' raw data extends to byte ${end}`);
 }

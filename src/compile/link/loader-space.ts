@@ -72,10 +72,6 @@ export interface LoaderSpace {
   source: 'sdk' | 'board-file';
 }
 
-function parseAddress(v: unknown): bigint | undefined {
-  return typeof v === 'string' && /^0x[0-9a-f_]+$/i.test(v) ? BigInt(v.replace(/_/g, '')) : undefined;
-}
-
 function elfEnd(file: string): bigint | undefined {
   try {
     const segs = readElf(new Uint8Array(readFileSync(file))).segments.filter((s) => s.type === PT_LOAD);
@@ -93,13 +89,8 @@ function elfEnd(file: string): bigint | undefined {
  * address that `kernelReservedRam` does not take.
  */
 export function loaderSpace(opts: { board: Board; sdk?: string | undefined; config: string }): LoaderSpace | undefined {
-  let json: { loaderLinkAddress?: unknown; ram?: { base?: unknown }[]; kernelReservedRam?: { base?: unknown; size?: unknown }[] };
-  try {
-    json = JSON.parse(readFileSync(opts.board.file, 'utf8')) as typeof json;
-  } catch {
-    return undefined;
-  }
-  const loaderAddress = parseAddress(json.loaderLinkAddress);
+  // Everything from the one parsed Board: the board file is read once, wherever the tool runs.
+  const loaderAddress = opts.board.loaderLinkAddress;
   if (loaderAddress === undefined) return undefined;
   const elfDir = opts.sdk ? path.join(opts.sdk, 'board', opts.board.microkitBoard, opts.config, 'elf') : undefined;
   let kernelEnd = elfDir ? elfEnd(path.join(elfDir, 'sel4.elf')) : undefined;
@@ -113,12 +104,10 @@ export function loaderSpace(opts: { board: Board; sdk?: string | undefined; conf
     }
   }
   if (kernelEnd === undefined) {
-    let base = parseAddress(json.ram?.[0]?.base);
+    let base = opts.board.ram[0]?.base;
     if (base === undefined) return undefined;
-    for (const r of json.kernelReservedRam ?? []) {
-      const rb = parseAddress(r.base);
-      const rs = parseAddress(r.size);
-      if (rb !== undefined && rs !== undefined && rb <= base && base < rb + rs) base = rb + rs;
+    for (const r of opts.board.kernelReservedRam) {
+      if (r.base <= base && base < r.base + r.size) base = r.base + r.size;
     }
     kernelEnd = base + KERNEL_SIZE_LOWER_BOUND;
   }

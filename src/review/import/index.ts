@@ -6,6 +6,7 @@
 // synthesising the generated file gives back the same elements and values. Values that equal
 // the DSL's defaults (perms 'rw', cached, priority 0, budget 1000, period = budget, a 4 KiB
 // stack) are left out, as a person would.
+import { validateSystem } from '../../compile/validate/index.js';
 import path from 'node:path';
 import { Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from 'ts-morph';
 import { hexGrouped } from '../../dsl/units.js';
@@ -269,7 +270,9 @@ export function systemToTypeScript(model: SystemModel, comments: XmlComments, op
 /** Parse a .system file and generate its systems.ts. Parse errors come back as diagnostics. */
 export function importSystemXml(text: string, options: ImportOptions): ImportResult {
   const parsed = parseSystemXml(text, options.file, undefined);
-  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+  // An invalid system is refused: the systems.ts written from it would not load, or would load
+  // and then fail elsewhere. The user sees the same errors `check` gives.
+  const errors = [...parsed.diagnostics, ...(parsed.model ? validateSystem(parsed.model) : [])].filter((d) => d.severity === 'error');
   if (!parsed.model || errors.length) {
     return { text: undefined, diagnostics: errors.length ? errors : [error('import-failed', `cannot read ${options.file} as a system`, undefined)] };
   }

@@ -16,7 +16,7 @@ import { makeGuestDtb } from '../../../src/compile/dtb/guest-dtb.js';
 import { GUEST_MARKER } from '../../../src/compile/initramfs/busybox-initramfs.js';
 import { prepareLinuxBoot } from '../../../src/compile/guest/linux-boot.js';
 import { readLinuxImage } from '../../../src/compile/guest/linux-image.js';
-import { QEMU_AARCH64, findExecutable, startQemu } from '../../../src/compile/run/qemu.js';
+import { QEMU_AARCH64, findExecutable, startQemu } from '../../../src/run/qemu.js';
 import { guestCacheDir, have, qemuVirtDtb } from '../dtb/helpers.js';
 
 const TIMEOUT_MS = 120_000;

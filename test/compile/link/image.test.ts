@@ -57,13 +57,21 @@ test('an SDK path without a Microkit SDK is a user error naming MICROKIT_SDK', (
   }
 });
 
-test('missing guest images: the image step is skipped with the reason, the rest is written', () => {
+test('missing guest images: without an SDK the image step is skipped with the reason, the rest is written', () => {
   const out = path.join(work, 'out-noimages');
-  const r = runCli(['examples/linux-qemu.ts', '--out', out, '-c', `kernel=${path.join(work, 'no-Image')}`, '--sdk', failingSdk()]);
+  const r = runCli(['examples/linux-qemu.ts', '--out', out, '-c', `kernel=${path.join(work, 'no-Image')}`], { env: { MICROKIT_SDK: '' } });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /skipped .*kernel not found: .*no-Image/);
   assert.ok(existsSync(path.join(out, 'linux-qemu.system')));
   assert.not.ok(existsSync(path.join(out, 'loader.img')));
+});
+
+test('missing guest images: with an SDK the image cannot be made, which is an error at the VM, and nothing is written', () => {
+  const out = path.join(work, 'out-noimages-sdk');
+  const r = runCli(['examples/linux-qemu.ts', '--out', out, '-c', `kernel=${path.join(work, 'no-Image')}`, '--sdk', failingSdk()]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /linux-qemu\.ts:\d+:\d+: error\[guest-image-missing\]: the kernel of 'linux' is not there: .*no-Image; with the Microkit SDK present, the image cannot be built without it/);
+  assert.not.ok(existsSync(out));
 });
 
 test('a run that skips the image removes the loader.img an earlier run left', () => {

@@ -3,6 +3,7 @@
  * timeout, type into it, and make sure it is gone afterwards — on timeout, on error, and when
  * this Node process exits or is interrupted. Used by the guest tests and `sel4cp-synth run`.
  */
+import { atExit } from './cleanup.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -91,31 +92,16 @@ function killAllNow(): void {
   for (const q of live) q.killNow(q.ownsTerminal ? 'SIGTERM' : 'SIGKILL');
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+let releaseCleanup: (() => void) | undefined;
 
-function onFatalSignal(signal: NodeJS.Signals): void {
-  killAllNow();
-  removeCleanupHooks();
-  // Re-raising the signal does not work from a Node handler (libuv keeps catching it), so
-  // exit with the shell's convention for "killed by signal N".
-  process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
-}
-
-const FATAL_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-let hooksInstalled = false;
-
+/** While any QEMU runs, the process kills them all when it ends or is interrupted (run/cleanup.ts). */
 function installCleanupHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', killAllNow);
-  for (const s of FATAL_SIGNALS) process.on(s, onFatalSignal);
+  releaseCleanup ??= atExit(killAllNow);
 }
 
 function removeCleanupHooks(): void {
-  if (!hooksInstalled) return;
-  hooksInstalled = false;
-  process.off('exit', killAllNow);
-  for (const s of FATAL_SIGNALS) process.off(s, onFatalSignal);
+  releaseCleanup?.();
+  releaseCleanup = undefined;
 }
 
 /** A running (or finished) QEMU. Create with `startQemu`. */
