@@ -1,5 +1,8 @@
 // Problems as data: validation collects them all, the CLI prints them like a compiler.
 import type { Loc } from './model.js';
+import type { RuleId } from './rules.js';
+
+export type { RuleId } from './rules.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -9,8 +12,8 @@ export interface Note {
 }
 
 export interface Diagnostic {
-  /** Stable id, e.g. 'memory-overlap': tests and users can rely on it. */
-  id: string;
+  /** Stable id, e.g. 'map-overlap' (src/compile/rules.ts lists them all): tests and users can rely on it. */
+  id: RuleId;
   severity: Severity;
   message: string;
   location: Loc;
@@ -18,11 +21,11 @@ export interface Diagnostic {
   hint?: string;
 }
 
-export function error(id: string, message: string, location: Loc, extra: { notes?: Note[]; hint?: string } = {}): Diagnostic {
+export function error(id: RuleId, message: string, location: Loc, extra: { notes?: Note[]; hint?: string } = {}): Diagnostic {
   return { id, severity: 'error', message, location, notes: extra.notes ?? [], ...(extra.hint ? { hint: extra.hint } : {}) };
 }
 
-export function warning(id: string, message: string, location: Loc, extra: { notes?: Note[]; hint?: string } = {}): Diagnostic {
+export function warning(id: RuleId, message: string, location: Loc, extra: { notes?: Note[]; hint?: string } = {}): Diagnostic {
   return { id, severity: 'warning', message, location, notes: extra.notes ?? [], ...(extra.hint ? { hint: extra.hint } : {}) };
 }
 

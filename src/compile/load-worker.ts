@@ -3,6 +3,7 @@
 // reported, which is impossible on the main thread. The System it exports is plain data (objects,
 // arrays, Maps, bigints, strings) and crosses back by structured clone, shared references and
 // cycles included; a problem crosses back as a description that load.ts turns into a UserError.
+import type { RuleId } from './rules.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { DslError } from '../dsl/errors.js';
@@ -17,7 +18,7 @@ export interface LoadWorkerInput {
 
 export type LoadWorkerResult =
   | { ok: true; system: unknown; contextRead: string[] }
-  | { ok: false; kind: 'dsl'; id: string; message: string; hint: string | undefined; location: DslError['location']; stack: string }
+  | { ok: false; kind: 'dsl'; id: RuleId; message: string; hint: string | undefined; location: DslError['location']; stack: string }
   | { ok: false; kind: 'threw'; message: string; stack: string }
   | { ok: false; kind: 'not-a-system'; what: string };
 

@@ -1,4 +1,5 @@
 import type { SourceLocation } from './location.js';
+import type { RuleId } from '../compile/rules.js';
 
 /**
  * A mistake in the user's description found while their systems.ts runs (a DSL constructor got a
@@ -6,11 +7,11 @@ import type { SourceLocation } from './location.js';
  * constructor, the location of the user's call.
  */
 export class DslError extends Error {
-  readonly id: string;
+  readonly id: RuleId;
   readonly hint: string | undefined;
   location: SourceLocation | undefined;
 
-  constructor(id: string, message: string, hint?: string, location?: SourceLocation) {
+  constructor(id: RuleId, message: string, hint?: string, location?: SourceLocation) {
     super(message);
     this.name = 'DslError';
     this.id = id;

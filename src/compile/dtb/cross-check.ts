@@ -2,6 +2,7 @@
  * Board facts (boards/*.json, parsed into bigints) checked against the board's own device tree.
  * Disagreements are returned as findings; the caller decides how loud to be.
  */
+import type { RuleId } from '../rules.js';
 import { DtbError, type Fdt } from './fdt.js';
 import { gicVersion, readInterrupts, type InterruptSpec } from './interrupts.js';
 import { compatibleOf } from './props.js';
@@ -35,7 +36,7 @@ export interface BoardFacts {
 }
 
 export interface CrossCheckFinding {
-  id: string;
+  id: RuleId;
   severity: 'error' | 'warning';
   /** The board fact, as a JSON path (`gic.distributor`, `devices[2].irqs`). */
   fact: string;

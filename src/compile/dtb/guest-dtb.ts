@@ -23,6 +23,7 @@
  *   decide to pass the provider through as well.
  * All of these are returned as findings, never thrown.
  */
+import type { RuleId } from '../rules.js';
 import { GIC } from '../facts.js';
 import { cloneFdt, DtbError, type Fdt, type FdtNode } from './fdt.js';
 import { injectLinuxBoot } from './inject.js';
@@ -73,7 +74,7 @@ export interface GuestDtbOptions {
 }
 
 export interface GuestDtbFinding {
-  id: string;
+  id: RuleId;
   severity: 'warning' | 'note';
   message: string;
   /** The node of the board tree the finding is about. */
@@ -109,201 +110,228 @@ function hasRegOnPath(ref: NodeRef): boolean {
   return false;
 }
 
-export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
-  const findings: GuestDtbFinding[] = [];
-  const tree = cloneFdt(board);
-  const root = tree.root;
-  const index = phandleIndex(tree);
-  const refs = new Map<FdtNode, NodeRef>();
-  for (const ref of walkNodes(tree)) refs.set(ref.node, ref);
-
+/** The tree being cut, and what of it is kept. */
+interface Cut {
+  tree: Fdt;
+  index: ReturnType<typeof phandleIndex>;
+  refs: Map<FdtNode, NodeRef>;
   /** Nodes kept with their ancestors; `whole` also keeps every descendant. */
-  const kept = new Set<FdtNode>([root]);
-  const whole = new Set<FdtNode>();
-  const keep = (ref: NodeRef, withSubtree: boolean): void => {
-    if (withSubtree) whole.add(ref.node);
-    for (let r: NodeRef | undefined = ref; r; r = r.parent) kept.add(r.node);
-  };
+  kept: Set<FdtNode>;
+  whole: Set<FdtNode>;
+  findings: GuestDtbFinding[];
+}
 
-  // CPUs.
-  if (!Number.isInteger(options.vcpus) || options.vcpus < 1) {
-    throw new DtbError('dt-bad-vcpus', `a virtual machine needs at least one vCPU, not ${options.vcpus}`);
-  }
-  const cpus = findChild(root, 'cpus');
-  if (!cpus) throw new DtbError('dt-no-node', 'the board device tree has no /cpus node');
-  const cpuNodes = cpus.children.filter(isCpu);
-  if (cpuNodes.length < options.vcpus) {
-    throw new DtbError('dt-bad-vcpus', `the virtual machine has ${options.vcpus} vCPUs but the board's /cpus lists ${cpuNodes.length} CPUs`);
-  }
-  kept.add(cpus);
-  const keptCpus = cpuNodes.slice(0, options.vcpus);
-  for (const cpu of keptCpus) {
-    kept.add(cpu);
-    // The caches a CPU names stay, with the caches they name in turn.
-    const queue = [cpu];
-    while (queue.length > 0) {
-      const n = queue.pop()!;
-      for (const r of phandleReferences(n, index)) {
-        if (r.prop === 'next-level-cache' && r.target && !kept.has(r.target.node)) {
-          keep(r.target, true);
-          queue.push(r.target.node);
-        }
-      }
-    }
-  }
+function keep(cut: Cut, ref: NodeRef, withSubtree: boolean): void {
+  if (withSubtree) cut.whole.add(ref.node);
+  for (let r: NodeRef | undefined = ref; r; r = r.parent) cut.kept.add(r.node);
+}
 
-  // Timer, PSCI, GIC, /chosen, /aliases.
-  for (const child of root.children) {
-    const compat = compatibleOf(child);
-    if (compat.some((c) => TIMER_COMPATIBLES.includes(c))) kept.add(child);
-    if (compat.some((c) => c.startsWith('arm,psci'))) kept.add(child);
-    if (child.name === 'chosen' || child.name === 'aliases') kept.add(child);
-  }
-  const gics = [...refs.values()].filter((r) => gicVersion(r.node) !== undefined);
-  const rootIrqParent = interruptParent(tree, { node: root, path: '/', parent: undefined });
-  const gic = gics.find((g) => g.node === rootIrqParent?.node) ?? gics[0];
-  if (!gic) throw new DtbError('dt-no-gic', 'the board device tree has no Arm GIC node (compatible arm,gic-v3, arm,gic-400, arm,cortex-a15-gic, ...)');
-  keep(gic, false);
+export function makeGuestDtb(board: Fdt, options: GuestDtbOptions): GuestDtb {
+  const tree = cloneFdt(board);
+  const cut: Cut = { tree, index: phandleIndex(tree), refs: new Map(), kept: new Set([tree.root]), whole: new Set(), findings: [] };
+  for (const ref of walkNodes(tree)) cut.refs.set(ref.node, ref);
 
-  // Passed-through devices.
-  const devices: NodeRef[] = [];
-  for (const path of options.keep) {
-    const found = findNode(tree, path);
-    if (!found) throw new DtbError('dt-no-node', `the passthrough device ${path} is not in the board device tree`);
-    if (!found.parent) throw new DtbError('dt-bad-passthrough', 'the root node cannot be passed through');
-    const ref = refs.get(found.node)!;
-    devices.push(ref);
-    keep(ref, true);
-  }
-
-  // Providers named by the kept devices that are not devices themselves.
-  const queue = devices.flatMap((d) => [...walkNodes(d.node)].map((r) => r.node));
-  while (queue.length > 0) {
-    const node = queue.pop()!;
-    for (const r of phandleReferences(node, index)) {
-      if (!r.target || kept.has(r.target.node) || r.prop === 'interrupt-parent' || r.prop.startsWith('pinctrl-')) continue;
-      if (r.prop === 'interrupts-extended' && r.target.node === gic.node) continue;
-      if (hasRegOnPath(r.target)) continue;
-      keep(r.target, true);
-      queue.push(...[...walkNodes(r.target.node)].map((x) => x.node));
-    }
-  }
-
-  // Prune.
-  const prune = (node: FdtNode): void => {
-    if (whole.has(node)) return;
-    node.children = node.children.filter((c) => kept.has(c) || whole.has(c));
-    node.children.forEach(prune);
-  };
-  prune(root);
-  const present = new Set<FdtNode>([...walkNodes(root)].map((r) => r.node));
-
-  // CPUs: PSCI is how the VMM starts secondaries; drop what the VMM does not offer.
-  for (const cpu of keptCpus) {
-    setProp(cpu, 'enable-method', stringValue('psci'));
-    deleteProp(cpu, 'cpu-release-addr');
-    for (const r of phandleReferences(cpu, index)) {
-      if (!r.target || !present.has(r.target.node)) dropReference(cpu, r.prop);
-    }
-  }
-  // Buses kept only to hold a device: their own references (an SoC node's nvmem-cells, say) go.
-  const deviceNodes = new Set(devices.flatMap((d) => [...walkNodes(d.node)].map((x) => x.node)));
-  for (const ref of walkNodes(tree)) {
-    if (deviceNodes.has(ref.node) || keptCpus.includes(ref.node) || whole.has(ref.node) || ref.node === gic.node) continue;
-    const dangling = phandleReferences(ref.node, index).filter((x) => !x.target || !present.has(x.target.node));
-    for (const prop of new Set(dangling.map((x) => x.prop))) {
-      dropReference(ref.node, prop);
-      findings.push({ id: 'guest-dt-reference-removed', severity: 'note', path: ref.path, message: `${ref.path}: ${prop} referred to nodes that are not passed through; removed` });
-    }
-  }
-
-  // PSCI conduit.
-  for (const child of root.children) {
+  const keptCpus = keepCpus(cut, options.vcpus);
+  const gic = keepPlatform(cut);
+  const devices = keepDevices(cut, options.keep, gic);
+  pruneTo(cut);
+  const present = new Set<FdtNode>([...walkNodes(tree.root)].map((r) => r.node));
+  fixCpusAndBuses(cut, keptCpus, devices, gic, present);
+  for (const child of tree.root.children) {
+    // PSCI conduit: the one the VMM traps.
     if (compatibleOf(child).some((c) => c.startsWith('arm,psci'))) setProp(child, 'method', stringValue(options.psciMethod ?? 'hvc'));
   }
-
-  rewriteGic(gic, options, findings);
-
-  // References from kept devices to nodes that are gone.
-  for (const dev of devices) {
-    for (const sub of walkNodes(dev.node)) {
-      const node = sub.node;
-      const path = sub.path === '/' ? dev.path : dev.path + sub.path;
-      const dangling = phandleReferences(node, index).filter((r) => !r.target || !present.has(r.target.node));
-      if (dangling.some((r) => r.prop.startsWith('pinctrl-'))) {
-        for (const p of [...node.props]) if (p.name.startsWith('pinctrl-')) deleteProp(node, p.name);
-        findings.push({ id: 'guest-dt-pinctrl-removed', severity: 'note', path, message: `${path}: pinctrl properties removed; the pins must be muxed by firmware or the host before the guest starts` });
-      }
-      if (dangling.some((r) => r.prop === 'power-domains')) {
-        deleteProp(node, 'power-domains');
-        deleteProp(node, 'power-domain-names');
-        findings.push({ id: 'guest-dt-power-domain-removed', severity: 'note', path, message: `${path}: power-domains removed; the domain must be powered by whoever owns it` });
-      }
-      const reported = new Set<string>();
-      for (const r of dangling) {
-        if (r.prop.startsWith('pinctrl-') || r.prop === 'power-domains') continue;
-        const target = r.target ? r.target.path : `phandle 0x${r.phandle.toString(16)} (no such node)`;
-        if (reported.has(`${r.prop} ${target}`)) continue;
-        reported.add(`${r.prop} ${target}`);
-        findings.push({
-          id: 'guest-dt-dangling-reference',
-          severity: 'warning',
-          path,
-          message: `${path}: ${r.prop} refers to ${target}, which is not passed through; the guest driver may fail to probe`,
-        });
-      }
-    }
-    const status = stringOrUndefined(dev.node, 'status');
-    if (getProp(dev.node, 'status') && status !== 'okay') {
-      setProp(dev.node, 'status', stringValue('okay'));
-      findings.push({ id: 'guest-dt-enabled', severity: 'note', path: dev.path, message: `${dev.path}: status was "${status ?? '?'}" in the board tree; set to "okay" for the guest` });
-    }
-    try {
-      const parent = getProp(dev.node, 'interrupts') ? interruptParent(tree, dev) : undefined;
-      if (parent && parent.node !== gic.node) {
-        findings.push({
-          id: 'guest-dt-interrupt-parent',
-          severity: 'warning',
-          path: dev.path,
-          message: `${dev.path}: its interrupt parent ${parent.path} is not the GIC; ${present.has(parent.node) ? 'the VMM only forwards GIC interrupts' : 'that controller is not passed through'}`,
-        });
-      }
-    } catch (err) {
-      if (!(err instanceof DtbError)) throw err;
-      findings.push({ id: 'guest-dt-interrupts', severity: 'warning', path: dev.path, message: `${dev.path}: ${err.message}` });
-    }
-  }
-
-  // /chosen and /aliases.
-  const chosen = findChild(root, 'chosen');
-  if (chosen) {
-    for (const p of CHOSEN_DROPPED) deleteProp(chosen, p);
-    const stdout = stringOrUndefined(chosen, 'stdout-path');
-    if (stdout !== undefined) {
-      const target = findNode(tree, stdout.split(':')[0]!);
-      if (!target || !present.has(target.node)) {
-        deleteProp(chosen, 'stdout-path');
-        findings.push({ id: 'guest-dt-stdout-removed', severity: 'note', path: '/chosen', message: `/chosen: stdout-path "${stdout}" names a device that is not passed through; removed` });
-      }
-    }
-  }
-  const aliasNode = findChild(root, 'aliases');
-  if (aliasNode) {
-    for (const [name, path] of aliases(tree)) {
-      const target = findNode(tree, path);
-      if (!target || !present.has(target.node)) deleteProp(aliasNode, name);
-    }
-  }
+  rewriteGic(gic, options, cut.findings);
+  for (const dev of devices) fixDevice(cut, dev, gic, present);
+  fixChosenAndAliases(cut, present);
 
   if (board.memReserve.length > 0) {
-    findings.push({ id: 'guest-dt-memreserve-dropped', severity: 'note', message: `the board's ${board.memReserve.length} /memreserve/ entries describe host memory and are not copied` });
+    cut.findings.push({ id: 'guest-dt-memreserve-dropped', severity: 'note', message: `the board's ${board.memReserve.length} /memreserve/ entries describe host memory and are not copied` });
   }
   tree.memReserve = [];
 
   const info: Parameters<typeof injectLinuxBoot>[1] = { memory: options.memory };
   if (options.bootargs !== undefined) info.bootargs = options.bootargs;
   if (options.initrd) info.initrd = options.initrd;
-  return { tree: injectLinuxBoot(tree, info), findings };
+  return { tree: injectLinuxBoot(tree, info), findings: cut.findings };
+}
+
+/** The first `vcpus` CPU nodes, with the caches they name (and those name in turn). */
+function keepCpus(cut: Cut, vcpus: number): FdtNode[] {
+  if (!Number.isInteger(vcpus) || vcpus < 1) {
+    throw new DtbError('dt-bad-vcpus', `a virtual machine needs at least one vCPU, not ${vcpus}`);
+  }
+  const cpus = findChild(cut.tree.root, 'cpus');
+  if (!cpus) throw new DtbError('dt-no-node', 'the board device tree has no /cpus node');
+  const cpuNodes = cpus.children.filter(isCpu);
+  if (cpuNodes.length < vcpus) {
+    throw new DtbError('dt-bad-vcpus', `the virtual machine has ${vcpus} vCPUs but the board's /cpus lists ${cpuNodes.length} CPUs`);
+  }
+  cut.kept.add(cpus);
+  const keptCpus = cpuNodes.slice(0, vcpus);
+  for (const cpu of keptCpus) {
+    cut.kept.add(cpu);
+    const queue = [cpu];
+    while (queue.length > 0) {
+      const n = queue.pop()!;
+      for (const r of phandleReferences(n, cut.index)) {
+        if (r.prop === 'next-level-cache' && r.target && !cut.kept.has(r.target.node)) {
+          keep(cut, r.target, true);
+          queue.push(r.target.node);
+        }
+      }
+    }
+  }
+  return keptCpus;
+}
+
+/** Timer, PSCI, /chosen, /aliases, and the GIC the root's interrupts go to (returned). */
+function keepPlatform(cut: Cut): NodeRef {
+  const root = cut.tree.root;
+  for (const child of root.children) {
+    const compat = compatibleOf(child);
+    if (compat.some((c) => TIMER_COMPATIBLES.includes(c))) cut.kept.add(child);
+    if (compat.some((c) => c.startsWith('arm,psci'))) cut.kept.add(child);
+    if (child.name === 'chosen' || child.name === 'aliases') cut.kept.add(child);
+  }
+  const gics = [...cut.refs.values()].filter((r) => gicVersion(r.node) !== undefined);
+  const rootIrqParent = interruptParent(cut.tree, { node: root, path: '/', parent: undefined });
+  const gic = gics.find((g) => g.node === rootIrqParent?.node) ?? gics[0];
+  if (!gic) throw new DtbError('dt-no-gic', 'the board device tree has no Arm GIC node (compatible arm,gic-v3, arm,gic-400, arm,cortex-a15-gic, ...)');
+  keep(cut, gic, false);
+  return gic;
+}
+
+/** The passed-through devices, and the providers they name that are not hardware themselves. */
+function keepDevices(cut: Cut, paths: readonly string[], gic: NodeRef): NodeRef[] {
+  const devices: NodeRef[] = [];
+  for (const path of paths) {
+    const found = findNode(cut.tree, path);
+    if (!found) throw new DtbError('dt-no-node', `the passthrough device ${path} is not in the board device tree`);
+    if (!found.parent) throw new DtbError('dt-bad-passthrough', 'the root node cannot be passed through');
+    const ref = cut.refs.get(found.node)!;
+    devices.push(ref);
+    keep(cut, ref, true);
+  }
+  const queue = devices.flatMap((d) => [...walkNodes(d.node)].map((r) => r.node));
+  while (queue.length > 0) {
+    const node = queue.pop()!;
+    for (const r of phandleReferences(node, cut.index)) {
+      if (!r.target || cut.kept.has(r.target.node) || r.prop === 'interrupt-parent' || r.prop.startsWith('pinctrl-')) continue;
+      if (r.prop === 'interrupts-extended' && r.target.node === gic.node) continue;
+      if (hasRegOnPath(r.target)) continue;
+      keep(cut, r.target, true);
+      queue.push(...[...walkNodes(r.target.node)].map((x) => x.node));
+    }
+  }
+  return devices;
+}
+
+function pruneTo(cut: Cut): void {
+  const prune = (node: FdtNode): void => {
+    if (cut.whole.has(node)) return;
+    node.children = node.children.filter((c) => cut.kept.has(c) || cut.whole.has(c));
+    node.children.forEach(prune);
+  };
+  prune(cut.tree.root);
+}
+
+/**
+ * CPUs start through PSCI (the VMM offers nothing else); buses kept only to hold a device lose
+ * their own references to what is gone (an SoC node's nvmem-cells, say).
+ */
+function fixCpusAndBuses(cut: Cut, keptCpus: FdtNode[], devices: NodeRef[], gic: NodeRef, present: Set<FdtNode>): void {
+  for (const cpu of keptCpus) {
+    setProp(cpu, 'enable-method', stringValue('psci'));
+    deleteProp(cpu, 'cpu-release-addr');
+    for (const r of phandleReferences(cpu, cut.index)) {
+      if (!r.target || !present.has(r.target.node)) dropReference(cpu, r.prop);
+    }
+  }
+  const deviceNodes = new Set(devices.flatMap((d) => [...walkNodes(d.node)].map((x) => x.node)));
+  for (const ref of walkNodes(cut.tree)) {
+    if (deviceNodes.has(ref.node) || keptCpus.includes(ref.node) || cut.whole.has(ref.node) || ref.node === gic.node) continue;
+    const dangling = phandleReferences(ref.node, cut.index).filter((x) => !x.target || !present.has(x.target.node));
+    for (const prop of new Set(dangling.map((x) => x.prop))) {
+      dropReference(ref.node, prop);
+      cut.findings.push({ id: 'guest-dt-reference-removed', severity: 'note', path: ref.path, message: `${ref.path}: ${prop} referred to nodes that are not passed through; removed` });
+    }
+  }
+}
+
+/** A kept device: references to nodes that are gone, its status, its interrupt parent. */
+function fixDevice(cut: Cut, dev: NodeRef, gic: NodeRef, present: Set<FdtNode>): void {
+  for (const sub of walkNodes(dev.node)) fixDanglingReferences(cut, sub.node, sub.path === '/' ? dev.path : dev.path + sub.path, present);
+  const status = stringOrUndefined(dev.node, 'status');
+  if (getProp(dev.node, 'status') && status !== 'okay') {
+    setProp(dev.node, 'status', stringValue('okay'));
+    cut.findings.push({ id: 'guest-dt-enabled', severity: 'note', path: dev.path, message: `${dev.path}: status was "${status ?? '?'}" in the board tree; set to "okay" for the guest` });
+  }
+  try {
+    const parent = getProp(dev.node, 'interrupts') ? interruptParent(cut.tree, dev) : undefined;
+    if (parent && parent.node !== gic.node) {
+      cut.findings.push({
+        id: 'guest-dt-interrupt-parent',
+        severity: 'warning',
+        path: dev.path,
+        message: `${dev.path}: its interrupt parent ${parent.path} is not the GIC; ${present.has(parent.node) ? 'the VMM only forwards GIC interrupts' : 'that controller is not passed through'}`,
+      });
+    }
+  } catch (err) {
+    if (!(err instanceof DtbError)) throw err;
+    cut.findings.push({ id: 'guest-dt-interrupts', severity: 'warning', path: dev.path, message: `${dev.path}: ${err.message}` });
+  }
+}
+
+/** pinctrl and power domains the guest cannot have are removed; other dangling references are reported. */
+function fixDanglingReferences(cut: Cut, node: FdtNode, path: string, present: Set<FdtNode>): void {
+  const dangling = phandleReferences(node, cut.index).filter((r) => !r.target || !present.has(r.target.node));
+  if (dangling.some((r) => r.prop.startsWith('pinctrl-'))) {
+    for (const p of [...node.props]) if (p.name.startsWith('pinctrl-')) deleteProp(node, p.name);
+    cut.findings.push({ id: 'guest-dt-pinctrl-removed', severity: 'note', path, message: `${path}: pinctrl properties removed; the pins must be muxed by firmware or the host before the guest starts` });
+  }
+  if (dangling.some((r) => r.prop === 'power-domains')) {
+    deleteProp(node, 'power-domains');
+    deleteProp(node, 'power-domain-names');
+    cut.findings.push({ id: 'guest-dt-power-domain-removed', severity: 'note', path, message: `${path}: power-domains removed; the domain must be powered by whoever owns it` });
+  }
+  const reported = new Set<string>();
+  for (const r of dangling) {
+    if (r.prop.startsWith('pinctrl-') || r.prop === 'power-domains') continue;
+    const target = r.target ? r.target.path : `phandle 0x${r.phandle.toString(16)} (no such node)`;
+    if (reported.has(`${r.prop} ${target}`)) continue;
+    reported.add(`${r.prop} ${target}`);
+    cut.findings.push({
+      id: 'guest-dt-dangling-reference',
+      severity: 'warning',
+      path,
+      message: `${path}: ${r.prop} refers to ${target}, which is not passed through; the guest driver may fail to probe`,
+    });
+  }
+}
+
+/** /chosen loses seeds and a stdout-path to a device the guest does not have; /aliases to removed nodes go. */
+function fixChosenAndAliases(cut: Cut, present: Set<FdtNode>): void {
+  const root = cut.tree.root;
+  const chosen = findChild(root, 'chosen');
+  if (chosen) {
+    for (const p of CHOSEN_DROPPED) deleteProp(chosen, p);
+    const stdout = stringOrUndefined(chosen, 'stdout-path');
+    if (stdout !== undefined) {
+      const target = findNode(cut.tree, stdout.split(':')[0]!);
+      if (!target || !present.has(target.node)) {
+        deleteProp(chosen, 'stdout-path');
+        cut.findings.push({ id: 'guest-dt-stdout-removed', severity: 'note', path: '/chosen', message: `/chosen: stdout-path "${stdout}" names a device that is not passed through; removed` });
+      }
+    }
+  }
+  const aliasNode = findChild(root, 'aliases');
+  if (aliasNode) {
+    for (const [name, path] of aliases(cut.tree)) {
+      const target = findNode(cut.tree, path);
+      if (!target || !present.has(target.node)) deleteProp(aliasNode, name);
+    }
+  }
 }
 
 /** Deletes a reference property and its `-names` companion (`clocks` → `clock-names`). */

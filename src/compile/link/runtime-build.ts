@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { error, UserError } from '../diagnostics.js';
+import { error, UserError, type RuleId } from '../diagnostics.js';
+import { removeAtExit } from '../../run/cleanup.js';
 
 export interface BuildRuntimeOptions {
   /** Microkit 2.0.1 SDK directory (usually `$MICROKIT_SDK`); undefined if not set. */
@@ -53,7 +54,7 @@ export function defaultRuntimeDir(): string {
   throw new Error(`runtime-build: cannot find src/vmm-runtime from ${here}`);
 }
 
-function fail(id: string, message: string, hint: string): never {
+function fail(id: RuleId, message: string, hint: string): never {
   throw new UserError(error(id, message, undefined, { hint }));
 }
 
@@ -100,6 +101,13 @@ function haveCommand(cmd: string): boolean {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/** The cross compiler builds a freestanding file with its own headers alone (no C library's). */
+function crossCompilerWorks(cross: string): boolean {
+  const r = spawnSync(`${cross}gcc`, ['-ffreestanding', '-nostdinc', '-isystem', spawnSync(`${cross}gcc`, ['-print-file-name=include'], { encoding: 'utf8' }).stdout.trim(),
+    '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: '#include <stdint.h>\n#include <stddef.h>\nuint64_t f(size_t n) { return n; }\n', encoding: 'utf8' });
+  return r.status === 0;
+}
+
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,6 +143,14 @@ export async function buildRuntime(opts: BuildRuntimeOptions): Promise<RuntimeBu
     fail('cross-compiler-missing', `${cross}gcc not found: it builds the VMM runtime`,
       "install Debian's gcc-aarch64-linux-gnu and binutils-aarch64-linux-gnu (apt-get install gcc-aarch64-linux-gnu)");
   }
+  if (!haveCommand(`${cross}ld`)) {
+    fail('cross-compiler-missing', `${cross}ld not found: it links the VMM runtime`,
+      "install Debian's binutils-aarch64-linux-gnu (apt-get install binutils-aarch64-linux-gnu)");
+  }
+  if (!crossCompilerWorks(cross)) {
+    fail('cross-compiler-broken', `${cross}gcc cannot compile a freestanding C file (it needs only its own headers, stddef.h and stdint.h)`,
+      "reinstall Debian's gcc-aarch64-linux-gnu (apt-get install --reinstall gcc-aarch64-linux-gnu)");
+  }
   if (!haveCommand('make')) {
     fail('make-missing', 'make not found: it builds the VMM runtime', "install Debian's make");
   }
@@ -151,6 +167,7 @@ export async function buildRuntime(opts: BuildRuntimeOptions): Promise<RuntimeBu
 
   mkdirSync(join(opts.cacheDir, 'vmm-runtime'), { recursive: true });
   const tmpDir = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
+  const release = removeAtExit(tmpDir);
   progress(`runtime: building ${what}`);
   try {
     const r = await run('make', [
@@ -171,6 +188,7 @@ export async function buildRuntime(opts: BuildRuntimeOptions): Promise<RuntimeBu
     }
   } finally {
     rmSync(tmpDir, { recursive: true, force: true });
+    release();
   }
   progress(`runtime: built ${key}`);
   return { elf, cached: false, key };

@@ -3,7 +3,7 @@
 // tool reads it (tool/microkit/src/sdf.rs); where that tool panics (hex or '_' in irq, channel
 // end and vCPU ids; no <system> element) we report a plain error instead.
 import type { Board } from '../boards.js';
-import { error, type Diagnostic } from '../diagnostics.js';
+import { error, type Diagnostic, type RuleId } from '../diagnostics.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type IrqModel, type Loc, type MapModel, type MemoryRegionModel,
   type ProtectionDomainModel, type SystemModel, type VirtualMachineModel,
@@ -25,7 +25,7 @@ class Reader {
     return { file: this.file, line: el.line, column: el.column };
   }
 
-  fail(id: string, message: string, el: XmlElement, hint?: string): void {
+  fail(id: RuleId, message: string, el: XmlElement, hint?: string): void {
     this.diagnostics.push(error(id, message, this.loc(el), hint ? { hint } : {}));
   }
 

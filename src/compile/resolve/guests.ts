@@ -54,9 +54,50 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
   vmm.priority = vm.vmmOptions.priority ?? DEFAULT_VMM_PRIORITY;
   vmm.stackSize = vm.vmmOptions.stackSize ?? DEFAULT_VMM_STACK;
 
+  const { ram, vmMaps } = guestRam(r, vm, vmm, board);
+  vmMaps.push(...gicVcpuInterface(r, vm, board));
+  const passthrough = passthroughDevices(r, vm, vmm, board, vmMaps);
+  const emulatedDevices = emulatedDevicesOf(r, vm, board);
+
+  vmm.virtualMachine = {
+    name: vm.name,
+    // Beyond what one VMM runs, validation says so once (vm-too-many-vcpus), not once per id.
+    vcpus: Array.from({ length: Math.max(0, Math.min(vm.vcpus, VMM_CONFIG_MAX_VCPUS)) }, (_, id) => ({ id, loc: vm.loc })),
+    maps: vmMaps,
+    priority: vm.priority ?? DEFAULT_VM_PRIORITY,
+    budget,
+    period: vm.period ?? budget,
+    loc: vm.loc,
+  };
+
+  const firstUart = [...passthrough, ...emulatedDevices]
+    .map((p) => board.devices.find((d) => d.name === p.device))
+    .find((d): d is BoardDevice => d !== undefined && d.kind === 'uart');
+  const consoleName = firstUart ? linuxConsoleName(firstUart) : undefined;
+  return {
+    vm: vm.name,
+    vmm: vmm.name,
+    board: board.name,
+    gicVersion: board.gic.version,
+    vcpus: vm.vcpus,
+    ram,
+    ...guestImages(r, vm),
+    dtb: vm.dtb ? { path: vm.dtb.path } : undefined,
+    boardDtb: vm.boardDtb ? { path: vm.boardDtb.path } : undefined,
+    bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),
+    passthrough,
+    emulated: emulatedDevices,
+    compressImages: vm.compressImages,
+    idle: vm.idle,
+    loc: vm.loc,
+  };
+}
+
+/** Guest RAM: one region, mapped into the VM at its base and into the VMM (which loads the images). */
+function guestRam(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel, board: Board): { ram: GuestModel['ram']; vmMaps: MapModel[] } {
   const ramSize = vm.ram ?? board.guest.ramSize;
   const ramBase = vm.ramBase ?? board.guest.ramBase;
-  const ram = r.generatedRegion({
+  const region = r.generatedRegion({
     name: `${vm.name}_guest_ram`,
     size: ramSize,
     pageSize: ramSize % PAGE_2M === 0n ? PAGE_2M : undefined,
@@ -65,40 +106,46 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     role: { kind: 'guest-ram', vm: vm.name },
     loc: vm.loc,
   });
-
   const vmMaps: MapModel[] = [
-    { mr: ram.name, vaddr: ramBase, perms: 'rwx', cached: true, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc },
+    { mr: region.name, vaddr: ramBase, perms: 'rwx', cached: true, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc },
   ];
-  // The VMM sees guest RAM too: it loads the images and reads guest memory when it must.
-  const vmmRamMap: MapModel = { mr: ram.name, vaddr: 0n, perms: 'rw', cached: true, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc };
+  const vmmRamMap: MapModel = { mr: region.name, vaddr: 0n, perms: 'rw', cached: true, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc };
   vmm.maps.push(vmmRamMap);
-  r.autoVaddr(vmm, vmmRamMap, ramSize, ram.pageSize ?? PAGE_4K);
+  r.autoVaddr(vmm, vmmRamMap, ramSize, region.pageSize ?? PAGE_4K);
+  const ram: GuestModel['ram'] = { mr: region.name, gpa: ramBase, size: ramSize, vmmVaddr: 0n };
+  r.afterAllocation(() => { ram.vmmVaddr = vmmRamMap.vaddr; });
+  return { ram, vmMaps };
+}
 
-  if (board.gic.version === 2) {
-    const vcpuIf = board.gic.virtualCpuInterface;
-    const guestGicc = board.guest.gicCpuInterface;
-    if (!vcpuIf || guestGicc === undefined) {
-      r.diagnostics.push(error('board-gic-incomplete', `board '${board.name}' is GICv2 but does not give the virtual CPU interface and the guest's GICC address`, vm.loc, {
-        hint: `add gic.virtualCpuInterface and guest.gicCpuInterface to ${board.file}`,
-      }));
-    } else {
-      // One region for all guests: the GICV frame is banked per CPU and seL4 switches the vGIC
-      // state with the vCPU, so every VM maps the same physical frame (Microkit forbids two
-      // regions over one physical range).
-      const gicv = r.generatedRegion({
-        name: 'gic_vcpu',
-        size: vcpuIf.size < GICV2_VCPU_INTERFACE_SIZE ? vcpuIf.size : GICV2_VCPU_INTERFACE_SIZE,
-        pageSize: undefined,
-        physAddr: vcpuIf.paddr,
-        shared: true,
-        role: { kind: 'gic-vcpu', vm: vm.name },
-        loc: vm.loc,
-      });
-      vmMaps.push({ mr: gicv.name, vaddr: guestGicc, perms: 'rw', cached: false, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc });
-    }
+/** GICv2: the virtual CPU interface where the guest expects its CPU interface (GICv3 uses system registers). */
+function gicVcpuInterface(r: Resolution, vm: VirtualMachine, board: Board): MapModel[] {
+  if (board.gic.version !== 2) return [];
+  const vcpuIf = board.gic.virtualCpuInterface;
+  const guestGicc = board.guest.gicCpuInterface;
+  if (!vcpuIf || guestGicc === undefined) {
+    r.diagnostics.push(error('board-gic-incomplete', `board '${board.name}' is GICv2 but does not give the virtual CPU interface and the guest's GICC address`, vm.loc, {
+      hint: `add gic.virtualCpuInterface and guest.gicCpuInterface to ${board.file}`,
+    }));
+    return [];
   }
+  // One region for all guests: the GICV frame is banked per CPU and seL4 switches the vGIC
+  // state with the vCPU, so every VM maps the same physical frame (Microkit forbids two
+  // regions over one physical range).
+  const gicv = r.generatedRegion({
+    name: 'gic_vcpu',
+    size: vcpuIf.size < GICV2_VCPU_INTERFACE_SIZE ? vcpuIf.size : GICV2_VCPU_INTERFACE_SIZE,
+    pageSize: undefined,
+    physAddr: vcpuIf.paddr,
+    shared: true,
+    role: { kind: 'gic-vcpu', vm: vm.name },
+    loc: vm.loc,
+  });
+  return [{ mr: gicv.name, vaddr: guestGicc, perms: 'rw', cached: false, setvarVaddr: undefined, setvarSize: undefined, loc: vm.loc }];
+}
 
-  const passthrough: GuestModel['passthrough'] = [];
+/** Each device passed through: its registers mapped uncached into the VM, its IRQs to the VMM. */
+function passthroughDevices(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel, board: Board, vmMaps: MapModel[]): GuestModel['passthrough'] {
+  const out: GuestModel['passthrough'] = [];
   for (const p of vm.passthrough) {
     const resolved = passthroughDevice(r, p, board, vm);
     if (!resolved) continue;
@@ -108,8 +155,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     const irqs: PassthroughIrqModel[] = [];
     if (p.irqs) {
       device.irqs.forEach((q, i) => {
-        const explicit = p.ids?.[i];
-        const irqModel = r.irq(vmm, { kind: 'irq', irq: q.irq, id: explicit, trigger: q.trigger, loc: p.loc }, device.name);
+        const irqModel = r.irq(vmm, { kind: 'irq', irq: q.irq, id: p.ids?.[i], trigger: q.trigger, loc: p.loc }, device.name);
         vmm.irqs.push(irqModel);
         const entry: PassthroughIrqModel = { channel: irqModel.id, irq: q.irq, trigger: q.trigger };
         irqs.push(entry);
@@ -117,10 +163,14 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
         r.afterAllocation(() => { entry.channel = irqModel.id; });
       });
     }
-    passthrough.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs });
+    out.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs });
   }
+  return out;
+}
 
-  const emulatedDevices: GuestModel['emulated'] = [];
+/** Devices the VMM plays (PL011s): their windows stay unmapped so that guest accesses trap. */
+function emulatedDevicesOf(r: Resolution, vm: VirtualMachine, board: Board): GuestModel['emulated'] {
+  const out: GuestModel['emulated'] = [];
   for (const e of vm.emulated) {
     const device = findBoardDevice(board, e.device);
     if (!device) {
@@ -135,40 +185,19 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
       }));
       continue;
     }
-    emulatedDevices.push({ device: device.name, kind: 'pl011', gpa: device.paddr, size: pageRound(device.size), irq: device.irqs[0]?.irq, loc: e.loc });
+    out.push({ device: device.name, kind: 'pl011', gpa: device.paddr, size: pageRound(device.size), irq: device.irqs[0]?.irq, loc: e.loc });
   }
+  return out;
+}
 
-  vmm.virtualMachine = {
-    name: vm.name,
-    // Beyond what one VMM runs, validation says so once (vm-too-many-vcpus), not once per id.
-    vcpus: Array.from({ length: Math.max(0, Math.min(vm.vcpus, VMM_CONFIG_MAX_VCPUS)) }, (_, id) => ({ id, loc: vm.loc })),
-    maps: vmMaps,
-    priority: vm.priority ?? DEFAULT_VM_PRIORITY,
-    budget,
-    period: vm.period ?? budget,
-    loc: vm.loc,
-  };
-
+/** What the CLI learnt about the kernel and initrd files (or where an initramfs() was packed). */
+function guestImages(r: Resolution, vm: VirtualMachine): Pick<GuestModel, 'kernel' | 'initrd'> {
   const kernelFacts = r.input.images.get(vm.kernel.path);
   const initrdPath = vm.initrd === undefined ? undefined
     : vm.initrd.kind === 'initramfs' ? r.input.initramfsPaths?.get(vm.initrd) ?? `<initramfs declared at ${vm.initrd.loc?.file ?? '?'}:${vm.initrd.loc?.line ?? '?'}>`
       : vm.initrd.path;
   const initrdFacts = initrdPath !== undefined ? r.input.images.get(initrdPath) : undefined;
-  const firstUart = [...passthrough, ...emulatedDevices]
-    .map((p) => board.devices.find((d) => d.name === p.device))
-    .find((d): d is BoardDevice => d !== undefined && d.kind === 'uart');
-  const consoleName = firstUart ? linuxConsoleName(firstUart) : undefined;
-
-  const guestRam: GuestModel['ram'] = { mr: ram.name, gpa: ramBase, size: ramSize, vmmVaddr: 0n };
-  r.afterAllocation(() => { guestRam.vmmVaddr = vmmRamMap.vaddr; });
-
   return {
-    vm: vm.name,
-    vmm: vmm.name,
-    board: board.name,
-    gicVersion: board.gic.version,
-    vcpus: vm.vcpus,
-    ram: guestRam,
     kernel: {
       path: vm.kernel.path,
       size: kernelFacts?.size,
@@ -177,14 +206,6 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
       problem: kernelFacts?.problem,
     },
     initrd: initrdPath !== undefined ? { path: initrdPath, size: initrdFacts?.size } : undefined,
-    dtb: vm.dtb ? { path: vm.dtb.path } : undefined,
-    boardDtb: vm.boardDtb ? { path: vm.boardDtb.path } : undefined,
-    bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),
-    passthrough,
-    emulated: emulatedDevices,
-    compressImages: vm.compressImages,
-    idle: vm.idle,
-    loc: vm.loc,
   };
 }
 

@@ -1,10 +1,10 @@
 // Names and counts: what the Microkit tool checks across the whole system, plus duplicate VM
 // names (its comparison is of whole VMs, so two VMs with one name but other differences pass).
-import { error, warning, type Diagnostic } from '../diagnostics.js';
+import { error, warning, type Diagnostic, type RuleId } from '../diagnostics.js';
 import { allProtectionDomains, type Loc, type SystemModel } from '../model.js';
 import { LIMITS } from './common.js';
 
-function duplicates<T extends { name: string; loc: Loc }>(items: T[], id: string, what: string, hint: string): Diagnostic[] {
+function duplicates<T extends { name: string; loc: Loc }>(items: T[], id: RuleId, what: string, hint: string): Diagnostic[] {
   const seen = new Map<string, T>();
   const out: Diagnostic[] = [];
   for (const item of items) {
