@@ -11,6 +11,7 @@ import { boardsCommand } from './commands/boards.js';
 import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
 import { graphCommand } from './commands/graph.js';
 import { importCommand } from './commands/import.js';
+import { initCommand } from './commands/init.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
 import { TOOL_VERSION } from './version.js';
@@ -39,6 +40,7 @@ async function run(argv: string[]): Promise<number> {
       .command(diffCommand)
       .command(graphCommand)
       .command(importCommand)
+      .command(initCommand)
       .command(synthCommand)
       .strict()
       .version(TOOL_VERSION)

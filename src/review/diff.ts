@@ -5,7 +5,7 @@
 // Identity is by name, as in the .system format: memory regions, PDs and VMs by name, maps by
 // (PD or VM, region), IRQs by number, channels by their unordered pair of (PD, id) ends, setvars
 // by (PD, symbol), passthrough devices by (VM, device). A rename is a removal and an addition.
-import { hex } from '../dsl/units.js';
+import { hex } from '../format.js';
 import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegionModel, type SystemModel } from '../compile/model.js';
 import { inBoardRam } from '../compile/validate/maps.js';
 

@@ -13,7 +13,7 @@
 // labelled with its rights (writable in orange, executable in red and bold), channels as blue
 // dashed edges between PDs (a pp channel is an arrow from the caller, labelled "pp"), and child
 // PDs linked to their parent.
-import { hex } from '../dsl/units.js';
+import { hex } from '../format.js';
 import { allProtectionDomains, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from '../compile/model.js';
 import { isDeviceRegion } from './diff.js';
 

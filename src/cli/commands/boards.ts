@@ -1,7 +1,7 @@
 // `sel4cp-synth boards`: the boards this installation knows, with their aliases and what a
 // guest on them gets (GIC version, default guest RAM, console UART).
 import type { CommandModule } from 'yargs';
-import { humanSize, hex } from '../../dsl/units.js';
+import { humanSize, hex } from '../../format.js';
 import { loadBoards } from '../io.js';
 
 export const boardsCommand: CommandModule<object, object> = {

@@ -2,7 +2,7 @@
 // the link step) read this rather than re-deriving placement.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import type { SystemModel } from '../model.js';
 
 export interface Artefact {

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel } from '../model.js';
 import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../resolve/index.js';
 

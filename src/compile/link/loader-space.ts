@@ -2,7 +2,7 @@
 // fits between the seL4 image and the loader on a board, and the error when it does not.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import type { Board } from '../boards.js';
 import { error, type Diagnostic } from '../diagnostics.js';
 import type { Loc } from '../model.js';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import { error, UserError, type Diagnostic } from '../diagnostics.js';
 import type { Loc } from '../model.js';
 import { mib, type LoaderSpace } from './loader-space.js';

@@ -1,5 +1,5 @@
 // Small helpers every rule family uses, and Microkit 2.0.1's limits in one place.
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 
 export function range(start: bigint, size: bigint): string {
   return `[${hex(start)}..${hex(start + size)})`;

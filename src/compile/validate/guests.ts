@@ -2,7 +2,7 @@
 import { error, type Diagnostic } from '../diagnostics.js';
 import { allProtectionDomains, type SystemModel } from '../model.js';
 import { overlaps, range } from './common.js';
-import { humanSize } from '../../dsl/units.js';
+import { humanSize } from '../../format.js';
 import { VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS, VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_NAME_SIZE } from '../emit/vmm-config.js';
 
 export function checkGuests(system: SystemModel): Diagnostic[] {
@@ -30,7 +30,7 @@ export function checkGuests(system: SystemModel): Diagnostic[] {
         }
       }
     }
-    if (g.vcpus < 1) out.push(error('vm-missing-vcpu', `virtual machine '${g.vm}' has ${g.vcpus} vCPUs`, g.loc));
+    // (No vCPU at all is vm-missing-vcpu, reported once with the VM's own checks.)
     out.push(...runtimeLimits(g));
     if (g.ram.size < 0x200000n * 4n) {
       out.push(error('guest-ram-too-small', `guest RAM of '${g.vm}' is ${humanSize(g.ram.size)}; Linux needs at least 8 MiB`, g.loc));

@@ -4,7 +4,7 @@
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { mappingContexts, type SystemModel } from '../model.js';
 import { userTop } from '../boards.js';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import { overlaps, range } from './common.js';
 
 export function checkMaps(system: SystemModel): Diagnostic[] {

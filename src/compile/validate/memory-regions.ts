@@ -1,7 +1,7 @@
 // Memory regions: page sizes, alignment, physical overlap (Microkit's checks) and unused regions.
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { mappingContexts, allProtectionDomains, type MemoryRegionModel, type SystemModel } from '../model.js';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import { PAGE_SIZES, overlaps, range } from './common.js';
 
 function describe(mr: MemoryRegionModel): string {

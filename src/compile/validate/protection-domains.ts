@@ -2,7 +2,7 @@
 // setvar region checks the Microkit tool leaves to a panic or a silent truncation).
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { allProtectionDomains, type ProtectionDomainModel, type SystemModel } from '../model.js';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import { LIMITS, PAGE_SIZES } from './common.js';
 
 function scheduling(out: Diagnostic[], what: string, name: string, s: { priority: number; budget: number; period: number; loc: ProtectionDomainModel['loc'] }): void {

@@ -3,7 +3,7 @@
 // over the GIC registers the VMM must emulate (a guest access there has to fault to the VMM).
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { allProtectionDomains, type SystemModel, type VirtualMachineModel } from '../model.js';
-import { hex } from '../../dsl/units.js';
+import { hex } from '../../format.js';
 import { checkScheduling } from './protection-domains.js';
 import { LIMITS, overlaps, range } from './common.js';
 

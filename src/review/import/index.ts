@@ -9,7 +9,7 @@
 import { validateSystem } from '../../compile/validate/index.js';
 import path from 'node:path';
 import { Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from 'ts-morph';
-import { hexGrouped } from '../../dsl/units.js';
+import { hexGrouped } from '../../format.js';
 import { error, type Diagnostic } from '../../compile/diagnostics.js';
 import { allProtectionDomains, mappingContexts, type Loc, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from '../../compile/model.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
