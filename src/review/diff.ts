@@ -224,21 +224,32 @@ function who(e: MapEntry): string {
 }
 
 /** Attach privilege flags: everything here reads both models, not just the changed fields. */
+interface PrivilegeInput {
+  older: SystemModel;
+  newer: SystemModel;
+  changes: Change[];
+  oldMaps: Map<string, MapEntry>;
+  newMaps: Map<string, MapEntry>;
+  find: (kind: ChangeKind, key: string) => Change | undefined;
+}
+
 function flagPrivilege(older: SystemModel, newer: SystemModel, changes: Change[], oldMaps: Map<string, MapEntry>, newMaps: Map<string, MapEntry>): void {
   const find = (kind: ChangeKind, key: string): Change | undefined => changes.find((c) => c.kind === kind && c.key === key);
+  const input: PrivilegeInput = { older, newer, changes, oldMaps, newMaps, find };
+  flagMappings(input);
+  flagSharing(input);
+  for (const c of changes) flagElementChange(c);
+}
+
+/** New write or execute rights; device regions newly reachable (mapped, or turned device). */
+function flagMappings({ older, newer, oldMaps, newMaps, find }: PrivilegeInput): void {
   const oldRegions = byName(older.memoryRegions);
   const newRegions = byName(newer.memoryRegions);
-
-  // Mappings: new write or execute rights, device regions newly reachable.
-  const reached = (maps: Map<string, MapEntry>, model: SystemModel, regions: Map<string, MemoryRegionModel>): Set<string> => {
-    const out = new Set<string>();
-    for (const e of maps.values()) {
-      const mr = regions.get(e.map.mr);
-      if (mr && isDeviceRegion(model, mr)) out.add(`${e.context}/${e.map.mr}`);
-    }
-    return out;
-  };
-  const oldReach = reached(oldMaps, older, oldRegions);
+  const oldReach = new Set<string>();
+  for (const e of oldMaps.values()) {
+    const mr = oldRegions.get(e.map.mr);
+    if (mr && isDeviceRegion(older, mr)) oldReach.add(`${e.context}/${e.map.mr}`);
+  }
   for (const [key, e] of newMaps) {
     const c = find('map', key);
     if (!c) continue;
@@ -259,8 +270,11 @@ function flagPrivilege(older: SystemModel, newer: SystemModel, changes: Change[]
     const users = [...newMaps.values()].filter((e) => e.map.mr === mr.name).map(who);
     if (users.length) flag(c, 'device-reachable', `'${mr.name}' is now device memory, reachable from ${users.join(', ')}`);
   }
+}
 
-  // Sharing: a region mapped by more principals (a VM and its VMM count as one) than before.
+/** A region mapped by more principals (a VM and its VMM count as one) than before. */
+function flagSharing({ newer, oldMaps, newMaps, find }: PrivilegeInput): void {
+  const newRegions = byName(newer.memoryRegions);
   const principals = (maps: Map<string, MapEntry>): Map<string, Set<string>> => {
     const out = new Map<string, Set<string>>();
     for (const e of maps.values()) {
@@ -284,35 +298,36 @@ function flagPrivilege(older: SystemModel, newer: SystemModel, changes: Change[]
       if (c) flag(c, 'region-shared', `'${mr}' is newly shared: ${who(e)} maps it, and so does ${[...new Set(others)].join(', ')}`);
     }
   }
+}
 
-  for (const c of changes) {
-    if (c.kind === 'irq') {
-      const pd = field(c, 'pd');
-      if (c.op === 'added') flag(c, 'irq-granted', `IRQ ${c.key.replace(/#\d+$/, '')} is now delivered to '${pd?.new}'`);
-      else if (c.op === 'changed' && pd) flag(c, 'irq-moved', `IRQ ${c.key.replace(/#\d+$/, '')} moved from '${pd.old}' to '${pd.new}'`);
-    }
-    if ((c.kind === 'protection-domain' || c.kind === 'virtual-machine') && c.op === 'changed') {
-      const p = field(c, 'priority');
-      if (p && Number(p.new) > Number(p.old)) flag(c, 'priority-raised', `priority of '${c.key}' raised from ${p.old} to ${p.new}`);
-      const smc = field(c, 'smc');
-      if (smc?.new === 'true') flag(c, 'smc-enabled', `'${c.key}' may now make SMC calls to the firmware`);
-    }
-    if (c.kind === 'protection-domain' && c.op === 'added' && field(c, 'smc')?.new === 'true') {
-      flag(c, 'smc-enabled', `'${c.key}' may make SMC calls to the firmware`);
-    }
-    if (c.kind === 'channel' && c.op !== 'removed') {
-      for (const f of c.fields) {
-        if (f.field.endsWith('.pp') && f.new === 'true' && f.old !== 'true') {
-          const end = f.field.slice(0, -'.pp'.length);
-          const other = c.key.split(' <-> ').find((e) => e !== end) ?? end;
-          flag(c, 'pp-channel', `'${end.split(':')[0]}' may now make protected procedure calls into '${other.split(':')[0]}'`);
-        }
+/** IRQs granted or moved, priorities raised, SMC allowed, new pp ends, devices passed through. */
+function flagElementChange(c: Change): void {
+  if (c.kind === 'irq') {
+    const pd = field(c, 'pd');
+    if (c.op === 'added') flag(c, 'irq-granted', `IRQ ${c.key.replace(/#\d+$/, '')} is now delivered to '${pd?.new}'`);
+    else if (c.op === 'changed' && pd) flag(c, 'irq-moved', `IRQ ${c.key.replace(/#\d+$/, '')} moved from '${pd.old}' to '${pd.new}'`);
+  }
+  if ((c.kind === 'protection-domain' || c.kind === 'virtual-machine') && c.op === 'changed') {
+    const p = field(c, 'priority');
+    if (p && Number(p.new) > Number(p.old)) flag(c, 'priority-raised', `priority of '${c.key}' raised from ${p.old} to ${p.new}`);
+    const smc = field(c, 'smc');
+    if (smc?.new === 'true') flag(c, 'smc-enabled', `'${c.key}' may now make SMC calls to the firmware`);
+  }
+  if (c.kind === 'protection-domain' && c.op === 'added' && field(c, 'smc')?.new === 'true') {
+    flag(c, 'smc-enabled', `'${c.key}' may make SMC calls to the firmware`);
+  }
+  if (c.kind === 'channel' && c.op !== 'removed') {
+    for (const f of c.fields) {
+      if (f.field.endsWith('.pp') && f.new === 'true' && f.old !== 'true') {
+        const end = f.field.slice(0, -'.pp'.length);
+        const other = c.key.split(' <-> ').find((e) => e !== end) ?? end;
+        flag(c, 'pp-channel', `'${end.split(':')[0]}' may now make protected procedure calls into '${other.split(':')[0]}'`);
       }
     }
-    if (c.kind === 'passthrough' && c.op === 'added') {
-      const [vm, device] = c.key.split('/');
-      flag(c, 'device-reachable', `device '${device}' is newly passed through to VM '${vm}'`);
-    }
+  }
+  if (c.kind === 'passthrough' && c.op === 'added') {
+    const [vm, device] = c.key.split('/');
+    flag(c, 'device-reachable', `device '${device}' is newly passed through to VM '${vm}'`);
   }
 }
 
