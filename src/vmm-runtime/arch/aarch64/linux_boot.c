@@ -88,52 +88,70 @@ static bool unpack_image(const char *what, const uint8_t *src, uint64_t size, ui
     return true;
 }
 
-bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
-                      char *err, size_t err_size)
-{
-    const uint8_t *kernel = (const uint8_t *)(uintptr_t)cfg->kernel.vmm_vaddr;
-    const uint8_t *dtb = (const uint8_t *)(uintptr_t)cfg->dtb.vmm_vaddr;
-    const uint8_t *initrd = (const uint8_t *)(uintptr_t)cfg->initrd.vmm_vaddr;
-    bool kernel_packed = (cfg->flags & VMM_CONFIG_FLAG_KERNEL_GZIP) != 0;
-    bool initrd_packed = (cfg->flags & VMM_CONFIG_FLAG_INITRD_GZIP) != 0;
-    /* What each image occupies in guest RAM (the unpacked size for a compressed one). */
-    uint64_t kernel_size = vmm_config_kernel_guest_size(cfg);
-    uint64_t initrd_size = vmm_config_initrd_guest_size(cfg);
+/* Where each image goes in guest RAM, checked: the phases of guest_load_linux share this. */
+struct linux_load {
+    const uint8_t *kernel;      /* the Image to copy (already in place when it was unpacked) */
+    uint8_t *kernel_dst;
+    uint64_t kernel_size;       /* bytes in guest RAM (the unpacked size for a compressed one) */
+    uint64_t k_lo, k_hi;        /* the kernel's footprint, BSS included */
     struct linux_image_info info;
+    uint8_t *dtb_dst;
+    uint8_t *initrd_dst;        /* NULL: no initrd */
+    uint64_t initrd_size;
+};
 
-    /* A compressed kernel's header is only readable once unpacked: unpack it first, straight
-     * to its place in guest RAM (nothing else is written yet, and its source is in the VMM's
-     * image segment, not guest RAM), then check it as if it had been copied. */
-    if (kernel_packed) {
-        uint8_t *dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, kernel_size);
+static bool overlaps_kernel(const struct linux_load *l, uint64_t base, uint64_t size)
+{
+    return base < l->k_hi && l->k_lo < base + size;
+}
+
+/* The kernel: unpacked in place if compressed (its header is readable only then; nothing else
+ * is written yet, and its source is in the VMM's image segment, not guest RAM), its header
+ * checked, its footprint inside guest RAM at text_offset above a 2 MiB boundary. */
+static bool place_kernel(const struct vmm_config *cfg, const struct guest_ram *ram,
+                         struct linux_load *l, char *err, size_t err_size)
+{
+    l->kernel = (const uint8_t *)(uintptr_t)cfg->kernel.vmm_vaddr;
+    l->kernel_size = vmm_config_kernel_guest_size(cfg);
+    if (cfg->flags & VMM_CONFIG_FLAG_KERNEL_GZIP) {
+        uint8_t *dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, l->kernel_size);
         if (dst == NULL) {
             return vmm_fail(err, err_size, "kernel [0x%llx..+0x%llx) is outside guest RAM",
                         (unsigned long long)cfg->kernel.guest_addr,
-                        (unsigned long long)kernel_size);
+                        (unsigned long long)l->kernel_size);
         }
-        if (!unpack_image("kernel", kernel, cfg->kernel.size, dst, kernel_size, err, err_size)) {
+        if (!unpack_image("kernel", l->kernel, cfg->kernel.size, dst, l->kernel_size, err,
+                          err_size)) {
             return false;
         }
-        kernel = dst;
+        l->kernel = dst;
     }
-    if (!guest_check_linux_header(kernel, kernel_size, &info, err, err_size)) {
+    if (!guest_check_linux_header(l->kernel, l->kernel_size, &l->info, err, err_size)) {
         return false;
     }
-    if (cfg->kernel.guest_addr < info.text_offset
-        || (cfg->kernel.guest_addr - info.text_offset) % LINUX_IMAGE_ALIGN != 0) {
+    if (cfg->kernel.guest_addr < l->info.text_offset
+        || (cfg->kernel.guest_addr - l->info.text_offset) % LINUX_IMAGE_ALIGN != 0) {
         return vmm_fail(err, err_size, "kernel at 0x%llx is not text_offset 0x%llx above a 2 MiB "
                     "boundary", (unsigned long long)cfg->kernel.guest_addr,
-                    (unsigned long long)info.text_offset);
+                    (unsigned long long)l->info.text_offset);
     }
-    uint8_t *kernel_dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, info.image_size);
-    if (kernel_dst == NULL) {
+    l->kernel_dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, l->info.image_size);
+    if (l->kernel_dst == NULL) {
         return vmm_fail(err, err_size, "kernel footprint [0x%llx..+0x%llx) (image_size, incl. BSS) "
                     "is outside guest RAM", (unsigned long long)cfg->kernel.guest_addr,
-                    (unsigned long long)info.image_size);
+                    (unsigned long long)l->info.image_size);
     }
-    uint64_t k_lo = cfg->kernel.guest_addr;
-    uint64_t k_hi = k_lo + info.image_size;
+    l->k_lo = cfg->kernel.guest_addr;
+    l->k_hi = l->k_lo + l->info.image_size;
+    return true;
+}
 
+/* The DTB (an FDT no larger than stored, 8-byte aligned, at most 2 MiB) and the initrd: inside
+ * guest RAM and clear of the kernel's footprint. */
+static bool place_dtb_and_initrd(const struct vmm_config *cfg, const struct guest_ram *ram,
+                                 struct linux_load *l, char *err, size_t err_size)
+{
+    const uint8_t *dtb = (const uint8_t *)(uintptr_t)cfg->dtb.vmm_vaddr;
     if (cfg->dtb.size < 8 || be32(dtb) != FDT_MAGIC) {
         return vmm_fail(err, err_size, "DTB does not start with the FDT magic 0x%08x", FDT_MAGIC);
     }
@@ -145,52 +163,70 @@ bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
         return vmm_fail(err, err_size, "DTB at 0x%llx must be 8-byte aligned and at most 2 MiB",
                     (unsigned long long)cfg->dtb.guest_addr);
     }
-    uint8_t *dtb_dst = guest_ram_ptr(ram, cfg->dtb.guest_addr, cfg->dtb.size);
-    if (dtb_dst == NULL) {
+    l->dtb_dst = guest_ram_ptr(ram, cfg->dtb.guest_addr, cfg->dtb.size);
+    if (l->dtb_dst == NULL) {
         return vmm_fail(err, err_size, "DTB is outside guest RAM");
     }
-    if (cfg->dtb.guest_addr < k_hi && k_lo < cfg->dtb.guest_addr + cfg->dtb.size) {
+    if (overlaps_kernel(l, cfg->dtb.guest_addr, cfg->dtb.size)) {
         return vmm_fail(err, err_size, "DTB at 0x%llx overlaps the kernel footprint [0x%llx..0x%llx)",
-                    (unsigned long long)cfg->dtb.guest_addr, (unsigned long long)k_lo,
-                    (unsigned long long)k_hi);
+                    (unsigned long long)cfg->dtb.guest_addr, (unsigned long long)l->k_lo,
+                    (unsigned long long)l->k_hi);
     }
-    uint8_t *initrd_dst = NULL;
-    if (cfg->initrd.size != 0) {
-        initrd_dst = guest_ram_ptr(ram, cfg->initrd.guest_addr, initrd_size);
-        if (initrd_dst == NULL) {
-            return vmm_fail(err, err_size, "initrd is outside guest RAM");
-        }
-        if (cfg->initrd.guest_addr < k_hi && k_lo < cfg->initrd.guest_addr + initrd_size) {
-            return vmm_fail(err, err_size, "initrd at 0x%llx overlaps the kernel footprint "
-                        "[0x%llx..0x%llx)", (unsigned long long)cfg->initrd.guest_addr,
-                        (unsigned long long)k_lo, (unsigned long long)k_hi);
-        }
+    l->initrd_dst = NULL;
+    l->initrd_size = vmm_config_initrd_guest_size(cfg);
+    if (cfg->initrd.size == 0) {
+        return true;
     }
+    l->initrd_dst = guest_ram_ptr(ram, cfg->initrd.guest_addr, l->initrd_size);
+    if (l->initrd_dst == NULL) {
+        return vmm_fail(err, err_size, "initrd is outside guest RAM");
+    }
+    if (overlaps_kernel(l, cfg->initrd.guest_addr, l->initrd_size)) {
+        return vmm_fail(err, err_size, "initrd at 0x%llx overlaps the kernel footprint "
+                    "[0x%llx..0x%llx)", (unsigned long long)cfg->initrd.guest_addr,
+                    (unsigned long long)l->k_lo, (unsigned long long)l->k_hi);
+    }
+    return true;
+}
 
-    if (!kernel_packed) {
-        memcpy(kernel_dst, kernel, kernel_size);
+/* Everything checked: copy (or unpack) the images into guest RAM and make them visible to a
+ * kernel that starts with the MMU and D-cache off. */
+static bool write_images(const struct vmm_config *cfg, const struct linux_load *l, char *err,
+                         size_t err_size)
+{
+    if (!(cfg->flags & VMM_CONFIG_FLAG_KERNEL_GZIP)) {
+        memcpy(l->kernel_dst, l->kernel, l->kernel_size);
     }
     /* The BSS beyond the file is the kernel's to clear, but a clean slate makes reloads
      * (SYSTEM_RESET) deterministic. */
-    memset(kernel_dst + kernel_size, 0, info.image_size - kernel_size);
-    memcpy(dtb_dst, dtb, cfg->dtb.size);
-    if (initrd_dst != NULL) {
-        if (initrd_packed) {
-            if (!unpack_image("initrd", initrd, cfg->initrd.size, initrd_dst, initrd_size, err,
-                              err_size)) {
+    memset(l->kernel_dst + l->kernel_size, 0, l->info.image_size - l->kernel_size);
+    memcpy(l->dtb_dst, (const uint8_t *)(uintptr_t)cfg->dtb.vmm_vaddr, cfg->dtb.size);
+    if (l->initrd_dst != NULL) {
+        const uint8_t *initrd = (const uint8_t *)(uintptr_t)cfg->initrd.vmm_vaddr;
+        if (cfg->flags & VMM_CONFIG_FLAG_INITRD_GZIP) {
+            if (!unpack_image("initrd", initrd, cfg->initrd.size, l->initrd_dst, l->initrd_size,
+                              err, err_size)) {
                 return false;
             }
         } else {
-            memcpy(initrd_dst, initrd, initrd_size);
+            memcpy(l->initrd_dst, initrd, l->initrd_size);
         }
     }
-    /* booting.rst: the kernel starts with the MMU and D-cache off, so what we wrote through
-     * our cacheable mapping (copied or unpacked alike) must reach the point of coherency; the
-     * I-cache must not hold stale lines for the kernel text. */
-    guest_cache_clean(kernel_dst, info.image_size);
-    guest_cache_clean(dtb_dst, cfg->dtb.size);
-    if (initrd_dst != NULL) {
-        guest_cache_clean(initrd_dst, initrd_size);
+    /* booting.rst: what we wrote through our cacheable mapping (copied or unpacked alike) must
+     * reach the point of coherency; the I-cache must not hold stale lines for the kernel text. */
+    guest_cache_clean(l->kernel_dst, l->info.image_size);
+    guest_cache_clean(l->dtb_dst, cfg->dtb.size);
+    if (l->initrd_dst != NULL) {
+        guest_cache_clean(l->initrd_dst, l->initrd_size);
     }
     return true;
+}
+
+bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
+                      char *err, size_t err_size)
+{
+    struct linux_load l;
+    return place_kernel(cfg, ram, &l, err, err_size)
+           && place_dtb_and_initrd(cfg, ram, &l, err, err_size)
+           && write_images(cfg, &l, err, err_size);
 }
