@@ -12,6 +12,7 @@ import { resolveSystem } from '../src/compile/resolve/index.js';
 import { validateSystem } from '../src/compile/validate/index.js';
 import { emitSystemXml } from '../src/compile/emit/system-xml.js';
 import { allProtectionDomains } from '../src/compile/model.js';
+import { deriveFlows } from '../src/compile/flows.js';
 import { benchBoot } from './boot.js';
 import { benchIdle } from './idle.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
@@ -88,7 +89,22 @@ function benchMicrokit(xml: string): void {
   }
 }
 
+/** Deriving the flow graph of the largest system (the policy check and every review command do it). */
+async function benchFlows(): Promise<void> {
+  const file = path.join(root, 'bench', 'systems', 'largest.ts');
+  const { model } = resolveSystem({ system: await loadSystem(file), file, board: undefined, images: new Map() });
+  const times: number[] = [];
+  let flows = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    flows = deriveFlows(model).flows.length;
+    times.push(performance.now() - t0);
+  }
+  console.log(`flows of the largest system (${allProtectionDomains(model).length} PDs, ${model.channels.length} channels): ${flows} flows, median ${ms(median(times))}  (runs: ${times.map((x) => x.toFixed(1)).join(', ')})`);
+}
+
 const xml = await benchSynthesis();
+await benchFlows();
 benchMicrokit(xml);
 await benchBoot(root);
 const sdkForIdle = process.env['MICROKIT_SDK'];

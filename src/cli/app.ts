@@ -12,6 +12,7 @@ import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
 import { graphCommand } from './commands/graph.js';
 import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
+import { flowsCommand } from './commands/flows.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
 import { TOOL_VERSION } from './version.js';
@@ -41,6 +42,7 @@ async function run(argv: string[]): Promise<number> {
       .command(graphCommand)
       .command(importCommand)
       .command(initCommand)
+      .command(flowsCommand)
       .command(synthCommand)
       .strict()
       .version(TOOL_VERSION)

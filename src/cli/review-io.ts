@@ -1,5 +1,8 @@
 // The effects the review commands need: a model from either kind of input file, a systems.ts as
 // it was at a git commit, and atomic writes of their outputs.
+import { checkPolicy } from '../compile/validate/policy.js';
+import { loadPolicy } from '../compile/load.js';
+import type { PolicyModel } from '../compile/model.js';
 import { readUserText } from './read-text.js';
 import { removeAtExit } from '../run/cleanup.js';
 import { spawnSync } from 'node:child_process';
@@ -31,16 +34,39 @@ export async function readUserFile(file: string, shown = file): Promise<string> 
  */
 export async function loadModel(file: string, input: ModelInput): Promise<SystemModel> {
   const abs = path.resolve(file);
-  if (isSystemXml(file)) {
-    const text = await readUserFile(abs, file);
-    const parsed = parseSystemXml(text, abs, pickBoard(input.board, undefined, undefined));
-    if (!parsed.model || hasErrors(parsed.diagnostics)) throw new UserError(parsed.diagnostics.filter((d) => d.severity === 'error'));
-    return parsed.model;
-  }
+  if (isSystemXml(file)) return loadXmlModel(abs, file, input);
   if (!existsSync(abs)) throw new UserError(error('file-unreadable', `cannot read ${file}: ENOENT`, undefined));
   const { model, diagnostics } = await buildModel({ file: abs, board: input.board, context: input.context });
-  if (hasErrors(diagnostics)) throw new UserError(diagnostics.filter((d) => d.severity === 'error'));
+  // A flow the system's own policy forbids is what the review commands show, not a reason to stop.
+  const errors = diagnostics.filter((d) => d.severity === 'error' && d.id !== 'flow-not-allowed');
+  if (errors.length) throw new UserError(errors);
   return model;
+}
+
+/**
+ * The model of a systems.ts or .system, judged against `policyFile` when one is given (a file
+ * whose default export is a policy(); it replaces any policy the systems.ts declares). A flow
+ * the policy forbids is an error of the model, like any other.
+ */
+export async function loadModelWithPolicy(file: string, policyFile: string | undefined, input: ModelInput): Promise<SystemModel> {
+  const model = await loadModel(file, input);
+  if (policyFile !== undefined) model.policy = await loadPolicyFile(policyFile);
+  // A policy that names what the system does not have judges nothing: say so.
+  const unknown = checkPolicy(model).filter((d) => d.id === 'policy-unknown-name');
+  if (unknown.length) throw new UserError(unknown);
+  return model;
+}
+
+export async function loadPolicyFile(policyFile: string): Promise<PolicyModel> {
+  const abs = path.resolve(policyFile);
+  if (!existsSync(abs)) throw new UserError(error('file-unreadable', `cannot read ${policyFile}: ENOENT`, undefined));
+  return loadPolicy(abs) as Promise<PolicyModel>;
+}
+
+async function loadXmlModel(abs: string, shown: string, input: ModelInput): Promise<SystemModel> {
+  const parsed = parseSystemXml(await readUserFile(abs, shown), abs, pickBoard(input.board, undefined, undefined));
+  if (!parsed.model || hasErrors(parsed.diagnostics)) throw new UserError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+  return parsed.model;
 }
 
 function git(cwd: string, args: string[]): { ok: boolean; stdout: string; stderr: string } {

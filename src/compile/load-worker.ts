@@ -9,11 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { DslError } from '../dsl/errors.js';
 import { contextKeysRead, setContext } from '../dsl/context.js';
 import { isSystem } from '../dsl/system.js';
+import { isPolicy } from '../dsl/policy.js';
 
 export interface LoadWorkerInput {
   bundle: string;
   context: [string, string][];
   cwd: string;
+  /** What the default export must be: a system() (a systems.ts) or a policy() (a policy file). */
+  expect: 'system' | 'policy';
 }
 
 export type LoadWorkerResult =
@@ -45,7 +48,8 @@ function describeExport(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (typeof v !== 'object') return `a ${typeof v}`;
-  return (v as { kind?: unknown }).kind === 'system' ? 'an object that looks like a system but was not made by system()' : 'an object that is not a system';
+  const kind = (v as { kind?: unknown }).kind;
+  return kind === 'system' || kind === 'policy' ? `an object that looks like a ${kind} but was not made by ${kind}()` : `an object that is not what was expected`;
 }
 
 async function run(input: LoadWorkerInput): Promise<LoadWorkerResult> {
@@ -58,9 +62,9 @@ async function run(input: LoadWorkerInput): Promise<LoadWorkerResult> {
     if (e instanceof DslError) return { ok: false, kind: 'dsl', id: e.id, message: e.message, hint: e.hint, location: e.location, stack: String(e.stack ?? '') };
     return { ok: false, kind: 'threw', ...describeThrown(e) };
   }
-  const system = mod['default'];
-  if (!isSystem(system)) return { ok: false, kind: 'not-a-system', what: describeExport(system) };
-  return { ok: true, system, contextRead: [...contextKeysRead()] };
+  const value = mod['default'];
+  if (input.expect === 'policy' ? !isPolicy(value) : !isSystem(value)) return { ok: false, kind: 'not-a-system', what: describeExport(value) };
+  return { ok: true, system: value, contextRead: [...contextKeysRead()] };
 }
 
 function post(r: LoadWorkerResult): void {

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
 import { markContextRead, setContext } from '../dsl/context.js';
 import type { System } from '../dsl/system.js';
+import type { Policy } from '../dsl/policy.js';
 import { error, UserError } from './diagnostics.js';
 import { typeCheck } from './typecheck.js';
 import { removeAtExit } from '../run/cleanup.js';
@@ -29,6 +30,8 @@ export interface LoadOptions {
   typeCheck?: { cacheDir?: string | undefined; writeCache?: boolean } | undefined;
   /** How long the file may run. @default LOAD_TIMEOUT_MS */
   timeoutMs?: number;
+  /** @internal what the default export must be (loadPolicy asks for a policy). @default 'system' */
+  expect?: 'system' | 'policy';
 }
 
 /** The first frame of an error's stack that is in the user's file. */
@@ -95,12 +98,17 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
   let outcome: LoadWorkerResult;
   try {
     await writeFile(out, text);
-    outcome = await runInWorker({ bundle: out, context: [...(options.context ?? new Map())], cwd: options.cwd ?? process.cwd() }, options.timeoutMs ?? LOAD_TIMEOUT_MS, abs);
+    outcome = await runInWorker({ bundle: out, context: [...(options.context ?? new Map())], cwd: options.cwd ?? process.cwd(), expect: options.expect ?? 'system' }, options.timeoutMs ?? LOAD_TIMEOUT_MS, abs);
   } finally {
     await rm(dir, { recursive: true, force: true });
     release();
   }
-  return systemOf(outcome, abs);
+  return systemOf(outcome, abs, options.expect ?? 'system') as System;
+}
+
+/** A policy file (`export default policy({...})`), loaded as a systems.ts is: type-checked, bounded. */
+export async function loadPolicy(file: string, options: LoadOptions = {}): Promise<Policy> {
+  return await loadSystem(file, { ...options, expect: 'policy' }) as unknown as Policy;
 }
 
 /** How long a systems.ts may run before it is stopped and reported: 30 s, or SEL4CP_SYNTH_LOAD_TIMEOUT seconds. */
@@ -134,17 +142,17 @@ function runInWorker(input: LoadWorkerInput, timeoutMs: number, file: string): P
   });
 }
 
-function systemOf(outcome: LoadWorkerResult, abs: string): System {
+function systemOf(outcome: LoadWorkerResult, abs: string, expect: 'system' | 'policy'): unknown {
   if (outcome.ok) {
     markContextRead(outcome.contextRead);
-    return outcome.system as System;
+    return outcome.system;
   }
   if (outcome.kind === 'dsl') {
     throw new UserError(error(outcome.id, outcome.message, outcome.location ?? userFrame(outcome.stack, abs) ?? { file: abs, line: 1, column: 1 }, { hint: outcome.hint }));
   }
   if (outcome.kind === 'not-a-system') {
-    throw new UserError(error('no-default-system', `${path.basename(abs)} does not export a system as its default export (it exports ${outcome.what})`, { file: abs, line: 1, column: 1 }, {
-      hint: 'end the file with: export default system({ ... });',
+    throw new UserError(error('no-default-system', `${path.basename(abs)} does not export a ${expect} as its default export (it exports ${outcome.what})`, { file: abs, line: 1, column: 1 }, {
+      hint: `end the file with: export default ${expect}({ ... });`,
     }));
   }
   throw new UserError(error('systems-file-threw', `${path.basename(abs)} threw an error while running: ${outcome.message}`, userFrame(outcome.stack, abs) ?? { file: abs, line: 1, column: 1 }));

@@ -230,6 +230,19 @@ export interface SystemModel {
   guests: GuestModel[];
   /** The timer PD, when some guest blocks while idle (systems.ts only). */
   vmmTimer?: VmmTimerModel | undefined;
+  /** The isolation policy the system is checked against (system({ policy }) or check --policy). */
+  policy?: PolicyModel | undefined;
+}
+
+/** The policy as declared (src/dsl/policy.ts): names of principals and trust domains. */
+export interface PolicyModel {
+  domains: readonly { name: string; members: readonly string[]; loc: Loc }[];
+  rules: readonly (
+    | { kind: 'allow'; from: readonly string[]; to: readonly string[]; flowKinds: readonly string[] | undefined; loc: Loc }
+    | { kind: 'only'; to: string; from: readonly string[]; loc: Loc }
+  )[];
+  infrastructure: 'allow' | 'check';
+  loc: Loc;
 }
 
 /** Every PD, children after their parent, in document order (as the Microkit tool numbers them). */

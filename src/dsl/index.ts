@@ -15,4 +15,5 @@ export { system, type System, type SystemOptions, type VmmTimerOptions } from '.
 export { initramfs, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';
+export { allow, only, policy, trustDomain, type AllowRule, type FlowKind, type OnlyRule, type Policy, type PolicyOptions, type PolicyRule, type PolicySubject, type TrustDomain } from './policy.js';
 export type { SourceLocation } from './location.js';

@@ -3,6 +3,7 @@ import type { Channel, MemoryRegion, ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
 import { DslError } from './errors.js';
 import { checkConstructs, checkOptions, checkString } from './check.js';
+import { isPolicy, type Policy } from './policy.js';
 
 /** The timer PD that wakes idle vCPUs (added when some virtualMachine() has `idle: 'block'`). */
 export interface VmmTimerOptions {
@@ -46,6 +47,8 @@ export interface SystemOptions {
   channels?: Channel[];
   /** The timer PD that wakes idle vCPUs. @default name 'vmm_timer', source 'sched-tick', priority 254 */
   vmmTimer?: VmmTimerOptions;
+  /** The information flows the system may have (see policy()); every other flow is an error. @default none: no flow is checked */
+  policy?: Policy;
 }
 
 export interface System {
@@ -57,6 +60,7 @@ export interface System {
   readonly memoryRegions: readonly MemoryRegion[];
   readonly channels: readonly Channel[];
   readonly vmmTimer: VmmTimerOptions;
+  readonly policy: Policy | undefined;
   readonly loc: SourceLocation | undefined;
 }
 
@@ -80,6 +84,11 @@ const made = new WeakSet<object>();
 /** Whether `v` was made by system() in this process (or thread). */
 export function isSystem(v: unknown): v is System {
   return typeof v === 'object' && v !== null && made.has(v);
+}
+
+function checkPolicyOption(p: Policy | undefined, loc: SourceLocation | undefined): Policy | undefined {
+  if (p !== undefined && !isPolicy(p)) throw new DslError('bad-argument', 'system({ policy }): make it with policy({...})', undefined, loc);
+  return p;
 }
 
 export function system(options: SystemOptions): System {
@@ -109,6 +118,7 @@ export function system(options: SystemOptions): System {
     memoryRegions: options.memoryRegions ?? [],
     channels: options.channels ?? [],
     vmmTimer: checkVmmTimer(options.vmmTimer, loc),
+    policy: checkPolicyOption(options.policy, loc),
     loc,
   };
   made.add(result);

@@ -5,7 +5,7 @@
 import { captureLocation, type SourceLocation } from './location.js';
 import { DslError } from './errors.js';
 import { toFileRef, type FileRef } from './context.js';
-import { checkScheduling, makeProtectionDomain, type IrqTrigger, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
+import { checkScheduling, makeProtectionDomain, type IrqTrigger, type Mapping, type ProtectionDomain, type SchedulingOptions } from './constructs.js';
 import { checkBigint, checkBoolean, checkConstructs, checkFile, checkNumber, checkOneOf, checkOptions, checkString } from './check.js';
 import type { Address, Size } from './units.js';
 import type { Initramfs } from './initramfs.js';
@@ -121,6 +121,11 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   passthrough?: Passthrough[];
   /** Devices the VMM emulates for this VM (see emulated()). @default [] */
   emulated?: Emulated[];
+  /**
+   * Further memory regions mapped into the guest (a buffer shared with a PD or another VM), each
+   * at its guest-physical address `vaddr`, outside guest RAM and the devices. @default []
+   */
+  maps?: Mapping[];
   /** The VMM protection domain's settings. Its priority defaults to 254; the VM's to 100. */
   vmm?: VmmOptions;
   /**
@@ -159,6 +164,7 @@ export interface VirtualMachine {
   readonly period: number | undefined;
   readonly passthrough: readonly Passthrough[];
   readonly emulated: readonly Emulated[];
+  readonly maps: readonly Mapping[];
   readonly vmmOptions: VmmOptions;
   readonly compressImages: boolean | 'auto';
   readonly idle: 'block' | 'spin';
@@ -182,6 +188,7 @@ function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions
   checkScheduling(what, options, loc);
   checkConstructs(`${what} passthrough`, options.passthrough, ['passthrough'], 'passthrough(...)', loc);
   checkConstructs(`${what} emulated`, options.emulated, ['emulated'], 'emulated(...)', loc);
+  checkConstructs(`${what} maps`, options.maps, ['map'], 'map(...)', loc);
   checkOptions(`${what} vmm`, options.vmm, loc, true);
   checkString(`${what} vmm name`, options.vmm?.name, loc, { optional: true });
   const compress: unknown = options.compressImages;
@@ -213,6 +220,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     period: options.period,
     passthrough: options.passthrough ?? [],
     emulated: options.emulated ?? [],
+    maps: options.maps ?? [],
     vmmOptions,
     compressImages: options.compressImages ?? 'auto',
     idle: options.idle ?? 'block',

@@ -9,6 +9,8 @@ export interface DiffSides {
 }
 
 const TITLES: Record<ChangeKind, [section: string, element: string]> = {
+  'flow': ['Flows', 'flow (from -> to, kind)'],
+  'policy': ['Policy', 'rule'],
   'system': ['System', 'system'],
   'memory-region': ['Memory regions', 'region'],
   'protection-domain': ['Protection domains', 'protection domain'],

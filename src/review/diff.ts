@@ -8,8 +8,13 @@
 import { hex } from '../format.js';
 import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegionModel, type SystemModel } from '../compile/model.js';
 import { inBoardRam } from '../compile/validate/maps.js';
+import { deriveFlows, type Flow } from '../compile/flows.js';
+import { describeRule, judgeFlow } from '../compile/validate/policy.js';
+import type { Loc } from '../compile/model.js';
 
 export type ChangeKind =
+  | 'flow'
+  | 'policy'
   | 'system'
   | 'memory-region'
   | 'protection-domain'
@@ -23,13 +28,15 @@ export type ChangeKind =
 
 /** The order kinds are reported in. */
 export const CHANGE_KINDS: readonly ChangeKind[] = [
-  'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'guest', 'passthrough',
+  'flow', 'policy', 'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'guest', 'passthrough',
 ];
 
 export type ChangeOp = 'added' | 'removed' | 'changed';
 
 /** Why a change widens what some PD or VM may do. */
 export type PrivilegeFlag =
+  | 'flow-added'
+  | 'policy-widened'
   | 'writable-mapping'
   | 'executable-mapping'
   | 'device-reachable'
@@ -400,11 +407,71 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
     changes.push(...diffKeyed('passthrough', og.devices, ng.devices, (f) => f));
   }
 
+  changes.push(...flowChanges(older, newer));
+  changes.push(...policyChanges(older, newer));
   flagPrivilege(older, newer, changes, oldMaps, newMaps);
   const rank = (k: ChangeKind): number => CHANGE_KINDS.indexOf(k);
   // Stable sort: kinds in their fixed order, each in model order.
   changes.sort((a, b) => rank(a.kind) - rank(b.kind));
   return { changes, notes };
+}
+
+/** Each flow (from -> to, kind) with what causes it. */
+function flowEntries(model: SystemModel): Map<string, { flow: Flow; fields: Fields }> {
+  const graph = deriveFlows(model);
+  const out = new Map<string, { flow: Flow; fields: Fields }>();
+  for (const f of graph.flows) {
+    out.set(`${f.from} -> ${f.to} (${f.kind})`, { flow: f, fields: { because: f.causes.map((c) => c.what).join('; ') } });
+  }
+  return out;
+}
+
+/**
+ * Flows added and removed: who can newly influence whom, first of all. An added flow the new
+ * side's policy forbids says which rule it breaks (and where).
+ */
+function flowChanges(older: SystemModel, newer: SystemModel): Change[] {
+  const before = flowEntries(older);
+  const after = flowEntries(newer);
+  const graph = newer.policy ? deriveFlows(newer) : undefined;
+  const out = diffKeyed('flow', new Map([...before].map(([k, v]) => [k, v.fields])), new Map([...after].map(([k, v]) => [k, v.fields])), (f) => f)
+    .filter((c) => c.op !== 'changed');
+  for (const c of out) {
+    if (c.op !== 'added') continue;
+    const f = after.get(c.key)!.flow;
+    let reason = `'${f.from}' can now influence '${f.to}' (${f.kind}: ${f.causes[0]!.what})`;
+    if (newer.policy && graph) {
+      const v = judgeFlow(f, newer.policy, graph);
+      if (!v.allowed) {
+        const at = (loc: Loc): string => (loc ? ` at ${loc.file.split('/').pop()}:${loc.line}` : '');
+        reason += v.forbiddenBy ? `, which breaks the policy: ${describeRule(v.forbiddenBy)}${at(v.forbiddenBy.loc)}` : `, which no rule of the policy allows${at(newer.policy.loc)}`;
+      }
+    }
+    c.privilege.push({ flag: 'flow-added', reason });
+  }
+  return out;
+}
+
+/** The policy's rules, trust domains and infrastructure setting; a change that lets more through is flagged. */
+function policyChanges(older: SystemModel, newer: SystemModel): Change[] {
+  const entries = (model: SystemModel): Map<string, Fields> => {
+    const out = new Map<string, Fields>();
+    const p = model.policy;
+    if (!p) return out;
+    out.set('infrastructure', { infrastructure: p.infrastructure });
+    for (const d of p.domains) out.set(`trust domain ${d.name}`, { members: d.members.join(', ') });
+    for (const r of p.rules) out.set(describeRule(r), { rule: r.kind });
+    return out;
+  };
+  const changes = diffKeyed('policy', entries(older), entries(newer), (f) => f);
+  for (const c of changes) {
+    const widens = (c.op === 'added' && (c.key.startsWith('allow(') || c.key.startsWith('trust domain')))
+      || (c.op === 'removed' && c.key.startsWith('only('))
+      || (c.op === 'changed' && c.key.startsWith('trust domain'))
+      || (c.key === 'infrastructure' && field(c, 'infrastructure')?.new === 'allow');
+    if (widens) c.privilege.push({ flag: 'policy-widened', reason: `the policy lets more through: ${c.key} ${c.op}` });
+  }
+  return changes;
 }
 
 /** The changes that widen privilege, in report order. */

@@ -1,4 +1,6 @@
 // `sel4cp-synth check <systems.ts | file.system>`: validate only; exit 0 valid, 1 invalid.
+import { checkPolicy } from '../../compile/validate/policy.js';
+import { loadPolicyFile } from '../review-io.js';
 import { readUserText } from '../read-text.js';
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
@@ -10,8 +12,11 @@ import { kernelConfig } from '../io.js';
 import { PREFIX } from '../report.js';
 import { contextOption, parseContext, printDiagnostics } from './shared.js';
 
+const POLICY_IDS = new Set(['flow-not-allowed', 'policy-rule-unused', 'policy-unknown-name']);
+
 interface CheckArgs {
   file: string;
+  policy: string | undefined;
   board: string | undefined;
   context: string[] | undefined;
   quiet: boolean;
@@ -22,7 +27,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   describe: 'validate a systems.ts or an existing .system file without writing anything',
   builder: (y: Argv) => contextOption(y
     .positional('file', { type: 'string', demandOption: true, describe: 'a systems.ts or a .system file' })
-    .option('board', { type: 'string', describe: 'board name or alias (enables the board-specific checks)' })) as unknown as Argv<CheckArgs>,
+    .option('board', { type: 'string', describe: 'board name or alias (enables the board-specific checks)' })
+    .option('policy', { type: 'string', describe: 'check the flows against this policy file (export default policy({...})), in place of any the systems.ts declares' })) as unknown as Argv<CheckArgs>,
   handler: async (args) => {
     let diagnostics;
     const isXml = args.file.endsWith('.system') || args.file.endsWith('.xml');
@@ -32,9 +38,16 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       const board = pickBoard(args.board, undefined, undefined);
       const parsed = parseSystemXml(text, file, board);
       if (parsed.model && board) parsed.model.kernel = kernelConfig(process.env['MICROKIT_SDK'], board.microkitBoard, 'debug');
+      if (parsed.model && args.policy !== undefined) parsed.model.policy = await loadPolicyFile(args.policy);
       diagnostics = [...parsed.diagnostics, ...(parsed.model ? validateSystem(parsed.model) : [])];
     } else {
-      diagnostics = (await buildModel({ file: args.file, board: args.board, context: parseContext(args.context) })).diagnostics;
+      const built = await buildModel({ file: args.file, board: args.board, context: parseContext(args.context) });
+      diagnostics = built.diagnostics;
+      if (args.policy !== undefined) {
+        // The file's policy gives way to the one given: judge the flows again.
+        built.model.policy = await loadPolicyFile(args.policy);
+        diagnostics = [...diagnostics.filter((d) => !POLICY_IDS.has(d.id)), ...checkPolicy(built.model)];
+      }
     }
     printDiagnostics(diagnostics);
     if (hasErrors(diagnostics)) {

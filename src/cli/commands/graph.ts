@@ -6,13 +6,17 @@ import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
 import { systemToDot } from '../../review/graph.js';
 import { PREFIX } from '../report.js';
-import { loadModel, writeAtomically } from '../review-io.js';
+import { loadModel, loadModelWithPolicy, writeAtomically } from '../review-io.js';
+import { deriveFlows } from '../../compile/flows.js';
+import { flowsToDot } from '../../review/flows-format.js';
 import { contextOption, parseContext } from './shared.js';
 
 interface GraphArgs {
   file: string;
   output: string | undefined;
   format: 'svg' | 'dot';
+  flows: boolean;
+  policy: string | undefined;
   board: string | undefined;
   context: string[] | undefined;
   quiet: boolean;
@@ -38,11 +42,14 @@ export const graphCommand: CommandModule<object, GraphArgs> = {
     .positional('file', { type: 'string', demandOption: true, describe: 'a systems.ts or a .system file' })
     .option('output', { alias: 'o', type: 'string', describe: 'write here (default: standard output)' })
     .option('format', { choices: ['svg', 'dot'] as const, default: 'svg' as const, describe: "svg needs Graphviz's dot (Debian package graphviz); dot is the source" })
+    .option('flows', { type: 'boolean', default: false, describe: 'draw who can influence whom (the flows, coloured by kind; those a policy forbids in bold red) instead of the topology' })
+    .option('policy', { type: 'string', describe: 'with --flows: the policy file to judge the flows with' })
     .option('board', { type: 'string', describe: 'board name or alias' })) as unknown as Argv<GraphArgs>,
   handler: async (args) => {
     if (args.output !== undefined) await checkOutputFile(args.output);
-    const model = await loadModel(args.file, { board: args.board, context: parseContext(args.context) });
-    const dot = systemToDot(model);
+    const input = { board: args.board, context: parseContext(args.context) };
+    const model = args.flows ? await loadModelWithPolicy(args.file, args.policy, input) : await loadModel(args.file, input);
+    const dot = args.flows ? flowsToDot(deriveFlows(model), model.policy) : systemToDot(model);
     const out = args.format === 'dot' ? dot : renderSvg(dot);
     if (args.output === undefined) {
       process.stdout.write(out);

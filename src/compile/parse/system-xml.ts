@@ -283,6 +283,10 @@ export function parseSystemXml(text: string, file: string, board: Board | undefi
     switch (c.name) {
       case 'memory_region': {
         const mr = readMr(r, c);
+        // On a known GICv2 board, the region over the virtual CPU interface is that interface:
+        // banked per vCPU, so VMs that all map it share nothing (as a systems.ts says outright).
+        const gicv = board?.gic.virtualCpuInterface;
+        if (mr && gicv && mr.physAddr === gicv.paddr) mr.role = { kind: 'gic-vcpu', vm: '' };
         if (mr) model.memoryRegions.push(mr);
         break;
       }

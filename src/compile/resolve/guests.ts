@@ -58,6 +58,8 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
   vmMaps.push(...gicVcpuInterface(r, vm, board));
   const passthrough = passthroughDevices(r, vm, vmm, board, vmMaps);
   const emulatedDevices = emulatedDevicesOf(r, vm, board);
+  // The user's own guest-physical mappings (shared buffers): validated like a bare VM's.
+  for (const m of vm.maps) vmMaps.push(r.mapping(vmm, m, true));
 
   vmm.virtualMachine = {
     name: vm.name,

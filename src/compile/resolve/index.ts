@@ -300,6 +300,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       channels: r.channels,
       guests: r.guests,
       vmmTimer,
+      policy: system.policy,
     },
     diagnostics: r.diagnostics,
   };

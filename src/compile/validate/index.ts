@@ -11,6 +11,7 @@ import { checkVirtualMachines } from './virtual-machines.js';
 import { checkDevices } from './devices.js';
 import { checkGuests } from './guests.js';
 import { checkVmmTimer } from './vmm-timer.js';
+import { checkPolicy } from './policy.js';
 
 const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkNames,
@@ -23,6 +24,7 @@ const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkDevices,
   checkGuests,
   checkVmmTimer,
+  (system) => checkPolicy(system),
 ];
 
 /** All problems, errors before warnings, each group in source order. */

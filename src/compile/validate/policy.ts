@@ -1,0 +1,94 @@
+// The isolation policy: every flow the topology creates must be one the policy allows. A flow
+// that is not is an error at the construct that creates it, with a note at the policy (and at
+// the only() rule that forbids it, if one does); a rule no flow uses is a warning; a name that is
+// neither a PD, a VM nor a trust domain is an error at its rule. Without a policy, nothing.
+import { error, warning, type Diagnostic } from '../diagnostics.js';
+import { deriveFlows, type Flow, type FlowGraph } from '../flows.js';
+import type { Loc, PolicyModel, SystemModel } from '../model.js';
+
+type Rule = PolicyModel['rules'][number];
+
+/** Principal names a rule's name stands for (a trust domain stands for its members). */
+function expand(name: string, policy: PolicyModel, graph: FlowGraph): string[] | undefined {
+  const domain = policy.domains.find((d) => d.name === name);
+  if (domain) return domain.members.map((m) => graph.principalOf.get(m) ?? m);
+  const p = graph.principalOf.get(name);
+  return p === undefined ? undefined : [p];
+}
+
+interface Verdict {
+  allowed: boolean;
+  /** The rule that forbids it (an only()), or undefined. */
+  forbiddenBy: Rule | undefined;
+  /** The rules (and domains) that allow it. */
+  allowedBy: (Rule | PolicyModel['domains'][number])[];
+}
+
+/** How the policy judges one flow. */
+export function judgeFlow(f: Flow, policy: PolicyModel, graph: FlowGraph): Verdict {
+  const set = (names: readonly string[]): Set<string> => new Set(names.flatMap((n) => expand(n, policy, graph) ?? []));
+  const infra = graph.principals.filter((p) => p.infrastructure).map((p) => p.name);
+  const allowedBy: Verdict['allowedBy'] = [];
+  if (policy.infrastructure === 'allow' && (infra.includes(f.from) || infra.includes(f.to))) return { allowed: true, forbiddenBy: undefined, allowedBy };
+  for (const r of policy.rules) {
+    if (r.kind !== 'only' || !set([r.to]).has(f.to)) continue;
+    if (!set(r.from).has(f.from)) return { allowed: false, forbiddenBy: r, allowedBy: [] };
+    allowedBy.push(r);
+  }
+  for (const d of policy.domains) {
+    const members = set([d.name]);
+    if (members.has(f.from) && members.has(f.to)) allowedBy.push(d);
+  }
+  for (const r of policy.rules) {
+    if (r.kind === 'allow' && set(r.from).has(f.from) && set(r.to).has(f.to) && (r.flowKinds === undefined || r.flowKinds.includes(f.kind))) allowedBy.push(r);
+  }
+  return { allowed: allowedBy.length > 0, forbiddenBy: undefined, allowedBy };
+}
+
+function unknownNames(policy: PolicyModel, graph: FlowGraph): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const check = (name: string, loc: Loc, inDomain: boolean): void => {
+    if (graph.principalOf.has(name)) return;
+    if (!inDomain && policy.domains.some((d) => d.name === name)) return;
+    out.push(error('policy-unknown-name', `the policy names '${name}', which is no protection domain or virtual machine${inDomain ? '' : ' or trust domain'} of the system`, loc, {
+      hint: `known: ${graph.principals.map((p) => p.name).join(', ')}${policy.domains.length ? `; trust domains: ${policy.domains.map((d) => d.name).join(', ')}` : ''}`,
+    }));
+  };
+  for (const d of policy.domains) d.members.forEach((m) => check(m, d.loc, true));
+  for (const r of policy.rules) {
+    if (r.kind === 'allow') [...r.from, ...r.to].forEach((n) => check(n, r.loc, false));
+    else [r.to, ...r.from].forEach((n) => check(n, r.loc, false));
+  }
+  return out;
+}
+
+/** A rule as a reader sees it: `only(b, [a])`, `allow([a], [b], memory)`. */
+export function describeRule(r: Rule): string {
+  return r.kind === 'only' ? `only(${r.to}, [${r.from.join(', ')}])` : `allow([${r.from.join(', ')}], [${r.to.join(', ')}]${r.flowKinds ? `, ${r.flowKinds.join('/')}` : ''})`;
+}
+
+export function checkPolicy(system: SystemModel, graph: FlowGraph = deriveFlows(system)): Diagnostic[] {
+  const policy = system.policy;
+  if (!policy) return [];
+  const out = unknownNames(policy, graph);
+  if (out.length) return out;
+  const used = new Set<object>();
+  for (const f of graph.flows) {
+    const v = judgeFlow(f, policy, graph);
+    v.allowedBy.forEach((r) => used.add(r));
+    if (v.allowed) continue;
+    const cause = f.causes[0]!;
+    const notes = [{ message: 'the policy is declared here', location: policy.loc }];
+    if (v.forbiddenBy) notes.push({ message: `${describeRule(v.forbiddenBy)} forbids it`, location: v.forbiddenBy.loc });
+    out.push(error('flow-not-allowed', `'${f.from}' can influence '${f.to}' (${f.kind}: ${cause.what}), which the policy does not allow`, cause.loc ?? policy.loc, {
+      notes,
+      hint: v.forbiddenBy ? `remove the construct, or add '${f.from}' to ${describeRule(v.forbiddenBy)}` : `remove the construct, or allow it: allow('${f.from}', '${f.to}', { kinds: ['${f.kind}'] })`,
+    }));
+  }
+  for (const r of [...policy.rules, ...policy.domains]) {
+    if (!used.has(r)) out.push(warning('policy-rule-unused', `${'kind' in r ? describeRule(r) : `trust domain '${r.name}'`} allows no flow of the system`, r.loc, {
+      hint: 'remove it, or check the names it uses',
+    }));
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+// Information flows: derived from each example and from Microkit's own examples, checked against
+// lists worked out by hand from the .system/.ts files; transitive paths that name every hop; a
+// policy given separately to check an existing .system; diff putting an undeclared flow first.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadSystem } from '../../src/compile/load.js';
+import { resolveSystem } from '../../src/compile/resolve/index.js';
+import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
+import { deriveFlows, flowPath } from '../../src/compile/flows.js';
+import { findBoard } from '../../src/compile/boards.js';
+import { loadBoards } from '../../src/cli/io.js';
+import type { SystemModel } from '../../src/compile/model.js';
+import { fixtures, repoRoot, runCli, skip } from '../helpers.js';
+
+async function tsModel(file: string, context: Record<string, string> = {}): Promise<SystemModel> {
+  const abs = path.join(repoRoot, file);
+  const system = await loadSystem(abs, { context: new Map(Object.entries(context)), cwd: repoRoot });
+  return resolveSystem({ system, file: abs, board: findBoard(loadBoards(), 'qemu_virt_aarch64'), images: new Map() }).model;
+}
+
+function xmlModel(file: string, board?: string): SystemModel {
+  const r = parseSystemXml(readFileSync(file, 'utf8'), file, board ? findBoard(loadBoards(), board) : undefined);
+  assert.ok(r.model);
+  return r.model!;
+}
+
+const lines = (m: SystemModel): string[] => deriveFlows(m).flows.map((f) => `${f.from} -> ${f.to} ${f.kind}`);
+
+test('examples/policy-qemu.ts: the flows the buffers, channels and the timer PD make, and no other', async () => {
+  assert.equal(lines(await tsModel('examples/policy-qemu.ts')), [
+    'filter -> frontend notify',
+    'filter -> backend memory',
+    'filter -> backend notify',
+    'frontend -> filter memory',
+    'frontend -> filter notify',
+    'frontend -> vmm_timer memory',
+    'frontend -> vmm_timer notify',
+    'backend -> filter notify',
+    'backend -> vmm_timer memory',
+    'backend -> vmm_timer notify',
+    'vmm_timer -> frontend notify',
+    'vmm_timer -> backend notify',
+  ]);
+});
+
+test('examples/two-vms-qemu.ts: the guests do not touch, but the timer PD that serves both links them', async () => {
+  const m = await tsModel('examples/two-vms-qemu.ts');
+  assert.equal(lines(m), [
+    'first -> vmm_timer memory', 'first -> vmm_timer notify', 'second -> vmm_timer memory', 'second -> vmm_timer notify',
+    'vmm_timer -> first notify', 'vmm_timer -> second notify',
+  ]);
+  const g = deriveFlows(m);
+  assert.equal(g.principals.map((p) => [p.name, p.members, p.infrastructure]), [
+    ['first', ['first', 'first_vmm'], false], ['second', ['second', 'second_vmm'], false], ['vmm_timer', ['vmm_timer'], true],
+  ]);
+  const p = flowPath(g, 'first', 'second')!;
+  assert.equal(p.hops.map((h) => `${h.from} -${h.kind}-> ${h.to}`), ['first -memory-> vmm_timer', 'vmm_timer -notify-> second']);
+  // The VMM's name stands for its VM's principal.
+  assert.ok(flowPath(g, 'first_vmm', 'second_vmm'));
+  const spin = await tsModel('test/fixtures/systems/idle-counter.ts', { idle: 'spin' });
+  assert.equal(lines(spin), [], 'guests that spin have no timer PD, and nothing joins them');
+});
+
+test('a transitive path names every hop (three principals in a chain)', () => {
+  // With the board known, the GIC vCPU region both guests map is the banked interface (no flow).
+  const m = xmlModel(path.join(fixtures, 'golden', 'two-vms-qemu.system'), 'qemu');
+  const text = runCli(['flows', path.join(fixtures, 'golden', 'two-vms-qemu.system'), '--board', 'qemu', '--from', 'second', '--to', 'first']);
+  assert.is(text.status, 0, text.stderr);
+  assert.match(text.stdout, /'second' can influence 'first' in 2 hops:\n  1\. second -> vmm_timer \(memory\): map of 'second_wake_slot' \(rw\) in 'second_vmm'.*\n  2\. vmm_timer -> first \(notify\): channel first_vmm:1 <-> vmm_timer:0/);
+  assert.is(deriveFlows(m).flows.length, 6);
+  const none = runCli(['flows', path.join(repoRoot, 'examples', 'linux-qemu.ts'), '--from', 'linux', '--to', 'vmm_timer', '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+  assert.equal(JSON.parse(none.stdout).hops.map((h: { kind: string }) => h.kind), ['memory']);
+  const usage = runCli(['flows', path.join(fixtures, 'golden', 'two-vms-qemu.system'), '--from', 'first']);
+  assert.is(usage.status, 1);
+  assert.match(usage.stderr, /error\[flows-usage\]/);
+  const unknown = runCli(['flows', path.join(fixtures, 'golden', 'two-vms-qemu.system'), '--from', 'first', '--to', 'nobody']);
+  assert.match(unknown.stderr, /error\[flows-usage\]: 'nobody' is no protection domain or virtual machine/);
+});
+
+const src = process.env['MICROKIT_SRC'];
+const haveSrc = src !== undefined && existsSync(path.join(src, 'example'));
+if (!haveSrc) {
+  test("Microkit's own examples", () => skip("flows of Microkit's examples: MICROKIT_SRC is not set (a checkout of seL4/microkit at tag 2.0.1)"));
+} else {
+  test("Microkit's own examples: hello, timer and rust have none; hierarchy's parent and children; passive_server's call; ethernet's buffers", () => {
+    const ex = (p: string): SystemModel => xmlModel(path.join(src!, 'example', p));
+    assert.equal(lines(ex('hello/hello.system')), []);
+    assert.equal(lines(ex('rust/rust.system')), []);
+    assert.equal(lines(ex('timer/timer.system')), []);
+    assert.equal(lines(ex('hierarchy/hierachy.system')), ['restarter -> crasher control', 'restarter -> hello control', 'crasher -> restarter fault', 'hello -> restarter fault']);
+    assert.equal(lines(ex('passive_server/passive_server.system')), ['server -> client notify', 'server -> client ppc', 'client -> server notify', 'client -> server ppc']);
+    assert.equal(lines(ex('ethernet/ethernet.system')), [
+      'gpt -> pass notify', 'gpt -> pass ppc',
+      // eth_outer and eth_inner both map the eth_clk registers writable.
+      'eth_outer -> eth_inner memory', 'eth_outer -> pass memory', 'eth_outer -> pass notify',
+      'eth_inner -> eth_outer memory', 'eth_inner -> pass memory', 'eth_inner -> pass notify',
+      'pass -> gpt notify', 'pass -> gpt ppc', 'pass -> eth_outer memory', 'pass -> eth_outer notify', 'pass -> eth_inner memory', 'pass -> eth_inner notify',
+    ]);
+  });
+}
+
+test('check --policy judges an existing .system: the timer PD allowed or not', () => {
+  const system = path.join(fixtures, 'golden', 'two-vms-qemu.system');
+  const ok = runCli(['check', system, '--board', 'qemu', '--policy', path.join(fixtures, 'policy', 'two-vms.policy.ts')]);
+  assert.is(ok.status, 0, ok.stderr);
+  const bad = runCli(['check', system, '--board', 'qemu', '--policy', path.join(fixtures, 'policy', 'no-timer.policy.ts')]);
+  assert.is(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /two-vms-qemu\.system:\d+:\d+: error\[flow-not-allowed\]: 'vmm_timer' can influence 'first' \(notify/);
+  assert.match(bad.stderr, /note: the policy is declared here at .*no-timer\.policy\.ts:4/);
+  const graph = runCli(['graph', system, '--flows', '--format', 'dot', '--policy', path.join(fixtures, 'policy', 'no-timer.policy.ts')]);
+  assert.is(graph.status, 0, graph.stderr);
+  assert.match(graph.stdout, /"p:vmm_timer" -> "p:first" \[label="notify \(not allowed\)", color="#d50000"/);
+  assert.match(graph.stdout, /"p:first" -> "p:vmm_timer" \[label="memory", color="#e65100"/);
+});
+
+test('diff: a change that adds a flow the policy forbids is reported first, naming the rule it breaks', () => {
+  const file = path.join(repoRoot, 'examples', 'policy-qemu.ts');
+  // The new side: the same system with its mistake made (the frontend maps the backend's buffer).
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-flows-'));
+  try {
+    const changed = path.join(dir, 'policy-mistake.ts');
+    writeFileSync(changed, readFileSync(file, 'utf8').replace("context('mistake', '0')", "context('mistake', '1')"));
+    const r = runCli(['diff', file, changed, '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+    assert.is(r.status, 1, r.stderr);
+    const json = JSON.parse(r.stdout) as { changes: { kind: string; key: string; privilege: { flag: string; reason: string }[] }[] };
+    const first = json.changes[0]!;
+    assert.is(first.kind, 'flow');
+    assert.is(first.privilege[0]!.flag, 'flow-added');
+    assert.match(first.privilege[0]!.reason, /can now influence '[^']+' \(.*\), which (breaks the policy: only\(backend, \[filter\]\) at policy-mistake\.ts:\d+|no rule of the policy allows)/);
+    assert.equal(json.changes.filter((c) => c.kind === 'flow').map((c) => c.key), ['filter -> frontend (memory)', 'frontend -> backend (memory)']);
+    const forbidden = json.changes.find((c) => c.key === 'frontend -> backend (memory)')!;
+    assert.match(forbidden.privilege[0]!.reason, /breaks the policy: only\(backend, \[filter\]\) at policy-mistake\.ts:\d+/);
+    const md = runCli(['diff', file, changed, '--format', 'markdown'], { env: { MICROKIT_SDK: '' } });
+    const privileged = md.stdout.split('### Privilege changes')[1]!.split('\n').filter((l) => l.startsWith('- '));
+    assert.match(privileged[0]!, /flow-added/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
