@@ -46,6 +46,12 @@ test('examples/policy-qemu.ts: the flows the buffers, channels and the timer PD 
   ]);
 });
 
+test('examples/linux-qemu.ts and initramfs-qemu.ts: one guest, and the timer PD it reports its deadline to', async () => {
+  for (const file of ['examples/linux-qemu.ts', 'examples/initramfs-qemu.ts']) {
+    assert.equal(lines(await tsModel(file)), ['linux -> vmm_timer memory', 'linux -> vmm_timer notify', 'vmm_timer -> linux notify'], file);
+  }
+});
+
 test('examples/two-vms-qemu.ts: the guests do not touch, but the timer PD that serves both links them', async () => {
   const m = await tsModel('examples/two-vms-qemu.ts');
   assert.equal(lines(m), [
