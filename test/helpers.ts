@@ -1,8 +1,10 @@
-// Shared by the tests: where the repository is, and how to run the real command line.
+// Shared by the tests: where the repository is, how to run the real command line, and what a
+// test needs that this machine may not have.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { test, type Callback } from 'uvu';
 
 function findRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -37,4 +39,99 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 /** Print the one line a test prints when what it needs is absent. */
 export function skip(reason: string): void {
   process.stdout.write(`SKIP ${reason}\n`);
+}
+
+/**
+ * Register a test that needs something this machine may not have. With `missing` set (why it
+ * cannot run, from `missing(...)`), the test is registered as skipped, so that uvu counts it under
+ * "Skipped" and never as a pass, and it prints one `SKIP <name>: <reason>` line when its file
+ * runs; otherwise it is an ordinary test.
+ */
+export function testIf(missing: string | undefined, name: string, fn: Callback): void {
+  if (missing === undefined) {
+    test(name, fn);
+    return;
+  }
+  // A before hook, so that the line is printed under its file's name rather than at import.
+  test.before(() => skip(`${name}: ${missing}`));
+  test.skip(name, fn);
+}
+
+/** What a test may need; `missing()` says why one is absent. */
+export type Need =
+  | 'microkit-sdk' | 'microkit-src'
+  | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make'
+  | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'board-dtbs';
+
+/** Where `npm run guest` puts the guest images and Debian's board DTBs. */
+export const guestDir = path.join(repoRoot, '.cache', 'guest');
+
+/** Whether PATH holds an executable `name`, as a shell would find it. */
+export function onPath(name: string): boolean {
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean)) {
+    try {
+      accessSync(path.join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+/** The command (or any of its alternative names) and the Debian package that installs it. */
+const commands: Partial<Record<Need, { names: string[]; debianPackage: string }>> = {
+  'qemu': { names: ['qemu-system-aarch64'], debianPackage: 'qemu-system-arm' },
+  'dtc': { names: ['dtc'], debianPackage: 'device-tree-compiler' },
+  'cross-gcc': { names: ['aarch64-linux-gnu-gcc'], debianPackage: 'gcc-aarch64-linux-gnu' },
+  // readelf stands for the package's ld and nm too.
+  'cross-binutils': { names: ['aarch64-linux-gnu-readelf'], debianPackage: 'binutils-aarch64-linux-gnu' },
+  'cpio': { names: ['cpio'], debianPackage: 'cpio' },
+  'chromium': { names: ['chromium', 'chromium-browser'], debianPackage: 'chromium' },
+  'graphviz': { names: ['dot'], debianPackage: 'graphviz' },
+  'git': { names: ['git'], debianPackage: 'git' },
+  'gzip': { names: ['gzip'], debianPackage: 'gzip' },
+  'host-cc': { names: ['cc'], debianPackage: 'gcc' },
+  'make': { names: ['make'], debianPackage: 'make' },
+};
+
+const guestFiles: Partial<Record<Need, string[]>> = {
+  'guest-kernel': ['Image'],
+  'guest-initrd': ['initramfs.cpio'],
+  'guest-busybox': ['busybox'],
+  'guest-manifest': ['manifest.json'],
+  'board-dtbs': ['dtbs/imx8mm-evk.dtb', 'dtbs/meson-gxbb-odroidc2.dtb'],
+};
+
+function whyMissing(need: Need): string | undefined {
+  if (need === 'microkit-sdk') {
+    const sdk = process.env['MICROKIT_SDK'];
+    if (!sdk) return 'MICROKIT_SDK is not set (the Microkit 2.0.1 SDK)';
+    return existsSync(path.join(sdk, 'bin', 'microkit')) ? undefined : `MICROKIT_SDK (${sdk}) is not a Microkit SDK: no bin/microkit`;
+  }
+  if (need === 'microkit-src') {
+    const src = process.env['MICROKIT_SRC'];
+    if (!src) return 'MICROKIT_SRC is not set (a checkout of seL4/microkit at tag 2.0.1)';
+    return existsSync(path.join(src, 'tool', 'microkit', 'tests', 'sdf')) && existsSync(path.join(src, 'example'))
+      ? undefined
+      : `MICROKIT_SRC (${src}) is not a checkout of seL4/microkit 2.0.1: no tool/microkit/tests/sdf or example/`;
+  }
+  const command = commands[need];
+  if (command) {
+    return command.names.some(onPath) ? undefined : `${command.names.join(' or ')} not installed (Debian package ${command.debianPackage})`;
+  }
+  const absent = (guestFiles[need] ?? []).filter((f) => !existsSync(path.join(guestDir, f)));
+  return absent.length ? `${absent.map((f) => `.cache/guest/${f}`).join(', ')} missing (run 'npm run guest')` : undefined;
+}
+
+const known = new Map<Need, string | undefined>();
+
+/** Why a test needing all of `needs` cannot run here (the first absent one), or undefined. */
+export function missing(...needs: Need[]): string | undefined {
+  for (const need of needs) {
+    if (!known.has(need)) known.set(need, whyMissing(need));
+    const why = known.get(need);
+    if (why !== undefined) return why;
+  }
+  return undefined;
 }

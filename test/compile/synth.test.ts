@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fixtures, repoRoot, runCli, skip } from '../helpers.js';
+import { fixtures, missing, repoRoot, runCli, testIf } from '../helpers.js';
 import { readFdt } from '../../src/compile/dtb/fdt-read.js';
 import { findNode } from '../../src/compile/dtb/tree.js';
 import { propNumber } from '../../src/compile/dtb/props.js';
@@ -140,10 +140,7 @@ function stubKernel(file: string): void {
   writeFileSync(file, b);
 }
 
-const haveTools = spawnSync('dtc', ['--version']).status === 0 && spawnSync('qemu-system-aarch64', ['--version']).status === 0;
-
-test('golden guest device tree for linux-qemu, with the initrd range injected as placed', () => {
-  if (!haveTools) return skip('golden guest DTB: dtc or qemu-system-aarch64 missing (Debian device-tree-compiler, qemu-system-arm)');
+testIf(missing('dtc', 'qemu'), 'golden guest device tree for linux-qemu, with the initrd range injected as placed', () => {
   const kernel = path.join(work, 'Image.stub');
   const initrd = path.join(work, 'initrd.stub');
   stubKernel(kernel);

@@ -3,14 +3,14 @@
  * initramfs work before anything of ours sits underneath, and gives the native boot time
  * that the VMM benchmark compares against.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { defaultGuestDir } from '../../scripts/guest-images.js';
 import { GUEST_ECHO_PREFIX, GUEST_MARKER, qemuVirtGuestCmdline } from '../../src/compile/initramfs/busybox-initramfs.js';
-import { QEMU_AARCH64, directKernelBootArgs, findExecutable, startQemu } from '../../src/run/qemu.js';
+import { directKernelBootArgs, startQemu } from '../../src/run/qemu.js';
+import { missing, testIf } from '../helpers.js';
 
 /** QEMU TCG is slow on loaded machines; a healthy boot here takes seconds. */
 const TIMEOUT_MS = 120_000;
@@ -19,13 +19,7 @@ const guest = defaultGuestDir();
 const kernel = join(guest, 'Image');
 const initrd = join(guest, 'initramfs.cpio');
 
-function skipReason(): string | undefined {
-  if (!existsSync(kernel) || !existsSync(initrd)) return `native boot: no guest images in ${guest} (run \`npm run guest\`)`;
-  if (!findExecutable(QEMU_AARCH64)) return `native boot: ${QEMU_AARCH64} not installed (Debian package qemu-system-arm)`;
-  return undefined;
-}
-
-const skip = skipReason();
+const needs = missing('guest-kernel', 'guest-initrd', 'qemu');
 
 async function boot(
   options: { echo?: boolean; machine?: string },
@@ -45,28 +39,22 @@ async function boot(
   }
 }
 
-if (skip) {
-  test('native boot', () => {
-    console.log(`SKIP ${skip}`);
-  });
-} else {
-  test('Debian kernel + busybox initramfs boot to the marker and power off (GICv2)', async () => {
-    const ms = await boot({});
-    console.log(`native boot (GICv2): ${(ms / 1000).toFixed(2)} s from QEMU start to "${GUEST_MARKER}"`);
-  });
+testIf(needs, 'Debian kernel + busybox initramfs boot to the marker and power off (GICv2)', async () => {
+  const ms = await boot({});
+  console.log(`native boot (GICv2): ${(ms / 1000).toFixed(2)} s from QEMU start to "${GUEST_MARKER}"`);
+});
 
-  test('the same on GICv3', async () => {
-    const ms = await boot({ machine: 'virt,virtualization=on,gic-version=3' });
-    console.log(`native boot (GICv3): ${(ms / 1000).toFixed(2)} s from QEMU start to "${GUEST_MARKER}"`);
-  });
+testIf(needs, 'the same on GICv3', async () => {
+  const ms = await boot({ machine: 'virt,virtualization=on,gic-version=3' });
+  console.log(`native boot (GICv3): ${(ms / 1000).toFixed(2)} s from QEMU start to "${GUEST_MARKER}"`);
+});
 
-  test('console input reaches the guest (echo)', async () => {
-    const line = 'hello-from-native-boot-test';
-    await boot({ echo: true }, async (q) => {
-      q.send(`${line}\n`);
-      await q.waitFor(`${GUEST_ECHO_PREFIX}${line}`, TIMEOUT_MS);
-    });
+testIf(needs, 'console input reaches the guest (echo)', async () => {
+  const line = 'hello-from-native-boot-test';
+  await boot({ echo: true }, async (q) => {
+    q.send(`${line}\n`);
+    await q.waitFor(`${GUEST_ECHO_PREFIX}${line}`, TIMEOUT_MS);
   });
-}
+});
 
 test.run();

@@ -14,7 +14,7 @@ import { formatDiffMarkdown, formatDiffText } from '../../src/review/diff-format
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
 import { buildModel } from '../../src/cli/pipeline.js';
 import { loadBoards } from '../../src/cli/io.js';
-import { fixtures, runCli, skip } from '../helpers.js';
+import { fixtures, missing, runCli, testIf } from '../helpers.js';
 
 const BASE = `<?xml version="1.0" encoding="UTF-8"?>
 <system>
@@ -255,12 +255,7 @@ test('diff: markdown for a pull request (golden file)', () => {
   assert.ok(md.indexOf('### Privilege changes') < md.indexOf('### Memory regions'));
 });
 
-test('diff --base: the file as it was at a commit of a temporary repository', () => {
-  const git = spawnSync('git', ['--version']);
-  if (git.error) {
-    skip('diff --base: git is not installed');
-    return;
-  }
+testIf(missing('git'), 'diff --base: the file as it was at a commit of a temporary repository', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-diff-'));
   try {
     const run = (...args: string[]): void => {

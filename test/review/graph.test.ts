@@ -11,7 +11,7 @@ import { SaxesParser } from 'saxes';
 import { allProtectionDomains, type SystemModel } from '../../src/compile/model.js';
 import { buildModel } from '../../src/cli/pipeline.js';
 import { systemToDot } from '../../src/review/graph.js';
-import { repoRoot, runCli, skip } from '../helpers.js';
+import { missing, repoRoot, runCli, testIf } from '../helpers.js';
 
 const FEATURES = path.join(repoRoot, 'test', 'fixtures', 'valid', 'features.ts');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-graph-'));
@@ -101,24 +101,28 @@ function decodePng(png: Buffer): { width: number; height: number; pixel(x: numbe
   return { width, height, pixel: (x, y) => [out[y * stride + x * channels]!, out[y * stride + x * channels + 1]!, out[y * stride + x * channels + 2]!] };
 }
 
-test('graph: the SVG is well formed, names everything, and renders in Chromium to a picture that is not blank', async () => {
-  if (!hasTool('dot')) {
-    skip("graph SVG: Graphviz's dot is not installed (Debian package graphviz)");
-    return;
+/** The features system drawn by `sel4cp-synth graph` into an SVG file, once for both tests. */
+let drawn: { svgFile: string; svg: string } | undefined;
+function drawFeatures(): { svgFile: string; svg: string } {
+  if (!drawn) {
+    const svgFile = path.join(tmp, 'features.svg');
+    const r = runCli(['graph', FEATURES, '-o', svgFile]);
+    assert.is(r.status, 0, r.stderr);
+    drawn = { svgFile, svg: readFileSync(svgFile, 'utf8') };
   }
+  return drawn;
+}
+
+testIf(missing('graphviz'), 'graph: the SVG is well formed and names everything', async () => {
   const { model } = await buildModel({ file: FEATURES });
-  const svgFile = path.join(tmp, 'features.svg');
-  const r = runCli(['graph', FEATURES, '-o', svgFile]);
-  assert.is(r.status, 0, r.stderr);
-  const svg = readFileSync(svgFile, 'utf8');
+  const { svg } = drawFeatures();
   const texts = svgText(svg);
   for (const n of namesOf(model)) assert.ok(texts.includes(n), `'${n}' is a text of the SVG`);
+});
 
-  const chromium = ['chromium', 'chromium-browser'].find(hasTool);
-  if (!chromium) {
-    skip('graph PNG: headless Chromium is not installed (Debian package chromium)');
-    return;
-  }
+testIf(missing('graphviz', 'chromium'), 'graph: the SVG renders in headless Chromium to a picture that is not blank', () => {
+  const { svgFile, svg } = drawFeatures();
+  const chromium = ['chromium', 'chromium-browser'].find(hasTool)!;
   const pt = /width="(\d+)pt" height="(\d+)pt"/.exec(svg);
   assert.ok(pt, 'SVG size');
   const w = Math.ceil(Number(pt![1]) * 4 / 3) + 40;

@@ -12,7 +12,7 @@ import type { SystemModel } from '../../src/compile/model.js';
 import { buildModel } from '../../src/cli/pipeline.js';
 import { identifierFor, importSystemXml } from '../../src/review/import/index.js';
 import { readXmlComments } from '../../src/review/import/xml-comments.js';
-import { repoRoot, runCli, skip } from '../helpers.js';
+import { missing, repoRoot, runCli, testIf } from '../helpers.js';
 
 /**
  * What a model means as a .system file: no source locations or file names, none of what only
@@ -43,12 +43,8 @@ async function roundTrip(xml: string, name: string): Promise<string> {
   return imported.text!;
 }
 
-test('import: round trip of every Microkit 2.0.1 example', async () => {
-  const src = process.env['MICROKIT_SRC'];
-  if (!src || !existsSync(path.join(src, 'example'))) {
-    skip('import round trip of the Microkit examples: MICROKIT_SRC is not set (a checkout of seL4/microkit at tag 2.0.1)');
-    return;
-  }
+testIf(missing('microkit-src'), 'import: round trip of every Microkit 2.0.1 example', async () => {
+  const src = process.env['MICROKIT_SRC']!;
   const files = readdirSync(path.join(src, 'example')).flatMap((d) => {
     const dir = path.join(src, 'example', d);
     return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.system')).map((f) => path.join(dir, f)) : [];

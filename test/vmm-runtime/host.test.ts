@@ -17,19 +17,15 @@ import {
   type VmmConfig,
 } from '../../src/compile/emit/vmm-config.js';
 import { sampleVmmConfig } from '../compile/emit/sample-vmm-config.js';
+import { missing, testIf } from '../helpers.js';
 import { encodeTimerConfig, TIMER_CONFIG_OFFSETS, TIMER_CONFIG_RESERVED_SIZE } from '../../src/compile/emit/timer-config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const runtime = join(root, 'src/vmm-runtime');
 const hostBuild = join(runtime, 'build/host');
 
-function missingTool(): string | undefined {
-  for (const tool of ['cc', 'make']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `no host ${tool}`;
-  }
-  return undefined;
-}
-const skip = missingTool();
+/** Every test here builds or runs the host build of the C runtime (make host-test). */
+const needs = missing('host-cc', 'make');
 
 const sampleConfig = sampleVmmConfig;
 
@@ -60,11 +56,7 @@ function check(blob: Uint8Array, gic: number | 'timer'): { status: number | null
   }
 }
 
-test('make host-test: the C unit tests pass (GICv2 and GICv3)', () => {
-  if (skip) {
-    console.log(`SKIP C host tests: ${skip}`);
-    return;
-  }
+testIf(needs, 'make host-test: the C unit tests pass (GICv2 and GICv3)', () => {
   const r = spawnSync('make', ['-s', '-C', runtime, 'host-test'], { encoding: 'utf8' });
   const out = r.stdout + r.stderr;
   assert.is(r.status, 0, out);
@@ -72,8 +64,7 @@ test('make host-test: the C unit tests pass (GICv2 and GICv3)', () => {
   assert.match(out, /host-test-v3: \d+ tests, \d+ checks, 0 failed tests/);
 });
 
-test('the C start-up check accepts what encodeVmmConfig writes', () => {
-  if (skip) return;
+testIf(needs, 'the C start-up check accepts what encodeVmmConfig writes', () => {
   const v2 = check(section(encodeVmmConfig(sampleConfig())), 2);
   assert.is(v2.out.trim(), 'ok');
   assert.is(v2.status, 0);
@@ -91,8 +82,7 @@ test('the C start-up check accepts what encodeVmmConfig writes', () => {
   assert.is(v3.out.trim(), 'ok');
 });
 
-test('the C start-up check accepts compressed images as encodeVmmConfig writes them', () => {
-  if (skip) return;
+testIf(needs, 'the C start-up check accepts compressed images as encodeVmmConfig writes them', () => {
   const cfg = sampleConfig();
   cfg.kernel = { ...cfg.kernel, size: 0x80_0000n, unpackedSize: 0x200_0000n };
   cfg.initrd = { ...cfg.initrd!, size: 0x1_0000n, unpackedSize: 0x40_0000n };
@@ -105,8 +95,7 @@ test('the C start-up check accepts compressed images as encodeVmmConfig writes t
   assert.match(r2.out, /kernel image \[0x40000000\.\.\+0x10000001\) is outside guest RAM/);
 });
 
-test('the C start-up checks accept a VMM with a wake route and the timer PD blob as the encoders write them', () => {
-  if (skip) return;
+testIf(needs, 'the C start-up checks accept a VMM with a wake route and the timer PD blob as the encoders write them', () => {
   const vmm = check(section(encodeVmmConfig({ ...sampleConfig(), wake: { slotVaddr: 0x30_0000_0000n, timerChannel: 5 } })), 2);
   assert.is(vmm.out.trim(), 'ok');
   const timerSection = (b: Uint8Array): Uint8Array => {
@@ -154,8 +143,7 @@ function inflateTool(kind: 'gzip' | 'zlib' | 'raw', input: Uint8Array, capacity:
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-test('inflate: round trips of data compressed by the host zlib (every level and strategy, three wrappers)', () => {
-  if (skip) return;
+testIf(needs, 'inflate: round trips of data compressed by the host zlib (every level and strategy, three wrappers)', () => {
   const inputs: [string, Uint8Array][] = [
     ['empty', new Uint8Array(0)],
     ['text', new TextEncoder().encode('sel4cp-synth '.repeat(5000))],
@@ -187,12 +175,7 @@ test('inflate: round trips of data compressed by the host zlib (every level and 
   assert.match(short.out, /more than the space given/);
 });
 
-test('inflate: a large gzip member from the command-line gzip, if present', () => {
-  if (skip) return;
-  if (spawnSync('sh', ['-c', 'command -v gzip']).status !== 0) {
-    console.log('SKIP gzip round trip: no gzip');
-    return;
-  }
+testIf(needs ?? missing('gzip'), 'inflate: a large gzip member from the command-line gzip, if present', () => {
   const data = sampleBytes(3_000_000, 3, 40);
   const r = spawnSync('gzip', ['-9', '-n', '-c'], { input: data, maxBuffer: 64 << 20 });
   assert.is(r.status, 0);
@@ -201,8 +184,7 @@ test('inflate: a large gzip member from the command-line gzip, if present', () =
   assert.is(sha(out.data!), sha(data));
 });
 
-test('the C start-up check rejects corrupted blobs with one clear line', () => {
-  if (skip) return;
+testIf(needs, 'the C start-up check rejects corrupted blobs with one clear line', () => {
   const good = () => section(encodeVmmConfig(sampleConfig()));
   const cases: [string, (b: Uint8Array) => Uint8Array, number, RegExp][] = [
     ['unwritten section', () => new Uint8Array(VMM_CONFIG_RESERVED_SIZE), 2, /bad magic 0x00000000/],

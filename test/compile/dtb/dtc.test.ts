@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { compileDts, loadDeviceTree } from '../../../src/compile/dtb/dtc.js';
 import { DtbError } from '../../../src/compile/dtb/fdt.js';
 import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
-import { bytesEqual, fixtureDir, have, skip } from './helpers.js';
+import { missing, testIf } from '../../helpers.js';
+import { bytesEqual, fixtureDir } from './helpers.js';
 
 function errorOf(fn: () => unknown): DtbError {
   try {
@@ -18,8 +19,7 @@ function errorOf(fn: () => unknown): DtbError {
   throw new Error('expected a DtbError');
 }
 
-test('.dts and .dtb load to the same tree; magic beats the extension', () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc'), '.dts and .dtb load to the same tree; magic beats the extension', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sel4cp-dtc-'));
   try {
     const dts = join(fixtureDir, 'features.dts');

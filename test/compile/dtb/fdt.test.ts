@@ -6,7 +6,8 @@ import { cloneFdt, DtbError, FDT_MAGIC, makeNode } from '../../../src/compile/dt
 import { readFdt } from '../../../src/compile/dtb/fdt-read.js';
 import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
 import { stringValue, u32Value } from '../../../src/compile/dtb/props.js';
-import { bytesEqual, debianDtbs, fixtureDtbs, have, qemuVirtDtb, skip } from './helpers.js';
+import { missing, testIf } from '../../helpers.js';
+import { bytesEqual, debianDtbs, fixtureDtbs, qemuVirtDtb } from './helpers.js';
 
 /** dtc's own re-emission of a blob: the compact layout we must reproduce. */
 function dtcRewrite(bytes: Uint8Array): Uint8Array {
@@ -24,23 +25,18 @@ function checkRoundTrip(name: string, bytes: Uint8Array): void {
   assert.ok(bytesEqual(compact, dtcRewrite(bytes)), `${name}: compact layout equals dtc's own output`);
 }
 
-test('dtc-compiled fixtures round-trip byte for byte', () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc'), 'dtc-compiled fixtures round-trip byte for byte', () => {
   const fixtures = fixtureDtbs();
   assert.ok(fixtures.size >= 2);
   for (const [name, bytes] of fixtures) checkRoundTrip(name, bytes);
 });
 
-test("QEMU's virt DTBs (GICv2 and GICv3) round-trip byte for byte", () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
-  if (!have('qemu-system-aarch64')) return skip('qemu-system-aarch64 not installed (Debian package qemu-system-arm)');
+testIf(missing('dtc', 'qemu'), "QEMU's virt DTBs (GICv2 and GICv3) round-trip byte for byte", () => {
   for (const gic of [2, 3] as const) checkRoundTrip(`qemu virt gic-v${gic}`, qemuVirtDtb(gic));
 });
 
-test("Debian's imx8mm-evk and odroid-c2 DTBs round-trip byte for byte", () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc', 'board-dtbs'), "Debian's imx8mm-evk and odroid-c2 DTBs round-trip byte for byte", () => {
   const dtbs = debianDtbs();
-  if (dtbs.size === 0) return skip('Debian board DTBs not in .cache/guest/dtbs (run npm run guest)');
   for (const [name, bytes] of dtbs) checkRoundTrip(name, bytes);
 });
 

@@ -7,13 +7,12 @@ import { DtbError } from '../../../src/compile/dtb/fdt.js';
 import { readFdt } from '../../../src/compile/dtb/fdt-read.js';
 import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
 import { makeGuestDtb, type GuestDtbOptions } from '../../../src/compile/dtb/guest-dtb.js';
-import { bytesEqual, debianDtbs, fixtureDir, have, qemuVirtDtb, skip } from './helpers.js';
+import { missing, testIf } from '../../helpers.js';
+import { bytesEqual, debianDtbs, fixtureDir, qemuVirtDtb } from './helpers.js';
 
 const memory = [{ base: 0x4000_0000n, size: 0x1000_0000n }];
 
-test("QEMU virt: only the PL011 is passed through, and dtc reads the result", () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
-  if (!have('qemu-system-aarch64')) return skip('qemu-system-aarch64 not installed (Debian package qemu-system-arm)');
+testIf(missing('dtc', 'qemu'), "QEMU virt: only the PL011 is passed through, and dtc reads the result", () => {
   for (const version of [2, 3] as const) {
     const gic = version === 2
       ? { version, distributor: 0x800_0000n, cpuInterface: 0x801_0000n }
@@ -36,8 +35,7 @@ test("QEMU virt: only the PL011 is passed through, and dtc reads the result", ()
   }
 });
 
-test('a vendor-style board: vCPUs, references, aliases, status (golden file)', () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc'), 'a vendor-style board: vCPUs, references, aliases, status (golden file)', () => {
   const board = readFdt(compileDts(join(fixtureDir, 'board-gicv2.dts')));
   const { tree, findings } = makeGuestDtb(board, {
     keep: ['serial0', '/soc/bus@c1100000/serial@84dc'],
@@ -63,10 +61,8 @@ test('a vendor-style board: vCPUs, references, aliases, status (golden file)', (
   assert.not.ok(dts.includes('ethernet0'));
 });
 
-test("Debian's board DTBs: a guest with the console UART only", () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc', 'board-dtbs'), "Debian's board DTBs: a guest with the console UART only", () => {
   const dtbs = debianDtbs();
-  if (dtbs.size === 0) return skip('Debian board DTBs not in .cache/guest/dtbs (run npm run guest)');
   const cases = [
     { file: 'imx8mm-evk.dtb', uart: '/soc@0/bus@30800000/spba-bus@30800000/serial@30890000', gic: { version: 3 as const, distributor: 0x3880_0000n, redistributor: 0x3888_0000n } },
     { file: 'meson-gxbb-odroidc2.dtb', uart: 'serial0', gic: { version: 2 as const, distributor: 0xc430_1000n, cpuInterface: 0xc430_2000n } },
@@ -86,8 +82,7 @@ test("Debian's board DTBs: a guest with the console UART only", () => {
   }
 });
 
-test('bad requests are DtbErrors', () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc'), 'bad requests are DtbErrors', () => {
   const board = readFdt(compileDts(join(fixtureDir, 'board-gicv2.dts')));
   const gic = { version: 2 as const, distributor: 0xc430_1000n, cpuInterface: 0xc430_2000n };
   const code = (fn: () => unknown): string | undefined => {

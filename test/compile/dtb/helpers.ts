@@ -64,11 +64,3 @@ export function debianDtbs(): Map<string, Uint8Array> {
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
-
-/** Prints one SKIP line per reason, however many tests hit it. */
-const skipped = new Set<string>();
-export function skip(reason: string): void {
-  if (skipped.has(reason)) return;
-  skipped.add(reason);
-  console.log(`SKIP ${reason}`);
-}

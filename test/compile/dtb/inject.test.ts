@@ -8,10 +8,10 @@ import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
 import { injectLinuxBoot } from '../../../src/compile/dtb/inject.js';
 import { getProp, propNumber, propString, u32Value } from '../../../src/compile/dtb/props.js';
 import { findNode, getNode, readReg } from '../../../src/compile/dtb/tree.js';
-import { fixtureDir, have, qemuVirtDtb, skip } from './helpers.js';
+import { missing, testIf } from '../../helpers.js';
+import { fixtureDir, qemuVirtDtb } from './helpers.js';
 
-test('initrd, bootargs and memory go in; stdout-path and the input tree stay', () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
+testIf(missing('dtc'), 'initrd, bootargs and memory go in; stdout-path and the input tree stay', () => {
   const original = readFdt(compileDts(join(fixtureDir, 'features.dts')));
   const before = writeFdt(original);
   const out = injectLinuxBoot(original, {
@@ -52,9 +52,7 @@ test('creates /chosen, honours one-cell roots, drops stale initrd ranges', () =>
   assert.throws(() => injectLinuxBoot(tree, { memory: [] }), (e: unknown) => e instanceof DtbError && e.code === 'dt-no-memory');
 });
 
-test("QEMU's virt DTB takes the injection and dtc reads the result", () => {
-  if (!have('dtc')) return skip('dtc not installed (Debian package device-tree-compiler)');
-  if (!have('qemu-system-aarch64')) return skip('qemu-system-aarch64 not installed (Debian package qemu-system-arm)');
+testIf(missing('dtc', 'qemu'), "QEMU's virt DTB takes the injection and dtc reads the result", () => {
   const out = injectLinuxBoot(readFdt(qemuVirtDtb(2)), {
     initrd: { start: 0x4800_0000n, end: 0x4810_0000n },
     memory: [{ base: 0x4000_0000n, size: 0x1000_0000n }],

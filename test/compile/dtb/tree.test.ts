@@ -28,21 +28,20 @@ import {
   readReg,
   readRegPhysical,
 } from '../../../src/compile/dtb/tree.js';
-import { fixtureDir, have, skip } from './helpers.js';
+import { missing, testIf } from '../../helpers.js';
+import { fixtureDir } from './helpers.js';
+
+/** Every test here reads the features fixture, which dtc compiles. */
+const needs = missing('dtc');
 
 let cached: Fdt | undefined;
-function features(): Fdt | undefined {
-  if (!have('dtc')) {
-    skip('dtc not installed (Debian package device-tree-compiler)');
-    return undefined;
-  }
+function features(): Fdt {
   cached ??= readFdt(compileDts(join(fixtureDir, 'features.dts')));
   return cached;
 }
 
-test('paths: exact, without unit address, through an alias', () => {
+testIf(needs, 'paths: exact, without unit address, through an alias', () => {
   const t = features();
-  if (!t) return;
   assert.is(findNode(t, '/soc/bus@10000000/serial@1000')?.path, '/soc/bus@10000000/serial@1000');
   assert.is(findNode(t, '/soc/bus/serial')?.path, '/soc/bus@10000000/serial@1000');
   assert.is(findNode(t, 'serial1')?.path, '/soc/bus@10000000/serial@2000');
@@ -54,9 +53,8 @@ test('paths: exact, without unit address, through an alias', () => {
   assert.equal([...aliases(t).keys()], ['serial0', 'serial1', 'gone']);
 });
 
-test('compatible and phandle lookups', () => {
+testIf(needs, 'compatible and phandle lookups', () => {
   const t = features();
-  if (!t) return;
   assert.equal(findCompatible(t, 'arm,pl011').map((r) => r.path), ['/soc/bus@10000000/serial@1000', '/soc/bus@10000000/serial@2000']);
   const gic = findNode(t, '/interrupt-controller')!;
   const ph = phandleOf(gic.node)!;
@@ -65,9 +63,8 @@ test('compatible and phandle lookups', () => {
   assert.is(propU32(clk.node, 'linux,phandle'), phandleOf(clk.node));
 });
 
-test('property values: u32 arrays, u64, strings, lists, odd sizes', () => {
+testIf(needs, 'property values: u32 arrays, u64, strings, lists, odd sizes', () => {
   const t = features();
-  if (!t) return;
   const odd = getNode(t, '/odd-sizes').node;
   assert.equal(propU32Array(odd, 'phandle-ref')?.length, 2);
   assert.throws(() => propU32Array(odd, 'three-bytes'), /not a whole number/);
@@ -79,9 +76,8 @@ test('property values: u32 arrays, u64, strings, lists, odd sizes', () => {
   assert.is(propString(getNode(t, '/chosen').node, 'stdout-path'), 'serial0:115200n8');
 });
 
-test('reg uses the parent cells and ranges translate to CPU addresses', () => {
+testIf(needs, 'reg uses the parent cells and ranges translate to CPU addresses', () => {
   const t = features();
-  if (!t) return;
   const uart = getNode(t, 'serial0');
   assert.equal(readReg(uart), [{ address: 0x1000n, size: 0x1000n }]);
   assert.equal(readRegPhysical(uart), [{ address: 0x1000_1000n, size: 0x1000n }]);
@@ -89,9 +85,8 @@ test('reg uses the parent cells and ranges translate to CPU addresses', () => {
   assert.equal(readReg(getNode(t, '/interrupt-controller')).length, 2);
 });
 
-test('interrupts follow interrupt-parent, inheritance and interrupts-extended', () => {
+testIf(needs, 'interrupts follow interrupt-parent, inheritance and interrupts-extended', () => {
   const t = features();
-  if (!t) return;
   const uart = getNode(t, 'serial0');
   assert.is(interruptParent(t, uart)?.path, '/interrupt-controller@8000000');
   const irqs = readInterrupts(t, getNode(t, 'serial1'));
@@ -105,9 +100,8 @@ test('interrupts follow interrupt-parent, inheritance and interrupts-extended', 
   assert.throws(() => decodeGicSpecifier([0, 988, 4]), /out of range/);
 });
 
-test('an interrupt-parent loop is an error, not a hang', () => {
+testIf(needs, 'an interrupt-parent loop is an error, not a hang', () => {
   const t = features();
-  if (!t) return;
   const copy = readFdt(writeFdt(t));
   const a = getNode(copy, '/soc/bus@10000000/serial@1000').node;
   const b = getNode(copy, '/soc/bus@10000000/serial@2000').node;
@@ -118,9 +112,8 @@ test('an interrupt-parent loop is an error, not a hang', () => {
   assert.throws(() => readInterrupts(copy, getNode(copy, 'serial0')), (e: unknown) => e instanceof DtbError && e.code === 'dt-loop');
 });
 
-test('edits: set and delete properties, add and delete nodes', () => {
+testIf(needs, 'edits: set and delete properties, add and delete nodes', () => {
   const t = features();
-  if (!t) return;
   const copy = readFdt(writeFdt(t));
   const chosen = getNode(copy, '/chosen').node;
   setProp(chosen, 'bootargs', new TextEncoder().encode('quiet\0'));

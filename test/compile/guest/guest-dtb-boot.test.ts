@@ -6,7 +6,7 @@
  * the initramfs marker proves the DTB, the /chosen initrd range and the placement before any
  * VMM is involved.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -16,7 +16,8 @@ import { makeGuestDtb } from '../../../src/compile/dtb/guest-dtb.js';
 import { GUEST_MARKER } from '../../../src/compile/initramfs/busybox-initramfs.js';
 import { prepareLinuxBoot } from '../../../src/compile/guest/linux-boot.js';
 import { readLinuxImage } from '../../../src/compile/guest/linux-image.js';
-import { QEMU_AARCH64, findExecutable, startQemu } from '../../../src/run/qemu.js';
+import { QEMU_AARCH64, startQemu } from '../../../src/run/qemu.js';
+import { missing, testIf } from '../../helpers.js';
 import { guestCacheDir, have, qemuVirtDtb } from '../dtb/helpers.js';
 
 const TIMEOUT_MS = 120_000;
@@ -40,14 +41,6 @@ function entryStub(dtb: bigint, entry: bigint): Uint8Array {
   dv.setBigUint64(32, entry, true);
   return out;
 }
-
-function skipReason(): string | undefined {
-  if (!existsSync(kernelFile) || !existsSync(initrdFile)) return `guest DTB boot: no Image/initramfs.cpio in ${guestCacheDir} (run npm run guest)`;
-  if (!findExecutable(QEMU_AARCH64)) return `guest DTB boot: ${QEMU_AARCH64} not installed (Debian package qemu-system-arm)`;
-  return undefined;
-}
-
-const why = skipReason();
 
 async function bootWith(gicVersion: 2 | 3): Promise<void> {
   assert.ok(have(QEMU_AARCH64));
@@ -103,13 +96,8 @@ async function bootWith(gicVersion: 2 | 3): Promise<void> {
   }
 }
 
-if (why) {
-  test('guest DTB boot', () => {
-    console.log(`SKIP ${why}`);
-  });
-} else {
-  test('Debian kernel boots to userspace with our GICv2 guest DTB at our placement', () => bootWith(2));
-  test('Debian kernel boots to userspace with our GICv3 guest DTB at our placement', () => bootWith(3));
-}
+const needs = missing('guest-kernel', 'guest-initrd', 'qemu');
+testIf(needs, 'Debian kernel boots to userspace with our GICv2 guest DTB at our placement', () => bootWith(2));
+testIf(needs, 'Debian kernel boots to userspace with our GICv3 guest DTB at our placement', () => bootWith(3));
 
 test.run();

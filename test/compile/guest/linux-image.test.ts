@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LinuxImageError, readLinuxImage } from '../../../src/compile/guest/linux-image.js';
+import { missing, testIf } from '../../helpers.js';
 import { bytesEqual, guestCacheDir } from '../dtb/helpers.js';
 
 /** A minimal Image: the 64-byte header of booting.rst §4 and some body. */
@@ -53,12 +54,8 @@ test('unusable kernels are LinuxImageErrors with a code', () => {
   assert.is(code(() => readLinuxImage(image({ imageSize: 0n }))), 'linux-image-too-old');
 });
 
-test("Debian's kernel Image, when present", () => {
+testIf(missing('guest-kernel'), "Debian's kernel Image, when present", () => {
   const file = join(guestCacheDir, 'Image');
-  if (!existsSync(file)) {
-    console.log('SKIP no .cache/guest/Image (run npm run guest)');
-    return;
-  }
   const k = readLinuxImage(new Uint8Array(readFileSync(file)));
   assert.is(k.textOffset, 0n);
   assert.ok(k.imageSize >= k.fileSize);

@@ -9,7 +9,7 @@ import { initramfs } from '../../../src/dsl/initramfs.js';
 import { file } from '../../../src/dsl/context.js';
 import { buildDeclaredInitramfs } from '../../../src/compile/initramfs/declared.js';
 import { readCpio } from '../../../src/compile/initramfs/cpio.js';
-import { runCli, skip } from '../../helpers.js';
+import { missing, runCli, testIf } from '../../helpers.js';
 
 const busybox = new TextEncoder().encode('\x7fELF pretend busybox');
 
@@ -40,8 +40,7 @@ test('the same declaration gives the same bytes', () => {
   assert.equal(archive(), archive());
 });
 
-test('GNU cpio lists what we wrote', () => {
-  if (spawnSync('cpio', ['--version']).status !== 0) return skip('declared initramfs: GNU cpio missing (Debian package cpio)');
+testIf(missing('cpio'), 'GNU cpio lists what we wrote', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-ir-'));
   try {
     const a = path.join(dir, 'a.cpio');

@@ -14,11 +14,10 @@ import { loaderSpace, loaderSpaceNeeded } from '../../../src/compile/link/loader
 import { gzipImage } from '../../../src/compile/link/vmm-elf.js';
 import { loadBoards } from '../../../src/cli/io.js';
 import { synthesise } from '../../../src/cli/pipeline.js';
-import { repoRoot, skip } from '../../helpers.js';
+import { missing, repoRoot, testIf } from '../../helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-loader-space-'));
 const sdk = process.env['MICROKIT_SDK'];
-const haveSdk = sdk !== undefined && existsSync(path.join(sdk, 'bin', 'microkit'));
 const board = (name: string) => findBoard(loadBoards(), name)!;
 
 test('gzipImage: one deterministic gzip member that zlib unpacks', () => {
@@ -45,8 +44,7 @@ test('loaderSpace without the SDK: estimated from the board file, after the RAM 
   assert.ok(loaderSpaceNeeded(48n << 20n) === 49n << 20n);
 });
 
-test('loaderSpace with the SDK: the kernel end and the monitor from its ELFs', () => {
-  if (!haveSdk) return skip('loaderSpace from the SDK: MICROKIT_SDK is not set');
+testIf(missing('microkit-sdk'), 'loaderSpace with the SDK: the kernel end and the monitor from its ELFs', () => {
   const imx = loaderSpace({ board: board('imx8mm'), sdk, config: 'debug' })!;
   assert.is(imx.source, 'sdk');
   assert.is(imx.kernelEnd, 0x4024_a000n, 'sel4.elf PT_LOAD end (ki_end)');
@@ -81,10 +79,7 @@ test('the Microkit tool\'s "Overlapping regions" panic becomes images-exceed-loa
   }
 });
 
-test("imx8mm: 'auto' compresses the Debian kernel and initrd and the Microkit tool makes loader.img", async () => {
-  const guest = path.join(repoRoot, '.cache', 'guest');
-  if (!haveSdk) return skip('imx8mm loader.img: MICROKIT_SDK is not set');
-  if (!existsSync(path.join(guest, 'Image')) || !existsSync(path.join(guest, 'dtbs'))) return skip("imx8mm loader.img: the guest images are missing (run 'npm run guest')");
+testIf(missing('microkit-sdk', 'cross-gcc', 'guest-kernel', 'guest-initrd', 'board-dtbs'), "imx8mm: 'auto' compresses the Debian kernel and initrd and the Microkit tool makes loader.img", async () => {
   const out = path.join(work, 'imx8mm');
   const r = await synthesise({ file: path.join(repoRoot, 'systems/linux.ts'), board: 'imx8mm', config: 'debug', outDir: out, sdk });
   assert.equal(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);

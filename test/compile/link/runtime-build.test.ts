@@ -1,15 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRuntime } from '../../../src/compile/link/runtime-build.js';
 import { UserError } from '../../../src/compile/diagnostics.js';
 import { VMM_CONFIG_RESERVED_SIZE, VMM_CONFIG_SECTION, VMM_CONFIG_SYMBOL } from '../../../src/compile/emit/vmm-config.js';
+import { missing, testIf } from '../../helpers.js';
 
-const sdk = process.env['MICROKIT_SDK'] ?? (existsSync('/root/sel4/microkit-sdk-2.0.1/board') ? '/root/sel4/microkit-sdk-2.0.1' : undefined);
-const haveCross = spawnSync('aarch64-linux-gnu-gcc', ['--version'], { stdio: 'ignore' }).status === 0;
+const sdk = process.env['MICROKIT_SDK'];
 
 async function rejects(p: Promise<unknown>, id: string, message: RegExp): Promise<void> {
   try {
@@ -36,11 +36,7 @@ test('a missing SDK is a user error naming MICROKIT_SDK', async () => {
   }
 });
 
-test('a missing cross-compiler names gcc-aarch64-linux-gnu; an unknown board lists the boards', async () => {
-  if (sdk === undefined) {
-    console.log('SKIP runtime build error paths: no Microkit SDK (set MICROKIT_SDK)');
-    return;
-  }
+testIf(missing('microkit-sdk'), 'a missing cross-compiler names gcc-aarch64-linux-gnu; an unknown board lists the boards', async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'rt-'));
   try {
     await rejects(buildRuntime({ sdk, board: 'qemu_virt_aarch64', config: 'debug', gicVersion: 2, cacheDir, cross: 'no-such-prefix-' }),
@@ -57,11 +53,7 @@ test('a missing cross-compiler names gcc-aarch64-linux-gnu; an unknown board lis
   }
 });
 
-test('builds vmm.elf once per key, with a zero-filled config section, then reuses it', async () => {
-  if (sdk === undefined || !haveCross) {
-    console.log(`SKIP runtime build: ${sdk === undefined ? 'no Microkit SDK (set MICROKIT_SDK)' : 'no aarch64-linux-gnu-gcc'}`);
-    return;
-  }
+testIf(missing('microkit-sdk', 'cross-gcc'), 'builds vmm.elf once per key, with a zero-filled config section, then reuses it', async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'rt-'));
   try {
     const lines: string[] = [];
