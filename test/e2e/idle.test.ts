@@ -12,7 +12,7 @@ import { synthesise } from '../../src/cli/pipeline.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { GUEST_BUSY_PARAM, GUEST_IDLE_PREFIX, GUEST_MARKER, GUEST_SLEPT_PREFIX } from '../../src/compile/initramfs/busybox-initramfs.js';
-import { repoRoot, skip } from '../helpers.js';
+import { repoRoot, testIf } from '../helpers.js';
 import { buildNativePd, missingCrossCompiler } from './native-pd.js';
 import { BOOT_MS, guestDir, missingForBoot, sdk } from './requirements.js';
 
@@ -39,76 +39,74 @@ function counterRates(q: QemuProcess, from: number): number[] {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-if (missing) {
-  test('idle guests share the machine', () => skip(`idle guest tests: ${missing}`));
-} else {
-  test('two VMs whose guests idle both reach user space and keep running', async () => {
-    const q = await boot('examples/two-vms-qemu.ts', 'qemu_virt_aarch64', 'two-idle', { initrd: idleInitrd });
+testIf(missing, 'two VMs whose guests idle both reach user space and keep running', async () => {
+  const q = await boot('examples/two-vms-qemu.ts', 'qemu_virt_aarch64', 'two-idle', { initrd: idleInitrd });
+  try {
+    await q.waitFor(own(`${GUEST_IDLE_PREFIX}3`), BOOT_MS);
+    await q.waitFor(`second| ${GUEST_IDLE_PREFIX}3`, BOOT_MS);
+    // Both still going a few seconds later.
+    const at = q.position;
+    await q.waitFor(own(`${GUEST_IDLE_PREFIX}8`), 60_000, at);
+    await q.waitFor(`second| ${GUEST_IDLE_PREFIX}8`, 60_000, at);
+  } finally {
+    await q.stop();
+  }
+});
+
+// Built once, by the first test that needs it (none runs when something is missing).
+let counter: string | undefined;
+const counterElf = (): string => (counter ??= buildNativePd({ sdk: sdk!, board: 'qemu_virt_aarch64', config: 'debug', source: path.join(repoRoot, 'test', 'e2e', 'pds', 'counter.c'), out: path.join(work, 'pds', 'counter.elf') }));
+
+/** Median counter rate over `seconds` reports once `ready` has appeared. */
+async function counterShare(context: Record<string, string>, ready: RegExp | string, seconds: number): Promise<number> {
+  const q = await boot('test/fixtures/systems/idle-counter.ts', 'qemu_virt_aarch64', `counter-${Object.values(context).join('-')}`, { counter: counterElf(), ...context });
+  try {
+    await q.waitFor(ready, BOOT_MS);
+    const from = q.position;
+    const deadline = Date.now() + 120_000;
+    while (counterRates(q, from).length < seconds && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const rates = counterRates(q, from);
+    assert.ok(rates.length >= seconds, `the counter printed ${rates.length} rates in 120 s`);
+    return median(rates);
+  } finally {
+    await q.stop();
+  }
+}
+
+for (const source of ['sched-tick', 'arm-ptimer']) {
+  testIf(missing, `a lowest-priority native PD keeps most of the core while two guests idle (timer PD: ${source})`, async () => {
+    const alone = await counterShare({ vms: '0' }, 'counter: ', 5);
+    const beside = await counterShare({ timer: source }, `second| ${GUEST_IDLE_PREFIX}2`, 5);
+    const share = beside / alone;
+    process.stdout.write(`counter beside two idle guests (${source}): ${(share * 100).toFixed(1)}% of its rate alone\n`);
+    // npm run bench reports the figure; here, well clear of starvation.
+    assert.ok(share > 0.5, `the counter got ${(share * 100).toFixed(1)}% of its rate alone`);
+  });
+}
+
+for (const [board, gic] of [['qemu_virt_aarch64', 'GICv2'], ['qemu_virt_aarch64_gicv3', 'GICv3']] as const) {
+  testIf(missing, `${gic}: two vCPUs, one busy and one idle: the guest boots and sleep 1 takes 1 s`, async () => {
+    const q = await boot('examples/linux-qemu.ts', board, `smp-idle-${gic}`, {
+      vcpus: '2', initrd: idleInitrd, bootargs: `console=ttyAMA0 ${GUEST_BUSY_PARAM}`,
+    });
     try {
-      await q.waitFor(own(`${GUEST_IDLE_PREFIX}3`), BOOT_MS);
-      await q.waitFor(`second| ${GUEST_IDLE_PREFIX}3`, BOOT_MS);
-      // Both still going a few seconds later.
-      const at = q.position;
-      await q.waitFor(own(`${GUEST_IDLE_PREFIX}8`), 60_000, at);
-      await q.waitFor(`second| ${GUEST_IDLE_PREFIX}8`, 60_000, at);
+      await q.waitFor('smp: Brought up 1 node, 2 CPUs', BOOT_MS);
+      await q.waitFor(GUEST_MARKER, BOOT_MS);
+      // The guest's own clock around sleep 1.
+      const slept = await q.waitFor(new RegExp(`${GUEST_SLEPT_PREFIX}([0-9.]+) to ([0-9.]+)`), 60_000);
+      const [, before, after] = new RegExp(`${GUEST_SLEPT_PREFIX}([0-9.]+) to ([0-9.]+)`).exec(slept.text)!;
+      const guestSeconds = Number(after) - Number(before);
+      // QEMU's time: five more sleep-1 rounds, timed on the host.
+      const first = await q.waitFor(own(`${GUEST_IDLE_PREFIX}1`), 60_000);
+      const sixth = await q.waitFor(own(`${GUEST_IDLE_PREFIX}6`), 60_000);
+      const hostSeconds = (sixth.elapsedMs - first.elapsedMs) / 5000;
+      process.stdout.write(`${gic}: sleep 1 took ${guestSeconds.toFixed(2)} s (guest clock), ${hostSeconds.toFixed(3)} s (host, mean of 5)\n`);
+      assert.ok(guestSeconds >= 1 && guestSeconds <= 1.1, `sleep 1 took ${guestSeconds} s of guest time`);
+      assert.ok(hostSeconds >= 0.9 && hostSeconds <= 1.1, `sleep 1 took ${hostSeconds} s of QEMU time`);
     } finally {
       await q.stop();
     }
   });
-
-  const counter = buildNativePd({ sdk: sdk!, board: 'qemu_virt_aarch64', config: 'debug', source: path.join(repoRoot, 'test', 'e2e', 'pds', 'counter.c'), out: path.join(work, 'pds', 'counter.elf') });
-
-  /** Median counter rate over `seconds` reports once `ready` has appeared. */
-  async function counterShare(context: Record<string, string>, ready: RegExp | string, seconds: number): Promise<number> {
-    const q = await boot('test/fixtures/systems/idle-counter.ts', 'qemu_virt_aarch64', `counter-${Object.values(context).join('-')}`, { counter, ...context });
-    try {
-      await q.waitFor(ready, BOOT_MS);
-      const from = q.position;
-      const deadline = Date.now() + 120_000;
-      while (counterRates(q, from).length < seconds && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      const rates = counterRates(q, from);
-      assert.ok(rates.length >= seconds, `the counter printed ${rates.length} rates in 120 s`);
-      return median(rates);
-    } finally {
-      await q.stop();
-    }
-  }
-
-  for (const source of ['sched-tick', 'arm-ptimer']) {
-    test(`a lowest-priority native PD keeps most of the core while two guests idle (timer PD: ${source})`, async () => {
-      const alone = await counterShare({ vms: '0' }, 'counter: ', 5);
-      const beside = await counterShare({ timer: source }, `second| ${GUEST_IDLE_PREFIX}2`, 5);
-      const share = beside / alone;
-      process.stdout.write(`counter beside two idle guests (${source}): ${(share * 100).toFixed(1)}% of its rate alone\n`);
-      // npm run bench reports the figure; here, well clear of starvation.
-      assert.ok(share > 0.5, `the counter got ${(share * 100).toFixed(1)}% of its rate alone`);
-    });
-  }
-
-  for (const [board, gic] of [['qemu_virt_aarch64', 'GICv2'], ['qemu_virt_aarch64_gicv3', 'GICv3']] as const) {
-    test(`${gic}: two vCPUs, one busy and one idle: the guest boots and sleep 1 takes 1 s`, async () => {
-      const q = await boot('examples/linux-qemu.ts', board, `smp-idle-${gic}`, {
-        vcpus: '2', initrd: idleInitrd, bootargs: `console=ttyAMA0 ${GUEST_BUSY_PARAM}`,
-      });
-      try {
-        await q.waitFor('smp: Brought up 1 node, 2 CPUs', BOOT_MS);
-        await q.waitFor(GUEST_MARKER, BOOT_MS);
-        // The guest's own clock around sleep 1.
-        const slept = await q.waitFor(new RegExp(`${GUEST_SLEPT_PREFIX}([0-9.]+) to ([0-9.]+)`), 60_000);
-        const [, before, after] = new RegExp(`${GUEST_SLEPT_PREFIX}([0-9.]+) to ([0-9.]+)`).exec(slept.text)!;
-        const guestSeconds = Number(after) - Number(before);
-        // QEMU's time: five more sleep-1 rounds, timed on the host.
-        const first = await q.waitFor(own(`${GUEST_IDLE_PREFIX}1`), 60_000);
-        const sixth = await q.waitFor(own(`${GUEST_IDLE_PREFIX}6`), 60_000);
-        const hostSeconds = (sixth.elapsedMs - first.elapsedMs) / 5000;
-        process.stdout.write(`${gic}: sleep 1 took ${guestSeconds.toFixed(2)} s (guest clock), ${hostSeconds.toFixed(3)} s (host, mean of 5)\n`);
-        assert.ok(guestSeconds >= 1 && guestSeconds <= 1.1, `sleep 1 took ${guestSeconds} s of guest time`);
-        assert.ok(hostSeconds >= 0.9 && hostSeconds <= 1.1, `sleep 1 took ${hostSeconds} s of QEMU time`);
-      } finally {
-        await q.stop();
-      }
-    });
-  }
 }
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
