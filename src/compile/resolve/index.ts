@@ -72,16 +72,22 @@ export class Resolution {
   region(mr: MemoryRegion, role: RegionRole = { kind: 'user' }): MemoryRegionModel {
     let model = this.mrByConstruct.get(mr);
     if (!model) {
-      model = { name: mr.name, size: mr.size, pageSize: mr.pageSize, physAddr: mr.physAddr, shared: mr.shared, role, loc: mr.loc };
+      const gicv = this.input.board?.gic.virtualCpuInterface;
+      const isGicv = role.kind === 'user' && gicv !== undefined && mr.physAddr === gicv.paddr;
+      // A region over a GICv2 board's virtual CPU interface is that interface (banked per vCPU,
+      // so VMs that all map it share nothing), and one region: the virtualMachine()s' too.
+      const existing = isGicv ? this.memoryRegions.find((m) => m.role.kind === 'gic-vcpu' && m.physAddr === mr.physAddr) : undefined;
+      model = existing ?? { name: mr.name, size: mr.size, pageSize: mr.pageSize, physAddr: mr.physAddr, shared: mr.shared, role: isGicv ? { kind: 'gic-vcpu', vm: '' } : role, loc: mr.loc };
       this.mrByConstruct.set(mr, model);
-      this.memoryRegions.push(model);
+      if (!existing) this.memoryRegions.push(model);
     }
     return model;
   }
 
   /** A region sel4cp-synth makes (guest RAM, GIC vCPU interface, a passed-through device). */
   generatedRegion(model: MemoryRegionModel): MemoryRegionModel {
-    const existing = this.memoryRegions.find((m) => m.name === model.name && m.role.kind === model.role.kind && m.physAddr === model.physAddr);
+    const existing = this.memoryRegions.find((m) => m.role.kind === model.role.kind && m.physAddr === model.physAddr
+      && (m.name === model.name || model.role.kind === 'gic-vcpu'));
     if (existing) return existing;
     this.memoryRegions.push(model);
     return model;
