@@ -59,7 +59,7 @@ export function testIf(missing: string | undefined, name: string, fn: Callback):
 
 /** What a test may need; `missing()` says why one is absent. */
 export type Need =
-  | 'microkit-sdk' | 'microkit-src'
+  | 'microkit-sdk' | 'microkit-src' | 'sel4cp-src'
   | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make'
   | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'board-dtbs';
 
@@ -115,6 +115,13 @@ function whyMissing(need: Need): string | undefined {
     return existsSync(path.join(src, 'tool', 'microkit', 'tests', 'sdf')) && existsSync(path.join(src, 'example'))
       ? undefined
       : `MICROKIT_SRC (${src}) is not a checkout of seL4/microkit 2.0.1: no tool/microkit/tests/sdf or example/`;
+  }
+  if (need === 'sel4cp-src') {
+    const src = process.env['SEL4CP_SRC'];
+    if (!src) return 'SEL4CP_SRC is not set (a checkout of au-ts/libvmm at commit 10d0f1c5, the 2023 seL4CP VMM)';
+    return existsSync(path.join(src, 'board', 'qemu_arm_virt_hyp', 'systems'))
+      ? undefined
+      : `SEL4CP_SRC (${src}) is not a checkout of the 2023 seL4CP VMM: no board/qemu_arm_virt_hyp/systems`;
   }
   const command = commands[need];
   if (command) {

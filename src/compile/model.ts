@@ -69,6 +69,12 @@ export interface VirtualMachineModel {
   budget: number;
   period: number;
   loc: Loc;
+  /** Read from a seL4 Core Platform file: its vm_id, and the guest images it named (path, load address). */
+  sel4cp?: {
+    vmId: number | undefined;
+    priorityGiven: boolean;
+    images: Partial<Record<'kernel' | 'dtb' | 'initrd', { path: string; vaddr: bigint | undefined; loc: Loc }>>;
+  };
 }
 
 export interface ProtectionDomainModel {

@@ -80,6 +80,7 @@ export const RULES = {
   'guest-ram-too-small': { source: 'src/compile/validate/guests.ts', covered: 'fixture' },
   'images-exceed-loader-space': { source: 'src/compile/link/loader-space.ts', covered: 'fixture' },
   'import-failed': { source: 'src/review/import/index.ts', covered: 'untested' },
+  'import-needs-board': { source: 'src/review/import/sel4cp.ts', covered: 'test/review/import-sel4cp.test.ts' },
   'init-not-empty': { source: 'src/cli/commands/init.ts', covered: 'test/cli/init.test.ts' },
   'irq-claimed-twice': { source: 'src/compile/validate/irqs.ts', covered: 'fixture' },
   'irq-id-out-of-range': { source: 'src/compile/validate/irqs.ts', covered: 'fixture' },

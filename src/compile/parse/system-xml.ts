@@ -17,9 +17,16 @@ export interface ParseResult {
   diagnostics: Diagnostic[];
 }
 
+/**
+ * The format of the file: Microkit 2.0.1's, or the seL4 Core Platform's of 2023 (the seL4CP VMM
+ * guide's), whose virtual_machine says `vm_id` instead of holding a vcpu, and may name the
+ * guest's images (program_image, device_tree, init_ram_disk with the address each is loaded at).
+ */
+export type SystemDialect = 'microkit' | 'sel4cp';
+
 class Reader {
   readonly diagnostics: Diagnostic[] = [];
-  constructor(readonly file: string) {}
+  constructor(readonly file: string, readonly dialect: SystemDialect = 'microkit') {}
 
   loc(el: XmlElement): Loc {
     return { file: this.file, line: el.line, column: el.column };
@@ -128,11 +135,23 @@ function scheduling(r: Reader, el: XmlElement): { priority: number; budget: numb
 }
 
 function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
-  r.attributes(el, ['name', 'budget', 'period', 'priority']);
+  const sel4cp = r.dialect === 'sel4cp';
+  r.attributes(el, ['name', 'budget', 'period', 'priority', ...(sel4cp ? ['vm_id'] : [])]);
   r.noText(el);
   const vm: VirtualMachineModel = { name: r.required(el, 'name') ?? '', vcpus: [], maps: [], ...scheduling(r, el), loc: r.loc(el) };
+  if (sel4cp) {
+    // seL4CP: one vCPU per VM, whose id was the VM's vm_id.
+    const id = r.decimal(el, 'vm_id', el.attrs.get('vm_id'));
+    if (id !== undefined) vm.vcpus.push({ id, loc: r.loc(el) });
+    vm.sel4cp = { vmId: id, images: {}, priorityGiven: el.attrs.has('priority') };
+  }
   for (const c of el.children) {
-    if (c.name === 'vcpu') {
+    const image = sel4cp ? ({ program_image: 'kernel', device_tree: 'dtb', init_ram_disk: 'initrd' } as const)[c.name as 'program_image'] : undefined;
+    if (image) {
+      r.attributes(c, ['path', 'vaddr']);
+      const p = r.required(c, 'path');
+      if (p !== undefined) vm.sel4cp!.images[image] = { path: p, vaddr: r.number(c, 'vaddr', c.attrs.get('vaddr')), loc: r.loc(c) };
+    } else if (c.name === 'vcpu') {
       r.attributes(c, ['id']);
       const id = r.decimal(c, 'id', r.required(c, 'id'));
       if (id !== undefined) vm.vcpus.push({ id, loc: r.loc(c) });
@@ -140,7 +159,7 @@ function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
       const m = readMap(r, c, false);
       if (m) vm.maps.push(m);
     } else {
-      r.unknown(c, 'virtual_machine', 'vcpu, map');
+      r.unknown(c, 'virtual_machine', sel4cp ? 'map, program_image, device_tree, init_ram_disk' : 'vcpu, map');
     }
   }
   return vm;
@@ -246,8 +265,8 @@ function readChannel(r: Reader, el: XmlElement): ChannelModel | undefined {
   return ok ? { a: ends[0]!, b: ends[1]!, loc: r.loc(el) } : undefined;
 }
 
-export function parseSystemXml(text: string, file: string, board: Board | undefined): ParseResult {
-  const r = new Reader(file);
+export function parseSystemXml(text: string, file: string, board: Board | undefined, dialect: SystemDialect = 'microkit'): ParseResult {
+  const r = new Reader(file, dialect);
   let roots: XmlElement[];
   try {
     roots = parseXmlTree(text);

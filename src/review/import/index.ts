@@ -9,175 +9,28 @@
 import { validateSystem } from '../../compile/validate/index.js';
 import path from 'node:path';
 import { Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from 'ts-morph';
-import { hexGrouped } from '../../format.js';
 import { error, type Diagnostic } from '../../compile/diagnostics.js';
-import { allProtectionDomains, mappingContexts, type Loc, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from '../../compile/model.js';
+import { allProtectionDomains, mappingContexts, type ProtectionDomainModel, type SystemModel } from '../../compile/model.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../../compile/resolve/index.js';
 import { arr, call, obj, print, raw, type Code } from './layout.js';
-import { elementKey, readXmlComments, type XmlComments } from './xml-comments.js';
+import { readXmlComments, type XmlComments } from './xml-comments.js';
+import { assignIdentifiers, decimal, str, Writer } from './writer.js';
+
+export { identifierFor } from './writer.js';
 
 export interface ImportOptions {
   /** The .system file's path, for messages and the header line. */
   file: string;
   /** Written as `board:` in system(). @default none */
   board?: string | undefined;
+  /** The format the file was read in, named in the header line. @default 'microkit' */
+  format?: 'microkit' | 'sel4cp';
 }
 
 export interface ImportResult {
   /** The systems.ts text; undefined when the file could not be read as a system. */
   text: string | undefined;
   diagnostics: Diagnostic[];
-}
-
-const RESERVED = new Set([
-  // ECMAScript reserved and strict-mode words, and TypeScript's own.
-  'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export', 'extends',
-  'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super', 'switch', 'this',
-  'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield', 'let', 'static', 'implements', 'interface', 'package',
-  'private', 'protected', 'public', 'await', 'arguments', 'eval', 'undefined', 'NaN', 'Infinity', 'as', 'any', 'async', 'declare',
-  'get', 'set', 'of', 'type', 'namespace', 'module', 'require', 'object', 'string', 'number', 'boolean', 'symbol', 'bigint',
-  // What the generated file imports.
-  'addr', 'bytes', 'kib', 'mib', 'gib', 'memoryRegion', 'map', 'irq', 'setvarRegionPaddr', 'protectionDomain', 'bareVirtualMachine',
-  'channel', 'end', 'system',
-]);
-
-/** `eth_outer_output` → `ethOuterOutput`; a leading digit gets `_`. */
-export function identifierFor(name: string): string {
-  const parts = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  if (!parts.length) return '_';
-  const first = parts[0]!;
-  const head = /^[A-Z0-9]+$/.test(first) ? first.toLowerCase() : first[0]!.toLowerCase() + first.slice(1);
-  const id = head + parts.slice(1).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('');
-  return /^[0-9]/.test(id) ? `_${id}` : id;
-}
-
-type Kind = 'mr' | 'pd' | 'vm';
-const SUFFIX: Record<Kind, string> = { mr: 'Region', pd: 'Pd', vm: 'Vm' };
-
-/** Names for every region, PD and VM: the plain identifier when it is free, else with its kind. */
-function assignIdentifiers(items: { kind: Kind; name: string }[]): Map<string, string> {
-  const key = (k: Kind, n: string): string => `${k}:${n}`;
-  const base = items.map((i) => ({ ...i, id: identifierFor(i.name) }));
-  const count = new Map<string, number>();
-  for (const b of base) count.set(b.id, (count.get(b.id) ?? 0) + 1);
-  const out = new Map<string, string>();
-  const used = new Set<string>();
-  for (const b of base) {
-    let id = count.get(b.id)! > 1 || RESERVED.has(b.id) ? b.id + SUFFIX[b.kind] : b.id;
-    for (let n = 2; used.has(id) || RESERVED.has(id); n++) id = `${b.id}${SUFFIX[b.kind]}${n}`;
-    used.add(id);
-    out.set(key(b.kind, b.name), id);
-  }
-  return out;
-}
-
-const str = (s: string): Code => raw(`'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`);
-
-/** A decimal number, grouped by thousands from 10 000 up (`100_000`). */
-function decimal(n: number | bigint): Code {
-  const s = String(n);
-  return raw(s.length > 4 ? s.replace(/\B(?=(\d{3})+$)/g, '_') : s);
-}
-
-function address(v: bigint): Code {
-  return call('addr', raw(v > BigInt(Number.MAX_SAFE_INTEGER) ? `${hexGrouped(v)}n` : hexGrouped(v)));
-}
-
-/** A size in the largest unit that holds it exactly: `mib(2)`, `kib(64)`, else `bytes(0x...)`. */
-function size(v: bigint): Code {
-  for (const [fn, unit] of [['gib', 1n << 30n], ['mib', 1n << 20n], ['kib', 1n << 10n]] as const) {
-    if (v >= unit && v % unit === 0n) return call(fn, decimal(v / unit));
-  }
-  return call('bytes', v > BigInt(Number.MAX_SAFE_INTEGER) ? raw(`${hexGrouped(v)}n`) : raw(hexGrouped(v)));
-}
-
-class Writer {
-  readonly used = new Set<string>();
-  constructor(readonly ids: Map<string, string>, readonly comments: XmlComments) {}
-
-  use(fn: string): string {
-    this.used.add(fn);
-    return fn;
-  }
-
-  name(kind: Kind, name: string): string {
-    return this.ids.get(`${kind}:${name}`) ?? identifierFor(name);
-  }
-
-  ref(kind: Kind, name: string): Code {
-    return raw(this.name(kind, name));
-  }
-
-  commentsAt(loc: Loc): string[] {
-    return loc ? this.comments.byElement.get(elementKey(loc.line, loc.column)) ?? [] : [];
-  }
-
-  scheduling(s: { priority: number; budget: number; period: number }): [string, Code | undefined][] {
-    return [
-      ['priority', s.priority !== 0 ? decimal(s.priority) : undefined],
-      ['budget', s.budget !== DEFAULT_BUDGET ? decimal(s.budget) : undefined],
-      ['period', s.period !== s.budget ? decimal(s.period) : undefined],
-    ];
-  }
-
-  map(m: MapModel): { code: Code; comments: string[] } {
-    const options = obj([
-      ['vaddr', address(m.vaddr)],
-      ['perms', m.perms !== 'rw' ? str(m.perms) : undefined],
-      ['cached', m.cached ? undefined : raw('false')],
-      ['setvarVaddr', m.setvarVaddr !== undefined ? str(m.setvarVaddr) : undefined],
-      ['setvarSize', m.setvarSize !== undefined ? str(m.setvarSize) : undefined],
-    ]);
-    this.use('addr');
-    return { code: call(this.use('map'), this.ref('mr', m.mr), options), comments: this.commentsAt(m.loc) };
-  }
-
-  region(mr: MemoryRegionModel, shared: boolean): Code {
-    return call(this.use('memoryRegion'), str(mr.name), obj([
-      ['size', this.sizeOf(mr.size)],
-      ['pageSize', mr.pageSize !== undefined ? this.sizeOf(mr.pageSize) : undefined],
-      ['physAddr', mr.physAddr !== undefined ? (this.use('addr'), address(mr.physAddr)) : undefined],
-      ['shared', shared ? raw('true') : undefined],
-    ]));
-  }
-
-  sizeOf(v: bigint): Code {
-    const c = size(v);
-    if (c.t === 'call') this.use(c.fn);
-    return c;
-  }
-
-  protectionDomain(pd: ProtectionDomainModel): Code {
-    const vm = pd.virtualMachine;
-    return call(this.use('protectionDomain'), str(pd.name), obj([
-      ['program', str(pd.programImage)],
-      ...this.scheduling(pd),
-      ['passive', pd.passive ? raw('true') : undefined],
-      ['stackSize', pd.stackSize !== DEFAULT_STACK_SIZE ? this.sizeOf(pd.stackSize) : undefined],
-      ['smc', pd.smc ? raw('true') : undefined],
-      ['maps', pd.maps.length ? arr(pd.maps.map((m) => this.map(m))) : undefined],
-      ['irqs', pd.irqs.length ? arr(pd.irqs.map((q) => ({
-        code: call(this.use('irq'), decimal(q.irq), obj([['id', decimal(q.id)], ['trigger', q.trigger !== 'level' ? str(q.trigger) : undefined]])),
-        comments: this.commentsAt(q.loc),
-      }))) : undefined],
-      ['setvars', pd.setvars.length ? arr(pd.setvars.map((s) => ({
-        code: call(this.use('setvarRegionPaddr'), str(s.symbol), this.ref('mr', s.regionPaddr)),
-        comments: this.commentsAt(s.loc),
-      }))) : undefined],
-      ['children', pd.children.length ? arr(pd.children.map((c) => obj([['pd', this.ref('pd', c.name)], ['id', decimal(c.childId ?? 0)]]))) : undefined],
-      ['virtualMachine', vm ? this.ref('vm', vm.name) : undefined],
-    ]));
-  }
-
-  virtualMachine(vm: NonNullable<ProtectionDomainModel['virtualMachine']>): Code {
-    const ids = vm.vcpus.map((v) => v.id);
-    return call(this.use('bareVirtualMachine'), str(vm.name), obj([
-      ['vcpus', arr(ids.map((i) => decimal(i)))],
-      ...this.scheduling(vm),
-      ['maps', vm.maps.length ? arr(vm.maps.map((m) => this.map(m))) : undefined],
-    ]));
-  }
 }
 
 /** Regions that must be declared shared for sel4cp-synth's device check: at a fixed address and mapped by more than one PD or VM. */
@@ -197,14 +50,28 @@ function commentTrivia(lines: readonly string[]): string {
   return lines.map((l) => (l ? `// ${l}` : '//')).join('\n');
 }
 
-/** Generate a systems.ts for a parsed model and the comments of its file. */
-export function systemToTypeScript(model: SystemModel, comments: XmlComments, options: ImportOptions): string {
+/** A guest the importer recognised: written as virtualMachine(), its VMM generated. */
+export interface ImportedGuest {
+  vm: string;
+  /** The VMM PD's name in the .system: channels that named it now name the guest. */
+  vmm: string;
+  /** The virtualMachine(...) call, made with the file's writer. */
+  build: (w: Writer) => Code;
+  /** Comment lines above its const (the changes of meaning it carries). */
+  comments: string[];
+}
+
+/** Generate a systems.ts for a parsed model and the comments of its file (and the guests recognised in it). */
+export function systemToTypeScript(model: SystemModel, comments: XmlComments, options: ImportOptions, guests: readonly ImportedGuest[] = []): string {
   const pds = allProtectionDomains(model);
   const ids = assignIdentifiers([
     ...model.memoryRegions.map((m) => ({ kind: 'mr' as const, name: m.name })),
     ...pds.map((p) => ({ kind: 'pd' as const, name: p.name })),
     ...pds.flatMap((p) => (p.virtualMachine ? [{ kind: 'vm' as const, name: p.virtualMachine.name }] : [])),
+    ...guests.map((g) => ({ kind: 'vm' as const, name: g.vm })),
   ]);
+  // A channel end that named a guest's VMM names the guest (virtualMachine() stands for its VMM).
+  for (const g of guests) ids.set(`pd:${g.vmm}`, ids.get(`vm:${g.vm}`)!);
   const w = new Writer(ids, comments);
   const shared = sharedRegions(model);
   const statements: StatementStructures[] = [];
@@ -218,7 +85,8 @@ export function systemToTypeScript(model: SystemModel, comments: XmlComments, op
     });
   };
 
-  model.memoryRegions.forEach((mr, i) => constant(w.name('mr', mr.name), w.region(mr, shared.has(mr.name)), w.commentsAt(mr.loc), i === 0 || w.commentsAt(mr.loc).length > 0));
+  model.memoryRegions.forEach((mr, i) => constant(w.name('mr', mr.name), w.region(mr, shared.has(mr.name) || mr.shared), w.commentsAt(mr.loc), i === 0 || w.commentsAt(mr.loc).length > 0));
+  for (const g of guests) constant(w.name('vm', g.vm), g.build(w), g.comments, true);
 
   // Children and VMs before the PD that holds them: a const must exist before it is used.
   let first = true;
@@ -239,6 +107,7 @@ export function systemToTypeScript(model: SystemModel, comments: XmlComments, op
     ['board', options.board !== undefined ? str(options.board) : undefined],
     ['memoryRegions', model.memoryRegions.length ? arr(model.memoryRegions.map((mr) => w.ref('mr', mr.name))) : undefined],
     ['protectionDomains', model.protectionDomains.length ? arr(model.protectionDomains.map((pd) => w.ref('pd', pd.name))) : undefined],
+    ['virtualMachines', guests.length ? arr(guests.map((g) => w.ref('vm', g.vm))) : undefined],
     ['channels', model.channels.length ? arr(model.channels.map((ch) => {
       const end = (e: typeof ch.a): Code => call(w.use('end'), w.ref('pd', e.pd), obj([
         ['id', decimal(e.id)],
@@ -254,7 +123,7 @@ export function systemToTypeScript(model: SystemModel, comments: XmlComments, op
 
   // Our own "Generated by sel4cp-synth ... Do not edit" line would be false in the imported file.
   const kept = comments.header.filter((l) => !/^Generated by sel4cp-synth\b/.test(l));
-  const header = [...kept, ...(kept.length ? [''] : []), `Imported from ${path.basename(options.file)} by sel4cp-synth import.`];
+  const header = [...kept, ...(kept.length ? [''] : []), `Imported from ${path.basename(options.file)}${options.format === 'sel4cp' ? ' (seL4 Core Platform format)' : ''} by sel4cp-synth import.`];
   const project = new Project({ useInMemoryFileSystem: true, manipulationSettings: { quoteKind: QuoteKind.Single } });
   const source = project.createSourceFile('systems.ts', '');
   source.addImportDeclaration({

@@ -6,12 +6,16 @@
 export type Code =
   | { t: 'raw'; s: string }
   | { t: 'call'; fn: string; args: Code[] }
-  | { t: 'obj'; props: [key: string, value: Code][] }
+  | { t: 'obj'; props: [key: string, value: Code, comments?: readonly string[]][] }
   | { t: 'arr'; items: { code: Code; comments: string[] }[] };
 
 export const raw = (s: string): Code => ({ t: 'raw', s });
 export const call = (fn: string, ...args: Code[]): Code => ({ t: 'call', fn, args });
-export const obj = (props: [string, Code | undefined][]): Code => ({ t: 'obj', props: props.filter((p): p is [string, Code] => p[1] !== undefined) });
+/** An object literal; a property may carry comment lines, written above it. Undefined values are left out. */
+export const obj = (props: [string, Code | undefined, (readonly string[])?][]): Code => ({
+  t: 'obj',
+  props: props.filter((p): p is [string, Code, (readonly string[])?] => p[1] !== undefined),
+});
 export const arr = (items: (Code | { code: Code; comments: string[] })[]): Code => ({
   t: 'arr',
   items: items.map((i) => ('t' in i ? { code: i, comments: [] } : i)),
@@ -24,7 +28,7 @@ function hasComments(c: Code): boolean {
   switch (c.t) {
     case 'raw': return false;
     case 'call': return c.args.some(hasComments);
-    case 'obj': return c.props.some(([, v]) => hasComments(v));
+    case 'obj': return c.props.some(([, v, lines]) => (lines?.length ?? 0) > 0 || hasComments(v));
     case 'arr': return c.items.some((i) => i.comments.length > 0 || hasComments(i.code));
   }
 }
@@ -38,6 +42,10 @@ function flat(c: Code): string {
   }
 }
 
+function commentLines(lines: readonly string[], indent: string): string {
+  return lines.map((l) => `${indent}//${l ? ` ${l}` : ''}\n`).join('');
+}
+
 /** Print `c` starting at column `col` of a line indented by `indent`. */
 export function print(c: Code, indent = '', col = 0): string {
   const one = flat(c);
@@ -48,10 +56,10 @@ export function print(c: Code, indent = '', col = 0): string {
       return c.s;
     case 'obj':
       if (!c.props.length) return '{}';
-      return `{\n${c.props.map(([k, v]) => `${inner}${k}: ${print(v, inner, inner.length + k.length + 2)},\n`).join('')}${indent}}`;
+      return `{\n${c.props.map(([k, v, lines]) => `${commentLines(lines ?? [], inner)}${inner}${k}: ${print(v, inner, inner.length + k.length + 2)},\n`).join('')}${indent}}`;
     case 'arr':
       if (!c.items.length) return '[]';
-      return `[\n${c.items.map((i) => `${i.comments.map((l) => `${inner}//${l ? ` ${l}` : ''}\n`).join('')}${inner}${print(i.code, inner, inner.length)},\n`).join('')}${indent}]`;
+      return `[\n${c.items.map((i) => `${commentLines(i.comments, inner)}${inner}${print(i.code, inner, inner.length)},\n`).join('')}${indent}]`;
     case 'call': {
       const last = c.args[c.args.length - 1];
       const head = c.args.slice(0, -1).map(flat);
