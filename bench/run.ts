@@ -14,6 +14,7 @@ import { emitSystemXml } from '../src/compile/emit/system-xml.js';
 import { allProtectionDomains } from '../src/compile/model.js';
 import { deriveFlows } from '../src/compile/flows.js';
 import { benchBoot } from './boot.js';
+import { benchStartup } from './startup.js';
 import { benchIdle } from './idle.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 
@@ -107,6 +108,7 @@ const xml = await benchSynthesis();
 await benchFlows();
 benchMicrokit(xml);
 await benchBoot(root);
+await benchStartup(root);
 const sdkForIdle = process.env['MICROKIT_SDK'];
 if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
   await benchIdle(root, sdkForIdle);
