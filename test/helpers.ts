@@ -1,7 +1,7 @@
 // Shared by the tests: where the repository is, how to run the real command line, and what a
 // test needs that this machine may not have.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type Callback } from 'uvu';
@@ -59,7 +59,7 @@ export function testIf(missing: string | undefined, name: string, fn: Callback):
 
 /** What a test may need; `missing()` says why one is absent. */
 export type Need =
-  | 'microkit-sdk' | 'microkit-src' | 'sel4cp-src'
+  | 'microkit-sdk' | 'microkit-src' | 'microkit-src-2.3.0' | 'sel4cp-src'
   | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make'
   | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'board-dtbs';
 
@@ -115,6 +115,14 @@ function whyMissing(need: Need): string | undefined {
     return existsSync(path.join(src, 'tool', 'microkit', 'tests', 'sdf')) && existsSync(path.join(src, 'example'))
       ? undefined
       : `MICROKIT_SRC (${src}) is not a checkout of seL4/microkit 2.0.1: no tool/microkit/tests/sdf or example/`;
+  }
+  if (need === 'microkit-src-2.3.0') {
+    const src = process.env['MICROKIT_SRC_2_3_0'];
+    if (!src) return 'MICROKIT_SRC_2_3_0 is not set (a checkout of seL4/microkit at tag 2.3.0)';
+    const version = existsSync(path.join(src, 'VERSION')) ? readFileSync(path.join(src, 'VERSION'), 'utf8').trim() : undefined;
+    return version === '2.3.0' && existsSync(path.join(src, 'tool', 'microkit', 'tests', 'test.rs'))
+      ? undefined
+      : `MICROKIT_SRC_2_3_0 (${src}) is not a checkout of seL4/microkit 2.3.0 (VERSION ${version ?? 'missing'}, or no tool/microkit/tests/test.rs)`;
   }
   if (need === 'sel4cp-src') {
     const src = process.env['SEL4CP_SRC'];

@@ -72,7 +72,7 @@ async function run(argv: string[]): Promise<number> {
 class UsageError extends Error {}
 
 /** Options that may be given more than once and collect their values. */
-const REPEATABLE = new Set(['context', 'c', 'expect']);
+const REPEATABLE = new Set(['search-path', 'searchPath', 'context', 'c', 'expect']);
 
 /**
  * An option given twice (`--board a --board b`) reaches the commands as an array; for every

@@ -19,12 +19,13 @@ import { buildModel, type ModelOptions } from './stages/model.js';
 import { guestTrees } from './stages/guest-trees.js';
 import { imageBlocker, linkGuests, programDirs, type GuestBootArtefacts } from './stages/image.js';
 import { timedAsync } from './stages/timings.js';
+import type { MicrokitConfig } from '../compile/target.js';
 
 export { buildModel, pickBoard, type ModelOptions } from './stages/model.js';
 export type { StageTimings } from './stages/timings.js';
 
 export interface SynthOptions extends ModelOptions {
-  config: 'debug' | 'release';
+  config: MicrokitConfig;
   outDir?: string | undefined;
   sdk?: string | undefined;
   /** One line per long step (runtime build, link, image). @default none */

@@ -1,5 +1,7 @@
 // The effects the review commands need: a model from either kind of input file, a systems.ts as
 // it was at a git commit, and atomic writes of their outputs.
+import { xmlModel } from './stages/xml-model.js';
+import type { MicrokitRelease } from '../compile/facts.js';
 import { checkPolicy } from '../compile/validate/policy.js';
 import { loadPolicy } from '../compile/load.js';
 import type { PolicyModel } from '../compile/model.js';
@@ -12,12 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { error, hasErrors, UserError } from '../compile/diagnostics.js';
 import type { SystemModel } from '../compile/model.js';
-import { parseSystemXml } from '../compile/parse/system-xml.js';
 import { buildModel, pickBoard } from './pipeline.js';
 
 export interface ModelInput {
   board: string | undefined;
   context: ReadonlyMap<string, string>;
+  /** --microkit: the release a .system file is read as, and a systems.ts checked for. */
+  microkit?: MicrokitRelease | undefined;
 }
 
 export function isSystemXml(file: string): boolean {
@@ -36,7 +39,7 @@ export async function loadModel(file: string, input: ModelInput): Promise<System
   const abs = path.resolve(file);
   if (isSystemXml(file)) return loadXmlModel(abs, file, input);
   if (!existsSync(abs)) throw new UserError(error('file-unreadable', `cannot read ${file}: ENOENT`, undefined));
-  const { model, diagnostics } = await buildModel({ file: abs, board: input.board, context: input.context });
+  const { model, diagnostics } = await buildModel({ file: abs, board: input.board, context: input.context, microkit: input.microkit });
   // A flow the system's own policy forbids is what the review commands show, not a reason to stop.
   const errors = diagnostics.filter((d) => d.severity === 'error' && d.id !== 'flow-not-allowed');
   if (errors.length) throw new UserError(errors);
@@ -64,7 +67,7 @@ export async function loadPolicyFile(policyFile: string): Promise<PolicyModel> {
 }
 
 async function loadXmlModel(abs: string, shown: string, input: ModelInput): Promise<SystemModel> {
-  const parsed = parseSystemXml(await readUserFile(abs, shown), abs, pickBoard(input.board, undefined, undefined));
+  const parsed = xmlModel(await readUserFile(abs, shown), abs, { board: pickBoard(input.board, undefined, undefined), microkit: input.microkit });
   if (!parsed.model || hasErrors(parsed.diagnostics)) throw new UserError(parsed.diagnostics.filter((d) => d.severity === 'error'));
   return parsed.model;
 }

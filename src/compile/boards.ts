@@ -60,6 +60,8 @@ export interface Board {
   devices: BoardDevice[];
   dtb: { debianPath?: string; qemuDumpdtb?: boolean } | undefined;
   qemu: { machine: string; cpu: string; memory: string; loaderAddress: bigint } | undefined;
+  /** What each Microkit release builds for the board beyond debug and release (2.3.0: smp-* configs on smpCores cores). */
+  microkit: { '2.3.0'?: { smpCores?: number } };
   /** The board file it came from. */
   file: string;
 }
@@ -120,6 +122,14 @@ function reservedRam(o: Json, file: string): Board['kernelReservedRam'] {
     const ro = asObject(r, file, `kernelReservedRam[${i}]`);
     return { base: asHex(field(ro, 'base', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].base`), size: asHex(field(ro, 'size', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].size`) };
   });
+}
+
+function releaseFacts(o: Json, file: string): Board['microkit'] {
+  if (o['microkit'] === undefined) return {};
+  const m = asObject(o['microkit'], file, 'microkit');
+  const r = m['2.3.0'] === undefined ? undefined : asObject(m['2.3.0'], file, 'microkit.2.3.0');
+  if (!r) return {};
+  return { '2.3.0': r['smpCores'] === undefined ? {} : { smpCores: asNumber(r['smpCores'], file, 'microkit.2.3.0.smpCores') } };
 }
 
 export function parseBoard(json: unknown, file: string): Board {
@@ -197,6 +207,7 @@ export function parseBoard(json: unknown, file: string): Board {
       };
     }),
     dtb: o['dtb'] === undefined ? undefined : (asObject(o['dtb'], file, 'dtb') as Board['dtb']),
+    microkit: releaseFacts(o, file),
     qemu: qemu === undefined ? undefined : {
       machine: asString(field(qemu, 'machine', file, 'qemu.'), file, 'qemu.machine'),
       cpu: asString(field(qemu, 'cpu', file, 'qemu.'), file, 'qemu.cpu'),

@@ -4,6 +4,7 @@
 // description format, so that a model parsed from XML and one built from TypeScript compare equal.
 import type { SourceLocation } from '../dsl/location.js';
 import type { Board } from './boards.js';
+import type { MicrokitRelease } from './facts.js';
 
 export type Loc = SourceLocation | undefined;
 
@@ -27,6 +28,15 @@ export interface MemoryRegionModel {
   /** Declared as shared between several PDs/VMs on purpose (sel4cp-synth only). */
   shared: boolean;
   role: RegionRole;
+  /**
+   * Microkit 2.3.0 prefill_path: a file whose bytes the region holds at boot. `path` as written
+   * (found on the search path); `file` and `bytes` where and how big it is, when it was found.
+   */
+  prefill?: { path: string; file: string | undefined; bytes: bigint | undefined } | undefined;
+  /** Microkit 2.3.0: the size was left to the prefill file (its length rounded up to the page size). */
+  sizeFromPrefill?: boolean | undefined;
+  /** Microkit 2.3.0 prefill_bootinfo: a boot-information blob the initialiser copies in ('fdt' on AArch64). */
+  prefillBootinfo?: string | undefined;
   loc: Loc;
 }
 
@@ -38,6 +48,8 @@ export interface MapModel {
   cached: boolean;
   setvarVaddr: string | undefined;
   setvarSize: string | undefined;
+  /** Microkit 2.3.0 setvar_prefill_size: the symbol set to the prefill file's length. */
+  setvarPrefillSize?: string | undefined;
   loc: Loc;
 }
 
@@ -47,6 +59,8 @@ export interface IrqModel {
   trigger: IrqTrigger;
   /** The board device it belongs to, when known (passthrough). */
   device: string | undefined;
+  /** Microkit 2.3.0 setvar_id: the symbol set to the channel id. */
+  setvarId?: string | undefined;
   loc: Loc;
 }
 
@@ -58,6 +72,30 @@ export interface SetVarModel {
 
 export interface VcpuModel {
   id: number;
+  /** Microkit 2.3.0: the core it runs on (default: its VMM's). */
+  cpu?: number | undefined;
+  /** Microkit 2.3.0 setvar_id on the vcpu (which the 2.3.0 tool does not read: see validate/microkit-2.3.0.ts). */
+  setvarId?: string | undefined;
+  loc: Loc;
+}
+
+/** Microkit 2.3.0 <cspace>: another PD's TCB, scheduling context or VSpace cap in a slot of this PD's CSpace. */
+export interface CapMapModel {
+  type: 'tcb' | 'sc' | 'vspace';
+  pd: string;
+  slot: number;
+  loc: Loc;
+}
+
+/** Microkit 2.3.0 <domains>: the kernel's domain schedule (time partitions) and the PDs' domains. */
+export interface DomainsModel {
+  domains: { name: string; id: number | undefined; loc: Loc }[];
+  schedule: {
+    entries: ({ kind: 'entry'; domain: string; duration: bigint; unit: 'us' | 'ticks'; loc: Loc } | { kind: 'end-marker'; loc: Loc })[];
+    startIndex: bigint | undefined;
+    indexShift: bigint | undefined;
+    loc: Loc;
+  } | undefined;
   loc: Loc;
 }
 
@@ -102,6 +140,18 @@ export interface ProtectionDomainModel {
   vmmOf: string | undefined;
   /** Set when sel4cp-synth generated this PD as the timer that wakes idle vCPUs. */
   vmmTimer: boolean;
+  /** Microkit 2.3.0: the core the PD runs on. @default 0 */
+  cpu?: number | undefined;
+  /** Microkit 2.3.0: whether the PD may use the FPU. @default true */
+  fpu?: boolean | undefined;
+  /** Microkit 2.3.0: the scheduling domain (a name declared in <domains>). */
+  domain?: string | undefined;
+  /** Microkit 2.3.0 setvar_id on a child PD: the parent's symbol set to the child's id. */
+  setvarId?: string | undefined;
+  /** Microkit 2.3.0 program_image path_for_symbols: an unstripped ELF to read symbols from. */
+  programForSymbols?: string | undefined;
+  /** Microkit 2.3.0 <cspace>. */
+  capMaps?: CapMapModel[] | undefined;
   loc: Loc;
 }
 
@@ -128,6 +178,8 @@ export interface ChannelEndModel {
   id: number;
   pp: boolean;
   notify: boolean;
+  /** Microkit 2.3.0 setvar_id: the PD's symbol set to this end's id. */
+  setvarId?: string | undefined;
   loc: Loc;
 }
 
@@ -187,6 +239,11 @@ export interface KernelFacts {
   exportPtimer: boolean;
   /** VTIMER_UPDATE_VOFFSET: the kernel moves a vCPU's CNTVOFF while it is switched out. */
   vtimerUpdateVoffset: boolean;
+  /** Cores seL4 runs on: MAX_NUM_NODES when ENABLE_SMP_SUPPORT, else 1 (Microkit 2.3.0 main.rs num_cores). */
+  numCores?: number | undefined;
+  /** NUM_DOMAINS and NUM_DOMAIN_SCHEDULES: the domain scheduler's limits. */
+  numDomains?: number | undefined;
+  numDomainSchedules?: number | undefined;
   /** The file these facts come from. */
   source: string;
 }
@@ -227,8 +284,14 @@ export interface SystemModel {
   /** The system() call or the <system> element. */
   loc: Loc;
   board: Board | undefined;
+  /** The Microkit release the system is for (the SDK's VERSION, or --microkit). @default '2.0.1' */
+  microkit?: MicrokitRelease | undefined;
+  /** The kernel configuration it is built with (debug, release; 2.3.0 also smp-debug, smp-release). @default 'debug' */
+  config?: string | undefined;
   /** What the SDK's seL4 kernel for this board allows, when an SDK was there to read. */
   kernel?: KernelFacts | undefined;
+  /** Microkit 2.3.0 <domains>. */
+  domains?: DomainsModel | undefined;
   memoryRegions: MemoryRegionModel[];
   /** Root PDs, each with its children. */
   protectionDomains: ProtectionDomainModel[];

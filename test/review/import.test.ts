@@ -20,7 +20,7 @@ import { missing, repoRoot, runCli, testIf } from '../helpers.js';
  * the system's name (it comes from the file name).
  */
 function meaning(model: SystemModel): unknown {
-  const drop = new Set(['loc', 'file', 'source', 'programPath', 'shared', 'role', 'board', 'guests']);
+  const drop = new Set(['loc', 'file', 'source', 'programPath', 'shared', 'role', 'board', 'guests', 'config']);
   const json = JSON.parse(JSON.stringify(model, (k, v: unknown) => (drop.has(k) ? undefined : typeof v === 'bigint' ? `0x${v.toString(16)}` : v))) as Record<string, unknown>;
   delete json['name'];
   return json;

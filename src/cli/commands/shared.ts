@@ -3,6 +3,8 @@ import type { Argv } from 'yargs';
 import { hasErrors, type Diagnostic } from '../../compile/diagnostics.js';
 import { synthesise, type StageTimings, type SynthResult } from '../pipeline.js';
 import { formatDiagnostic, PREFIX, styleFor, summary } from '../report.js';
+import { MICROKIT_RELEASE_NAMES, type MicrokitRelease } from '../../compile/facts.js';
+import { MICROKIT_CONFIG_NAMES, type MicrokitConfig } from '../../compile/target.js';
 
 export interface GlobalArgs {
   quiet: boolean;
@@ -40,19 +42,35 @@ export function contextOption<T>(y: Argv<T>): Argv<T & { context: string[] | und
   }) as Argv<T & { context: string[] | undefined }>;
 }
 
+/** --microkit: the release to check and build for when no SDK says (an SDK's VERSION decides). */
+export function microkitOption<T>(y: Argv<T>): Argv<T & { microkit: MicrokitRelease | undefined }> {
+  return y.option('microkit', {
+    choices: MICROKIT_RELEASE_NAMES,
+    describe: "the Microkit release to validate and build for (default: the SDK's VERSION, else 2.0.1)",
+  }) as unknown as Argv<T & { microkit: MicrokitRelease | undefined }>;
+}
+
+export function configOption<T>(y: Argv<T>): Argv<T & { config: MicrokitConfig }> {
+  return y.option('config', {
+    choices: MICROKIT_CONFIG_NAMES,
+    default: 'debug' as const,
+    describe: 'Microkit configuration (smp-debug and smp-release: Microkit 2.3.0, boards with several cores)',
+  }) as unknown as Argv<T & { config: MicrokitConfig }>;
+}
+
 export interface BuildArgs {
   timings: boolean;
   board: string | undefined;
-  config: 'debug' | 'release';
+  config: MicrokitConfig;
+  microkit: MicrokitRelease | undefined;
   out: string | undefined;
   sdk: string | undefined;
 }
 
-/** The options of every command that builds: board, Microkit configuration, output and SDK. */
+/** The options of every command that builds: board, Microkit release and configuration, output and SDK. */
 export function buildOptions<T>(y: Argv<T>, boardHelp: string): Argv<T & BuildArgs> {
-  return y
+  return configOption(microkitOption(y))
     .option('board', { type: 'string', describe: boardHelp })
-    .option('config', { choices: ['debug', 'release'] as const, default: 'debug' as const, describe: 'Microkit configuration' })
     .option('out', { type: 'string', describe: 'output directory (default build/<system>/)' })
     .option('sdk', { type: 'string', describe: 'Microkit SDK directory (default $MICROKIT_SDK)' })
     .option('timings', { type: 'boolean', default: false, describe: 'print how long each stage took' }) as unknown as Argv<T & BuildArgs>;
@@ -74,6 +92,7 @@ export async function synthesiseForCommand(args: BuildArgs & { system: string; c
     file: args.system,
     board: args.board,
     config: args.config,
+    microkit: args.microkit,
     outDir: args.out,
     sdk: args.sdk,
     context: parseContext(args.context),

@@ -1,5 +1,6 @@
 // The image stage: build (or reuse) the VMM runtime, link one VMM per guest and the timer PD
 // that wakes their idle vCPUs, and decide whether the Microkit tool can run at all.
+import type { MicrokitConfig } from '../../compile/target.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -37,7 +38,7 @@ export function programDirs(model: SystemModel): string[] {
 }
 
 /** The timer PD's program, when the system has one. */
-async function linkTimerPd(model: SystemModel, sdk: string, config: 'debug' | 'release', progress: (line: string) => void): Promise<(Artefact & { content: Uint8Array }) | undefined> {
+async function linkTimerPd(model: SystemModel, sdk: string, config: MicrokitConfig, progress: (line: string) => void): Promise<(Artefact & { content: Uint8Array }) | undefined> {
   const timer = model.vmmTimer;
   if (!timer) return undefined;
   const board = model.board!;
@@ -47,7 +48,7 @@ async function linkTimerPd(model: SystemModel, sdk: string, config: 'debug' | 'r
 }
 
 /** Build (or reuse) the runtime for each GIC flavour in use, link one VMM per guest and the timer PD. */
-export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string, config: 'debug' | 'release', progress: (line: string) => void,
+export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBootArtefacts>, sdk: string, config: MicrokitConfig, progress: (line: string) => void,
   space: LoaderSpace | undefined, placements: Map<string, GuestPlacement>): Promise<Artefact[]> {
   const timerArtefact = await linkTimerPd(model, sdk, config, progress);
   const requests: VmmLinkRequest[] = [];

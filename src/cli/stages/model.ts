@@ -18,8 +18,10 @@ import { validateSystem } from '../../compile/validate/index.js';
 import type { System } from '../../dsl/system.js';
 import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
 import { loaderSpace, type LoaderSpace } from '../../compile/link/loader-space.js';
-import { imageFacts, kernelConfig, loadBoards, runtimeCacheDir } from '../io.js';
+import { imageFacts, kernelConfig, loadBoards, microkitRelease, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
+import { configsFor, type MicrokitConfig } from '../../compile/target.js';
+import type { MicrokitRelease } from '../../compile/facts.js';
 
 export interface ModelOptions {
   /** Receives the time each stage took. @default none */
@@ -29,7 +31,9 @@ export interface ModelOptions {
   context?: ReadonlyMap<string, string>;
   cwd?: string;
   /** For the room below the board's loader (the SDK's kernel, or an estimate). @default 'debug', MICROKIT_SDK */
-  config?: 'debug' | 'release';
+  config?: MicrokitConfig;
+  /** The Microkit release when no SDK says (--microkit). @default the SDK's VERSION, else '2.0.1' */
+  microkit?: MicrokitRelease | undefined;
   sdk?: string | undefined;
   /** Write the archives of initramfs() declarations into the cache (synthesis does; check does not). @default false */
   packInitramfs?: boolean;
@@ -136,6 +140,16 @@ async function gatherImages(system: System, write: boolean): Promise<GatheredIma
   return { facts, initramfsPaths };
 }
 
+/** A configuration the release builds for the board (smp-*: Microkit 2.3.0, boards with smp_cores). */
+export function checkConfig(release: MicrokitRelease, config: MicrokitConfig, board: Board | undefined): void {
+  const configs = configsFor(release, board);
+  if (board && !configs.includes(config)) {
+    throw new UserError(error('microkit-config-unavailable', `Microkit ${release} has no '${config}' configuration for board '${board.name}'`, undefined, {
+      hint: `its configurations are ${configs.join(', ')}${release === '2.0.1' && config.startsWith('smp-') ? '; the smp-* ones come with Microkit 2.3.0 (--microkit 2.3.0 or a 2.3.0 SDK)' : ''}`,
+    }));
+  }
+}
+
 /** Load a systems.ts and build its model; diagnostics include resolution and validation. */
 export async function buildModel(options: ModelOptions): Promise<{ model: SystemModel; diagnostics: Diagnostic[]; loaderSpace: LoaderSpace | undefined }> {
   const file = path.resolve(options.cwd ?? process.cwd(), options.file);
@@ -150,10 +164,14 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   const contextWarnings = unread.map((k) => warning('context-unused', `-c ${k}=... was given, but ${path.basename(file)} never reads '${k}'`, undefined, {
     hint: `a systems.ts reads it with context('${k}', default) or contextFile('${k}', default); check the spelling`,
   }));
-  const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
-  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths }));
   const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
   const config = options.config ?? 'debug';
+  const release = microkitRelease(sdk, options.microkit);
+  checkConfig(release, config, board);
+  const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
+  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths, microkit: release }));
+  resolved.model.microkit = release;
+  resolved.model.config = config;
   if (board) resolved.model.kernel = kernelConfig(sdk, board.microkitBoard, config);
   // The room below the board's Microkit loader: checked here, used again by the link step.
   const space = board ? loaderSpace({ board, sdk, config }) : undefined;

@@ -21,7 +21,7 @@ export interface BuildRuntimeOptions {
   /** Microkit board name, e.g. `qemu_virt_aarch64`. */
   board: string;
   /** Microkit configuration. */
-  config: 'debug' | 'release' | 'benchmark';
+  config: 'debug' | 'release' | 'benchmark' | 'smp-debug' | 'smp-release';
   gicVersion: 2 | 3;
   /** Which program of the runtime: the VMM, or the timer PD (GIC-independent). @default 'vmm' */
   program?: 'vmm' | 'timer';

@@ -1,14 +1,17 @@
-// Parse an existing Microkit 2.0.1 .system file into the same model a systems.ts resolves to, so
-// the same validation runs on both. Element by element this follows the format as the 2.0.1
-// tool reads it (tool/microkit/src/sdf.rs); where that tool panics (hex or '_' in irq, channel
-// end and vCPU ids; no <system> element) we report a plain error instead.
+// Parse an existing Microkit .system file into the same model a systems.ts resolves to, so the
+// same validation runs on both. Element by element this follows the format as each release's
+// tool reads it (2.0.1 and 2.3.0 tool/microkit/src/sdf.rs); where that tool panics (hex or '_' in
+// irq, channel end and vCPU ids; no <system> element) we report a plain error instead. Microkit
+// 2.3.0's x86 elements get a clear "not on this board" error: every board here is AArch64.
 import type { Board } from '../boards.js';
 import { error, type Diagnostic, type RuleId } from '../diagnostics.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type IrqModel, type Loc, type MapModel, type MemoryRegionModel,
   type ProtectionDomainModel, type SystemModel, type VirtualMachineModel,
 } from '../model.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../resolve/index.js';
+import { DEFAULT_BUDGET } from '../resolve/index.js';
+import { DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../facts.js';
+import { readPd230Attributes, readRelease230Children, readRelease230System, release230Attributes } from './system-xml-2.3.0.js';
 import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';
 import path from 'node:path';
 
@@ -24,9 +27,22 @@ export interface ParseResult {
  */
 export type SystemDialect = 'microkit' | 'sel4cp';
 
-class Reader {
+export interface ParseOptions {
+  dialect?: SystemDialect;
+  /** The Microkit release whose format the file is in. @default '2.0.1' */
+  release?: MicrokitRelease;
+}
+
+export class Reader {
   readonly diagnostics: Diagnostic[] = [];
-  constructor(readonly file: string, readonly dialect: SystemDialect = 'microkit') {}
+  readonly release: MicrokitRelease;
+  constructor(readonly file: string, readonly dialect: SystemDialect = 'microkit', release: MicrokitRelease = DEFAULT_MICROKIT_RELEASE) {
+    this.release = release;
+  }
+
+  get is230(): boolean {
+    return this.release === '2.3.0';
+  }
 
   loc(el: XmlElement): Loc {
     return { file: this.file, line: el.line, column: el.column };
@@ -36,12 +52,21 @@ class Reader {
     this.diagnostics.push(error(id, message, this.loc(el), hint ? { hint } : {}));
   }
 
+  /** Attributes beyond `allowed` are errors; those of a later release say which release has them. */
   attributes(el: XmlElement, allowed: readonly string[]): void {
+    const later = this.is230 ? [] : release230Attributes(el.name);
     for (const name of el.attrs.keys()) {
-      if (!allowed.includes(name)) {
-        this.fail('xml-invalid-attribute', `invalid attribute '${name}' on element '${el.name}'`, el, `'${el.name}' takes: ${allowed.join(', ') || 'no attributes'}`);
-      }
+      if (allowed.includes(name)) continue;
+      const hint = later.includes(name)
+        ? `'${name}' is Microkit 2.3.0's; this file is read as Microkit ${this.release}: pass --microkit 2.3.0, or use a 2.3.0 SDK`
+        : `'${el.name}' takes: ${allowed.join(', ') || 'no attributes'}`;
+      this.fail('xml-invalid-attribute', `invalid attribute '${name}' on element '${el.name}'`, el, hint);
     }
+  }
+
+  /** Attributes only Microkit 2.3.0 has, allowed when reading its format. */
+  since230(names: readonly string[]): readonly string[] {
+    return this.is230 ? names : [];
   }
 
   required(el: XmlElement, name: string): string | undefined {
@@ -111,7 +136,7 @@ function normalisePerms(r: Reader, el: XmlElement): string {
 }
 
 function readMap(r: Reader, el: XmlElement, allowSetvar: boolean): MapModel | undefined {
-  r.attributes(el, allowSetvar ? ['mr', 'vaddr', 'perms', 'cached', 'setvar_vaddr', 'setvar_size'] : ['mr', 'vaddr', 'perms', 'cached']);
+  r.attributes(el, allowSetvar ? ['mr', 'vaddr', 'perms', 'cached', 'setvar_vaddr', 'setvar_size', ...r.since230(['setvar_prefill_size'])] : ['mr', 'vaddr', 'perms', 'cached']);
   r.noText(el);
   const mr = r.required(el, 'mr');
   const vaddr = r.number(el, 'vaddr', r.required(el, 'vaddr'));
@@ -123,6 +148,7 @@ function readMap(r: Reader, el: XmlElement, allowSetvar: boolean): MapModel | un
     cached: r.bool(el, 'cached', true),
     setvarVaddr: el.attrs.get('setvar_vaddr'),
     setvarSize: el.attrs.get('setvar_size'),
+    ...(el.attrs.has('setvar_prefill_size') ? { setvarPrefillSize: el.attrs.get('setvar_prefill_size') } : {}),
     loc: r.loc(el),
   };
 }
@@ -152,9 +178,17 @@ function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
       const p = r.required(c, 'path');
       if (p !== undefined) vm.sel4cp!.images[image] = { path: p, vaddr: r.number(c, 'vaddr', c.attrs.get('vaddr')), loc: r.loc(c) };
     } else if (c.name === 'vcpu') {
-      r.attributes(c, ['id']);
+      r.attributes(c, ['id', ...r.since230(['setvar_id', 'cpu'])]);
       const id = r.decimal(c, 'id', r.required(c, 'id'));
-      if (id !== undefined) vm.vcpus.push({ id, loc: r.loc(c) });
+      const cpu = r.number(c, 'cpu', c.attrs.get('cpu'));
+      if (id !== undefined) {
+        vm.vcpus.push({
+          id,
+          ...(cpu !== undefined ? { cpu: Number(cpu) } : {}),
+          ...(c.attrs.has('setvar_id') ? { setvarId: c.attrs.get('setvar_id') } : {}),
+          loc: r.loc(c),
+        });
+      }
     } else if (c.name === 'map') {
       const m = readMap(r, c, false);
       if (m) vm.maps.push(m);
@@ -166,7 +200,7 @@ function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
 }
 
 function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainModel {
-  r.attributes(el, ['name', 'priority', 'budget', 'period', 'passive', 'stack_size', 'smc', ...(isChild ? ['id'] : [])]);
+  r.attributes(el, ['name', 'priority', 'budget', 'period', 'passive', 'stack_size', 'smc', ...r.since230(['cpu', 'domain', 'fpu']), ...(isChild ? ['id', ...r.since230(['setvar_id'])] : [])]);
   r.noText(el);
   const name = r.required(el, 'name') ?? '';
   const id = isChild ? r.number(el, 'id', r.required(el, 'id')) : undefined;
@@ -175,19 +209,21 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
     childId: id === undefined ? (isChild ? -1 : undefined) : Number(id),
     ...scheduling(r, el),
     passive: r.bool(el, 'passive', false),
-    stackSize: r.number(el, 'stack_size', el.attrs.get('stack_size')) ?? DEFAULT_STACK_SIZE,
+    stackSize: r.number(el, 'stack_size', el.attrs.get('stack_size')) ?? microkitFacts(r.release).defaultStack,
     smc: r.bool(el, 'smc', false),
     programImage: '',
     loc: r.loc(el),
   });
+  if (r.is230) readPd230Attributes(r, el, pd);
   let programImages = 0;
   for (const c of el.children) {
     switch (c.name) {
       case 'program_image': {
-        r.attributes(c, ['path']);
+        r.attributes(c, ['path', ...r.since230(['path_for_symbols'])]);
         const p = r.required(c, 'path');
         if (++programImages > 1) r.fail('pd-duplicate-program-image', `protection domain '${name}' has more than one program_image`, c);
         else if (p !== undefined) pd.programImage = p;
+        if (c.attrs.has('path_for_symbols')) pd.programForSymbols = c.attrs.get('path_for_symbols');
         break;
       }
       case 'map': {
@@ -196,13 +232,17 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
         break;
       }
       case 'irq': {
-        r.attributes(c, ['irq', 'id', 'trigger']);
+        if (r.is230 && !c.attrs.has('irq') && (c.attrs.has('pin') || c.attrs.has('pcidev'))) {
+          r.fail('x86-only', `<irq> with '${c.attrs.has('pin') ? 'pin' : 'pcidev'}' is an x86 interrupt (I/O APIC or MSI); every board here is AArch64`, c, "give the GIC interrupt number: <irq irq=\"N\" id=\"...\" />");
+          break;
+        }
+        r.attributes(c, ['irq', 'id', 'trigger', ...r.since230(['setvar_id'])]);
         const irq = r.decimal(c, 'irq', r.required(c, 'irq'));
         const qid = r.decimal(c, 'id', r.required(c, 'id'));
         const trigger = c.attrs.get('trigger') ?? 'level';
         if (trigger !== 'level' && trigger !== 'edge') r.fail('irq-invalid-trigger', `trigger '${trigger}' on element 'irq' must be 'level' or 'edge'`, c);
         if (irq !== undefined && qid !== undefined) {
-          const model: IrqModel = { irq, id: qid, trigger: trigger === 'edge' ? 'edge' : 'level', device: undefined, loc: r.loc(c) };
+          const model: IrqModel = { irq, id: qid, trigger: trigger === 'edge' ? 'edge' : 'level', device: undefined, ...(c.attrs.has('setvar_id') ? { setvarId: c.attrs.get('setvar_id') } : {}), loc: r.loc(c) };
           pd.irqs.push(model);
         }
         break;
@@ -222,7 +262,9 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
         else pd.virtualMachine = readVm(r, c);
         break;
       default:
-        r.unknown(c, 'protection_domain', 'program_image, map, irq, setvar, protection_domain, virtual_machine');
+        if (!(r.is230 && readRelease230Children(r, c, pd))) {
+          r.unknown(c, 'protection_domain', `program_image, map, irq, setvar, protection_domain, virtual_machine${r.is230 ? ', cspace' : ''}`);
+        }
     }
   }
   if (programImages === 0) r.fail('pd-missing-program', `protection domain '${name}' has no program_image`, el, "add <program_image path=\"...elf\" />");
@@ -230,14 +272,29 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
 }
 
 function readMr(r: Reader, el: XmlElement): MemoryRegionModel | undefined {
-  r.attributes(el, ['name', 'size', 'page_size', 'phys_addr']);
+  r.attributes(el, ['name', 'size', 'page_size', 'phys_addr', ...r.since230(['prefill_path', 'prefill_bootinfo'])]);
   r.noText(el);
   const name = r.required(el, 'name');
-  const size = r.number(el, 'size', r.required(el, 'size'));
+  // Microkit 2.3.0: a prefilled region may leave its size to the file (resolved by prefill.ts).
+  const prefill = el.attrs.get('prefill_path');
+  const bootinfo = el.attrs.get('prefill_bootinfo');
+  const sizeFromPrefill = r.is230 && !el.attrs.has('size') && (prefill !== undefined || bootinfo !== undefined);
+  if (r.is230 && !el.attrs.has('size') && !sizeFromPrefill) {
+    r.fail('xml-missing-attribute', `missing required attribute 'size' on element 'memory_region' (a region that is not prefilled needs one)`, el);
+    return undefined;
+  }
   const pageSize = r.number(el, 'page_size', el.attrs.get('page_size'));
+  // sdf.rs determine_size: boot information without a size takes one page; a file, its length (later).
+  const size = sizeFromPrefill ? (prefill === undefined ? pageSize ?? 0x1000n : 0n) : r.number(el, 'size', r.required(el, 'size'));
   const physAddr = r.number(el, 'phys_addr', el.attrs.get('phys_addr'));
   if (name === undefined || size === undefined) return undefined;
-  return { name, size, pageSize, physAddr, shared: false, role: { kind: 'user' }, loc: r.loc(el) };
+  return {
+    name, size, pageSize, physAddr, shared: false, role: { kind: 'user' },
+    ...(prefill !== undefined ? { prefill: { path: prefill, file: undefined, bytes: undefined } } : {}),
+    ...(sizeFromPrefill ? { sizeFromPrefill } : {}),
+    ...(bootinfo !== undefined ? { prefillBootinfo: bootinfo } : {}),
+    loc: r.loc(el),
+  };
 }
 
 function readChannel(r: Reader, el: XmlElement): ChannelModel | undefined {
@@ -251,10 +308,14 @@ function readChannel(r: Reader, el: XmlElement): ChannelModel | undefined {
       ok = false;
       continue;
     }
-    r.attributes(c, ['pd', 'id', 'pp', 'notify']);
+    r.attributes(c, ['pd', 'id', 'pp', 'notify', ...r.since230(['setvar_id'])]);
     const pd = r.required(c, 'pd');
     const id = r.decimal(c, 'id', r.required(c, 'id'));
-    const end = { pd: pd ?? '', id: id ?? -1, pp: r.bool(c, 'pp', false), notify: r.bool(c, 'notify', true), loc: r.loc(c) };
+    const end: ChannelEndModel = {
+      pd: pd ?? '', id: id ?? -1, pp: r.bool(c, 'pp', false), notify: r.bool(c, 'notify', true),
+      ...(c.attrs.has('setvar_id') ? { setvarId: c.attrs.get('setvar_id') } : {}),
+      loc: r.loc(c),
+    };
     if (pd === undefined || id === undefined) ok = false;
     ends.push(end);
   }
@@ -265,8 +326,8 @@ function readChannel(r: Reader, el: XmlElement): ChannelModel | undefined {
   return ok ? { a: ends[0]!, b: ends[1]!, loc: r.loc(el) } : undefined;
 }
 
-export function parseSystemXml(text: string, file: string, board: Board | undefined, dialect: SystemDialect = 'microkit'): ParseResult {
-  const r = new Reader(file, dialect);
+export function parseSystemXml(text: string, file: string, board: Board | undefined, options: ParseOptions = {}): ParseResult {
+  const r = new Reader(file, options.dialect, options.release);
   let roots: XmlElement[];
   try {
     roots = parseXmlTree(text);
@@ -293,6 +354,7 @@ export function parseSystemXml(text: string, file: string, board: Board | undefi
     source: 'xml',
     loc: r.loc(system),
     board,
+    microkit: r.release,
     memoryRegions: [],
     protectionDomains: [],
     channels: [],
@@ -321,7 +383,7 @@ export function parseSystemXml(text: string, file: string, board: Board | undefi
         r.fail('vm-not-child', 'a virtual_machine must be a child of a protection_domain (its VMM)', c);
         break;
       default:
-        r.unknown(c, 'system', 'memory_region, protection_domain, channel');
+        if (!(r.is230 && readRelease230System(r, c, model))) r.unknown(c, 'system', `memory_region, protection_domain, channel${r.is230 ? ', domains' : ''}`);
     }
   }
   return { model, diagnostics: r.diagnostics };

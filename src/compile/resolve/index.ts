@@ -14,7 +14,7 @@ import {
 import { IdAllocator, MAX_CHANNEL_ID, VaddrAllocator, effectivePageSize } from './ids.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
-import { MICROKIT } from '../facts.js';
+import { MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
 export interface ImageFacts {
@@ -40,6 +40,8 @@ export interface ResolveInput {
    * that input): the CLI builds the archives before resolution.
    */
   initramfsPaths?: ReadonlyMap<object, string>;
+  /** The Microkit release: its defaults (a PD's stack) and what it allows. @default '2.0.1' */
+  microkit?: MicrokitRelease | undefined;
 }
 
 export interface ResolveResult {
@@ -147,7 +149,7 @@ export class Resolution {
       budget,
       period: pd.period ?? budget,
       passive: pd.passive,
-      stackSize: pd.stackSize ?? DEFAULT_STACK_SIZE,
+      stackSize: pd.stackSize ?? microkitFacts(this.input.microkit).defaultStack,
       smc: pd.smc,
       programImage: pd.program ? path.basename(pd.program.path) : '',
       programPath: pd.program?.path,

@@ -12,6 +12,7 @@ import { checkDevices } from './devices.js';
 import { checkGuests } from './guests.js';
 import { checkVmmTimer } from './vmm-timer.js';
 import { checkPolicy } from './policy.js';
+import { checkMicrokitRelease } from './microkit-2.3.0.js';
 
 const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkNames,
@@ -24,6 +25,7 @@ const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkDevices,
   checkGuests,
   checkVmmTimer,
+  checkMicrokitRelease,
   (system) => checkPolicy(system),
 ];
 

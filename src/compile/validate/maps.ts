@@ -4,6 +4,7 @@
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { mappingContexts, type SystemModel } from '../model.js';
 import { userTop } from '../boards.js';
+import { microkitFacts } from '../facts.js';
 import { hex } from '../../format.js';
 import { overlaps, range } from './common.js';
 
@@ -11,9 +12,12 @@ export function checkMaps(system: SystemModel): Diagnostic[] {
   const out: Diagnostic[] = [];
   const regions = new Map(system.memoryRegions.map((m) => [m.name, m] as const));
   const top = userTop(system.board);
+  // 2.0.1: a PD's stack ends at the top of its address space; 2.3.0 puts the IPC buffer and a
+  // guard page above it (sel4.rs pd_stack_top), so mappings must stay below the stack's bottom.
+  const aboveStack = microkitFacts(system.microkit).aboveStack;
 
   for (const ctx of mappingContexts(system)) {
-    const max = ctx.kind === 'protection domain' ? top - ctx.pd.stackSize : top;
+    const max = ctx.kind === 'protection domain' ? top - aboveStack - ctx.pd.stackSize : top;
     const placed: { name: string; start: bigint; size: bigint; loc: typeof ctx.loc }[] = [];
     for (const m of ctx.maps) {
       if (!/^r?w?x?$/.test(m.perms) || m.perms === '') {

@@ -23,7 +23,9 @@ export function checkMemoryRegions(system: SystemModel): Diagnostic[] {
       }));
       continue;
     }
-    if (mr.size === 0n) {
+    if (mr.size === 0n && mr.sizeFromPrefill) {
+      // The prefill file was not found (or is empty): microkit-2.3.0.ts says so.
+    } else if (mr.size === 0n) {
       out.push(error('mr-size-zero', `memory region '${mr.name}' has size 0`, mr.loc));
     } else if (mr.size % pageSize !== 0n) {
       out.push(error('mr-size-not-page-multiple', `memory region '${mr.name}' has size ${hex(mr.size)}, not a multiple of its page size ${hex(pageSize)}`, mr.loc, {

@@ -72,7 +72,12 @@ export function checkProtectionDomains(system: SystemModel): Diagnostic[] {
     for (const m of pd.maps) {
       if (m.setvarVaddr !== undefined) setvar(m.setvarVaddr, m.loc);
       if (m.setvarSize !== undefined) setvar(m.setvarSize, m.loc);
+      if (m.setvarPrefillSize !== undefined) setvar(m.setvarPrefillSize, m.loc);
     }
+    // Microkit 2.3.0 setvar_id: an irq's, a child's (set in the parent), a channel end's.
+    for (const q of pd.irqs) if (q.setvarId !== undefined) setvar(q.setvarId, q.loc);
+    for (const c of pd.children) if (c.setvarId !== undefined) setvar(c.setvarId, c.loc);
+    for (const ch of system.channels) for (const e of [ch.a, ch.b]) if (e.pd === pd.name && e.setvarId !== undefined) setvar(e.setvarId, e.loc);
     for (const sv of pd.setvars) {
       setvar(sv.symbol, sv.loc);
       if (!system.memoryRegions.some((mr) => mr.name === sv.regionPaddr)) {

@@ -126,7 +126,7 @@ export function importSel4cpXml(text: string, options: Sel4cpImportOptions): Sel
   // Validated without the board: what the board forbids of the old layout (a GIC region over the
   // distributor the VMM emulates) is what the conversion replaces; and VM names that repeat are
   // renamed. The systems.ts is validated in full when it is synthesised.
-  const parsed = parseSystemXml(text, options.file, undefined, 'sel4cp');
+  const parsed = parseSystemXml(text, options.file, undefined, { dialect: 'sel4cp' });
   const errors = [...parsed.diagnostics, ...(parsed.model ? validateSystem(parsed.model) : [])]
     .filter((d) => d.severity === 'error' && d.id !== 'duplicate-vm-name');
   if (!parsed.model || errors.length) {

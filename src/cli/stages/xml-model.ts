@@ -1,0 +1,39 @@
+// The model of an existing .system file, as every command that reads one needs it: parsed in the
+// format of the target release (the SDK's VERSION, or --microkit), with the kernel's facts when
+// an SDK is there, and its prefill files found on the search path (the file's own directory
+// first, then --search-path, as the Microkit tool is usually run from beside the file).
+import path from 'node:path';
+import type { Board } from '../../compile/boards.js';
+import type { Diagnostic } from '../../compile/diagnostics.js';
+import type { MicrokitRelease } from '../../compile/facts.js';
+import type { SystemModel } from '../../compile/model.js';
+import { parseSystemXml, type SystemDialect } from '../../compile/parse/system-xml.js';
+import type { MicrokitConfig } from '../../compile/target.js';
+import { kernelConfig, microkitRelease } from '../io.js';
+import { checkConfig } from './model.js';
+import { resolvePrefills } from './prefill.js';
+
+export interface XmlModelOptions {
+  board: Board | undefined;
+  microkit?: MicrokitRelease | undefined;
+  config?: MicrokitConfig | undefined;
+  dialect?: SystemDialect | undefined;
+  searchPaths?: readonly string[] | undefined;
+  sdk?: string | undefined;
+}
+
+export function xmlModel(text: string, file: string, options: XmlModelOptions): { model: SystemModel | undefined; diagnostics: Diagnostic[] } {
+  const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
+  const release = microkitRelease(sdk, options.microkit);
+  const config = options.config ?? 'debug';
+  checkConfig(release, config, options.board);
+  const parsed = parseSystemXml(text, file, options.board, { dialect: options.dialect ?? 'microkit', release });
+  const model = parsed.model;
+  if (model) {
+    model.microkit = release;
+    model.config = config;
+    if (options.board) model.kernel = kernelConfig(sdk, options.board.microkitBoard, config);
+    resolvePrefills(model, [path.dirname(file), ...(options.searchPaths ?? [])]);
+  }
+  return parsed;
+}
