@@ -17,7 +17,8 @@ import { inBoardRam } from './validate/maps.js';
  *  - ppc: a protected procedure call (the caller's arguments in, the callee's reply back);
  *  - device: the source drives a device (maps its registers writable) whose interrupt the
  *    destination receives;
- *  - control: a parent may stop, restart and read the state of its child;
+ *  - control: a parent may stop, restart and read the state of its child; a PD holding another's
+ *    TCB, VSpace or scheduling context cap (Microkit 2.3.0 cspace) controls it the same way;
  *  - fault: a child's faults are delivered to its parent.
  */
 export type FlowKind = 'memory' | 'notify' | 'ppc' | 'device' | 'control' | 'fault';
@@ -171,6 +172,20 @@ function parentFlows(system: SystemModel, of: Map<string, string>, out: FlowSet)
   system.protectionDomains.forEach(walk);
 }
 
+/**
+ * control: Microkit 2.3.0 cspace caps. A PD holding another's TCB can suspend, resume and rewrite
+ * it; its VSpace, map into it; its scheduling context, spend or withhold its time.
+ */
+function capFlows(system: SystemModel, of: Map<string, string>, out: FlowSet): void {
+  for (const pd of allProtectionDomains(system)) {
+    for (const c of pd.capMaps ?? []) {
+      const to = of.get(c.pd);
+      if (to === undefined) continue;
+      out.add(of.get(pd.name)!, to, 'control', { what: `'${pd.name}' holds the ${c.type} cap of '${c.pd}' (cspace slot ${c.slot})`, loc: c.loc });
+    }
+  }
+}
+
 /** The flow graph of a system. */
 export function deriveFlows(system: SystemModel): FlowGraph {
   const { list, of } = principals(system);
@@ -180,6 +195,7 @@ export function deriveFlows(system: SystemModel): FlowGraph {
   channelFlows(system, of, out);
   deviceFlows(system, uses, of, out);
   parentFlows(system, of, out);
+  capFlows(system, of, out);
   const order = new Map(list.map((p, i) => [p.name, i]));
   const flows = out.list().sort((x, y) => order.get(x.from)! - order.get(y.from)! || order.get(x.to)! - order.get(y.to)! || FLOW_KINDS.indexOf(x.kind) - FLOW_KINDS.indexOf(y.kind));
   return { principals: list, flows, principalOf: of };

@@ -1,5 +1,5 @@
-// The low-level constructors: one for each element of the Microkit 2.0.1 system description
-// format. They only record what the user said (and where); all checking happens in
+// The low-level constructors: one for each element of the Microkit system description format
+// (2.0.1, and what 2.3.0 adds: cores, FPU, domains, setvar ids, prefilled regions, cspace caps). They only record what the user said (and where); all checking happens in
 // src/compile/validate so that every problem is reported at once, with its location.
 import { captureLocation, type SourceLocation } from './location.js';
 import { toFileRef, type FileRef } from './context.js';
@@ -7,6 +7,7 @@ import { DslError } from './errors.js';
 import { checkBigint, checkBoolean, checkConstructs, checkFile, checkNumber, checkOneOf, checkOptions, checkString } from './check.js';
 import type { Address, Size } from './units.js';
 import type { VirtualMachine } from './vm.js';
+import type { Domain } from './domains.js';
 
 /** Mapping permissions: any combination of read, write and execute except write-only. */
 export type Perms = 'r' | 'rw' | 'rx' | 'rwx' | 'x';
@@ -20,8 +21,8 @@ interface Construct {
 // Memory regions
 
 export interface MemoryRegionOptions {
-  /** Size in bytes; a multiple of the page size. */
-  size: Size;
+  /** Size in bytes; a multiple of the page size. @default with `prefill`, the file's length rounded up to the page size; otherwise required */
+  size?: Size;
   /**
    * Page size: `kib(4)` or `mib(2)` on AArch64.
    * @default the largest page size that the size and every mapping address are aligned to (Microkit's choice)
@@ -39,15 +40,22 @@ export interface MemoryRegionOptions {
    * @default false
    */
   shared?: boolean;
+  /** Microkit 2.3.0: a file whose bytes the region holds at boot (`prefill_path`). @default none */
+  prefill?: string | FileRef;
+  /** Microkit 2.3.0: boot information the initialiser copies in (`prefill_bootinfo`; on AArch64 `'fdt'`). @default none */
+  prefillBootinfo?: 'fdt';
 }
 
 export interface MemoryRegion extends Construct {
   readonly kind: 'memoryRegion';
   readonly name: string;
-  readonly size: Size;
+  /** Undefined: the prefill file's length decides. */
+  readonly size: Size | undefined;
   readonly pageSize: Size | undefined;
   readonly physAddr: Address | undefined;
   readonly shared: boolean;
+  readonly prefill: FileRef | undefined;
+  readonly prefillBootinfo: 'fdt' | undefined;
 }
 
 /** A Microkit memory region (`<memory_region>`). */
@@ -56,10 +64,13 @@ export function memoryRegion(name: string, options: MemoryRegionOptions): Memory
   const what = `memoryRegion(${JSON.stringify(name)})`;
   checkString(`memoryRegion() name`, name, loc);
   checkOptions(what, options, loc, false);
-  checkBigint(`${what} size`, options.size, loc, false, 'mib');
+  const prefilled = options.prefill !== undefined || options.prefillBootinfo !== undefined;
+  checkBigint(`${what} size`, options.size, loc, prefilled, 'mib');
   checkBigint(`${what} pageSize`, options.pageSize, loc, true, 'kib');
   checkBigint(`${what} physAddr`, options.physAddr, loc, true, 'addr');
   checkBoolean(`${what} shared`, options.shared, loc);
+  checkFile(`${what} prefill`, options.prefill, loc, true);
+  checkOneOf(`${what} prefillBootinfo`, options.prefillBootinfo, ['fdt'], loc);
   return {
     kind: 'memoryRegion',
     name,
@@ -67,6 +78,8 @@ export function memoryRegion(name: string, options: MemoryRegionOptions): Memory
     pageSize: options.pageSize,
     physAddr: options.physAddr,
     shared: options.shared ?? false,
+    prefill: options.prefill === undefined ? undefined : toFileRef(options.prefill, loc),
+    prefillBootinfo: options.prefillBootinfo,
     loc,
   };
 }
@@ -88,6 +101,8 @@ export interface MapOptions {
   setvarVaddr?: string;
   /** Symbol in the program image to receive the region's size (PDs only). */
   setvarSize?: string;
+  /** Microkit 2.3.0: symbol to receive the length of the region's prefill file (PDs only). */
+  setvarPrefillSize?: string;
 }
 
 export interface Mapping extends Construct {
@@ -98,6 +113,7 @@ export interface Mapping extends Construct {
   readonly cached: boolean;
   readonly setvarVaddr: string | undefined;
   readonly setvarSize: string | undefined;
+  readonly setvarPrefillSize: string | undefined;
 }
 
 /** Map a memory region into a PD or VM (`<map>`). */
@@ -113,6 +129,7 @@ export function map(mr: MemoryRegion, options: MapOptions = {}): Mapping {
   checkBoolean(`${what} cached`, options.cached, loc);
   checkString(`${what} setvarVaddr`, options.setvarVaddr, loc, { optional: true, nonEmpty: true });
   checkString(`${what} setvarSize`, options.setvarSize, loc, { optional: true, nonEmpty: true });
+  checkString(`${what} setvarPrefillSize`, options.setvarPrefillSize, loc, { optional: true, nonEmpty: true });
   return {
     kind: 'map',
     mr,
@@ -121,6 +138,7 @@ export function map(mr: MemoryRegion, options: MapOptions = {}): Mapping {
     cached: options.cached ?? true,
     setvarVaddr: options.setvarVaddr,
     setvarSize: options.setvarSize,
+    setvarPrefillSize: options.setvarPrefillSize,
     loc,
   };
 }
@@ -133,6 +151,8 @@ export interface IrqOptions {
   id?: number;
   /** @default 'level' */
   trigger?: IrqTrigger;
+  /** Microkit 2.3.0: symbol in the PD's program image to receive the channel id. */
+  setvarId?: string;
 }
 
 export interface Irq extends Construct {
@@ -140,6 +160,7 @@ export interface Irq extends Construct {
   readonly irq: number;
   readonly id: number | undefined;
   readonly trigger: IrqTrigger;
+  readonly setvarId: string | undefined;
 }
 
 /** A hardware interrupt delivered to a PD (`<irq>`); `irq` is the GIC INTID (SPI n is 32 + n). */
@@ -149,7 +170,8 @@ export function irq(number: number, options: IrqOptions = {}): Irq {
   checkOptions(`irq(${number})`, options, loc, true);
   checkNumber(`irq(${number}) id`, options.id, loc, { optional: true, integer: true });
   checkOneOf(`irq(${number}) trigger`, options.trigger, ['level', 'edge'], loc);
-  return { kind: 'irq', irq: number, id: options.id, trigger: options.trigger ?? 'level', loc };
+  checkString(`irq(${number}) setvarId`, options.setvarId, loc, { optional: true, nonEmpty: true });
+  return { kind: 'irq', irq: number, id: options.id, trigger: options.trigger ?? 'level', setvarId: options.setvarId, loc };
 }
 
 export interface SetVar extends Construct {
@@ -189,6 +211,30 @@ export interface ChildPd {
   readonly pd: ProtectionDomain;
   /** @default the lowest id not used by the parent's other children or vCPUs */
   readonly id?: number;
+  /** Microkit 2.3.0: symbol in the parent's program image to receive the child's id. */
+  readonly setvarId?: string;
+}
+
+/** Microkit 2.3.0: another PD's capability placed in this PD's CSpace (`<cspace>`). */
+export interface CapMap extends Construct {
+  readonly kind: 'cap';
+  readonly type: 'tcb' | 'sc' | 'vspace';
+  /** The PD whose cap it is: the construct, or its name (for itself, or one declared later). */
+  readonly pd: ProtectionDomain | VirtualMachine | string;
+  readonly slot: number;
+}
+
+/**
+ * Give a PD another PD's thread (`'tcb'`), scheduling context (`'sc'`) or address space
+ * (`'vspace'`) capability in slot `slot` (1 to 127) of its CSpace (Microkit 2.3.0 `<cap_*>`).
+ */
+export function cap(type: 'tcb' | 'sc' | 'vspace', pd: ProtectionDomain | VirtualMachine | string, slot: number): CapMap {
+  const loc = captureLocation();
+  checkOneOf('cap() type', type, ['tcb', 'sc', 'vspace'], loc, false);
+  if (typeof pd === 'string') checkString('cap() pd', pd, loc, { nonEmpty: true });
+  else checkConstructs('cap() pd', [pd], ['protectionDomain', 'virtualMachine'], 'protectionDomain(...), virtualMachine(...) or a PD name', loc);
+  checkNumber('cap() slot', slot, loc, { integer: true });
+  return { kind: 'cap', type, pd, slot, loc };
 }
 
 export interface ProtectionDomainOptions extends SchedulingOptions {
@@ -210,6 +256,16 @@ export interface ProtectionDomainOptions extends SchedulingOptions {
   children?: (ProtectionDomain | ChildPd)[];
   /** A bare virtual machine this PD runs (the PD is its VMM). @default none */
   virtualMachine?: BareVirtualMachine;
+  /** Microkit 2.3.0: the core it runs on. @default 0 */
+  cpu?: number;
+  /** Microkit 2.3.0: whether it may use the FPU. @default true */
+  fpu?: boolean;
+  /** Microkit 2.3.0: its scheduling domain (needs system({ domains })). @default none */
+  domain?: Domain;
+  /** Microkit 2.3.0: an unstripped ELF the tool reads the program's symbols from. @default the program */
+  programForSymbols?: string | FileRef;
+  /** Microkit 2.3.0: other PDs' capabilities in this PD's CSpace (see cap()). @default [] */
+  cspace?: CapMap[];
 }
 
 export interface ProtectionDomain extends Construct {
@@ -229,6 +285,11 @@ export interface ProtectionDomain extends Construct {
   readonly virtualMachine: BareVirtualMachine | undefined;
   /** Set on the VMM PD that virtualMachine() makes: sel4cp-synth fills it in for the board. */
   readonly vmmOf: VirtualMachine | undefined;
+  readonly cpu: number | undefined;
+  readonly fpu: boolean | undefined;
+  readonly domain: Domain | undefined;
+  readonly programForSymbols: FileRef | undefined;
+  readonly cspace: readonly CapMap[];
 }
 
 /** A Microkit protection domain (`<protection_domain>`). */
@@ -249,6 +310,8 @@ export function protectionDomain(name: string, options: ProtectionDomainOptions)
     checkConstructs(`${what} children[${i}]`, [pd], ['protectionDomain'], 'protectionDomain(...) or { pd, id }', loc);
   }
   if (options.virtualMachine !== undefined) checkConstructs(`${what} virtualMachine`, [options.virtualMachine], ['bareVirtualMachine'], 'bareVirtualMachine(...)', loc);
+  checkFile(`${what} programForSymbols`, options.programForSymbols, loc, true);
+  checkConstructs(`${what} cspace`, options.cspace, ['cap'], 'cap(...)', loc);
   return makeProtectionDomain(name, options, loc, undefined);
 }
 
@@ -260,7 +323,11 @@ export function makeProtectionDomain(
   vmmOf: VirtualMachine | undefined,
 ): ProtectionDomain {
   checkScheduling(vmmOf ? `virtualMachine(${JSON.stringify(vmmOf.name)}) vmm` : `protectionDomain(${JSON.stringify(name)})`, options, loc);
-  checkBigint(`protectionDomain(${JSON.stringify(name)}) stackSize`, options.stackSize, loc, true, 'kib');
+  const what = vmmOf ? `virtualMachine(${JSON.stringify(vmmOf.name)}) vmm` : `protectionDomain(${JSON.stringify(name)})`;
+  checkBigint(`${what} stackSize`, options.stackSize, loc, true, 'kib');
+  checkNumber(`${what} cpu`, options.cpu, loc, { optional: true, integer: true });
+  checkBoolean(`${what} fpu`, options.fpu, loc);
+  if (options.domain !== undefined) checkConstructs(`${what} domain`, [options.domain], ['domain'], 'domain(...)', loc);
   const children = (options.children ?? []).map((c) => ('kind' in c && c.kind === 'protectionDomain' ? { pd: c } : (c as ChildPd)));
   return {
     kind: 'protectionDomain',
@@ -278,8 +345,20 @@ export function makeProtectionDomain(
     children,
     virtualMachine: options.virtualMachine,
     vmmOf,
+    cpu: options.cpu,
+    fpu: options.fpu,
+    domain: options.domain,
+    programForSymbols: options.programForSymbols === undefined ? undefined : toFileRef(options.programForSymbols, loc),
+    cspace: options.cspace ?? [],
     loc,
   };
+}
+
+/** A vCPU of a bare VM: its id, and (Microkit 2.3.0) the core it runs on. */
+export interface VcpuSpec {
+  id: number;
+  /** Microkit 2.3.0. @default its VMM's core */
+  cpu?: number;
 }
 
 export interface BareVirtualMachineOptions extends SchedulingOptions {
@@ -287,7 +366,7 @@ export interface BareVirtualMachineOptions extends SchedulingOptions {
    * vCPU ids (each below 62, distinct from the PD's child ids), or a count (ids 0..n-1).
    * @default 1
    */
-  vcpus?: number | number[];
+  vcpus?: number | (number | VcpuSpec)[];
   /** Guest-physical mappings; each needs a `vaddr`. @default [] */
   maps?: Mapping[];
 }
@@ -295,7 +374,7 @@ export interface BareVirtualMachineOptions extends SchedulingOptions {
 export interface BareVirtualMachine extends Construct {
   readonly kind: 'bareVirtualMachine';
   readonly name: string;
-  readonly vcpus: readonly number[];
+  readonly vcpus: readonly VcpuSpec[];
   readonly maps: readonly Mapping[];
   readonly priority: number | undefined;
   readonly budget: number | undefined;
@@ -314,10 +393,17 @@ export function bareVirtualMachine(name: string, options: BareVirtualMachineOpti
   checkOptions(what, options, loc, true);
   checkScheduling(what, options, loc);
   checkConstructs(`${what} maps`, options.maps, ['map'], 'map(...)', loc);
-  if (Array.isArray(options.vcpus)) options.vcpus.forEach((id, i) => checkNumber(`${what} vcpus[${i}]`, id, loc, { integer: true }));
-  else checkNumber(`${what} vcpus`, options.vcpus, loc, { optional: true, integer: true, min: 0, max: 64 });
+  if (Array.isArray(options.vcpus)) {
+    options.vcpus.forEach((v, i) => {
+      const spec = typeof v === 'object' && v !== null ? v : { id: v };
+      checkNumber(`${what} vcpus[${i}]${typeof v === 'object' ? '.id' : ''}`, spec.id, loc, { integer: true });
+      checkNumber(`${what} vcpus[${i}].cpu`, spec.cpu, loc, { optional: true, integer: true });
+    });
+  } else {
+    checkNumber(`${what} vcpus`, options.vcpus, loc, { optional: true, integer: true, min: 0, max: 64 });
+  }
   const v = options.vcpus ?? 1;
-  const vcpus = typeof v === 'number' ? Array.from({ length: v }, (_, i) => i) : v;
+  const vcpus = typeof v === 'number' ? Array.from({ length: v }, (_, i) => ({ id: i })) : v.map((x) => (typeof x === 'number' ? { id: x } : x));
   return {
     kind: 'bareVirtualMachine',
     name,
@@ -340,6 +426,8 @@ export interface ChannelEndOptions {
   pp?: boolean;
   /** This end may notify the other end. @default true */
   notify?: boolean;
+  /** Microkit 2.3.0: symbol in this end's program image to receive the channel id. */
+  setvarId?: string;
 }
 
 export interface ChannelEnd extends Construct {
@@ -348,6 +436,7 @@ export interface ChannelEnd extends Construct {
   readonly id: number | undefined;
   readonly pp: boolean;
   readonly notify: boolean;
+  readonly setvarId: string | undefined;
 }
 
 /** One end of a channel, when it needs an id or pp/notify settings. */
@@ -358,7 +447,8 @@ export function end(pd: ProtectionDomain | VirtualMachine, options: ChannelEndOp
   checkNumber('end() id', options.id, loc, { optional: true, integer: true });
   checkBoolean('end() pp', options.pp, loc);
   checkBoolean('end() notify', options.notify, loc);
-  return { kind: 'end', pd, id: options.id, pp: options.pp ?? false, notify: options.notify ?? true, loc };
+  checkString('end() setvarId', options.setvarId, loc, { optional: true, nonEmpty: true });
+  return { kind: 'end', pd, id: options.id, pp: options.pp ?? false, notify: options.notify ?? true, setvarId: options.setvarId, loc };
 }
 
 export interface Channel extends Construct {
@@ -376,7 +466,7 @@ export function channel(a: EndLike, b: EndLike): Channel {
     if (!e || (e.kind !== 'end' && e.kind !== 'protectionDomain' && e.kind !== 'virtualMachine')) {
       throw new DslError('bad-argument', 'channel() takes protection domains, virtual machines or end(...) values', undefined, loc);
     }
-    return e.kind === 'end' ? e : { kind: 'end', pd: e, id: undefined, pp: false, notify: true, loc };
+    return e.kind === 'end' ? e : { kind: 'end', pd: e, id: undefined, pp: false, notify: true, setvarId: undefined, loc };
   };
   return { kind: 'channel', a: toEnd(a), b: toEnd(b), loc };
 }

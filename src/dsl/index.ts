@@ -1,7 +1,8 @@
 // What a systems.ts imports from 'sel4cp-synth'.
 export { bytes, kib, mib, gib, addr, type Size, type Address } from './units.js';
 export {
-  memoryRegion, map, irq, setvarRegionPaddr, protectionDomain, bareVirtualMachine, channel, end,
+  memoryRegion, map, irq, setvarRegionPaddr, protectionDomain, bareVirtualMachine, channel, end, cap,
+  type CapMap, type VcpuSpec,
   type MemoryRegion, type MemoryRegionOptions, type Mapping, type MapOptions, type Irq, type IrqOptions,
   type SetVar, type ProtectionDomain, type ProtectionDomainOptions, type ChildPd, type BareVirtualMachine,
   type BareVirtualMachineOptions, type Channel, type ChannelEnd, type ChannelEndOptions, type Perms,
@@ -12,6 +13,7 @@ export {
   type VirtualMachine, type Emulated, type EmulatedKind, type VirtualMachineOptions, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
 } from './vm.js';
 export { system, type System, type SystemOptions, type VmmTimerOptions } from './system.js';
+export { domain, domainSchedule, type Domain, type DomainOptions, type DomainSchedule, type DomainScheduleOptions, type DomainSlot } from './domains.js';
 export { initramfs, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';

@@ -4,6 +4,7 @@ import type { VirtualMachine } from './vm.js';
 import { DslError } from './errors.js';
 import { checkConstructs, checkOptions, checkString } from './check.js';
 import { isPolicy, type Policy } from './policy.js';
+import type { DomainSchedule } from './domains.js';
 
 /** The timer PD that wakes idle vCPUs (added when some virtualMachine() has `idle: 'block'`). */
 export interface VmmTimerOptions {
@@ -49,6 +50,8 @@ export interface SystemOptions {
   vmmTimer?: VmmTimerOptions;
   /** The information flows the system may have (see policy()); every other flow is an error. @default none: no flow is checked */
   policy?: Policy;
+  /** Microkit 2.3.0: the domain schedule (see domainSchedule()); then every PD needs a domain. @default none */
+  domains?: DomainSchedule;
 }
 
 export interface System {
@@ -61,6 +64,7 @@ export interface System {
   readonly channels: readonly Channel[];
   readonly vmmTimer: VmmTimerOptions;
   readonly policy: Policy | undefined;
+  readonly domains: DomainSchedule | undefined;
   readonly loc: SourceLocation | undefined;
 }
 
@@ -100,6 +104,7 @@ export function system(options: SystemOptions): System {
   checkConstructs('system() virtualMachines', options.virtualMachines, ['virtualMachine'], 'virtualMachine(...)', loc);
   checkConstructs('system() memoryRegions', options.memoryRegions, ['memoryRegion'], 'memoryRegion(...)', loc);
   checkConstructs('system() channels', options.channels, ['channel'], 'channel(...)', loc);
+  if (options.domains !== undefined) checkConstructs('system() domains', [options.domains], ['domainSchedule'], 'domainSchedule(...)', loc);
   const pds: ProtectionDomain[] = [];
   const vms: VirtualMachine[] = [...(options.virtualMachines ?? [])];
   for (const item of options.protectionDomains ?? []) {
@@ -119,6 +124,7 @@ export function system(options: SystemOptions): System {
     channels: options.channels ?? [],
     vmmTimer: checkVmmTimer(options.vmmTimer, loc),
     policy: checkPolicyOption(options.policy, loc),
+    domains: options.domains,
     loc,
   };
   made.add(result);

@@ -9,6 +9,7 @@ import { checkScheduling, makeProtectionDomain, type IrqTrigger, type Mapping, t
 import { checkBigint, checkBoolean, checkConstructs, checkFile, checkNumber, checkOneOf, checkOptions, checkString } from './check.js';
 import type { Address, Size } from './units.js';
 import type { Initramfs } from './initramfs.js';
+import type { Domain } from './domains.js';
 
 /** A device described by hand, for one the board file does not list. */
 export interface DeviceSpec {
@@ -90,6 +91,10 @@ export interface VmmOptions extends SchedulingOptions {
   name?: string;
   /** @default kib(16) */
   stackSize?: Size;
+  /** Microkit 2.3.0: the core the VMM runs on. @default 0 */
+  cpu?: number;
+  /** Microkit 2.3.0: the VMM's scheduling domain (its guest runs in it too). @default none */
+  domain?: Domain;
 }
 
 export interface VirtualMachineOptions extends SchedulingOptions {
@@ -117,6 +122,12 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   ramBase?: Address;
   /** Number of vCPUs. @default 1 */
   vcpus?: number;
+  /**
+   * Microkit 2.3.0 on a multicore (smp-*) configuration: the core of each vCPU, in order.
+   * @default vCPU i on core (VMM's core + i) modulo the cores seL4 runs on, so that a guest's
+   *   vCPUs run in parallel and its boot vCPU shares the core of its VMM; on one core, the VMM's
+   */
+  cpus?: number[];
   /** Devices this VM owns. @default [] */
   passthrough?: Passthrough[];
   /** Devices the VMM emulates for this VM (see emulated()). @default [] */
@@ -159,6 +170,7 @@ export interface VirtualMachine {
   readonly ram: Size | undefined;
   readonly ramBase: Address | undefined;
   readonly vcpus: number;
+  readonly cpus: readonly number[] | undefined;
   readonly priority: number | undefined;
   readonly budget: number | undefined;
   readonly period: number | undefined;
@@ -185,6 +197,10 @@ function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions
   checkBigint(`${what} ram`, options.ram, loc, true, 'mib');
   checkBigint(`${what} ramBase`, options.ramBase, loc, true, 'addr');
   checkNumber(`${what} vcpus`, options.vcpus, loc, { optional: true, integer: true, min: 1 });
+  if (options.cpus !== undefined) {
+    if (!Array.isArray(options.cpus)) throw new DslError('bad-argument', `${what}: cpus must be an array of core numbers, one per vCPU`, undefined, loc);
+    options.cpus.forEach((c, i) => checkNumber(`${what} cpus[${i}]`, c, loc, { integer: true, min: 0 }));
+  }
   checkScheduling(what, options, loc);
   checkConstructs(`${what} passthrough`, options.passthrough, ['passthrough'], 'passthrough(...)', loc);
   checkConstructs(`${what} emulated`, options.emulated, ['emulated'], 'emulated(...)', loc);
@@ -215,6 +231,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     ram: options.ram,
     ramBase: options.ramBase,
     vcpus: options.vcpus ?? 1,
+    cpus: options.cpus,
     priority: options.priority,
     budget: options.budget,
     period: options.period,
@@ -232,6 +249,8 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     budget: vmmOptions.budget,
     period: vmmOptions.period,
     stackSize: vmmOptions.stackSize,
+    ...(vmmOptions.cpu !== undefined ? { cpu: vmmOptions.cpu } : {}),
+    ...(vmmOptions.domain !== undefined ? { domain: vmmOptions.domain } : {}),
   }, loc, vm);
   return vm;
 }

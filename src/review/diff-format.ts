@@ -19,6 +19,8 @@ const TITLES: Record<ChangeKind, [section: string, element: string]> = {
   'irq': ['IRQs', 'IRQ'],
   'channel': ['Channels', 'channel (pd:id ends)'],
   'setvar': ['Setvars', 'setvar (PD / symbol)'],
+  'cap': ['CSpace caps', 'cap (holder / slot)'],
+  'domain': ['Domains', 'domain or schedule slot'],
   'guest': ['Guests', 'guest (VM)'],
   'passthrough': ['Passthrough devices', 'device (VM / device)'],
 };

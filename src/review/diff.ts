@@ -23,12 +23,14 @@ export type ChangeKind =
   | 'irq'
   | 'channel'
   | 'setvar'
+  | 'cap'
+  | 'domain'
   | 'guest'
   | 'passthrough';
 
 /** The order kinds are reported in. */
 export const CHANGE_KINDS: readonly ChangeKind[] = [
-  'flow', 'policy', 'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'guest', 'passthrough',
+  'flow', 'policy', 'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'cap', 'domain', 'guest', 'passthrough',
 ];
 
 export type ChangeOp = 'added' | 'removed' | 'changed';
@@ -45,7 +47,8 @@ export type PrivilegeFlag =
   | 'irq-moved'
   | 'priority-raised'
   | 'pp-channel'
-  | 'smc-enabled';
+  | 'smc-enabled'
+  | 'cap-granted';
 
 export interface Privilege {
   flag: PrivilegeFlag;
@@ -87,6 +90,8 @@ function regionFields(mr: MemoryRegionModel, own: boolean): Fields {
     page_size: mr.pageSize === undefined ? undefined : hex(mr.pageSize),
     phys_addr: mr.physAddr === undefined ? undefined : hex(mr.physAddr),
     shared: own ? yesNo(mr.shared) : undefined,
+    prefill_path: mr.prefill?.path,
+    prefill_bootinfo: mr.prefillBootinfo,
   };
 }
 
@@ -97,6 +102,7 @@ function mapFields(m: MapModel): Fields {
     cached: yesNo(m.cached),
     setvar_vaddr: m.setvarVaddr,
     setvar_size: m.setvarSize,
+    setvar_prefill_size: m.setvarPrefillSize,
   };
 }
 
@@ -173,6 +179,7 @@ function channelEntries(model: SystemModel): Map<string, Fields> {
     for (const e of ends) {
       f[`${e.pd}:${e.id}.pp`] = yesNo(e.pp);
       f[`${e.pd}:${e.id}.notify`] = yesNo(e.notify);
+      if (e.setvarId !== undefined) f[`${e.pd}:${e.id}.setvar_id`] = e.setvarId;
     }
     out.set(key, f);
   }
@@ -186,7 +193,7 @@ function irqEntries(model: SystemModel, own: boolean): Map<string, Fields> {
       // Two PDs claiming one IRQ is invalid; keep both visible rather than hide one.
       let key = String(q.irq);
       for (let n = 2; out.has(key); n++) key = `${q.irq}#${n}`;
-      out.set(key, { pd: pd.name, id: String(q.id), trigger: q.trigger, device: own ? q.device : undefined });
+      out.set(key, { pd: pd.name, id: String(q.id), trigger: q.trigger, device: own ? q.device : undefined, setvar_id: q.setvarId });
     }
   }
   return out;
@@ -332,6 +339,13 @@ function flagElementChange(c: Change): void {
       }
     }
   }
+  if (c.kind === 'cap' && c.op !== 'removed') {
+    const type = field(c, 'cap')?.new;
+    const of = field(c, 'of')?.new ?? c.fields.find((f) => f.field === 'of')?.old;
+    const holder = c.key.split('/')[0];
+    const what = type === 'tcb' ? 'thread (it can suspend, resume and rewrite it)' : type === 'vspace' ? 'address space (it can map into it)' : 'scheduling context (it can take its time)';
+    if (type !== undefined) flag(c, 'cap-granted', `'${holder}' now holds '${of}''s ${what}`);
+  }
   if (c.kind === 'passthrough' && c.op === 'added') {
     const [vm, device] = c.key.split('/');
     flag(c, 'device-reachable', `device '${device}' is newly passed through to VM '${vm}'`);
@@ -371,6 +385,11 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
         smc: yesNo(pd.smc),
         parent: parents.get(pd.name),
         child_id: pd.childId === undefined ? undefined : String(pd.childId),
+        cpu: pd.cpu === undefined ? undefined : String(pd.cpu),
+        fpu: pd.fpu === undefined ? undefined : yesNo(pd.fpu),
+        domain: pd.domain,
+        setvar_id: pd.setvarId,
+        program_for_symbols: pd.programForSymbols,
       });
     }
     return out;
@@ -381,7 +400,13 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
     const out = new Map<string, Fields>();
     for (const pd of allProtectionDomains(model)) {
       const vm = pd.virtualMachine;
-      if (vm) out.set(vm.name, { vmm: pd.name, vcpus: vm.vcpus.map((v) => v.id).join(', '), priority: String(vm.priority), budget: String(vm.budget), period: String(vm.period) });
+      if (vm) {
+        out.set(vm.name, {
+          vmm: pd.name,
+          vcpus: vm.vcpus.map((v) => `${v.id}${v.cpu !== undefined ? ` on cpu ${v.cpu}` : ''}`).join(', '),
+          priority: String(vm.priority), budget: String(vm.budget), period: String(vm.period),
+        });
+      }
     }
     return out;
   };
@@ -399,6 +424,8 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
     return out;
   };
   changes.push(...diffKeyed('setvar', setvars(older), setvars(newer), (f) => f));
+  changes.push(...diffKeyed('cap', capEntries(older), capEntries(newer), (f) => f));
+  changes.push(...diffKeyed('domain', domainEntries(older), domainEntries(newer), (f) => f));
 
   if (own) {
     const og = guestEntries(older);
@@ -414,6 +441,24 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
   // Stable sort: kinds in their fixed order, each in model order.
   changes.sort((a, b) => rank(a.kind) - rank(b.kind));
   return { changes, notes };
+}
+
+/** Microkit 2.3.0 cspace caps, by holder and slot. */
+function capEntries(model: SystemModel): Map<string, Fields> {
+  const out = new Map<string, Fields>();
+  for (const pd of allProtectionDomains(model)) for (const c of pd.capMaps ?? []) out.set(`${pd.name}/slot ${c.slot}`, { cap: c.type, of: c.pd });
+  return out;
+}
+
+/** Microkit 2.3.0 domains and the schedule's slots, in order. */
+function domainEntries(model: SystemModel): Map<string, Fields> {
+  const out = new Map<string, Fields>();
+  const d = model.domains;
+  if (!d) return out;
+  for (const dom of d.domains) out.set(`domain ${dom.name}`, { id: dom.id === undefined ? 'auto' : String(dom.id) });
+  d.schedule?.entries.forEach((e, i) => out.set(`schedule slot ${i}`, e.kind === 'end-marker' ? { slot: 'end' } : { domain: e.domain, duration: `${e.duration} ${e.unit}` }));
+  if (d.schedule) out.set('schedule', { start_index: d.schedule.startIndex?.toString(), index_shift: d.schedule.indexShift?.toString() });
+  return out;
 }
 
 /** Each flow (from -> to, kind) with what causes it. */

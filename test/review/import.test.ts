@@ -12,6 +12,7 @@ import type { SystemModel } from '../../src/compile/model.js';
 import { buildModel } from '../../src/cli/pipeline.js';
 import { identifierFor, importSystemXml } from '../../src/review/import/index.js';
 import { readXmlComments } from '../../src/review/import/xml-comments.js';
+import { resolvePrefills } from '../../src/compile/parse/prefill.js';
 import { missing, repoRoot, runCli, testIf } from '../helpers.js';
 
 /**
@@ -29,14 +30,16 @@ function meaning(model: SystemModel): unknown {
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-import-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function roundTrip(xml: string, name: string): Promise<string> {
-  const original = parseSystemXml(xml, `/virtual/${name}.system`, undefined);
+async function roundTrip(xml: string, name: string, at?: { file: string; release: '2.3.0' }): Promise<string> {
+  const where = at?.file ?? `/virtual/${name}.system`;
+  const original = parseSystemXml(xml, where, undefined, { release: at?.release });
   assert.ok(original.model, `${name}: ${JSON.stringify(original.diagnostics)}`);
-  const imported = importSystemXml(xml, { file: `${name}.system` });
+  resolvePrefills(original.model!, [path.dirname(where)]);
+  const imported = importSystemXml(xml, { file: at?.file ?? `${name}.system`, release: at?.release, outDir: tmp });
   assert.ok(imported.text, JSON.stringify(imported.diagnostics));
   const file = path.join(tmp, `${name}.ts`);
   writeFileSync(file, imported.text!);
-  const { model, diagnostics } = await buildModel({ file });
+  const { model, diagnostics } = await buildModel({ file, microkit: at?.release, sdk: '' });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   assert.equal(errors.map((d) => `${d.id}: ${d.message}`), [], `${name}: the imported systems.ts is valid`);
   assert.equal(meaning(model), meaning(original.model!), `${name}: same elements and values`);
@@ -51,6 +54,19 @@ testIf(missing('microkit-src'), 'import: round trip of every Microkit 2.0.1 exam
   }).sort();
   assert.ok(files.length >= 6, `found ${files.length} example .system files`);
   for (const f of files) await roundTrip(readFileSync(f, 'utf8'), path.basename(f, '.system'));
+});
+
+testIf(missing('microkit-src-2.3.0'), 'import: round trip of every Microkit 2.3.0 ARM example (prefill, domains, cspace, setvar ids)', async () => {
+  const src = process.env['MICROKIT_SRC_2_3_0']!;
+  const files = readdirSync(path.join(src, 'example')).flatMap((d) => {
+    const dir = path.join(src, 'example', d);
+    return readdirSync(dir).filter((f) => f.endsWith('.system')).map((f) => path.join(dir, f));
+  }).filter((f) => !/<ioport\b|<io_address_space\b|prefill_bootinfo="x86_/.test(readFileSync(f, 'utf8'))).sort();
+  assert.ok(files.length >= 10, `found ${files.length} ARM example .system files`);
+  for (const f of files) {
+    const text = await roundTrip(readFileSync(f, 'utf8'), `mk230-${path.basename(f, '.system')}`, { file: f, release: '2.3.0' });
+    assert.match(text, /Microkit 2\.3\.0 format/);
+  }
 });
 
 test('import: round trip of the .system files our examples synthesise', async () => {

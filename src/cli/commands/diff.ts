@@ -2,6 +2,7 @@
 // semantic difference of two systems, privilege changes first. Exit codes follow
 // `git diff --exit-code`: 0 equal, 1 different, 2 trouble (so a user error here exits 2, not 1).
 import type { Argv, CommandModule } from 'yargs';
+import type { MicrokitRelease } from '../../compile/facts.js';
 import { BoardFileError } from '../../compile/boards.js';
 import { error, UserError } from '../../compile/diagnostics.js';
 import type { SystemModel } from '../../compile/model.js';
@@ -9,11 +10,12 @@ import { diffModels } from '../../review/diff.js';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText, type DiffSides } from '../../review/diff-format.js';
 import { PREFIX } from '../report.js';
 import { loadModel, loadModelAtRef } from '../review-io.js';
-import { ContextArgError, contextOption, parseContext, printDiagnostics } from './shared.js';
+import { ContextArgError, contextOption, parseContext, printDiagnostics, microkitOption } from './shared.js';
 
 export type DiffFormat = 'text' | 'markdown' | 'json';
 
 interface DiffArgs {
+  microkit: MicrokitRelease | undefined;
   old: string;
   new: string | undefined;
   base: string | undefined;
@@ -31,7 +33,7 @@ export const DIFF_TROUBLE = 2;
 export const diffCommand: CommandModule<object, DiffArgs> = {
   command: 'diff <old> [new]',
   describe: 'semantic diff of two systems (systems.ts or .system), privilege changes first',
-  builder: (y: Argv) => contextOption(y
+  builder: (y: Argv) => contextOption(microkitOption(y
     .usage('$0 diff <old> <new> [options]\n$0 diff <systems.ts> --base <git-ref> [options]\n\n'
       + 'Compares the resolved systems: memory regions, protection domains, virtual machines, maps, IRQs, '
       + 'channels, setvars, guests and passthrough devices. Changes that widen privilege (new writable or '
@@ -44,7 +46,7 @@ export const diffCommand: CommandModule<object, DiffArgs> = {
     .option('base', { type: 'string', describe: 'compare <old> as it was at this git commit (the "old" side) with the file as it is now' })
     .option('format', { choices: ['text', 'markdown', 'json'] as const, default: 'text' as const, describe: 'text (colour on a terminal, NO_COLOR respected), markdown (for a pull request) or json' })
     .option('board', { type: 'string', describe: 'board name or alias, for both sides' })
-    ) as unknown as Argv<DiffArgs>,
+    )) as unknown as Argv<DiffArgs>,
   handler: async (args) => {
     try {
       if (args.base !== undefined && args.new !== undefined) throw new UserError(error('diff-usage', 'give either <new> or --base, not both', undefined));
@@ -52,7 +54,7 @@ export const diffCommand: CommandModule<object, DiffArgs> = {
         throw new UserError(error('diff-usage', 'give the new system, or --base <git-ref> to compare the file with a commit', undefined));
       }
       const context = parseContext(args.context);
-      const input = { board: args.board, context };
+      const input = { board: args.board, context, microkit: args.microkit };
       let older: SystemModel;
       let newer: SystemModel;
       let sides: DiffSides;

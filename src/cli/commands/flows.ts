@@ -2,13 +2,15 @@
 // influence whom, derived from the topology (src/compile/flows.ts); with --from/--to, whether and
 // how A can influence B transitively, naming every hop.
 import type { Argv, CommandModule } from 'yargs';
+import type { MicrokitRelease } from '../../compile/facts.js';
 import { deriveFlows, flowPath } from '../../compile/flows.js';
 import { error, UserError } from '../../compile/diagnostics.js';
 import { flowsJson, formatFlowsMarkdown, formatFlowsText, formatPath } from '../../review/flows-format.js';
 import { loadModelWithPolicy } from '../review-io.js';
-import { contextOption, parseContext } from './shared.js';
+import { contextOption, parseContext, microkitOption } from './shared.js';
 
 interface FlowsArgs {
+  microkit: MicrokitRelease | undefined;
   file: string;
   from: string | undefined;
   to: string | undefined;
@@ -21,16 +23,16 @@ interface FlowsArgs {
 export const flowsCommand: CommandModule<object, FlowsArgs> = {
   command: 'flows <file>',
   describe: 'the information flows of a system: who can influence whom, and how (--from A --to B: whether and through whom)',
-  builder: (y: Argv) => contextOption(y
+  builder: (y: Argv) => contextOption(microkitOption(y
     .positional('file', { type: 'string', demandOption: true, describe: 'a systems.ts or a .system file' })
     .option('from', { type: 'string', describe: 'a PD or VM: can it influence --to?' })
     .option('to', { type: 'string', describe: 'a PD or VM' })
     .option('policy', { type: 'string', describe: 'a policy file (export default policy({...})) to judge the flows with' })
     .option('format', { choices: ['text', 'markdown', 'json'] as const, default: 'text' as const })
-    .option('board', { type: 'string', describe: 'board name or alias' })) as unknown as Argv<FlowsArgs>,
+    .option('board', { type: 'string', describe: 'board name or alias' }))) as unknown as Argv<FlowsArgs>,
   handler: async (args) => {
     if ((args.from === undefined) !== (args.to === undefined)) throw new UserError(error('flows-usage', 'give both --from and --to, or neither', undefined));
-    const model = await loadModelWithPolicy(args.file, args.policy, { board: args.board, context: parseContext(args.context) });
+    const model = await loadModelWithPolicy(args.file, args.policy, { board: args.board, context: parseContext(args.context), microkit: args.microkit });
     const graph = deriveFlows(model);
     if (args.from !== undefined && args.to !== undefined) {
       for (const n of [args.from, args.to]) {

@@ -3,15 +3,17 @@
 import { checkOutputFile } from '../output.js';
 import { spawnSync } from 'node:child_process';
 import type { Argv, CommandModule } from 'yargs';
+import type { MicrokitRelease } from '../../compile/facts.js';
 import { error, UserError } from '../../compile/diagnostics.js';
 import { systemToDot } from '../../review/graph.js';
 import { PREFIX } from '../report.js';
 import { loadModel, loadModelWithPolicy, writeAtomically } from '../review-io.js';
 import { deriveFlows } from '../../compile/flows.js';
 import { flowsToDot } from '../../review/flows-format.js';
-import { contextOption, parseContext } from './shared.js';
+import { contextOption, parseContext, microkitOption } from './shared.js';
 
 interface GraphArgs {
+  microkit: MicrokitRelease | undefined;
   file: string;
   output: string | undefined;
   format: 'svg' | 'dot';
@@ -38,16 +40,16 @@ export function renderSvg(dot: string): string {
 export const graphCommand: CommandModule<object, GraphArgs> = {
   command: 'graph <file>',
   describe: 'draw the system: PDs, VMs, memory regions and their rights, channels, IRQs (SVG via Graphviz, or DOT)',
-  builder: (y: Argv) => contextOption(y
+  builder: (y: Argv) => contextOption(microkitOption(y
     .positional('file', { type: 'string', demandOption: true, describe: 'a systems.ts or a .system file' })
     .option('output', { alias: 'o', type: 'string', describe: 'write here (default: standard output)' })
     .option('format', { choices: ['svg', 'dot'] as const, default: 'svg' as const, describe: "svg needs Graphviz's dot (Debian package graphviz); dot is the source" })
     .option('flows', { type: 'boolean', default: false, describe: 'draw who can influence whom (the flows, coloured by kind; those a policy forbids in bold red) instead of the topology' })
     .option('policy', { type: 'string', describe: 'with --flows: the policy file to judge the flows with' })
-    .option('board', { type: 'string', describe: 'board name or alias' })) as unknown as Argv<GraphArgs>,
+    .option('board', { type: 'string', describe: 'board name or alias' }))) as unknown as Argv<GraphArgs>,
   handler: async (args) => {
     if (args.output !== undefined) await checkOutputFile(args.output);
-    const input = { board: args.board, context: parseContext(args.context) };
+    const input = { board: args.board, context: parseContext(args.context), microkit: args.microkit };
     const model = args.flows ? await loadModelWithPolicy(args.file, args.policy, input) : await loadModel(args.file, input);
     const dot = args.flows ? flowsToDot(deriveFlows(model), model.policy) : systemToDot(model);
     const out = args.format === 'dot' ? dot : renderSvg(dot);

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
-import { loadBoards } from '../io.js';
+import { loadBoards, microkitRelease } from '../io.js';
+import type { MicrokitRelease } from '../../compile/facts.js';
+import { microkitOption } from './shared.js';
 import { pickBoard } from '../pipeline.js';
 import { formatLoc, PREFIX, styleFor } from '../report.js';
 import { readUserFile, writeAtomically } from '../review-io.js';
@@ -18,6 +20,8 @@ export type SystemFormat = 'microkit' | 'sel4cp';
 
 interface ImportArgs {
   file: string;
+  microkit: MicrokitRelease | undefined;
+  'search-path': string[] | undefined;
   output: string | undefined;
   board: string | undefined;
   from: SystemFormat | undefined;
@@ -58,11 +62,12 @@ export function printNotes(notes: readonly Sel4cpNote[]): void {
 export const importCommand: CommandModule<object, ImportArgs> = {
   command: 'import <file>',
   describe: 'turn a .system file (Microkit, or seL4CP of 2023) into a systems.ts',
-  builder: (y: Argv) => y
+  builder: (y: Argv) => microkitOption(y)
     .positional('file', { type: 'string', demandOption: true, describe: 'the .system file' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the systems.ts here (default: standard output)' })
     .option('board', { type: 'string', describe: "board name or alias, written as system({ board: ... })" })
     .option('from', FROM_OPTION)
+    .option('search-path', { type: 'string', array: true, describe: "where prefill_path files are looked for, after the file's own directory (repeatable)" })
     .option('force', { type: 'boolean', default: false, describe: 'overwrite --output if it exists' }) as unknown as Argv<ImportArgs>,
   handler: async (args) => {
     if (args.output !== undefined) {
@@ -85,7 +90,9 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       result = r;
     } else {
       const { importSystemXml } = await import('../../review/import/index.js');
-      result = importSystemXml(text, { file, board: board?.name });
+      const outDir = args.output !== undefined ? path.dirname(path.resolve(args.output)) : process.cwd();
+      const release = microkitRelease(process.env['MICROKIT_SDK'], args.microkit);
+      result = importSystemXml(text, { file, board: board?.name, release, outDir, searchPaths: args['search-path'] });
     }
     if (result.text === undefined) throw new UserError(result.diagnostics);
     if (args.output === undefined) {

@@ -1,6 +1,8 @@
 // `sel4cp-synth run <systems.ts>`: synthesise (building what is needed) and boot the image on
 // QEMU, streaming the console. With --expect it exits 0 once the text appears and non-zero,
 // with the last lines, on timeout or early exit. QEMU never outlives the command.
+import { kernelLimits } from '../../compile/target.js';
+import type { SystemModel } from '../../compile/model.js';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
@@ -18,15 +20,22 @@ interface RunArgs extends BuildArgs {
 }
 
 /** QEMU's command line for a board's loader.img. */
-export function qemuArgs(board: Board, loaderImage: string): string[] {
+/**
+ * QEMU's arguments for a board's loader.img. A multicore kernel (Microkit 2.3.0 smp-*) needs as
+ * many CPUs as it was built for: its loader starts each one and stops when PSCI refuses a CPU
+ * that is not there (seen with -smp 2 on a 4-core build).
+ */
+export function qemuArgs(board: Board, loaderImage: string, model?: Pick<SystemModel, 'microkit' | 'config' | 'board' | 'kernel'>): string[] {
   const q = board.qemu!;
+  const cores = model ? kernelLimits(model).numCores : 1;
   return [
     '-machine', q.machine,
     '-cpu', q.cpu,
     '-m', q.memory,
-    '-smp', String(board.cpus.count),
+    '-smp', String(Math.max(board.cpus.count, cores)),
     '-nographic',
-    '-device', `loader,file=${loaderImage},addr=0x${q.loaderAddress.toString(16)},cpu-num=0`,
+    // QEMU option values escape a comma by doubling it (docs/system/invocation: "-device loader,file=...").
+    '-device', `loader,file=${loaderImage.replace(/,/g, ',,')},addr=0x${q.loaderAddress.toString(16)},cpu-num=0`,
   ];
 }
 
@@ -54,7 +63,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!findExecutable(QEMU_AARCH64)) {
       throw new UserError(error('qemu-missing', `${QEMU_AARCH64} not found`, undefined, { hint: "install Debian's qemu-system-arm" }));
     }
-    const qargs = qemuArgs(board, result.loaderImage);
+    const qargs = qemuArgs(board, result.loaderImage, result.model);
     progress?.(`boot: ${QEMU_AARCH64} ${qargs.join(' ')}`);
     const interactive = (args.expect ?? []).length === 0 && process.stdin.isTTY === true;
     let atLineStart = true;

@@ -34,6 +34,8 @@ export function imageBlocker(model: SystemModel, boots: ReadonlyMap<string, Gues
 export function programDirs(model: SystemModel): string[] {
   const dirs = new Set<string>();
   for (const pd of allProtectionDomains(model)) if (pd.programPath) dirs.add(path.dirname(pd.programPath));
+  // Microkit 2.3.0 finds prefill files on the same search path.
+  for (const mr of model.memoryRegions) if (mr.prefill?.file) dirs.add(path.dirname(mr.prefill.file));
   return [...dirs].sort();
 }
 

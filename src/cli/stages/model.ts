@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { Initramfs } from '../../dsl/initramfs.js';
-import type { ProtectionDomain } from '../../dsl/constructs.js';
+import type { MemoryRegion, ProtectionDomain } from '../../dsl/constructs.js';
 import { readElf, PT_LOAD } from '../../compile/link/elf.js';
 import { buildDeclaredInitramfs } from '../../compile/initramfs/declared.js';
 import { findBoard, type Board } from '../../compile/boards.js';
@@ -20,7 +20,7 @@ import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
 import { loaderSpace, type LoaderSpace } from '../../compile/link/loader-space.js';
 import { imageFacts, kernelConfig, loadBoards, microkitRelease, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
-import { configsFor, type MicrokitConfig } from '../../compile/target.js';
+import { configsFor, kernelLimits, type MicrokitConfig } from '../../compile/target.js';
 import type { MicrokitRelease } from '../../compile/facts.js';
 
 export interface ModelOptions {
@@ -97,6 +97,22 @@ async function packInitramfs(ir: Initramfs, write: boolean, facts: Map<string, I
   return file;
 }
 
+/** Regions the system maps without listing them (system({ memoryRegions }) need not name them all). */
+function regionsInMaps(system: System): MemoryRegion[] {
+  const out = new Set<MemoryRegion>();
+  const seen = new Set<ProtectionDomain>();
+  const walk = (pd: ProtectionDomain): void => {
+    if (seen.has(pd)) return;
+    seen.add(pd);
+    for (const m of pd.maps) out.add(m.mr);
+    for (const m of pd.virtualMachine?.maps ?? []) out.add(m.mr);
+    pd.children.forEach((c) => walk(c.pd));
+  };
+  system.protectionDomains.forEach(walk);
+  for (const vm of system.virtualMachines) vm.maps.forEach((m) => out.add(m.mr));
+  return [...out];
+}
+
 /** The program images of every PD in the system, children included. */
 function programImages(system: System): string[] {
   const out = new Set<string>();
@@ -124,6 +140,11 @@ async function gatherImages(system: System, write: boolean): Promise<GatheredIma
     } catch {
       // Not an ELF file: the Microkit tool says so when it loads it.
     }
+  }
+  for (const mr of system.memoryRegions.concat(regionsInMaps(system))) {
+    if (!mr.prefill || facts.has(mr.prefill.path)) continue;
+    const st = await stat(mr.prefill.path).catch(() => undefined);
+    if (st?.isFile()) facts.set(mr.prefill.path, { size: BigInt(st.size) });
   }
   for (const vm of system.virtualMachines) {
     if (!facts.has(vm.kernel.path)) {
@@ -169,10 +190,12 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   const release = microkitRelease(sdk, options.microkit);
   checkConfig(release, config, board);
   const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
-  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths, microkit: release }));
+  const kernel = board ? kernelConfig(sdk, board.microkitBoard, config) : undefined;
+  const { numCores } = kernelLimits({ microkit: release, config, board, kernel });
+  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths, microkit: release, numCores }));
   resolved.model.microkit = release;
   resolved.model.config = config;
-  if (board) resolved.model.kernel = kernelConfig(sdk, board.microkitBoard, config);
+  if (board) resolved.model.kernel = kernel;
   // The room below the board's Microkit loader: checked here, used again by the link step.
   const space = board ? loaderSpace({ board, sdk, config }) : undefined;
   const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];

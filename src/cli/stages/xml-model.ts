@@ -11,7 +11,7 @@ import { parseSystemXml, type SystemDialect } from '../../compile/parse/system-x
 import type { MicrokitConfig } from '../../compile/target.js';
 import { kernelConfig, microkitRelease } from '../io.js';
 import { checkConfig } from './model.js';
-import { resolvePrefills } from './prefill.js';
+import { resolvePrefills } from '../../compile/parse/prefill.js';
 
 export interface XmlModelOptions {
   board: Board | undefined;

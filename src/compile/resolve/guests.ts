@@ -64,7 +64,10 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
   vmm.virtualMachine = {
     name: vm.name,
     // Beyond what one VMM runs, validation says so once (vm-too-many-vcpus), not once per id.
-    vcpus: Array.from({ length: Math.max(0, Math.min(vm.vcpus, VMM_CONFIG_MAX_VCPUS)) }, (_, id) => ({ id, loc: vm.loc })),
+    vcpus: Array.from({ length: Math.max(0, Math.min(vm.vcpus, VMM_CONFIG_MAX_VCPUS)) }, (_, id) => {
+      const cpu = vcpuCore(vm, id, vmm.cpu ?? 0, r.input.numCores ?? 1);
+      return { id, ...(cpu !== undefined ? { cpu } : {}), loc: vm.loc };
+    }),
     maps: vmMaps,
     priority: vm.priority ?? DEFAULT_VM_PRIORITY,
     budget,
@@ -93,6 +96,18 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     idle: vm.idle,
     loc: vm.loc,
   };
+}
+
+/**
+ * The core a vCPU runs on (Microkit 2.3.0 vcpu cpu): the one the user gave; on a multicore
+ * kernel, (VMM's core + i) mod cores, so a guest's vCPUs run in parallel and its boot vCPU
+ * shares its VMM's core (the first faults of a boot stay on one core); on one core none (the
+ * tool's default, the VMM's core).
+ */
+function vcpuCore(vm: VirtualMachine, id: number, vmmCore: number, cores: number): number | undefined {
+  const given = vm.cpus?.[id];
+  if (given !== undefined) return given;
+  return cores > 1 ? (vmmCore + id) % cores : undefined;
 }
 
 /** Guest RAM: one region, mapped into the VM at its base and into the VMM (which loads the images). */
@@ -157,7 +172,7 @@ function passthroughDevices(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     const irqs: PassthroughIrqModel[] = [];
     if (p.irqs) {
       device.irqs.forEach((q, i) => {
-        const irqModel = r.irq(vmm, { kind: 'irq', irq: q.irq, id: p.ids?.[i], trigger: q.trigger, loc: p.loc }, device.name);
+        const irqModel = r.irq(vmm, { kind: 'irq', irq: q.irq, id: p.ids?.[i], trigger: q.trigger, setvarId: undefined, loc: p.loc }, device.name);
         vmm.irqs.push(irqModel);
         const entry: PassthroughIrqModel = { channel: irqModel.id, irq: q.irq, trigger: q.trigger };
         irqs.push(entry);

@@ -9,9 +9,10 @@ import type { Board } from '../boards.js';
 import { error, type Diagnostic } from '../diagnostics.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type GuestModel, type IrqModel, type Loc, type MapModel,
-  type MemoryRegionModel, type ProtectionDomainModel, type RegionRole, type VirtualMachineModel,
+  type DomainsModel, type MemoryRegionModel, type ProtectionDomainModel, type RegionRole, type VirtualMachineModel,
 } from '../model.js';
-import { IdAllocator, MAX_CHANNEL_ID, VaddrAllocator, effectivePageSize } from './ids.js';
+import { IdAllocator, MAX_CHANNEL_ID, PAGE_4K, VaddrAllocator, effectivePageSize } from './ids.js';
+import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
@@ -42,6 +43,8 @@ export interface ResolveInput {
   initramfsPaths?: ReadonlyMap<object, string>;
   /** The Microkit release: its defaults (a PD's stack) and what it allows. @default '2.0.1' */
   microkit?: MicrokitRelease | undefined;
+  /** Cores seL4 runs on (Microkit 2.3.0 smp-* configurations): where vCPUs are spread. @default 1 */
+  numCores?: number | undefined;
 }
 
 export interface ResolveResult {
@@ -79,11 +82,33 @@ export class Resolution {
       // A region over a GICv2 board's virtual CPU interface is that interface (banked per vCPU,
       // so VMs that all map it share nothing), and one region: the virtualMachine()s' too.
       const existing = isGicv ? this.memoryRegions.find((m) => m.role.kind === 'gic-vcpu' && m.physAddr === mr.physAddr) : undefined;
-      model = existing ?? { name: mr.name, size: mr.size, pageSize: mr.pageSize, physAddr: mr.physAddr, shared: mr.shared, role: isGicv ? { kind: 'gic-vcpu', vm: '' } : role, loc: mr.loc };
+      model = existing ?? {
+        name: mr.name, size: mr.size ?? 0n, pageSize: mr.pageSize, physAddr: mr.physAddr, shared: mr.shared,
+        role: isGicv ? { kind: 'gic-vcpu', vm: '' } : role, loc: mr.loc,
+        ...this.prefillOf(mr),
+      };
       this.mrByConstruct.set(mr, model);
       if (!existing) this.memoryRegions.push(model);
     }
     return model;
+  }
+
+  /**
+   * Microkit 2.3.0 prefill: the tool finds the file by its name on the search path (the link
+   * step passes the file's directory); the CLI learnt its length. A region without a size takes
+   * the file's, rounded up to its page size (sdf.rs determine_size).
+   */
+  private prefillOf(mr: MemoryRegion): Pick<MemoryRegionModel, 'prefill' | 'sizeFromPrefill' | 'prefillBootinfo' | 'size'> | {} {
+    if (!mr.prefill && !mr.prefillBootinfo) return {};
+    const bytes = mr.prefill ? this.input.images.get(mr.prefill.path)?.size : undefined;
+    const page = mr.pageSize ?? PAGE_4K;
+    const size = mr.size ?? (mr.prefill ? (bytes !== undefined ? (bytes + page - 1n) / page * page : 0n) : page);
+    return {
+      size,
+      ...(mr.size === undefined ? { sizeFromPrefill: true } : {}),
+      ...(mr.prefill ? { prefill: { path: path.basename(mr.prefill.path), file: bytes !== undefined ? mr.prefill.path : undefined, bytes } } : {}),
+      ...(mr.prefillBootinfo ? { prefillBootinfo: mr.prefillBootinfo } : {}),
+    };
   }
 
   /** A region sel4cp-synth makes (guest RAM, GIC vCPU interface, a passed-through device). */
@@ -104,6 +129,7 @@ export class Resolution {
       cached: m.cached,
       setvarVaddr: m.setvarVaddr,
       setvarSize: m.setvarSize,
+      ...(m.setvarPrefillSize !== undefined ? { setvarPrefillSize: m.setvarPrefillSize } : {}),
       loc: m.loc,
     };
     if (m.vaddr === undefined) {
@@ -128,7 +154,7 @@ export class Resolution {
   }
 
   irq(pd: ProtectionDomainModel, q: Irq, device?: string): IrqModel {
-    const model: IrqModel = { irq: q.irq, id: q.id ?? -1, trigger: q.trigger, device, loc: q.loc };
+    const model: IrqModel = { irq: q.irq, id: q.id ?? -1, trigger: q.trigger, device, ...(q.setvarId !== undefined ? { setvarId: q.setvarId } : {}), loc: q.loc };
     if (q.id === undefined) this.autoChannelId(pd, `irq ${q.irq}`, q.loc, (id) => { model.id = id; });
     return model;
   }
@@ -154,6 +180,7 @@ export class Resolution {
       programImage: pd.program ? path.basename(pd.program.path) : '',
       programPath: pd.program?.path,
       programSegments: pd.program ? this.input.images.get(pd.program.path)?.segments : undefined,
+      ...release230Fields(pd),
       loc: pd.loc,
     });
     this.pdByConstruct.set(pd, model);
@@ -179,6 +206,7 @@ export class Resolution {
       // linked again: the model stays a tree.
       const listed = this.pdByConstruct.has(c.pd);
       const child = this.protectionDomain(c.pd, id);
+      if (c.setvarId !== undefined) child.setvarId = c.setvarId;
       if (!listed) model.children.push(child);
     }
     return model;
@@ -188,7 +216,7 @@ export class Resolution {
     const budget = vm.budget ?? DEFAULT_BUDGET;
     return {
       name: vm.name,
-      vcpus: vm.vcpus.map((id) => ({ id, loc: vm.loc })),
+      vcpus: vm.vcpus.map((v) => ({ id: v.id, ...(v.cpu !== undefined ? { cpu: v.cpu } : {}), loc: vm.loc })),
       maps: vm.maps.map((m) => this.mapping(pd, m, true)),
       priority: vm.priority ?? 0,
       budget,
@@ -211,7 +239,7 @@ export class Resolution {
       }));
       return undefined;
     }
-    const model: ChannelEndModel = { pd: pd.name, id: e.id ?? -1, pp: e.pp, notify: e.notify, loc: e.loc ?? loc };
+    const model: ChannelEndModel = { pd: pd.name, id: e.id ?? -1, pp: e.pp, notify: e.notify, ...(e.setvarId !== undefined ? { setvarId: e.setvarId } : {}), loc: e.loc ?? loc };
     if (e.id === undefined) this.autoChannelId(pd, `channel end to '${pd.name}'`, model.loc, (id) => { model.id = id; });
     return model;
   }
@@ -264,6 +292,42 @@ export class Resolution {
   }
 }
 
+/** What Microkit 2.3.0 adds to a PD, as the model holds it (left out when not given). */
+function release230Fields(pd: ProtectionDomain): Partial<ProtectionDomainModel> {
+  return {
+    ...(pd.cpu !== undefined ? { cpu: pd.cpu } : {}),
+    ...(pd.fpu !== undefined ? { fpu: pd.fpu } : {}),
+    ...(pd.domain !== undefined ? { domain: pd.domain.name } : {}),
+    ...(pd.programForSymbols !== undefined ? { programForSymbols: path.basename(pd.programForSymbols.path) } : {}),
+    ...(pd.cspace.length ? {
+      capMaps: pd.cspace.map((c) => ({ type: c.type, pd: typeof c.pd === 'string' ? c.pd : c.pd.kind === 'virtualMachine' ? c.pd.vmm.name : c.pd.name, slot: c.slot, loc: c.loc })),
+    } : {}),
+  };
+}
+
+/** The domains the system names (its schedule's and its PDs', in that order) and the schedule. */
+function domainsOf(system: System, pds: ProtectionDomainModel[], constructs: ReadonlyMap<ProtectionDomainModel, ProtectionDomain>): DomainsModel | undefined {
+  const s = system.domains;
+  if (!s) return undefined;
+  const seen: Domain[] = [];
+  const add = (d: Domain | undefined): void => { if (d && !seen.includes(d)) seen.push(d); };
+  s.domains.forEach(add);
+  for (const slot of s.slots) if (slot !== 'end') add(slot.domain);
+  for (const pd of pds) add(constructs.get(pd)?.domain);
+  return {
+    domains: seen.map((d) => ({ name: d.name, id: d.id, loc: d.loc })),
+    schedule: {
+      entries: s.slots.map((slot) => (slot === 'end'
+        ? { kind: 'end-marker' as const, loc: s.loc }
+        : { kind: 'entry' as const, domain: slot.domain.name, ...('us' in slot ? { duration: BigInt(slot.us), unit: 'us' as const } : { duration: BigInt(slot.ticks), unit: 'ticks' as const }), loc: s.loc })),
+      startIndex: s.startIndex === undefined ? undefined : BigInt(s.startIndex),
+      indexShift: s.indexShift === undefined ? undefined : BigInt(s.indexShift),
+      loc: s.loc,
+    },
+    loc: s.loc,
+  };
+}
+
 export function resolveSystem(input: ResolveInput): ResolveResult {
   const { system, board } = input;
   const r = new Resolution(input);
@@ -309,6 +373,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       guests: r.guests,
       vmmTimer,
       policy: system.policy,
+      domains: domainsOf(system, all, new Map([...r.pdByConstruct].map(([c, m]) => [m, c]))),
     },
     diagnostics: r.diagnostics,
   };

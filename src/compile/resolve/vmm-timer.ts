@@ -45,7 +45,7 @@ function physicalTimerIrq(r: Resolution, timer: ProtectionDomainModel, board: Bo
     }));
     return undefined;
   }
-  const irq = r.irq(timer, { kind: 'irq', irq: intid, id: undefined, trigger: 'level', loc }, 'EL1 physical timer');
+  const irq = r.irq(timer, { kind: 'irq', irq: intid, id: undefined, trigger: 'level', setvarId: undefined, loc }, 'EL1 physical timer');
   timer.irqs.push(irq);
   return irq;
 }

@@ -4,7 +4,8 @@
 // the seL4 Core Platform one (sel4cp.ts).
 import { hexGrouped } from '../../format.js';
 import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel } from '../../compile/model.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../../compile/resolve/index.js';
+import { DEFAULT_BUDGET } from '../../compile/resolve/index.js';
+import { microkitFacts, type MicrokitRelease } from '../../compile/facts.js';
 import { arr, call, obj, raw, type Code } from './layout.js';
 import { elementKey, type XmlComments } from './xml-comments.js';
 
@@ -18,6 +19,7 @@ const RESERVED = new Set([
   // What the generated file imports.
   'addr', 'bytes', 'kib', 'mib', 'gib', 'memoryRegion', 'map', 'irq', 'setvarRegionPaddr', 'protectionDomain', 'bareVirtualMachine',
   'channel', 'end', 'system', 'virtualMachine', 'passthrough', 'emulated', 'contextFile', 'optionalContextFile',
+  'cap', 'domain', 'domainSchedule',
 ]);
 
 /** `eth_outer_output` → `ethOuterOutput`; a leading digit gets `_`. */
@@ -30,8 +32,8 @@ export function identifierFor(name: string): string {
   return /^[0-9]/.test(id) ? `_${id}` : id;
 }
 
-export type Kind = 'mr' | 'pd' | 'vm';
-const SUFFIX: Record<Kind, string> = { mr: 'Region', pd: 'Pd', vm: 'Vm' };
+export type Kind = 'mr' | 'pd' | 'vm' | 'domain';
+const SUFFIX: Record<Kind, string> = { mr: 'Region', pd: 'Pd', vm: 'Vm', domain: 'Domain' };
 
 /** Names for every region, PD and VM: the plain identifier when it is free, else with its kind. */
 export function assignIdentifiers(items: { kind: Kind; name: string }[]): Map<string, string> {
@@ -72,7 +74,16 @@ export function size(v: bigint): Code {
 
 export class Writer {
   readonly used = new Set<string>();
-  constructor(readonly ids: Map<string, string>, readonly comments: XmlComments) {}
+  /**
+   * @param release the file's Microkit release: its defaults (a PD's stack) are left out
+   * @param prefillPath a prefill file's path as the systems.ts must say it (relative to it)
+   */
+  constructor(
+    readonly ids: Map<string, string>,
+    readonly comments: XmlComments,
+    readonly release: MicrokitRelease = '2.0.1',
+    readonly prefillPath: (p: string) => string = (p) => p,
+  ) {}
 
   use(fn: string): string {
     this.used.add(fn);
@@ -106,6 +117,7 @@ export class Writer {
       ['cached', m.cached ? undefined : raw('false')],
       ['setvarVaddr', m.setvarVaddr !== undefined ? str(m.setvarVaddr) : undefined],
       ['setvarSize', m.setvarSize !== undefined ? str(m.setvarSize) : undefined],
+      ['setvarPrefillSize', m.setvarPrefillSize !== undefined ? str(m.setvarPrefillSize) : undefined],
     ]);
     this.use('addr');
     return { code: call(this.use('map'), this.ref('mr', m.mr), options), comments: this.commentsAt(m.loc) };
@@ -113,10 +125,12 @@ export class Writer {
 
   region(mr: MemoryRegionModel, shared: boolean): Code {
     return call(this.use('memoryRegion'), str(mr.name), obj([
-      ['size', this.sizeOf(mr.size)],
+      ['size', mr.sizeFromPrefill ? undefined : this.sizeOf(mr.size)],
       ['pageSize', mr.pageSize !== undefined ? this.sizeOf(mr.pageSize) : undefined],
       ['physAddr', mr.physAddr !== undefined ? (this.use('addr'), address(mr.physAddr)) : undefined],
       ['shared', shared ? raw('true') : undefined],
+      ['prefill', mr.prefill ? str(this.prefillPath(mr.prefill.path)) : undefined],
+      ['prefillBootinfo', mr.prefillBootinfo !== undefined ? str(mr.prefillBootinfo) : undefined],
     ]));
   }
 
@@ -132,26 +146,42 @@ export class Writer {
       ['program', str(pd.programImage)],
       ...this.scheduling(pd),
       ['passive', pd.passive ? raw('true') : undefined],
-      ['stackSize', pd.stackSize !== DEFAULT_STACK_SIZE ? this.sizeOf(pd.stackSize) : undefined],
+      ['stackSize', pd.stackSize !== microkitFacts(this.release).defaultStack ? this.sizeOf(pd.stackSize) : undefined],
       ['smc', pd.smc ? raw('true') : undefined],
+      ['cpu', pd.cpu !== undefined ? decimal(pd.cpu) : undefined],
+      ['fpu', pd.fpu === false ? raw('false') : undefined],
+      ['domain', pd.domain !== undefined ? this.ref('domain', pd.domain) : undefined],
+      ['programForSymbols', pd.programForSymbols !== undefined ? str(pd.programForSymbols) : undefined],
       ['maps', pd.maps.length ? arr(pd.maps.map((m) => this.map(m))) : undefined],
       ['irqs', pd.irqs.length ? arr(pd.irqs.map((q) => ({
-        code: call(this.use('irq'), decimal(q.irq), obj([['id', decimal(q.id)], ['trigger', q.trigger !== 'level' ? str(q.trigger) : undefined]])),
+        code: call(this.use('irq'), decimal(q.irq), obj([
+          ['id', decimal(q.id)],
+          ['trigger', q.trigger !== 'level' ? str(q.trigger) : undefined],
+          ['setvarId', q.setvarId !== undefined ? str(q.setvarId) : undefined],
+        ])),
         comments: this.commentsAt(q.loc),
       }))) : undefined],
       ['setvars', pd.setvars.length ? arr(pd.setvars.map((s) => ({
         code: call(this.use('setvarRegionPaddr'), str(s.symbol), this.ref('mr', s.regionPaddr)),
         comments: this.commentsAt(s.loc),
       }))) : undefined],
-      ['children', pd.children.length ? arr(pd.children.map((c) => obj([['pd', this.ref('pd', c.name)], ['id', decimal(c.childId ?? 0)]]))) : undefined],
+      ['children', pd.children.length ? arr(pd.children.map((c) => obj([
+        ['pd', this.ref('pd', c.name)],
+        ['id', decimal(c.childId ?? 0)],
+        ['setvarId', c.setvarId !== undefined ? str(c.setvarId) : undefined],
+      ]))) : undefined],
+      ['cspace', pd.capMaps?.length ? arr(pd.capMaps.map((c) => ({
+        // By name: a PD may hold its own caps, or those of one declared after it.
+        code: call(this.use('cap'), str(c.type), str(c.pd), decimal(c.slot)),
+        comments: this.commentsAt(c.loc),
+      }))) : undefined],
       ['virtualMachine', vm ? this.ref('vm', vm.name) : undefined],
     ]));
   }
 
   virtualMachine(vm: NonNullable<ProtectionDomainModel['virtualMachine']>): Code {
-    const ids = vm.vcpus.map((v) => v.id);
     return call(this.use('bareVirtualMachine'), str(vm.name), obj([
-      ['vcpus', arr(ids.map((i) => decimal(i)))],
+      ['vcpus', arr(vm.vcpus.map((v) => (v.cpu !== undefined ? obj([['id', decimal(v.id)], ['cpu', decimal(v.cpu)]]) : decimal(v.id))))],
       ...this.scheduling(vm),
       ['maps', vm.maps.length ? arr(vm.maps.map((m) => this.map(m))) : undefined],
     ]));

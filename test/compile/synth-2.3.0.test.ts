@@ -1,0 +1,64 @@
+// Microkit 2.3.0's constructs through the DSL: synthesised with --microkit 2.3.0 they become the
+// 2.3.0 attributes and elements; for 2.0.1 each is refused at its line; with the 2.3.0 SDK
+// (MICROKIT_SDK_2_3_0) the real tool builds a loader image from the XML we emit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fixtures, missing, runCli, testIf } from '../helpers.js';
+
+const file = path.join(fixtures, 'valid', 'features-2.3.0.ts');
+const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-230-'));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test('--microkit 2.3.0: the 2.3.0 attributes and elements in the emitted .system', () => {
+  const out = path.join(work, 'xml');
+  const r = runCli([file, '--out', out, '--board', 'qemu_virt_aarch64', '--microkit', '2.3.0', '--quiet'], { env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 0, r.stderr);
+  const xml = readFileSync(path.join(out, 'features-2.3.0.system'), 'utf8');
+  for (const want of [
+    /<memory_region name="table" prefill_path="table.bin"\/>/,
+    /<domains>\s*<domain name="fast"\/>\s*<domain name="slow" id="3"\/>\s*<domain_schedule>\s*<schedule_entry domain="fast" duration="2000 us"\/>\s*<schedule_entry domain="slow" duration="5 ticks"\/>/,
+    /<protection_domain name="worker" priority="50" cpu="0" fpu="false" domain="fast">/,
+    /<map mr="table" vaddr="0x[0-9a-f]+" perms="r" setvar_vaddr="table_vaddr" setvar_prefill_size="table_size"\/>/,
+    /<irq irq="40" id="0" setvar_id="tick_irq"\/>/,
+    /<cspace>\s*<cap_tcb slot="1" pd="child"\/>\s*<cap_sc slot="2" pd="child"\/>\s*<cap_vspace slot="3" pd="worker"\/>\s*<\/cspace>/,
+    /<protection_domain name="child" id="1" setvar_id="child_id" priority="60" domain="slow">/,
+    /<end pd="worker" id="1" setvar_id="to_server"\/>/,
+  ]) assert.match(xml, want);
+  assert.not.match(xml, /stack_size/, 'the 2.3.0 default stack (8 KiB) is left out');
+  const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { microkit: string };
+  assert.is(manifest.microkit, '2.3.0');
+});
+
+test('for Microkit 2.0.1, each 2.3.0 construct is refused at its line', () => {
+  const r = runCli(['check', file, '--board', 'qemu_virt_aarch64'], { env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 1);
+  const lines = [...r.stderr.matchAll(/features-2\.3\.0\.ts:(\d+):\d+: error\[microkit-2\.3\.0-only\]: (.*)/g)].map((m) => `${m[1]}: ${m[2]!.split(' is a ')[0]}`);
+  for (const want of ['12: a prefill file on memory region \'table\'', '15: domain on protection domain \'child\'', '16: cpu on protection domain \'worker\'',
+    '16: fpu on protection domain \'worker\'', '23: setvar_id on irq 40', '25: a cspace on protection domain \'worker\'', '31: setvar_id on the channel end', '32: a domain schedule']) {
+    assert.ok(lines.some((l) => l.startsWith(want.split(':')[0]!) && l.includes(want.split(': ')[1]!)), `${want} in:\n${lines.join('\n')}`);
+  }
+  assert.match(r.stderr, /hint: build with a Microkit 2\.3\.0 SDK/);
+});
+
+const sdk = process.env['MICROKIT_SDK_2_3_0'] ?? '';
+const needs = sdk ? missing('cross-gcc', 'cross-binutils') : 'MICROKIT_SDK_2_3_0 is not set (the Microkit 2.3.0 SDK)';
+
+testIf(needs, 'the Microkit 2.3.0 tool builds a loader image from what we emit', () => {
+  const boardDir = path.join(sdk, 'board', 'qemu_virt_aarch64', 'debug');
+  execFileSync('aarch64-linux-gnu-gcc', ['-mcpu=cortex-a53', '-mstrict-align', '-ffreestanding', '-nostdlib', '-O2',
+    '-I', path.join(boardDir, 'include'), '-c', path.join(fixtures, 'valid', 'pd.c'), '-o', path.join(work, 'pd.o')]);
+  execFileSync('aarch64-linux-gnu-ld', ['-L', path.join(boardDir, 'lib'), path.join(work, 'pd.o'), '-lmicrokit',
+    '-T', path.join(boardDir, 'lib', 'microkit.ld'), '-o', path.join(work, 'pd.elf')]);
+  const out = path.join(work, 'tool');
+  const r = runCli([file, '--out', out, '--board', 'qemu_virt_aarch64', '--quiet'], { env: { MICROKIT_SDK: sdk } });
+  assert.is(r.status, 0, r.stderr);
+  const mk = spawnSync(path.join(sdk, 'bin', 'microkit'), [path.join(out, 'features-2.3.0.system'), '--search-path', work, path.join(fixtures, 'valid'),
+    '--board', 'qemu_virt_aarch64', '--config', 'debug', '-o', path.join(out, 'loader.img'), '-r', path.join(out, 'report.txt')], { encoding: 'utf8' });
+  assert.is(mk.status, 0, `microkit 2.3.0 rejected it:\n${mk.stdout}${mk.stderr}`);
+});
+
+test.run();
