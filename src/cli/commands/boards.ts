@@ -1,8 +1,11 @@
-// `sel4cp-synth boards`: the boards this installation knows, with their aliases and what a
-// guest on them gets (GIC version, default guest RAM, console UART).
+// `sel4cp-synth boards`: the boards this installation knows, with their aliases, what a guest on
+// them gets (GIC version, default guest RAM, console UART) and the configurations each Microkit
+// release builds for them.
 import type { CommandModule } from 'yargs';
 import { humanSize, hex } from '../../format.js';
 import { loadBoards } from '../io.js';
+import { MICROKIT_RELEASE_NAMES } from '../../compile/facts.js';
+import { configsFor } from '../../compile/target.js';
 
 export const boardsCommand: CommandModule<object, object> = {
   command: 'boards',
@@ -17,9 +20,13 @@ export const boardsCommand: CommandModule<object, object> = {
         `${humanSize(b.guest.ramSize)} at ${hex(b.guest.ramBase)}`,
         uart ? `${uart.name} @ ${hex(uart.paddr)}, IRQ ${uart.irqs.map((q) => q.irq).join(', ')}` : '-',
         b.qemu ? 'QEMU (run boots it)' : 'hardware',
+        MICROKIT_RELEASE_NAMES.map((r) => {
+          const smp = b.microkit['2.3.0']?.smpCores;
+          return `${r}: ${configsFor(r, b).join(' ')}${r === '2.3.0' && smp ? ` (smp: ${smp} cores)` : ''}`;
+        }).join('; '),
       ];
     });
-    const header = ['board', 'aliases', 'GIC', 'default guest RAM', 'console', 'kind'];
+    const header = ['board', 'aliases', 'GIC', 'default guest RAM', 'console', 'kind', 'Microkit configurations'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
