@@ -94,7 +94,8 @@ export function runtimeCacheKey(opts: BuildRuntimeOptions & { sdk: string }, run
     h.update('\0');
   }
   const flavour = program === 'vmm' ? `gicv${opts.gicVersion}` : program;
-  return `${opts.board}-${opts.config}-${flavour}-${h.digest('hex').slice(0, 16)}`;
+  // One runtime per release: each is built against that SDK's libmicrokit and headers.
+  return `${sdkVersion}-${opts.board}-${opts.config}-${flavour}-${h.digest('hex').slice(0, 16)}`;
 }
 
 function haveCommand(cmd: string): boolean {

@@ -59,7 +59,7 @@ testIf(missing('microkit-sdk', 'cross-gcc'), 'builds vmm.elf once per key, with 
     const lines: string[] = [];
     const first = await buildRuntime({ sdk, board: 'qemu_virt_aarch64', config: 'debug', gicVersion: 2, cacheDir, onProgress: (l) => lines.push(l) });
     assert.not(first.cached);
-    assert.match(first.key, /^qemu_virt_aarch64-debug-gicv2-[0-9a-f]{16}$/);
+    assert.match(first.key, /^2\.0\.1-qemu_virt_aarch64-debug-gicv2-[0-9a-f]{16}$/);
     assert.ok(lines.some((l) => l.startsWith('runtime: building')));
     const second = await buildRuntime({ sdk, board: 'qemu_virt_aarch64', config: 'debug', gicVersion: 2, cacheDir, onProgress: (l) => lines.push(l) });
     assert.ok(second.cached);
