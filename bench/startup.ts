@@ -126,9 +126,9 @@ function marksFor(r: Release): Record<string, string> {
 }
 
 /** The VMM's debug line (vmm.c log_image_load): bytes into guest RAM, bytes stored, microseconds. */
-function vmmLoadLine(output: string): { copied: number; stored: number; us: number; line: string } | undefined {
+function vmmLoadLine(output: string): { copied: number; stored: number; us: number } | undefined {
   const m = /vmm: VM '[^']+' images: copied (\d+) bytes \([^)]*stored (\d+)\) in (\d+) us/.exec(output);
-  return m ? { copied: Number(m[1]), stored: Number(m[2]), us: Number(m[3]), line: m[0] } : undefined;
+  return m ? { copied: Number(m[1]), stored: Number(m[2]), us: Number(m[3]) } : undefined;
 }
 
 /** The regions the Microkit loader copies, from its console (loader.c: "region: … size: …"). */
@@ -336,22 +336,48 @@ function tcbCalls(calls: Calls, slots: SpecSlot[], named: boolean, resume: boole
 }
 
 /**
+ * What the initialiser retypes, as physical sizes in bits (the SDK's object_sizes.json, as the
+ * tool's capdl_obj_physical_size_bits uses them), and the addresses of those given one.
+ */
+function retypedObjects(spec: Spec, sizes: Record<string, number>): { bits: number[]; paddrs: bigint[] } {
+  const bits: number[] = [];
+  const paddrs: bigint[] = [];
+  const fixed: Record<string, number | undefined> = {
+    Tcb: sizes['tcb'], Endpoint: sizes['endpoint'], Notification: sizes['notification'], Reply: sizes['reply'], VCpu: sizes['vcpu'], AsidPool: sizes['asid_pool'],
+  };
+  spec.objects.forEach((o, id) => {
+    const [kind, body] = objectKind(o);
+    const isRoot = id >= spec.root_objects.start && id < spec.root_objects.end;
+    if (!RETYPED.has(kind) || (kind === 'Frame' && embedded(body, isRoot))) return;
+    if (body.paddr != null) return void paddrs.push(BigInt(body.paddr));
+    const size = kind === 'CNode' ? (body.size_bits ?? 0) + (sizes['slot'] ?? 5)
+      : kind === 'PageTable' ? sizes[body.is_root ? 'vspace' : 'page_table'] : fixed[kind] ?? body.size_bits;
+    if (size !== undefined) bits.push(size);
+  });
+  return { bits, paddrs };
+}
+
+/**
  * 2.3.0's tool builds the capDL spec and packs it into the initialiser; it does not report the
  * calls. Run it once more on the synthesised system with --capdl-json (argparse.rs) and count them.
  */
-function facts230(r: Release, outDir: string, systemFile: string, tmp: string): string[] {
+function facts230(r: Release, outDir: string, systemFile: string, tmp: string): { lines: string[]; objects?: { bits: number[]; paddrs: bigint[] } } {
   const json = path.join(tmp, 'spec.json');
   const run = spawnSync(path.join(r.sdk, 'bin', 'microkit'), [systemFile, '--board', BOARD, '--config', CONFIG, '--search-path', outDir,
     '-o', path.join(tmp, 'loader.img'), '-r', path.join(tmp, 'report.txt'), '--capdl-json', json], { cwd: outDir, encoding: 'utf8' });
-  if (run.status !== 0) return [`capDL spec: the Microkit tool failed (exit ${run.status}): ${(run.stderr || run.stdout).trim().slice(0, 500)}`];
+  if (run.status !== 0) return { lines: [`capDL spec: the Microkit tool failed (exit ${run.status}): ${(run.stderr || run.stdout).trim().slice(0, 500)}`] };
   const spec = JSON.parse(readFileSync(json, 'utf8')) as Spec;
+  const sizes = JSON.parse(readFileSync(path.join(r.sdk, 'board', BOARD, CONFIG, 'object_sizes.json'), 'utf8')) as Record<string, number>;
   const { calls, frames, filledBytes } = initialiserCalls(spec, CONFIG === 'debug');
   const said = run.stdout.split('\n').filter((l) => /CAPDL SPEC|INITIAL TASK/.test(l)).map((l) => l.replace(/^MICROKIT\|/, '')).join('; ');
-  return [
-    `Microkit tool: ${said}`,
-    `  frames: ${listCalls(frames)}; filled by copying: ${int(filledBytes)} bytes`,
-    `  initialiser seL4 calls counted from the spec: ${int(total(calls))}: ${listCalls(calls)}`,
-  ];
+  return {
+    lines: [
+      `Microkit tool: ${said}`,
+      `  frames: ${listCalls(frames)}; filled by copying: ${int(filledBytes)} bytes`,
+      `  initialiser seL4 calls counted from the spec: ${int(total(calls))}: ${listCalls(calls)}`,
+    ],
+    objects: retypedObjects(spec, sizes),
+  };
 }
 
 /** The program images' loadable segments in 4 KiB pages: what the root task maps one by one. */
@@ -368,15 +394,92 @@ function elfPages(outDir: string): string[] {
   });
 }
 
-interface Built { release: Release; args: string[]; facts: string[] }
+/*
+ * Memory the kernel zeroes for the root task. seL4 hands the boot untypeds over as full (boot.c
+ * provide_untyped_cap: MAX_FREE_INDEX), so the first Untyped_Retype from a normal one resets it,
+ * clearing all of it however little is then allocated (untyped.c resetUntypedCap, a preemption
+ * point every 2^RESET_CHUNK_BITS = 256 bytes); device untypeds are never cleared.
+ */
+
+/** 2.0.1: the normal untypeds the tool's invocations retype from (its report), in bytes. */
+function untypedsRetyped(report: string): number {
+  const uts = new Set([...report.matchAll(/- Retype +- 0x[0-9a-f]+ \(Untyped @ 0x([0-9a-f]+:0x[0-9a-f]+)\)$/gm)].map((m) => m[1]!));
+  return [...uts].reduce((n, u) => n + parseInt(u.split(':')[1]!, 16), 0);
+}
+
+/**
+ * The normal untypeds at boot: the RAM region the kernel printed, from the end of the root task's
+ * image, cut into aligned powers of two (boot.c create_untypeds_for_region). The kernel's own
+ * objects for the root task take the top of that region (boot.c init_freemem: "the top-most
+ * suitably sized and aligned chunk"), so the last block is never whole: one page is left out.
+ */
+function bootUntypeds(output: string): { base: bigint; size: bigint }[] | undefined {
+  const ram = /vailable phys memory regions: 1\s+\[([0-9a-f]+)\.\.([0-9a-f]+)[\])]/.exec(output);
+  const rootTask = /root server: physmem: 0x([0-9a-f]+) -- 0x([0-9a-f]+)/i.exec(output);
+  if (!ram || !rootTask) return undefined;
+  const end = BigInt(`0x${ram[2]}`) - BigInt(PAGE);
+  const uts: { base: bigint; size: bigint }[] = [];
+  for (let base = BigInt(`0x${rootTask[2]}`); base < end;) {
+    let bits = 0n;
+    while (((base >> bits) & 1n) === 0n && (1n << (bits + 1n)) <= end - base) bits++;
+    uts.push({ base, size: 1n << bits });
+    base += 1n << bits;
+  }
+  return uts;
+}
+
+/**
+ * 2.3.0: the untypeds the initialiser touches, in bytes. It retypes the objects without an
+ * address from the normal untypeds in address order, at each point the largest object left that
+ * the alignment allows, skipping the embedded frames (initialize.rs create_objects); an object
+ * with an address touches the untyped it lies in.
+ */
+function initialiserZeroes(uts: { base: bigint; size: bigint }[], objectBits: number[], paddrs: bigint[]): number {
+  const left = new Map<number, number>();
+  for (const b of objectBits) left.set(b, (left.get(b) ?? 0) + 1);
+  let zeroed = 0n;
+  for (const ut of uts) {
+    let touched = paddrs.some((p) => p >= ut.base && p < ut.base + ut.size);
+    for (let cur = ut.base; cur < ut.base + ut.size;) {
+      let fit = 0;
+      while (cur % (1n << BigInt(fit + 1)) === 0n && 1n << BigInt(fit + 1) <= ut.base + ut.size - cur) fit++;
+      const bits = [...left.keys()].filter((k) => k <= fit && left.get(k)! > 0).sort((x, y) => y - x)[0];
+      if (bits === undefined) break;
+      left.set(bits, left.get(bits)! - 1);
+      cur += 1n << BigInt(bits);
+      touched = true;
+    }
+    if (touched) zeroed += ut.size;
+  }
+  return Number(zeroed);
+}
+
+interface Built {
+  release: Release;
+  args: string[];
+  facts: string[];
+  /** What the kernel zeroes for the root task, given the boot console (RAM region, root task). */
+  zeroed: (output: string) => string;
+}
 
 async function buildRelease(root: string, r: Release, work: string): Promise<Built> {
   const outDir = path.join(work, r.version);
   const s = await synthesise({ file: path.join(root, 'examples', 'linux-qemu.ts'), board: BOARD, config: CONFIG, outDir, sdk: r.sdk });
   if (!s.loaderImage) throw new Error(`no loader.img with Microkit ${r.version}: ${s.skipped.map((k) => k.reason).join('; ')}`);
   const systemFile = s.written.find((f) => f.endsWith('.system'))!;
-  const facts = r.version === '2.0.1' ? facts201(outDir) : facts230(r, outDir, systemFile, mkdtempSync(path.join(work, 'capdl-')));
-  return { release: r, args: qemuArgs(s.model.board!, s.loaderImage), facts: [...facts, ...elfPages(outDir)] };
+  const args = qemuArgs(s.model.board!, s.loaderImage);
+  if (r.version === '2.0.1') {
+    const retyped = untypedsRetyped(readFileSync(path.join(outDir, 'report.txt'), 'utf8'));
+    return { release: r, args, facts: [...facts201(outDir), ...elfPages(outDir)], zeroed: () => `${mib(retyped)} (the normal untypeds the report's invocations retype from)` };
+  }
+  const capdl = facts230(r, outDir, systemFile, mkdtempSync(path.join(work, 'capdl-')));
+  const zeroed = (output: string): string => {
+    const uts = bootUntypeds(output);
+    if (!uts || !capdl.objects) return 'not known (no RAM region or root task in the console)';
+    const normal = capdl.objects.paddrs.filter((p) => uts.some((u) => p >= u.base && p < u.base + u.size));
+    return `${mib(initialiserZeroes(uts, capdl.objects.bits, normal))} (emulated: the untypeds its allocation touches)`;
+  };
+  return { release: r, args, facts: [...capdl.lines, ...elfPages(outDir)], zeroed };
 }
 
 function printTable(title: string, rows: Phase[], boots: Boot[], nativeTotal: number): void {
@@ -394,16 +497,17 @@ function printTable(title: string, rows: Phase[], boots: Boot[], nativeTotal: nu
 }
 
 /** What one release's boots printed besides times: the loader's regions, the VMM's copy, exits. */
-function bootFacts(boots: Boot[]): string[] {
+function bootFacts(b: Built, boots: Boot[]): string[] {
   const first = boots[0]!.output;
   const regions = loaderRegions(first);
   const rootTask = /root server: physmem: 0x([0-9a-f]+) -- 0x([0-9a-f]+)/i.exec(first);
   const rootPages = rootTask ? (parseInt(rootTask[2]!, 16) - parseInt(rootTask[1]!, 16)) / PAGE : undefined;
   const load = vmmLoadLine(first);
-  const exits = boots.map((b) => b.exits).find((e) => e !== undefined);
+  const exits = boots.map((x) => x.exits).find((e) => e !== undefined);
   return [
+    `the kernel zeroes for the ${b.release.rootTask.name}'s retypes: ${b.zeroed(first)}`,
     `loader: copies ${regions.count} regions, ${mib(regions.bytes)}; root task image ${rootPages === undefined ? '?' : `${int(rootPages)} pages of 4 KiB (the kernel makes a cap and a mapping for each at boot)`}`,
-    `VMM: ${load ? `copied ${int(load.copied)} bytes into guest RAM (stored ${int(load.stored)}), median ${int(median(boots.map((b) => vmmLoadLine(b.output)?.us ?? 0)))} us` : 'no image-load line (a VMM runtime without it?)'}`,
+    `VMM: ${load ? `copied ${int(load.copied)} bytes into guest RAM (stored ${int(load.stored)}), median ${int(median(boots.map((x) => vmmLoadLine(x.output)?.us ?? 0)))} us` : 'no image-load line (a VMM runtime without it?)'}`,
     `VM exits during boot: ${exits ?? 'not reported'}`,
   ];
 }
@@ -451,7 +555,7 @@ export async function benchStartup(root: string): Promise<void> {
     printTable(`start-up of examples/linux-qemu.ts natively (QEMU -kernel, same Image and initramfs), median of ${ROUNDS}:`, NATIVE_PHASES, native, nativeTotal);
     for (const [k, b] of builds.entries()) {
       printTable(`start-up of examples/linux-qemu.ts on Microkit ${b.release.version} (${BOARD}, ${CONFIG}), median of ${ROUNDS} boots interleaved ${order}:`, phases(b.release), boots[k]!, nativeTotal);
-      for (const line of [linuxBesideNative(boots[k]!, native), ...bootFacts(boots[k]!), ...b.facts]) console.log(`  ${line}`);
+      for (const line of [linuxBesideNative(boots[k]!, native), ...bootFacts(b, boots[k]!), ...b.facts]) console.log(`  ${line}`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
