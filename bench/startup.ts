@@ -526,9 +526,52 @@ function linuxBesideNative(boots: Boot[], native: Boot[]): string {
   return `Linux under the VMM beside natively: entry → first line ${int(early)} ms vs ${int(nEarly)} ms (natively with QEMU's start-up), first line → marker ${int(rest)} ms vs ${int(nRest)} ms (ratio ${(rest / nRest).toFixed(2)})`;
 }
 
+/** A libvmm build to boot beside ours: its loader.img and QEMU argv (built outside this repository). */
+interface OtherVmm {
+  name: string;
+  libvmm: string;
+  microkit: string;
+  config: string;
+  qemu: string[];
+}
+
+/**
+ * libvmm images listed in LIBVMM_BENCH_IMAGES (a JSON array of { name, libvmm, microkit, config,
+ * loader, qemu }), built from au-ts/libvmm beside this repository with the same guest Image,
+ * initramfs and bootargs. Only the debug builds, as ours are; none listed is one SKIP line.
+ */
+function findOtherVmms(): OtherVmm[] {
+  const file = process.env['LIBVMM_BENCH_IMAGES'];
+  if (!file || !existsSync(file)) {
+    console.log('SKIP libvmm beside ours: LIBVMM_BENCH_IMAGES is not set to a list of libvmm images');
+    return [];
+  }
+  const list = JSON.parse(readFileSync(file, 'utf8')) as (OtherVmm & { loader: string })[];
+  return list.filter((v) => v.config === CONFIG && existsSync(v.loader));
+}
+
+/** Every run side by side: boot to the marker, its ratio to native, the start-up invocations and the VMM's bytes copied. */
+function printSummary(rows: { name: string; boots: Boot[]; invocations: string; copied: string }[], nativeTotal: number): void {
+  console.log(`boot to '${GUEST_MARKER}', median of ${ROUNDS} interleaved rounds (QEMU start to the marker):`);
+  console.log(`  ${'run'.padEnd(28)} ${'ms'.padStart(7)} ${'x native'.padStart(9)}  start-up invocations   VMM bytes copied`);
+  console.log(`  ${'native (QEMU -kernel)'.padEnd(28)} ${int(nativeTotal).padStart(7)} ${'1.00'.padStart(9)}`);
+  for (const r of rows) {
+    const ms = median(r.boots.map((b) => b.at['marker']!));
+    console.log(`  ${r.name.padEnd(28)} ${int(ms).padStart(7)} ${(ms / nativeTotal).toFixed(2).padStart(9)}  ${r.invocations.padEnd(22)} ${r.copied}`);
+  }
+}
+
+/** The 2.0.1 monitor's own count (monitor/src/main.c prints both numbers in hex). */
+function monitorPrintedInvocations(output: string): string {
+  const b = /Number of bootstrap invocations: 0x([0-9a-f]+)/.exec(output);
+  const s = /Number of system invocations:\s+0x([0-9a-f]+)/.exec(output);
+  return b && s ? `${int(parseInt(b[1]!, 16) + parseInt(s[1]!, 16))} (monitor)` : 'n/a';
+}
+
 /**
  * npm run bench: start-up of examples/linux-qemu.ts on each Microkit release present (2.0.1 from
- * MICROKIT_SDK, 2.3.0 from MICROKIT_SDK_2_3_0) and natively, ROUNDS boots each, interleaved.
+ * MICROKIT_SDK, 2.3.0 from MICROKIT_SDK_2_3_0), the libvmm builds of LIBVMM_BENCH_IMAGES, and
+ * natively, ROUNDS boots each, interleaved.
  */
 export async function benchStartup(root: string): Promise<void> {
   const guest = path.join(root, '.cache', 'guest');
@@ -545,9 +588,12 @@ export async function benchStartup(root: string): Promise<void> {
       kernel: path.join(guest, 'Image'), initrd: path.join(guest, 'initramfs.cpio'), append: 'console=ttyAMA0', machine: q.machine, cpu: q.cpu, memory: q.memory,
     });
     const boots = builds.map((): Boot[] => []);
+    const others = findOtherVmms();
+    const otherBoots = others.map((): Boot[] => []);
     const native: Boot[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       for (const [k, b] of builds.entries()) boots[k]!.push(await bootMarks(b.args, marksFor(b.release), true));
+      for (const [k, o] of others.entries()) otherBoots[k]!.push(await bootMarks(o.qemu, { linux: 'Booting Linux on physical CPU' }, false));
       native.push(await bootMarks(nativeArgs, { linux: 'Booting Linux on physical CPU' }, false));
     }
     const nativeTotal = median(native.map((b) => b.at['marker']!));
@@ -557,6 +603,24 @@ export async function benchStartup(root: string): Promise<void> {
       printTable(`start-up of examples/linux-qemu.ts on Microkit ${b.release.version} (${BOARD}, ${CONFIG}), median of ${ROUNDS} boots interleaved ${order}:`, phases(b.release), boots[k]!, nativeTotal);
       for (const line of [linuxBesideNative(boots[k]!, native), ...bootFacts(b, boots[k]!), ...b.facts]) console.log(`  ${line}`);
     }
+    printSummary([
+      ...builds.map((b, k) => {
+        const load = vmmLoadLine(boots[k]![0]!.output);
+        const calls = b.facts.map((f) => /calls counted from the spec: ([\d,]+)/.exec(f)?.[1]).find((c) => c !== undefined);
+        return {
+          name: `ours, Microkit ${b.release.version}`,
+          boots: boots[k]!,
+          invocations: b.release.version === '2.0.1' ? monitorPrintedInvocations(boots[k]![0]!.output) : calls ? `${calls} (spec calls)` : 'n/a',
+          copied: load ? int(load.copied) : 'n/a',
+        };
+      }),
+      ...others.map((o, k) => ({
+        name: `libvmm ${o.libvmm}, Microkit ${o.microkit}`,
+        boots: otherBoots[k]!,
+        invocations: o.microkit === '2.0.1' ? monitorPrintedInvocations(otherBoots[k]![0]!.output) : 'n/a',
+        copied: 'n/a (prints none)',
+      })),
+    ], nativeTotal);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -33,7 +33,7 @@ export interface Board {
   maxIrq: number | undefined;
   ram: { base: bigint; size: bigint }[];
   /** RAM seL4 does not use (carved out for VM memory): the kernel starts above it. @default [] */
-  kernelReservedRam: { base: bigint; size: bigint }[];
+  kernelReservedRam: { base: bigint; size: bigint; forGuests: boolean }[];
   /** Where Microkit links its loader (build_sdk.py loader_link_address). */
   loaderLinkAddress: bigint | undefined;
   gic: {
@@ -120,7 +120,11 @@ function reservedRam(o: Json, file: string): Board['kernelReservedRam'] {
   if (!Array.isArray(list)) throw new BoardFileError(file, `'kernelReservedRam' must be an array`);
   return list.map((r, i) => {
     const ro = asObject(r, file, `kernelReservedRam[${i}]`);
-    return { base: asHex(field(ro, 'base', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].base`), size: asHex(field(ro, 'size', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].size`) };
+    return {
+      base: asHex(field(ro, 'base', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].base`),
+      size: asHex(field(ro, 'size', file, `kernelReservedRam[${i}].`), file, `kernelReservedRam[${i}].size`),
+      forGuests: ro['forGuests'] === true,
+    };
   });
 }
 

@@ -120,6 +120,13 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   ram?: Size;
   /** Guest-physical base of guest RAM. @default the board's (`guest.ramBase`) */
   ramBase?: Address;
+  /**
+   * Physical address of guest RAM, or 'any' for wherever the Microkit tool puts it (memory seL4
+   * owns and clears at boot). @default on boards with memory set aside for guests (QEMU:
+   * `kernelReservedRam[].forGuests`), the first free place there, which seL4 never has to clear
+   * (the largest start-up cost measured); elsewhere 'any'
+   */
+  ramPhysAddr?: Address | 'any';
   /** Number of vCPUs. @default 1 */
   vcpus?: number;
   /**
@@ -169,6 +176,7 @@ export interface VirtualMachine {
   readonly bootargs: string | undefined;
   readonly ram: Size | undefined;
   readonly ramBase: Address | undefined;
+  readonly ramPhysAddr: Address | 'any' | undefined;
   readonly vcpus: number;
   readonly cpus: readonly number[] | undefined;
   readonly priority: number | undefined;
@@ -196,6 +204,7 @@ function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions
   checkString(`${what} bootargs`, options.bootargs, loc, { optional: true });
   checkBigint(`${what} ram`, options.ram, loc, true, 'mib');
   checkBigint(`${what} ramBase`, options.ramBase, loc, true, 'addr');
+  if (options.ramPhysAddr !== 'any') checkBigint(`${what} ramPhysAddr`, options.ramPhysAddr, loc, true, 'addr');
   checkNumber(`${what} vcpus`, options.vcpus, loc, { optional: true, integer: true, min: 1 });
   if (options.cpus !== undefined) {
     if (!Array.isArray(options.cpus)) throw new DslError('bad-argument', `${what}: cpus must be an array of core numbers, one per vCPU`, undefined, loc);
@@ -230,6 +239,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     bootargs: options.bootargs,
     ram: options.ram,
     ramBase: options.ramBase,
+    ramPhysAddr: options.ramPhysAddr,
     vcpus: options.vcpus ?? 1,
     cpus: options.cpus,
     priority: options.priority,

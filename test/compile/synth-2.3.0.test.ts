@@ -57,7 +57,10 @@ testIf(needs, 'the Microkit 2.3.0 tool builds a loader image from what we emit',
   const r = runCli([file, '--out', out, '--board', 'qemu_virt_aarch64', '--quiet'], { env: { MICROKIT_SDK: sdk } });
   assert.is(r.status, 0, r.stderr);
   const mk = spawnSync(path.join(sdk, 'bin', 'microkit'), [path.join(out, 'features-2.3.0.system'), '--search-path', work, path.join(fixtures, 'valid'),
-    '--board', 'qemu_virt_aarch64', '--config', 'debug', '-o', path.join(out, 'loader.img'), '-r', path.join(out, 'report.txt')], { encoding: 'utf8' });
+    '--board', 'qemu_virt_aarch64', '--config', 'debug', '-o', path.join(out, 'loader.img'), '-r', path.join(out, 'report.txt')],
+    // The tool finds its SDK through MICROKIT_SDK before its own location: a 2.0.1 SDK in the
+    // environment would make the 2.3.0 tool look for 2.0.1's (absent) initialiser.
+    { encoding: 'utf8', env: { ...process.env, MICROKIT_SDK: sdk } });
   assert.is(mk.status, 0, `microkit 2.3.0 rejected it:\n${mk.stdout}${mk.stderr}`);
 });
 

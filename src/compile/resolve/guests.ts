@@ -110,6 +110,27 @@ function vcpuCore(vm: VirtualMachine, id: number, vmmCore: number, cores: number
   return cores > 1 ? (vmmCore + id) % cores : undefined;
 }
 
+/**
+ * Where guest RAM goes physically: the address given; else, on a board with memory set aside for
+ * guests (outside seL4's RAM, so a device untyped seL4 never clears: its boot-time clearing of
+ * the untypeds guest RAM comes from was most of the start-up, bench/startup.ts), the first place
+ * there no other guest or region takes; else wherever the Microkit tool allocates it.
+ */
+function guestRamPhysAddr(r: Resolution, vm: VirtualMachine, size: bigint, board: Board): bigint | undefined {
+  if (vm.ramPhysAddr === 'any') return undefined;
+  if (vm.ramPhysAddr !== undefined) return vm.ramPhysAddr;
+  const align = size % PAGE_2M === 0n ? PAGE_2M : PAGE_4K;
+  const taken = r.memoryRegions.filter((m) => m.physAddr !== undefined).map((m) => ({ start: m.physAddr!, end: m.physAddr! + m.size }));
+  for (const block of board.kernelReservedRam.filter((b) => b.forGuests)) {
+    for (let at = (block.base + align - 1n) / align * align; at + size <= block.base + block.size;) {
+      const clash = taken.find((t) => at < t.end && t.start < at + size);
+      if (!clash) return at;
+      at = (clash.end + align - 1n) / align * align;
+    }
+  }
+  return undefined;
+}
+
 /** Guest RAM: one region, mapped into the VM at its base and into the VMM (which loads the images). */
 function guestRam(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel, board: Board): { ram: GuestModel['ram']; vmMaps: MapModel[] } {
   const ramSize = vm.ram ?? board.guest.ramSize;
@@ -118,7 +139,7 @@ function guestRam(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel,
     name: `${vm.name}_guest_ram`,
     size: ramSize,
     pageSize: ramSize % PAGE_2M === 0n ? PAGE_2M : undefined,
-    physAddr: undefined,
+    physAddr: guestRamPhysAddr(r, vm, ramSize, board),
     shared: false,
     role: { kind: 'guest-ram', vm: vm.name },
     loc: vm.loc,
