@@ -5,6 +5,8 @@
  *   initramfs.cpio              uncompressed newc initramfs: busybox + /init (see busybox-initramfs.ts)
  *   initramfs-idle.cpio         the same with the /init that stays up and idles (idleInitScript)
  *   busybox                     the static arm64 busybox, for initramfs() in a systems.ts
+ *   modules/<release>/          the kernel's modules a virtual guest uses (KEPT_MODULE_DIRS and what
+ *                               they need), with a modules.dep, for initramfs({ modules })
  *   dtbs/imx8mm-evk.dtb         Debian's board device trees, for the real-board systems
  *   dtbs/meson-gxbb-odroidc2.dtb
  *   manifest.json               package names and versions, sha256 of every output
@@ -13,21 +15,25 @@
  * Steps: `dpkg --add-architecture arm64` if needed; resolve the versioned kernel package behind
  * the `linux-image-arm64` metapackage; `apt-get download` it and `busybox-static:arm64`
  * (`apt-get update` only when that fails, e.g. no arm64 package lists yet); `dpkg-deb -x`;
- * unpack vmlinuz; check the kernel config; build the initramfs; write to temp names and rename.
+ * unpack vmlinuz; check the kernel config; build the initramfs; write the modules tree (Debian
+ * ships no modules.dep, its postinst runs depmod: it is written from each module's .modinfo);
+ * write to temp names and rename.
  *
  * The pure parts (parsing apt output, file names, the manifest check) are exported apart from
  * the parts that run processes, so tests can call both.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { KernelImageError, missingKernelConfig, parseArm64ImageHeader, unpackVmlinuz, type VmlinuzFormat } from '../src/compile/initramfs/arm64-image.js';
 import { buildBusyboxInitramfs, idleInitScript, initScript } from '../src/compile/initramfs/busybox-initramfs.js';
+import { formatModulesDep, modinfoDepends, moduleCompression, moduleName, readModinfo } from '../src/compile/initramfs/kernel-modules.js';
 import { loadBoards } from '../src/cli/io.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -38,8 +44,8 @@ export const KERNEL_METAPACKAGE = 'linux-image-arm64';
 export const BUSYBOX_PACKAGE = 'busybox-static';
 export const MANIFEST_NAME = 'manifest.json';
 /** Bumped when the manifest's shape changes; an older manifest means "rebuild". */
-/** 2: the static busybox is kept too, for initramfs() in a systems.ts. */
-export const MANIFEST_FORMAT = 2;
+/** 2: the static busybox is kept too, for initramfs() in a systems.ts. 3: the modules tree. */
+export const MANIFEST_FORMAT = 3;
 
 /**
  * Board device trees copied from the kernel package's /usr/lib/linux-image-<release>/: every
@@ -52,6 +58,45 @@ export const BOARD_DTBS = loadBoards()
 
 /** Every output named in the manifest, relative to the output directory. */
 export const OUTPUT_FILES = ['Image', 'initramfs.cpio', 'initramfs-idle.cpio', 'busybox', ...BOARD_DTBS.map((d) => d.output)] as const;
+
+/** Where the modules trees go: `modules/<release>/`, one release at a time. */
+export const MODULES_DIR = 'modules';
+
+/**
+ * The parts of the kernel's modules tree kept, each with every module it needs (wherever that
+ * is): the virtio drivers, block and character devices (virtio_blk, virtio_console, hw_random),
+ * the virtual network drivers at the top of drivers/net (virtio_net, tun, veth, ...; not the NIC
+ * drivers below it), the network stack, the file systems, and the libraries and ciphers they use.
+ * For Debian's 6.1.0-57-arm64 that is 824 of its 3685 modules, 71 of 292 MB: the whole tree
+ * would be four times the rest of .cache/guest for modules a virtual guest never loads (GPUs,
+ * sound, media, wireless and wired NICs).
+ */
+export const KEPT_MODULE_DIRS = ['kernel/drivers/virtio/', 'kernel/drivers/block/', 'kernel/drivers/char/', 'kernel/net/', 'kernel/fs/', 'kernel/lib/', 'kernel/crypto/'] as const;
+/** Directories whose own modules are kept, not their subdirectories'. */
+export const KEPT_MODULE_FILES_IN = ['kernel/drivers/net/'] as const;
+
+export function isKeptModule(path: string): boolean {
+  return KEPT_MODULE_DIRS.some((d) => path.startsWith(d)) || KEPT_MODULE_FILES_IN.some((d) => path.startsWith(d) && !path.slice(d.length).includes('/'));
+}
+
+/** The kept modules and everything they need, in path order. */
+export function selectModules<M extends { path: string; depends: readonly string[] }>(all: readonly M[]): M[] {
+  const byName = new Map(all.map((m) => [moduleName(m.path), m]));
+  const chosen = new Set<M>();
+  const add = (m: M): void => {
+    if (chosen.has(m)) return;
+    chosen.add(m);
+    // A name with no module is built into the kernel (modpost lists only modules, but be lenient).
+    for (const d of m.depends) if (byName.has(d)) add(byName.get(d)!);
+  };
+  all.filter((m) => isKeptModule(m.path)).forEach(add);
+  return [...chosen].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** One digest for a directory tree: sha256 over `sha256  path` lines in path order (sha256sum's form). */
+export function treeSha256(files: ReadonlyMap<string, string>): string {
+  return sha256([...files.keys()].sort().map((p) => `${files.get(p)}  ${p}\n`).join(''));
+}
 
 /** What the manifest's initScriptSha256 covers: both /init scripts, so a change to either rebuilds. */
 export function initScriptsSha256(): string {
@@ -144,19 +189,34 @@ export interface GuestManifest {
   /** sha256 of the /init scripts (initScriptsSha256), so a change to either rebuilds the initramfs. */
   readonly initScriptSha256: string;
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>;
+  readonly modules: ModulesTreeManifest;
+}
+
+export interface ModulesTreeManifest {
+  /** Relative to the output directory: `modules/<release>`. */
+  readonly dir: string;
+  /** Modules kept, and how many the package has. */
+  readonly count: number;
+  readonly of: number;
+  /** Bytes of the .ko files kept. */
+  readonly size: number;
+  /** treeSha256 of every file under `dir`. */
+  readonly sha256: string;
 }
 
 /**
  * Why the outputs on disk do not match `manifest` (empty when they do). `actual` maps each
- * output name to the sha256 of the file present, or undefined when it is missing.
+ * output name to the sha256 of the file present, or undefined when it is missing;
+ * `actualModules` is the treeSha256 of the modules tree the manifest names, or undefined.
  */
 export function manifestMismatches(
   manifest: unknown,
   actual: ReadonlyMap<string, string | undefined>,
   currentInitScriptSha256: string,
+  actualModules: string | undefined,
 ): string[] {
   const m = manifest as Partial<GuestManifest> | undefined;
-  if (!m || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || !m.files) {
+  if (!m || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || !m.files || !m.modules) {
     return [`${MANIFEST_NAME} is missing or of another format`];
   }
   const reasons: string[] = [];
@@ -167,6 +227,8 @@ export function manifestMismatches(
     if (have === undefined) reasons.push(`${name} is missing`);
     else if (want !== have) reasons.push(`${name} does not match ${MANIFEST_NAME}`);
   }
+  if (actualModules === undefined) reasons.push(`${m.modules.dir} is missing`);
+  else if (actualModules !== m.modules.sha256) reasons.push(`${m.modules.dir} does not match ${MANIFEST_NAME}`);
   return reasons;
 }
 
@@ -345,12 +407,88 @@ async function writeAtomically(path: string, data: Uint8Array | string): Promise
 
 /** Leftovers of a run that was killed: partial downloads and unrenamed outputs. */
 async function removeLeftovers(outDir: string, debsDir: string): Promise<void> {
-  for (const dir of [outDir, join(outDir, 'dtbs'), debsDir]) {
+  for (const dir of [outDir, join(outDir, 'dtbs'), join(outDir, MODULES_DIR), debsDir]) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names) {
       if (/^\.download-/.test(n) || /\.tmp-\d+$/.test(n)) await rm(join(dir, n), { recursive: true, force: true });
     }
   }
+}
+
+/** Every file under `dir` (relative path → sha256), or undefined when `dir` is not a directory. */
+async function hashTree(dir: string): Promise<Map<string, string> | undefined> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => undefined);
+  if (!entries) return undefined;
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const full = join(e.parentPath ?? e.path, e.name);
+    out.set(relative(dir, full).split(sep).join('/'), sha256(await readFile(full)));
+  }
+  return out;
+}
+
+/** A module's bytes as the ELF file, for its .modinfo: gzip with zlib, xz and zstd with their tools. */
+function uncompressedModule(file: string, data: Buffer): Buffer {
+  const kind = moduleCompression(file);
+  if (kind === 'none') return data;
+  if (kind === 'gzip') return gunzipSync(data);
+  const [tool, pkg] = kind === 'xz' ? ['xz', 'xz-utils'] : ['zstd', 'zstd'];
+  try {
+    return execFileSync(tool, ['-dc', '--', file], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${tool} not found (Debian package ${pkg})` : (e as Error).message.split('\n')[0];
+    throw new GuestImageError(`cannot decompress ${file} to read what it depends on: ${why}`);
+  }
+}
+
+/** Every module under `root/kernel` with its `depends=`, in path order. */
+async function readModules(root: string): Promise<{ path: string; depends: string[]; data: Buffer }[]> {
+  const entries = await readdir(join(root, 'kernel'), { recursive: true, withFileTypes: true }).catch(() => {
+    throw new GuestImageError(`the kernel package has no ${root}/kernel`);
+  });
+  const out: { path: string; depends: string[]; data: Buffer }[] = [];
+  for (const e of entries) {
+    if (!e.isFile() || !/\.ko(\.gz|\.xz|\.zst)?$/.test(e.name)) continue;
+    const full = join(e.parentPath ?? e.path, e.name);
+    const data = await readFile(full);
+    const info = readModinfo(uncompressedModule(full, data));
+    if (!info) throw new GuestImageError(`${full} is not a kernel module (no .modinfo section)`);
+    out.push({ path: relative(root, full).split(sep).join('/'), depends: modinfoDepends(info), data });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * The kept part of the package's `lib/modules/<release>` (selectModules), with a modules.dep
+ * written from the modules' .modinfo and the package's modules.builtin, written to a temporary
+ * directory in `modules/` that installModules renames into place.
+ */
+async function stageModules(kroot: string, release: string, outDir: string, log: Log): Promise<{ staged: string; entry: ModulesTreeManifest }> {
+  const root = join(kroot, 'lib', 'modules', release);
+  const all = await readModules(root);
+  const kept = selectModules(all);
+  const staged = join(outDir, MODULES_DIR, `${release}.tmp-${process.pid}`);
+  await rm(staged, { recursive: true, force: true });
+  const hashes = new Map<string, string>();
+  const put = async (path: string, data: Uint8Array | string): Promise<void> => {
+    await mkdir(dirname(join(staged, path)), { recursive: true });
+    await writeFile(join(staged, path), data);
+    hashes.set(path, sha256(data));
+  };
+  for (const m of kept) await put(m.path, m.data);
+  await put('modules.dep', formatModulesDep(kept));
+  await put('modules.builtin', await readFile(join(root, 'modules.builtin'), 'utf8').catch(() => ''));
+  const size = kept.reduce((n, m) => n + m.data.length, 0);
+  log(`${MODULES_DIR}/${release}: ${kept.length} of the package's ${all.length} modules (${(size / 1e6).toFixed(1)} MB), with a modules.dep`);
+  return { staged, entry: { dir: `${MODULES_DIR}/${release}`, count: kept.length, of: all.length, size, sha256: treeSha256(hashes) } };
+}
+
+/** `modules/` holds the staged tree as `<release>` and nothing else (an older release goes). */
+async function installModules(outDir: string, staged: string, release: string): Promise<void> {
+  const dir = join(outDir, MODULES_DIR);
+  for (const n of await readdir(dir)) if (join(dir, n) !== staged) await rm(join(dir, n), { recursive: true, force: true });
+  await rename(staged, join(dir, release));
 }
 
 /** Reads the manifest and hashes the outputs; returns the manifest and why it does not match. */
@@ -363,8 +501,33 @@ export async function checkGuestDir(outDir: string): Promise<{ manifest: GuestMa
   }
   const actual = new Map<string, string | undefined>();
   for (const name of OUTPUT_FILES) actual.set(name, await fileSha256(join(outDir, name)));
-  const mismatches = manifestMismatches(manifest, actual, initScriptsSha256());
+  const modulesDir = (manifest as Partial<GuestManifest> | undefined)?.modules?.dir;
+  const tree = typeof modulesDir === 'string' ? await hashTree(join(outDir, modulesDir)) : undefined;
+  const mismatches = manifestMismatches(manifest, actual, initScriptsSha256(), tree && treeSha256(tree));
   return { manifest: mismatches.length === 0 ? (manifest as GuestManifest) : undefined, mismatches };
+}
+
+/**
+ * Puts the outputs and the staged modules tree in place and writes the manifest. The manifest
+ * goes first and last: removed before the outputs change, written after they are all in place,
+ * so it never vouches for a half-written set.
+ */
+async function commitOutputs(
+  outDir: string,
+  outputs: ReadonlyMap<string, Uint8Array>,
+  modules: { staged: string; entry: ModulesTreeManifest },
+  rest: Pick<GuestManifest, 'packages' | 'kernel'>,
+): Promise<GuestManifest> {
+  await rm(join(outDir, MANIFEST_NAME), { force: true });
+  const files: Record<string, { sha256: string; size: number }> = {};
+  for (const [name, data] of outputs) {
+    await writeAtomically(join(outDir, name), data);
+    files[name] = { sha256: sha256(data), size: data.length };
+  }
+  await installModules(outDir, modules.staged, rest.kernel.release);
+  const manifest: GuestManifest = { format: MANIFEST_FORMAT, ...rest, initScriptSha256: initScriptsSha256(), files, modules: modules.entry };
+  await writeAtomically(join(outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
 }
 
 export interface BuildGuestImagesOptions {
@@ -424,6 +587,8 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
     const header = parseArm64ImageHeader(image)!;
     log(`vmlinuz was ${format === 'raw' ? 'already a raw Image' : `${format}-compressed`}; Image is ${(image.length / 1e6).toFixed(1)} MB`);
 
+    const modules = await stageModules(kroot, release, outDir, log);
+
     const bb = await readFile(join(broot, 'bin', 'busybox')).catch(() => {
       throw new GuestImageError(`${busybox.name} has no /bin/busybox`);
     });
@@ -442,28 +607,16 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
       }));
     }
 
-    // The manifest goes first and last: removed before the outputs change, written after
-    // they are all in place, so it never vouches for a half-written set.
-    await rm(join(outDir, MANIFEST_NAME), { force: true });
-    const files: Record<string, { sha256: string; size: number }> = {};
-    for (const [name, data] of outputs) {
-      await writeAtomically(join(outDir, name), data);
-      files[name] = { sha256: sha256(data), size: data.length };
-    }
-    const manifest: GuestManifest = {
-      format: MANIFEST_FORMAT,
+    const manifest = await commitOutputs(outDir, outputs, modules, {
       packages: { kernel, busybox },
       kernel: { release, vmlinuz: format, imageSize: Number(header.imageSize) },
-      initScriptSha256: initScriptsSha256(),
-      files,
-    };
-    await writeAtomically(join(outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
+    });
     // Older package versions are of no further use once the new outputs are in place.
     const keep = new Set([debFileName(kernel), debFileName(busybox)]);
     for (const n of await readdir(debsDir)) {
       if (n.endsWith('.deb') && !keep.has(n)) await rm(join(debsDir, n), { force: true });
     }
-    log(`wrote ${OUTPUT_FILES.join(', ')} and ${MANIFEST_NAME} to ${shown}`);
+    log(`wrote ${OUTPUT_FILES.join(', ')}, ${modules.entry.dir}/ and ${MANIFEST_NAME} to ${shown}`);
     return manifest;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -475,7 +628,7 @@ const PREFIX = 'sel4cp-synth guest:';
 async function main(argv: readonly string[]): Promise<number> {
   const unknown = argv.filter((a) => a !== '--force' && a !== '--help');
   if (argv.includes('--help') || unknown.length > 0) {
-    const usage = 'usage: npm run guest [-- --force]\n  Builds .cache/guest/{Image,initramfs.cpio,dtbs/*,manifest.json} from Debian arm64 packages.';
+    const usage = 'usage: npm run guest [-- --force]\n  Builds .cache/guest/{Image,initramfs.cpio,busybox,dtbs/*,modules/<release>/,manifest.json} from Debian arm64 packages.';
     (unknown.length > 0 ? console.error : console.log)(unknown.length > 0 ? `${PREFIX} error: unknown argument ${unknown[0]}\n${usage}` : usage);
     return unknown.length > 0 ? 1 : 0;
   }

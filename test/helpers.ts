@@ -61,7 +61,7 @@ export function testIf(missing: string | undefined, name: string, fn: Callback):
 export type Need =
   | 'microkit-sdk' | 'microkit-src' | 'microkit-src-2.3.0' | 'sel4cp-src'
   | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make'
-  | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'board-dtbs';
+  | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'guest-modules' | 'board-dtbs';
 
 /** Where `npm run guest` puts the guest images and Debian's board DTBs. */
 export const guestDir = path.join(repoRoot, '.cache', 'guest');
@@ -100,6 +100,8 @@ const guestFiles: Partial<Record<Need, string[]>> = {
   'guest-initrd': ['initramfs.cpio'],
   'guest-busybox': ['busybox'],
   'guest-manifest': ['manifest.json'],
+  // The kernel modules tree (modules/<release>/); older runs of 'npm run guest' made none.
+  'guest-modules': ['modules'],
   'board-dtbs': ['dtbs/imx8mm-evk.dtb', 'dtbs/meson-gxbb-odroidc2.dtb'],
 };
 

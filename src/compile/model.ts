@@ -17,7 +17,11 @@ export type RegionRole =
   | { kind: 'gic-vcpu'; vm: string }
   | { kind: 'device'; device: string; vm?: string }
   /** A VMM's wake slot: written by the VMM, read by the timer PD (src/vmm-runtime/include/vmm_wake.h). */
-  | { kind: 'wake-slot'; vm: string };
+  | { kind: 'wake-slot'; vm: string }
+  /** One direction of a network link: written by `from`, read by `to` (docs/net-link.md). */
+  | { kind: 'net-link'; link: string; from: string; to: string }
+  /** The memory behind a VM's virtio block device, mapped into its VMM only. */
+  | { kind: 'virtio-disk'; vm: string; device: string };
 
 export interface MemoryRegionModel {
   name: string;
@@ -224,10 +228,45 @@ export interface GuestModel {
   passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[] }[];
   /** Devices the VMM plays for this guest: the guest's accesses to [gpa, gpa + size) trap to it. */
   emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
+  /** Devices its VMM plays over virtio-mmio (console, block, the VM's ends of network links). */
+  virtio: VirtioDeviceModel[];
   /** Store kernel and initrd compressed in the VMM: always, never, or when needed to fit below the loader. */
   compressImages: boolean | 'auto';
   /** What an idle vCPU (WFI/WFE) does: sleep until it has work (woken through the timer PD), or spin. */
   idle: 'block' | 'spin';
+  loc: Loc;
+}
+
+/**
+ * A virtio-mmio device (virtio 1.2 §4.2.2): a 4 KiB window of guest-physical space that stays
+ * unmapped, so the guest's accesses trap to the VMM, and an SPI the VMM raises in the vGIC.
+ */
+export interface VirtioDeviceModel {
+  /** Unique within the VM: the block device's name, the link's name, or 'console'. */
+  name: string;
+  kind: 'console' | 'block' | 'net';
+  gpa: bigint;
+  size: bigint;
+  intid: number;
+  /** console: the board UART whose input the VMM reads (its region and IRQ go to the VMM). */
+  input?: { device: string; mr: string; map: MapModel; irq: IrqModel } | undefined;
+  /** block: the image file, the disk region and its mapping in the VMM. */
+  disk?: { path: string; size: bigint | undefined; readOnly: boolean; mr: string; map: MapModel } | undefined;
+  /** net: the link, this side's MAC, the rings it sends and receives on (mapped in the VMM) and the channel to the peer. */
+  net?: { link: string; mac: string; tx: MapModel; rx: MapModel; capacity: number; end: ChannelEndModel } | undefined;
+  loc: Loc;
+}
+
+/** A network link between two VMs or a VM and a PD: two rings and one channel. */
+export interface NetLinkModel {
+  name: string;
+  /** The PDs at either end: a VMM (of the VM named in `vm`) or a native PD. */
+  a: { pd: string; vm: string | undefined };
+  b: { pd: string; vm: string | undefined };
+  aToB: string;
+  bToA: string;
+  capacity: number;
+  channel: ChannelModel;
   loc: Loc;
 }
 
@@ -297,6 +336,8 @@ export interface SystemModel {
   protectionDomains: ProtectionDomainModel[];
   channels: ChannelModel[];
   guests: GuestModel[];
+  /** Network links (systems.ts only; their regions and channel are in the lists above). */
+  links?: NetLinkModel[] | undefined;
   /** The timer PD, when some guest blocks while idle (systems.ts only). */
   vmmTimer?: VmmTimerModel | undefined;
   /** The isolation policy the system is checked against (system({ policy }) or check --policy). */

@@ -14,7 +14,12 @@ export {
 } from './vm.js';
 export { system, type System, type SystemOptions, type VmmTimerOptions } from './system.js';
 export { domain, domainSchedule, type Domain, type DomainOptions, type DomainSchedule, type DomainScheduleOptions, type DomainSlot } from './domains.js';
-export { initramfs, type Initramfs, type InitramfsOptions } from './initramfs.js';
+export {
+  virtioConsole, virtioBlock, netLink,
+  type VirtioConsole, type VirtioConsoleOptions, type VirtioBlock, type VirtioBlockOptions, type VirtioDevice,
+  type NetLink, type NetLinkEndpoint, type NetLinkOptions,
+} from './virtio.js';
+export { initramfs, networkSetupScript, GUEST_IP_PARAM, NETWORK_APPLETS, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';
 export { allow, only, policy, trustDomain, type AllowRule, type FlowKind, type OnlyRule, type Policy, type PolicyOptions, type PolicyRule, type PolicySubject, type TrustDomain } from './policy.js';

@@ -4,6 +4,7 @@
 import { captureLocation, type SourceLocation } from './location.js';
 import { toFileRef, type FileRef } from './context.js';
 import { checkFile, checkOptions, checkString } from './check.js';
+import { DslError } from './errors.js';
 
 export interface InitramfsOptions {
   /**
@@ -17,6 +18,21 @@ export interface InitramfsOptions {
   applets?: string[];
   /** Further files: path in the guest → file on the host (relative to this systems.ts). @default {} */
   files?: Record<string, string | FileRef>;
+  /**
+   * Kernel modules to load before /init runs, by name as modprobe takes them (`virtio-net` and
+   * `virtio_net` are the same), e.g. `['virtio_mmio', 'virtio_net']`. What they need is found in
+   * the tree's `modules.dep` and loaded first; modules built into the kernel (`modules.builtin`)
+   * are skipped. They are packed under `lib/modules/<release>/`, and the archive's /init loads
+   * them with busybox's insmod and then runs `init` (which is packed as `/init.declared`), so
+   * `busybox` must be given. @default []
+   */
+  modules?: string[];
+  /**
+   * The modules tree: a `lib/modules/<release>` directory (holding `modules.dep`), or one that
+   * holds a single such directory. A string is a path relative to this systems.ts.
+   * @default the tree `npm run guest` extracts from Debian's kernel package, `.cache/guest/modules/<release>/`
+   */
+  modulesDir?: string | FileRef;
 }
 
 export interface Initramfs {
@@ -26,8 +42,15 @@ export interface Initramfs {
   readonly busybox: FileRef | undefined;
   readonly applets: readonly string[];
   readonly files: ReadonlyMap<string, FileRef>;
+  /** As given (not yet resolved against a modules tree). */
+  readonly modules: readonly string[];
+  /** undefined: the one `npm run guest` makes (the CLI knows where). */
+  readonly modulesDir: FileRef | undefined;
   readonly loc: SourceLocation | undefined;
 }
+
+// For an init script that configures the guest's network from its kernel command line.
+export { GUEST_IP_PARAM, NETWORK_APPLETS, networkSetupScript } from '../compile/initramfs/busybox-initramfs.js';
 
 export const DEFAULT_APPLETS = ['sh', 'mount', 'echo', 'cat', 'sleep', 'poweroff'] as const;
 
@@ -44,6 +67,7 @@ export function initramfs(options: InitramfsOptions): Initramfs {
   }
   checkOptions('initramfs() files', options.files, loc, true);
   for (const [guestPath, f] of Object.entries(options.files ?? {})) checkFile(`initramfs() files[${JSON.stringify(guestPath)}]`, f, loc, false);
+  checkModules(options, loc);
   const busybox = options.busybox === undefined ? undefined : toFileRef(options.busybox, loc);
   return {
     kind: 'initramfs',
@@ -51,6 +75,28 @@ export function initramfs(options: InitramfsOptions): Initramfs {
     busybox,
     applets: options.applets ?? (busybox ? [...DEFAULT_APPLETS] : []),
     files: new Map(Object.entries(options.files ?? {}).map(([guestPath, f]) => [guestPath, toFileRef(f, loc)])),
+    modules: [...(options.modules ?? [])],
+    modulesDir: options.modulesDir === undefined ? undefined : toFileRef(options.modulesDir, loc),
     loc,
   };
+}
+
+/** Module names are file names (modprobe's), and loading them takes busybox's sh and insmod. */
+function checkModules(options: InitramfsOptions, loc: SourceLocation | undefined): void {
+  checkFile('initramfs() modulesDir', options.modulesDir, loc, true);
+  if (options.modules === undefined) return;
+  if (!Array.isArray(options.modules)) {
+    throw new DslError('bad-argument', 'initramfs() modules: must be an array of module names', "e.g. modules: ['virtio_mmio', 'virtio_net']", loc);
+  }
+  options.modules.forEach((m, i) => {
+    checkString(`initramfs() modules[${i}]`, m, loc, { nonEmpty: true });
+    if (!/^[\w-]+$/.test(m)) {
+      throw new DslError('bad-argument', `initramfs() modules[${i}]: ${JSON.stringify(m)} is not a module name`,
+        "give the name modprobe takes, e.g. 'virtio_net' (no path, no .ko, no parameters)", loc);
+    }
+  });
+  if (options.modules.length > 0 && options.busybox === undefined) {
+    throw new DslError('bad-argument', 'initramfs() modules: loading kernel modules needs busybox (its sh and insmod)',
+      "give busybox: contextFile('busybox', '../.cache/guest/busybox'), or leave modules out", loc);
+  }
 }

@@ -1,6 +1,7 @@
 import { captureLocation, type SourceLocation } from './location.js';
 import type { Channel, MemoryRegion, ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
+import type { NetLink } from './virtio.js';
 import { DslError } from './errors.js';
 import { checkConstructs, checkOptions, checkString } from './check.js';
 import { isPolicy, type Policy } from './policy.js';
@@ -46,6 +47,8 @@ export interface SystemOptions {
   memoryRegions?: MemoryRegion[];
   /** @default [] */
   channels?: Channel[];
+  /** Network links between VMs, or a VM and a PD (see netLink()). @default [] */
+  links?: NetLink[];
   /** The timer PD that wakes idle vCPUs. @default name 'vmm_timer', source 'sched-tick', priority 254 */
   vmmTimer?: VmmTimerOptions;
   /** The information flows the system may have (see policy()); every other flow is an error. @default none: no flow is checked */
@@ -62,6 +65,7 @@ export interface System {
   readonly virtualMachines: readonly VirtualMachine[];
   readonly memoryRegions: readonly MemoryRegion[];
   readonly channels: readonly Channel[];
+  readonly links: readonly NetLink[];
   readonly vmmTimer: VmmTimerOptions;
   readonly policy: Policy | undefined;
   readonly domains: DomainSchedule | undefined;
@@ -104,6 +108,7 @@ export function system(options: SystemOptions): System {
   checkConstructs('system() virtualMachines', options.virtualMachines, ['virtualMachine'], 'virtualMachine(...)', loc);
   checkConstructs('system() memoryRegions', options.memoryRegions, ['memoryRegion'], 'memoryRegion(...)', loc);
   checkConstructs('system() channels', options.channels, ['channel'], 'channel(...)', loc);
+  checkConstructs('system() links', options.links, ['netLink'], 'netLink(...)', loc);
   if (options.domains !== undefined) checkConstructs('system() domains', [options.domains], ['domainSchedule'], 'domainSchedule(...)', loc);
   const pds: ProtectionDomain[] = [];
   const vms: VirtualMachine[] = [...(options.virtualMachines ?? [])];
@@ -122,6 +127,7 @@ export function system(options: SystemOptions): System {
     virtualMachines: vms,
     memoryRegions: options.memoryRegions ?? [],
     channels: options.channels ?? [],
+    links: options.links ?? [],
     vmmTimer: checkVmmTimer(options.vmmTimer, loc),
     policy: checkPolicyOption(options.policy, loc),
     domains: options.domains,

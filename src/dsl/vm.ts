@@ -9,6 +9,7 @@ import { checkScheduling, makeProtectionDomain, type IrqTrigger, type Mapping, t
 import { checkBigint, checkBoolean, checkConstructs, checkFile, checkNumber, checkOneOf, checkOptions, checkString } from './check.js';
 import type { Address, Size } from './units.js';
 import type { Initramfs } from './initramfs.js';
+import type { VirtioDevice } from './virtio.js';
 import type { Domain } from './domains.js';
 
 /** A device described by hand, for one the board file does not list. */
@@ -139,6 +140,8 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   passthrough?: Passthrough[];
   /** Devices the VMM emulates for this VM (see emulated()). @default [] */
   emulated?: Emulated[];
+  /** virtio devices its VMM plays: virtioConsole(), virtioBlock(); network links are netLink()s in system(). @default [] */
+  virtio?: VirtioDevice[];
   /**
    * Further memory regions mapped into the guest (a buffer shared with a PD or another VM), each
    * at its guest-physical address `vaddr`, outside guest RAM and the devices. @default []
@@ -184,6 +187,7 @@ export interface VirtualMachine {
   readonly period: number | undefined;
   readonly passthrough: readonly Passthrough[];
   readonly emulated: readonly Emulated[];
+  readonly virtio: readonly VirtioDevice[];
   readonly maps: readonly Mapping[];
   readonly vmmOptions: VmmOptions;
   readonly compressImages: boolean | 'auto';
@@ -213,6 +217,7 @@ function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions
   checkScheduling(what, options, loc);
   checkConstructs(`${what} passthrough`, options.passthrough, ['passthrough'], 'passthrough(...)', loc);
   checkConstructs(`${what} emulated`, options.emulated, ['emulated'], 'emulated(...)', loc);
+  checkConstructs(`${what} virtio`, options.virtio, ['virtioConsole', 'virtioBlock'], 'virtioConsole(...) or virtioBlock(...)', loc);
   checkConstructs(`${what} maps`, options.maps, ['map'], 'map(...)', loc);
   checkOptions(`${what} vmm`, options.vmm, loc, true);
   checkString(`${what} vmm name`, options.vmm?.name, loc, { optional: true });
@@ -247,6 +252,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     period: options.period,
     passthrough: options.passthrough ?? [],
     emulated: options.emulated ?? [],
+    virtio: options.virtio ?? [],
     maps: options.maps ?? [],
     vmmOptions,
     compressImages: options.compressImages ?? 'auto',

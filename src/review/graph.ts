@@ -59,6 +59,8 @@ function regionNode(model: SystemModel, mr: MemoryRegionModel): string {
     : mr.role.kind === 'gic-vcpu' ? 'GIC vCPU interface'
       : mr.role.kind === 'guest-ram' ? `guest RAM of ${html(mr.role.vm)}`
         : mr.role.kind === 'wake-slot' ? `wake slot of ${html(mr.role.vm)}`
+        : mr.role.kind === 'net-link' ? `link ${html(mr.role.link)}: ${html(mr.role.from)} → ${html(mr.role.to)}`
+        : mr.role.kind === 'virtio-disk' ? `disk ${html(mr.role.device)} of ${html(mr.role.vm)}`
         : device ? 'device memory' : 'memory';
   const where = mr.physAddr !== undefined ? ` @ ${hex(mr.physAddr)}` : '';
   const label = `<<b>${html(mr.name)}</b><br/><font point-size="9">${what} · ${humanSize(mr.size)}${where}</font>>`;

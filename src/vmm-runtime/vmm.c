@@ -24,6 +24,7 @@
 #include "vgic.h"
 #include "vmm_config.h"
 #include "vmm_fmt.h"
+#include "vmm_virtio.h"
 #include "vmm_wake.h"
 
 #include "vmm_string.h"
@@ -246,6 +247,7 @@ static void halt_vcpus(void)
     vmm_log("VM '%s' exits: mmio=%lu smc/hvc=%lu wfx=%lu sysreg=%lu maintenance=%lu vppi=%lu "
             "irq=%lu; vCPU suspensions=%lu", vm_name, exits.mmio, exits.smc_hvc, exits.wfx,
             exits.sysreg, exits.maintenance, exits.vppi, exits.irq, idle.blocks);
+    vmm_virtio_log_stats();
 }
 
 static void stop_vm(const char *why)
@@ -296,6 +298,16 @@ static void log_image_load(uint64_t start)
 #endif
 }
 
+static void virtio_notify(unsigned channel)
+{
+    microkit_notify(channel);
+}
+
+static void virtio_irq_ack(unsigned channel)
+{
+    microkit_irq_ack(channel);
+}
+
 /* Loads the images and starts vCPU 0 at the kernel entry with x0 = DTB (booting.rst). */
 static bool boot_vm(void)
 {
@@ -330,6 +342,14 @@ static bool boot_vm(void)
     }
     for (unsigned i = 0; i < config->device_count; i++) {
         pl011_init(&uarts[i], vm_name);
+    }
+    static const struct vmm_virtio_env virtio_env_template = { virtio_notify, virtio_irq_ack, NULL, NULL };
+    struct vmm_virtio_env virtio_env = virtio_env_template;
+    virtio_env.vm_name = vm_name;
+    virtio_env.vgic = &vgic;
+    if (!vmm_virtio_init(config, &virtio_env, err, sizeof(err))) {
+        vmm_log("VM '%s' not started: %s", vm_name, err);
+        return false;
     }
     vgic.vcpu[0].online = true;
     vm_running = true;
@@ -381,6 +401,15 @@ void notified(microkit_channel ch)
         wake_ready_vcpus();
         return;
     }
+    bool virtio_error;
+    if (vmm_virtio_notified(ch, &virtio_error)) {
+        if (virtio_error) {
+            stop_vm(vmm_virtio_report());
+            return;
+        }
+        wake_ready_vcpus();
+        return;
+    }
     for (unsigned i = 0; i < config->irq_count; i++) {
         if (config->irqs[i].channel == ch) {
             /* Acked at the guest's EOI (handle_maintenance), so a level IRQ cannot refire
@@ -411,6 +440,9 @@ static void handle_maintenance(unsigned vcpu, seL4_Word lr)
             microkit_irq_ack(config->irqs[i].channel);
             return;
         }
+    }
+    if (vmm_virtio_eoi((unsigned)intid)) {
+        return;
     }
     for (unsigned i = 0; i < config->device_count; i++) {
         /* A level-triggered emulated line still asserted after EOI is raised again. */
@@ -510,7 +542,16 @@ static bool handle_vm_fault(unsigned vcpu, microkit_msginfo *reply)
     enum pl011_status dev_st;
     const char *frame;
     uint64_t offset;
-    if (device_access(vcpu, addr, &da, &value, &dev_st)) {
+    enum vmm_virtio_access va = vmm_virtio_mmio(addr, da.write, da.size, &value);
+    if (va == VMM_VIRTIO_GUEST_ERROR) {
+        stop_vm(vmm_virtio_report());
+        return false;
+    }
+    if (va == VMM_VIRTIO_DONE) {
+        st = VGIC_MMIO_OK;
+        frame = "virtio";
+        offset = 0;
+    } else if (device_access(vcpu, addr, &da, &value, &dev_st)) {
         if (dev_st == PL011_BAD_ACCESS) {
             char what[96];
             vmm_snprintf(what, sizeof(what), "%u-byte %s of the emulated PL011 (bad width or "

@@ -12,12 +12,15 @@ import {
   debFileName,
   defaultGuestDir,
   initScriptsSha256,
+  isKeptModule,
   kernelRelease,
   manifestMismatches,
   packageFromStanza,
   parseAptStanza,
   parseKernelDependency,
+  selectModules,
   sha256,
+  treeSha256,
 } from '../../scripts/guest-images.js';
 import { parseArm64ImageHeader } from '../../src/compile/initramfs/arm64-image.js';
 import { readCpio } from '../../src/compile/initramfs/cpio.js';
@@ -65,15 +68,55 @@ test('kernel release from the vmlinuz name', () => {
 
 test('manifest check: missing, changed and stale outputs', () => {
   const files = Object.fromEntries(OUTPUT_FILES.map((n) => [n, { sha256: sha256(n), size: n.length }]));
-  const manifest = { format: MANIFEST_FORMAT, initScriptSha256: 'i', files };
+  const modules = { dir: 'modules/r', count: 1, of: 2, size: 3, sha256: 'm' };
+  const manifest = { format: MANIFEST_FORMAT, initScriptSha256: 'i', files, modules };
   const actual = new Map<string, string | undefined>(OUTPUT_FILES.map((n) => [n, sha256(n)]));
-  assert.equal(manifestMismatches(manifest, actual, 'i'), []);
-  assert.equal(manifestMismatches(manifest, actual, 'j'), ['the /init script has changed']);
+  assert.equal(manifestMismatches(manifest, actual, 'i', 'm'), []);
+  assert.equal(manifestMismatches(manifest, actual, 'j', 'm'), ['the /init script has changed']);
+  assert.equal(manifestMismatches(manifest, actual, 'i', undefined), ['modules/r is missing']);
+  assert.equal(manifestMismatches(manifest, actual, 'i', 'n'), ['modules/r does not match manifest.json']);
   actual.set('Image', undefined);
   actual.set('initramfs.cpio', 'other');
-  assert.equal(manifestMismatches(manifest, actual, 'i'), ['Image is missing', 'initramfs.cpio does not match manifest.json']);
-  assert.equal(manifestMismatches(undefined, actual, 'i'), ['manifest.json is missing or of another format']);
-  assert.equal(manifestMismatches({ ...manifest, format: 0 }, actual, 'i'), ['manifest.json is missing or of another format']);
+  assert.equal(manifestMismatches(manifest, actual, 'i', 'm'), ['Image is missing', 'initramfs.cpio does not match manifest.json']);
+  assert.equal(manifestMismatches(undefined, actual, 'i', 'm'), ['manifest.json is missing or of another format']);
+  assert.equal(manifestMismatches({ ...manifest, format: 0 }, actual, 'i', 'm'), ['manifest.json is missing or of another format']);
+  assert.equal(manifestMismatches({ ...manifest, modules: undefined }, actual, 'i', 'm'), ['manifest.json is missing or of another format']);
+});
+
+test('the modules kept: the virtio, block, char, network, file-system directories, and what they need', () => {
+  const mods = [
+    { path: 'kernel/drivers/net/virtio_net.ko', depends: ['net_failover'] },
+    { path: 'kernel/drivers/net/net_failover.ko', depends: ['failover'] },
+    { path: 'kernel/net/core/failover.ko', depends: [] },
+    { path: 'kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko', depends: ['ptp'] },
+    { path: 'kernel/drivers/ptp/ptp.ko', depends: ['pps_core'] },
+    { path: 'kernel/drivers/pps/pps_core.ko', depends: [] },
+    { path: 'kernel/fs/ext4/ext4.ko', depends: ['mbcache', 'jbd2', 'crc16'] },
+    { path: 'kernel/fs/mbcache.ko', depends: [] },
+    { path: 'kernel/fs/jbd2/jbd2.ko', depends: [] },
+    { path: 'kernel/lib/crc16.ko', depends: [] },
+    { path: 'kernel/drivers/gpu/drm/drm.ko', depends: [] },
+    { path: 'kernel/drivers/char/hw_random/virtio-rng.ko', depends: ['rng_core'] },
+    { path: 'kernel/drivers/char/hw_random/rng-core.ko', depends: [] },
+    { path: 'kernel/drivers/tee/tee.ko', depends: [] },
+    { path: 'kernel/drivers/char/tpm/tpm_ftpm_tee.ko', depends: ['tee', 'virtio'] },
+  ];
+  assert.equal(selectModules(mods).map((m) => m.path), [
+    'kernel/drivers/char/hw_random/rng-core.ko',
+    'kernel/drivers/char/hw_random/virtio-rng.ko',
+    'kernel/drivers/char/tpm/tpm_ftpm_tee.ko',
+    'kernel/drivers/net/net_failover.ko',
+    'kernel/drivers/net/virtio_net.ko',
+    'kernel/drivers/tee/tee.ko',
+    'kernel/fs/ext4/ext4.ko',
+    'kernel/fs/jbd2/jbd2.ko',
+    'kernel/fs/mbcache.ko',
+    'kernel/lib/crc16.ko',
+    'kernel/net/core/failover.ko',
+  ]);
+  assert.ok(isKeptModule('kernel/drivers/net/tun.ko'));
+  assert.not.ok(isKeptModule('kernel/drivers/net/wireless/ath/ath.ko'));
+  assert.is(treeSha256(new Map([['b', '2'], ['a', '1']])), sha256('1  a\n2  b\n'));
 });
 
 test('an up-to-date output directory is left alone (no apt, no writes)', async () => {
@@ -85,6 +128,10 @@ test('an up-to-date output directory is left alone (no apt, no writes)', async (
       writeFileSync(join(dir, n), n);
       files[n] = { sha256: sha256(n), size: n.length };
     }
+    mkdirSync(join(dir, 'modules', 'r', 'kernel'), { recursive: true });
+    writeFileSync(join(dir, 'modules', 'r', 'modules.dep'), 'kernel/m.ko:\n');
+    writeFileSync(join(dir, 'modules', 'r', 'kernel', 'm.ko'), 'm');
+    const tree = treeSha256(new Map([['modules.dep', sha256('kernel/m.ko:\n')], ['kernel/m.ko', sha256('m')]]));
     const pkg = { name: 'p', version: '1', architecture: 'arm64', sha256: 'x', size: 1 };
     const manifest = {
       format: MANIFEST_FORMAT,
@@ -92,6 +139,7 @@ test('an up-to-date output directory is left alone (no apt, no writes)', async (
       kernel: { release: 'r', vmlinuz: 'raw', imageSize: 0 },
       initScriptSha256: initScriptsSha256(),
       files,
+      modules: { dir: 'modules/r', count: 1, of: 1, size: 1, sha256: tree },
     };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
     const lines: string[] = [];
@@ -115,6 +163,11 @@ testIf(missing('guest-manifest'), '.cache/guest outputs match their manifest', a
   const names = readCpio(readFileSync(join(dir, 'initramfs.cpio'))).map((r) => r.name);
   assert.ok(names.includes('init') && names.includes('bin/busybox') && names.includes('dev/console'));
   assert.ok(manifest!.packages.kernel.name.startsWith('linux-image-'));
+  const modules = join(dir, manifest!.modules.dir);
+  const dep = readFileSync(join(modules, 'modules.dep'), 'utf8');
+  assert.match(dep, /^kernel\/drivers\/net\/virtio_net\.ko: kernel\/drivers\/net\/net_failover\.ko kernel\/net\/core\/failover\.ko$/m);
+  assert.ok(existsSync(join(modules, 'kernel/drivers/virtio/virtio_mmio.ko')));
+  assert.match(readFileSync(join(modules, 'modules.builtin'), 'utf8'), /^kernel\/drivers\/virtio\/virtio_ring\.ko$/m);
 });
 
 test.run();

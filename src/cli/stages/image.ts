@@ -69,9 +69,11 @@ export async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, 
     const kernel = (await loadKernel(g.kernel.path)).image;
     const initrd = g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined;
     const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
+    const disks = new Map<string, Uint8Array>();
+    for (const d of g.virtio ?? []) if (d.disk) disks.set(d.name, new Uint8Array(await readFile(d.disk.path)));
     requests.push({
       runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd,
-      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm),
+      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm), disks,
     });
   }
   // The other programs share the room below the loader with the VMMs.

@@ -8,6 +8,7 @@ import type { Initramfs } from '../../dsl/initramfs.js';
 import type { MemoryRegion, ProtectionDomain } from '../../dsl/constructs.js';
 import { readElf, PT_LOAD } from '../../compile/link/elf.js';
 import { buildDeclaredInitramfs } from '../../compile/initramfs/declared.js';
+import { readDeclaredModules } from './initramfs-modules.js';
 import { findBoard, type Board } from '../../compile/boards.js';
 import { error, hasErrors, UserError, warning, type Diagnostic } from '../../compile/diagnostics.js';
 import { contextKeysRead } from '../../dsl/context.js';
@@ -75,6 +76,9 @@ async function readIfThere(file: string): Promise<{ data: Uint8Array; executable
  * that `check` writes nothing). Returns its path, or the path of the first input that is missing.
  */
 async function packInitramfs(ir: Initramfs, write: boolean, facts: Map<string, ImageFacts>): Promise<string> {
+  // First, so that a misspelt module is reported even where busybox has not been fetched.
+  const modules = await readDeclaredModules(ir);
+  if (typeof modules === 'string') return modules;
   const init = typeof ir.init === 'string' ? { data: new TextEncoder().encode(ir.init), executable: true } : await readIfThere(ir.init.path);
   if (!init) return (ir.init as { path: string }).path;
   const busybox = ir.busybox ? await readIfThere(ir.busybox.path) : undefined;
@@ -85,7 +89,7 @@ async function packInitramfs(ir: Initramfs, write: boolean, facts: Map<string, I
     if (!f) return ref.path;
     files.set(guestPath, f);
   }
-  const archive = buildDeclaredInitramfs(ir, { init: init.data, busybox: busybox?.data, files });
+  const archive = buildDeclaredInitramfs(ir, { init: init.data, busybox: busybox?.data, files, modules });
   const file = path.join(runtimeCacheDir(), 'initramfs', `${createHash('sha256').update(archive).digest('hex').slice(0, 24)}.cpio`);
   if (write && !existsSync(file)) {
     await mkdir(path.dirname(file), { recursive: true });
@@ -156,6 +160,12 @@ async function gatherImages(system: System, write: boolean): Promise<GatheredIma
     } else if (vm.initrd && !facts.has(vm.initrd.path)) {
       const f = await imageFacts(vm.initrd.path, 'initrd');
       if (f) facts.set(vm.initrd.path, f);
+    }
+    // Disk images of virtioBlock(): their sizes decide the disk regions.
+    for (const d of vm.virtio) {
+      if (d.kind !== 'virtioBlock' || facts.has(d.image.path)) continue;
+      const f = await imageFacts(d.image.path, 'initrd');
+      if (f) facts.set(d.image.path, f);
     }
   }
   return { facts, initramfsPaths };

@@ -28,15 +28,17 @@ import { GIC } from '../facts.js';
 import { cloneFdt, DtbError, type Fdt, type FdtNode } from './fdt.js';
 import { injectLinuxBoot } from './inject.js';
 import { gicVersion, interruptParent } from './interrupts.js';
-import { cellsValue, compatibleOf, deleteProp, getProp, propString, setProp, stringListValue, stringValue } from './props.js';
+import { cellsValue, compatibleOf, deleteProp, getProp, propString, setProp, stringListValue, stringValue, u32Value } from './props.js';
 import { phandleReferences } from './references.js';
 import {
+  addNode,
   addressCells,
   aliases,
   baseName,
   findChild,
   findNode,
   phandleIndex,
+  phandleOf,
   readReg,
   sizeCells,
   translateAddress,
@@ -380,5 +382,40 @@ function rewriteGic(gic: NodeRef, options: GuestDtbOptions, findings: GuestDtbFi
     const renamed = `${baseName(node.name)}@${want.distributor.toString(16)}`;
     const siblings = gic.parent!.node.children;
     if (!siblings.some((c) => c !== node && c.name === renamed)) node.name = renamed;
+  }
+}
+
+/** A virtio-mmio device the VMM plays: its window and its SPI. */
+export interface GuestVirtioNode {
+  gpa: bigint;
+  size: bigint;
+  intid: number;
+}
+
+/**
+ * Adds a `virtio,mmio` node under / for each device (Linux
+ * Documentation/devicetree/bindings/virtio/mmio.yaml: reg, interrupts, dma-coherent since the
+ * "DMA" is the VMM's cached access to guest RAM), in order, so Linux numbers them as listed.
+ * The interrupt is an SPI of the tree's GIC (#interrupt-cells = 3: type 0 = SPI, level-high 4).
+ */
+export function addVirtioNodes(tree: Fdt, devices: readonly GuestVirtioNode[]): void {
+  if (devices.length === 0) return;
+  const gic = [...walkNodes(tree)].find((r) => gicVersion(r.node) !== undefined);
+  if (!gic) throw new DtbError('dt-no-gic', 'the guest device tree has no Arm GIC node for the virtio devices\' interrupts');
+  let phandle = phandleOf(gic.node);
+  if (phandle === undefined) {
+    phandle = Math.max(0, ...[...walkNodes(tree)].map((r) => phandleOf(r.node) ?? 0)) + 1;
+    setProp(gic.node, 'phandle', u32Value(phandle));
+  }
+  const root = tree.root;
+  const ac = addressCells(root);
+  const sc = sizeCells(root);
+  for (const d of devices) {
+    const node = addNode(root, `virtio_mmio@${d.gpa.toString(16)}`);
+    setProp(node, 'compatible', stringValue('virtio,mmio'));
+    setProp(node, 'reg', cellsValue([[d.gpa, ac], [d.size, sc]]));
+    setProp(node, 'interrupt-parent', u32Value(phandle));
+    setProp(node, 'interrupts', u32Value(0, d.intid - 32, 4));
+    setProp(node, 'dma-coherent', new Uint8Array(0));
   }
 }

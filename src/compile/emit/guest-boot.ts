@@ -4,8 +4,8 @@
 // only the devices passed through to this VM.
 import type { Board } from '../boards.js';
 import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { DtbError, type Fdt } from '../dtb/fdt.js';
-import { makeGuestDtb } from '../dtb/guest-dtb.js';
+import { cloneFdt, DtbError, type Fdt } from '../dtb/fdt.js';
+import { addVirtioNodes, makeGuestDtb } from '../dtb/guest-dtb.js';
 import { crossCheckBoard } from '../dtb/cross-check.js';
 import { prepareLinuxBoot } from '../guest/linux-boot.js';
 import { PlacementError, type LinuxPlacement } from '../guest/placement.js';
@@ -85,6 +85,12 @@ function prepareGuestBootOrThrow(input: GuestBootInput): GuestBootResult {
       if (f.severity === 'warning') diagnostics.push(warning(f.id, `guest device tree of '${guest.vm}': ${f.message}`, guest.loc));
     }
     tree = made.tree;
+  }
+
+  if ((guest.virtio ?? []).length > 0) {
+    // The user's own tree is shared with the rest of the run: add the nodes to a copy.
+    if (tree === input.userTree) tree = cloneFdt(tree);
+    addVirtioNodes(tree, guest.virtio);
   }
 
   try {

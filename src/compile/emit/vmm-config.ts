@@ -18,9 +18,9 @@ export const VMM_CONFIG_RESERVED_SIZE = 4096;
 /** 'S4VM' in memory order, read as a little-endian u32. */
 export const VMM_CONFIG_MAGIC = 0x4d563453;
 /** Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs that block. */
-export const VMM_CONFIG_VERSION = 3;
+export const VMM_CONFIG_VERSION = 4;
 /** Size of the version-3 structure (`sizeof(struct vmm_config)`). */
-export const VMM_CONFIG_HEADER_SIZE = 0x240;
+export const VMM_CONFIG_HEADER_SIZE = 0x348;
 
 /** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
 export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
@@ -38,6 +38,10 @@ export const VMM_CONFIG_NAME_SIZE = 32;
 export const VMM_CONFIG_MAX_VCPUS = 8;
 export const VMM_CONFIG_MAX_IRQS = 32;
 export const VMM_CONFIG_MAX_DEVICES = 4;
+export const VMM_CONFIG_MAX_VIRTIO = 4;
+/** Guest-physical bytes of each virtio-mmio window. */
+export const VMM_CONFIG_VIRTIO_WINDOW = 0x1000;
+export const VMM_CONFIG_VIRTIO_READ_ONLY = 1 << 0;
 /** Microkit 2.0.1: 62 channels per protection domain (ids 0..61). */
 export const VMM_CONFIG_MAX_CHANNEL = MICROKIT.maxChannelId;
 /** Microkit child ids are 6 bits of a fault badge. */
@@ -73,7 +77,16 @@ export const VMM_CONFIG_OFFSETS = {
   initrdUnpackedSize: 0x228,
   wakeSlotVaddr: 0x230,
   timerChannel: 0x238,
+  virtioCount: 0x240,
+  virtio: 0x248,
 } as const;
+/** Field offsets of `struct vmm_config_virtio`. */
+export const VMM_CONFIG_VIRTIO_OFFSETS = {
+  guestBase: 0x00, intid: 0x08, kind: 0x0a, flags: 0x0b, channel: 0x0c,
+  aVaddr: 0x10, aSize: 0x18, bVaddr: 0x20, bSize: 0x28, mac: 0x30, capacity: 0x38,
+} as const;
+export const VMM_CONFIG_VIRTIO_SIZE = 0x40;
+export const VMM_CONFIG_VIRTIO_KINDS = { net: 1, block: 2, console: 3 } as const;
 const IRQ_SIZE = 0x8;
 const DEVICE_SIZE = 0x18;
 
@@ -110,6 +123,22 @@ export interface VmmConfigIrq {
 }
 
 export type VmmDeviceKind = 'pl011';
+
+/** A virtio-mmio device (struct vmm_config_virtio): the windows' meaning depends on the kind. */
+export interface VmmConfigVirtio {
+  kind: keyof typeof VMM_CONFIG_VIRTIO_KINDS;
+  guestBase: bigint;
+  intid: number;
+  readOnly?: boolean;
+  /** net: the link's channel; console: the input UART's IRQ channel. @default none */
+  channel?: number;
+  a?: { vaddr: bigint; size: bigint };
+  b?: { vaddr: bigint; size: bigint };
+  /** net: six octets. */
+  mac?: number[];
+  /** net: frames per ring. */
+  capacity?: number;
+}
 
 /** A device the VMM emulates by trapping accesses to its guest-physical window. */
 export interface VmmConfigDevice {
@@ -154,6 +183,8 @@ export interface VmmConfig {
    * @default absent: idle vCPUs are resumed at once (they spin)
    */
   wake?: { slotVaddr: bigint; timerChannel: number };
+  /** @default [] */
+  virtio?: VmmConfigVirtio[];
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -363,8 +394,54 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   });
   u64(O.wakeSlotVaddr, cfg.wake?.slotVaddr ?? 0n);
   view.setUint8(O.timerChannel, cfg.wake?.timerChannel ?? VMM_CONFIG_NO_CHANNEL);
+  encodeVirtio(view, cfg.virtio ?? []);
   view.setUint32(O.crc32, crc32(bytes), true);
   return bytes;
+}
+
+function encodeVirtio(view: DataView, devices: readonly VmmConfigVirtio[]): void {
+  checkInt('virtio device count', devices.length, 0, VMM_CONFIG_MAX_VIRTIO);
+  view.setUint8(VMM_CONFIG_OFFSETS.virtioCount, devices.length);
+  const V = VMM_CONFIG_VIRTIO_OFFSETS;
+  devices.forEach((d, i) => {
+    const off = VMM_CONFIG_OFFSETS.virtio + i * VMM_CONFIG_VIRTIO_SIZE;
+    checkInt(`virtio ${i} INTID`, d.intid, 32, 1019);
+    if (d.guestBase % PAGE !== 0n) bug(`virtio ${i} window is not page-aligned`);
+    view.setBigUint64(off + V.guestBase, d.guestBase, true);
+    view.setUint16(off + V.intid, d.intid, true);
+    view.setUint8(off + V.kind, VMM_CONFIG_VIRTIO_KINDS[d.kind]);
+    view.setUint8(off + V.flags, d.readOnly ? VMM_CONFIG_VIRTIO_READ_ONLY : 0);
+    if (d.channel !== undefined) checkInt(`virtio ${i} channel`, d.channel, 0, VMM_CONFIG_MAX_CHANNEL);
+    view.setUint8(off + V.channel, d.channel ?? VMM_CONFIG_NO_CHANNEL);
+    view.setBigUint64(off + V.aVaddr, d.a?.vaddr ?? 0n, true);
+    view.setBigUint64(off + V.aSize, d.a?.size ?? 0n, true);
+    view.setBigUint64(off + V.bVaddr, d.b?.vaddr ?? 0n, true);
+    view.setBigUint64(off + V.bSize, d.b?.size ?? 0n, true);
+    (d.mac ?? []).forEach((o, k) => view.setUint8(off + V.mac + k, o));
+    view.setUint32(off + V.capacity, d.capacity ?? 0, true);
+  });
+}
+
+function decodeVirtio(view: DataView): VmmConfigVirtio[] {
+  const V = VMM_CONFIG_VIRTIO_OFFSETS;
+  const count = Math.min(view.getUint8(VMM_CONFIG_OFFSETS.virtioCount), VMM_CONFIG_MAX_VIRTIO);
+  const kinds = Object.entries(VMM_CONFIG_VIRTIO_KINDS);
+  return Array.from({ length: count }, (_, i): VmmConfigVirtio => {
+    const off = VMM_CONFIG_OFFSETS.virtio + i * VMM_CONFIG_VIRTIO_SIZE;
+    const u64 = (o: number): bigint => view.getBigUint64(off + o, true);
+    const kind = (kinds.find(([, v]) => v === view.getUint8(off + V.kind))?.[0] ?? 'net') as VmmConfigVirtio['kind'];
+    const channel = view.getUint8(off + V.channel);
+    const d: VmmConfigVirtio = { kind, guestBase: u64(V.guestBase), intid: view.getUint16(off + V.intid, true) };
+    if (view.getUint8(off + V.flags) & VMM_CONFIG_VIRTIO_READ_ONLY) d.readOnly = true;
+    if (channel !== VMM_CONFIG_NO_CHANNEL) d.channel = channel;
+    if (u64(V.aVaddr) !== 0n) d.a = { vaddr: u64(V.aVaddr), size: u64(V.aSize) };
+    if (u64(V.bVaddr) !== 0n) d.b = { vaddr: u64(V.bVaddr), size: u64(V.bSize) };
+    if (kind === 'net') {
+      d.mac = Array.from({ length: 6 }, (_, k) => view.getUint8(off + V.mac + k));
+      d.capacity = view.getUint32(off + V.capacity, true);
+    }
+    return d;
+  });
 }
 
 /**
@@ -428,6 +505,8 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
     }),
   };
   if (flags & VMM_CONFIG_FLAG_IDLE_BLOCK) cfg.wake = { slotVaddr: u64(O.wakeSlotVaddr), timerChannel: view.getUint8(O.timerChannel) };
+  const virtio = decodeVirtio(view);
+  if (virtio.length > 0) cfg.virtio = virtio;
   if (gicVersion === 2) cfg.giccBase = u64(O.giccBase);
   else cfg.gicrBase = u64(O.gicrBase);
   const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, O.initrdUnpackedSize);

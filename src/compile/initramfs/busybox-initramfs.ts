@@ -19,11 +19,67 @@ export const GUEST_ECHO_PREFIX = 'SEL4CP-SYNTH: read ';
 export const GUEST_ECHO_PARAM = 'sel4cp_synth.echo=1';
 
 /**
- * Kernel command line for the test guest on QEMU's virt machine, whose console is the PL011
- * that Linux names `ttyAMA0`; `echo` adds GUEST_ECHO_PARAM.
+ * Kernel command-line parameter giving the guest its network address, `sel4cp_synth.ip=
+ * 10.0.0.1/24` (address/prefix length); networkSetupScript() reads it. Like GUEST_ECHO_PARAM,
+ * the dot keeps it from init's arguments and environment, so one initramfs serves every guest
+ * on a link and each guest's address is in its own bootargs.
  */
-export function qemuVirtGuestCmdline(options: { echo?: boolean } = {}): string {
-  return options.echo ? `console=ttyAMA0 ${GUEST_ECHO_PARAM}` : 'console=ttyAMA0';
+export const GUEST_IP_PARAM = 'sel4cp_synth.ip';
+
+/** networkSetupScript() prints this followed by the interface and address once it is up. */
+export const GUEST_NET_UP_PREFIX = 'SEL4CP-SYNTH: net up ';
+
+/** The busybox applets networkSetupScript() runs; `read`, `case` and `[` are shell built-ins. */
+export const NETWORK_APPLETS = ['ip', 'sleep'] as const;
+
+/**
+ * Kernel command line for the test guest on QEMU's virt machine, whose console is the PL011
+ * that Linux names `ttyAMA0`; `echo` adds GUEST_ECHO_PARAM, `ip` GUEST_IP_PARAM=ip.
+ */
+export function qemuVirtGuestCmdline(options: { echo?: boolean; ip?: string } = {}): string {
+  return ['console=ttyAMA0', ...(options.echo ? [GUEST_ECHO_PARAM] : []), ...(options.ip ? [`${GUEST_IP_PARAM}=${options.ip}`] : [])].join(' ');
+}
+
+/**
+ * Shell text for an /init (busybox sh) that configures the network from the kernel command
+ * line: with `sel4cp_synth.ip=ADDRESS/PREFIX` there, it waits up to `waitSeconds` for
+ * `device` to appear (a virtio-net device probes when its driver loads, a real NIC may take
+ * longer), brings up `lo` and `device` with that address, and prints GUEST_NET_UP_PREFIX,
+ * the device and the address; without the parameter it does nothing. It needs /proc mounted
+ * and the applets NETWORK_APPLETS; its variables start with `sel4cp_`.
+ *
+ * ```ts
+ * initramfs({ busybox, applets: ['sh', 'mount', ...NETWORK_APPLETS], modules: ['virtio_mmio', 'virtio_net'],
+ *   init: `#!/bin/sh\nexport PATH=/bin\nmount -t proc proc /proc\n${networkSetupScript()}exec sh\n` })
+ * ```
+ */
+export function networkSetupScript(options: { device?: string; waitSeconds?: number } = {}): string {
+  const dev = options.device ?? 'eth0';
+  if (!/^[\w.-]+$/.test(dev)) throw new Error(`networkSetupScript: '${dev}' is not an interface name`);
+  const wait = options.waitSeconds ?? 5;
+  if (!Number.isInteger(wait) || wait < 0) throw new Error(`networkSetupScript: waitSeconds must be a whole number of seconds, not ${wait}`);
+  return `# sel4cp-synth network set-up: ${GUEST_IP_PARAM}=ADDRESS/PREFIX on the kernel command line.
+sel4cp_ip=
+read -r sel4cp_cmdline < /proc/cmdline
+for sel4cp_word in $sel4cp_cmdline; do
+  case "$sel4cp_word" in
+    ${GUEST_IP_PARAM}=*) sel4cp_ip=\${sel4cp_word#*=} ;;
+  esac
+done
+if [ -n "$sel4cp_ip" ]; then
+  sel4cp_n=0
+  while ! ip link show dev ${dev} >/dev/null 2>&1 && [ "$sel4cp_n" -lt ${wait} ]; do
+    sleep 1
+    sel4cp_n=$((sel4cp_n + 1))
+  done
+  ip link set dev lo up
+  if ip addr add "$sel4cp_ip" dev ${dev} && ip link set dev ${dev} up; then
+    echo "${GUEST_NET_UP_PREFIX}${dev} $sel4cp_ip"
+  else
+    echo "SEL4CP-SYNTH: could not configure ${dev} with $sel4cp_ip"
+  fi
+fi
+`;
 }
 
 /** Busybox applets /init runs as commands; `echo`, `read` and `case` are shell built-ins. */

@@ -3,7 +3,8 @@
 // runtime where they are and where they go. No C compiler runs per system: the runtime is built
 // once per (board, config, SDK), and everything that differs between systems is data.
 import { crc32 as zlibCrc32, deflateRawSync, constants as zlibConstants } from 'node:zlib';
-import { encodeVmmConfig, VMM_CONFIG_SECTION, type VmmConfig, type VmmConfigImage } from '../emit/vmm-config.js';
+import { encodeVmmConfig, VMM_CONFIG_SECTION, type VmmConfig, type VmmConfigImage, type VmmConfigVirtio } from '../emit/vmm-config.js';
+import { netLinkRegionSize } from '../emit/net-link.js';
 import type { LinuxPlacement } from '../guest/placement.js';
 import type { Board } from '../boards.js';
 import { UserError, type Diagnostic } from '../diagnostics.js';
@@ -67,6 +68,8 @@ export interface VmmLinkInput {
   compress?: boolean;
   /** Idle vCPUs block: this VMM's wake slot and timer channel. @default absent (they spin) */
   wake?: { slotVaddr: bigint; timerChannel: number } | undefined;
+  /** The disk image of each virtioBlock(), by device name. @default none */
+  disks?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface VmmLinkOutput {
@@ -85,11 +88,18 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
   const kernelAt = 0n;
   const dtbAt = alignUp(BigInt(kernelBytes.length), PAGE);
   const initrdAt = alignUp(dtbAt + BigInt(input.dtb.length), PAGE);
-  const total = initrdBytes ? initrdAt + BigInt(initrdBytes.length) : dtbAt + BigInt(input.dtb.length);
+  let total = initrdBytes ? initrdAt + BigInt(initrdBytes.length) : dtbAt + BigInt(input.dtb.length);
+  // Disk images after the boot images, each page-aligned; the VMM copies them into their regions.
+  const diskAt = new Map<string, bigint>();
+  for (const [name, bytes] of input.disks ?? []) {
+    diskAt.set(name, alignUp(total, PAGE));
+    total = alignUp(total, PAGE) + BigInt(bytes.length);
+  }
   const images = new Uint8Array(Number(total));
   images.set(kernelBytes, Number(kernelAt));
   images.set(input.dtb, Number(dtbAt));
   if (initrdBytes) images.set(initrdBytes, Number(initrdAt));
+  for (const [name, bytes] of input.disks ?? []) images.set(bytes, Number(diskAt.get(name)!));
   const image = (at: bigint, stored: Uint8Array, original: Uint8Array, guestAddr: bigint): VmmConfigImage => ({
     vmmVaddr: GUEST_IMAGES_VADDR + at,
     size: BigInt(stored.length),
@@ -116,6 +126,11 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
     devices: guest.emulated.map((e) => ({ kind: e.kind, guestBase: e.gpa, size: e.size, ...(e.irq !== undefined ? { intid: e.irq } : {}) })),
     ...(input.wake ? { wake: input.wake } : {}),
+    virtio: virtioConfig(guest, (name) => {
+      const at = diskAt.get(name);
+      const bytes = input.disks?.get(name);
+      return at !== undefined && bytes ? { vaddr: GUEST_IMAGES_VADDR + at, size: BigInt(bytes.length) } : undefined;
+    }),
   };
   const withConfig = patchSection(input.runtimeElf, VMM_CONFIG_SECTION, encodeVmmConfig(config));
   const elf = addLoadSegment(withConfig, { vaddr: GUEST_IMAGES_VADDR, data: images, flags: PF_R });
@@ -129,6 +144,22 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     },
     imagesSize: total,
   };
+}
+
+/** The config entries of the guest's virtio devices (their maps' addresses are final by now). */
+function virtioConfig(guest: GuestModel, diskImage: (name: string) => { vaddr: bigint; size: bigint } | undefined): VmmConfigVirtio[] {
+  return (guest.virtio ?? []).map((d): VmmConfigVirtio => {
+    const base = { guestBase: d.gpa, intid: d.intid };
+    if (d.kind === 'net' && d.net) {
+      const ring = (m: { vaddr: bigint; mr: string }): { vaddr: bigint; size: bigint } => ({ vaddr: m.vaddr, size: netLinkRegionSize(d.net!.capacity) });
+      return { ...base, kind: 'net', channel: d.net.end.id, a: ring(d.net.tx), b: ring(d.net.rx), mac: d.net.mac.split(':').map((o) => parseInt(o, 16)), capacity: d.net.capacity };
+    }
+    if (d.kind === 'block' && d.disk) {
+      const image = diskImage(d.name);
+      return { ...base, kind: 'block', readOnly: d.disk.readOnly, a: { vaddr: d.disk.map.vaddr, size: alignUp(d.disk.size ?? 0n, PAGE) }, ...(image ? { b: image } : {}) };
+    }
+    return { ...base, kind: 'console', ...(d.input ? { channel: d.input.irq.id, a: { vaddr: d.input.map.vaddr, size: PAGE } } : {}) };
+  });
 }
 
 /** `virtualMachine({ compressImages })`: always, never, or only when needed to fit. */

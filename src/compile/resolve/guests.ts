@@ -10,6 +10,7 @@ import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, Prot
 import { DEFAULT_BUDGET, type Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
 import { GIC } from '../facts.js';
+import { virtioDevicesOf } from './virtio.js';
 import { VMM_CONFIG_MAX_VCPUS } from '../emit/vmm-config.js';
 
 export const DEFAULT_VMM_PRIORITY = 254;
@@ -58,6 +59,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
   vmMaps.push(...gicVcpuInterface(r, vm, board));
   const passthrough = passthroughDevices(r, vm, vmm, board, vmMaps);
   const emulatedDevices = emulatedDevicesOf(r, vm, board);
+  const virtio = virtioDevicesOf(r, vm, vmm, board);
   // The user's own guest-physical mappings (shared buffers): validated like a bare VM's.
   for (const m of vm.maps) vmMaps.push(r.mapping(vmm, m, true));
 
@@ -92,6 +94,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     bootargs: vm.bootargs ?? (consoleName ? `console=${consoleName}` : ''),
     passthrough,
     emulated: emulatedDevices,
+    virtio,
     compressImages: vm.compressImages,
     idle: vm.idle,
     loc: vm.loc,

@@ -15,6 +15,7 @@ import { IdAllocator, MAX_CHANNEL_ID, PAGE_4K, VaddrAllocator, effectivePageSize
 import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
+import { addNetLinks } from './virtio.js';
 import { MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
@@ -351,6 +352,8 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
     const b = r.channelEnd(ch.b, ch.loc);
     if (a && b) r.channels.push({ a, b, loc: ch.loc });
   }
+  // After the user's channels, so that their automatic ids do not move when links are added.
+  const links = addNetLinks(r, system, board);
   // After the user's channels, so that their automatic ids do not move when guests block.
   const vmmTimer = board ? addVmmTimer(r, system, board) : undefined;
 
@@ -371,6 +374,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       protectionDomains: r.rootPds,
       channels: r.channels,
       guests: r.guests,
+      ...(links.length > 0 ? { links } : {}),
       vmmTimer,
       policy: system.policy,
       domains: domainsOf(system, all, new Map([...r.pdByConstruct].map(([c, m]) => [m, c]))),

@@ -10,6 +10,7 @@ import { checkChannels } from './channels.js';
 import { checkVirtualMachines } from './virtual-machines.js';
 import { checkDevices } from './devices.js';
 import { checkGuests } from './guests.js';
+import { checkVirtio } from './virtio.js';
 import { checkVmmTimer } from './vmm-timer.js';
 import { checkPolicy } from './policy.js';
 import { checkMicrokitRelease } from './microkit-2.3.0.js';
@@ -24,6 +25,7 @@ const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkVirtualMachines,
   checkDevices,
   checkGuests,
+  checkVirtio,
   checkVmmTimer,
   checkMicrokitRelease,
   (system) => checkPolicy(system),

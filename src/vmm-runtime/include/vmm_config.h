@@ -20,12 +20,13 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       3u
+#define VMM_CONFIG_VERSION       4u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
 #define VMM_CONFIG_MAX_IRQS      32u
 #define VMM_CONFIG_MAX_DEVICES   4u
+#define VMM_CONFIG_MAX_VIRTIO    4u
 
 /* Microkit 2.0.1 libmicrokit/include/microkit.h: MICROKIT_MAX_CHANNELS = 62; child ids are
  * the low 6 bits of a fault badge. */
@@ -37,6 +38,13 @@
 
 #define VMM_CONFIG_DEVICE_NONE   0u
 #define VMM_CONFIG_DEVICE_PL011  1u
+
+/* Version 4: devices the VMM plays over virtio-mmio (virtio 1.2 §4.2.2). */
+#define VMM_CONFIG_VIRTIO_NET      1u
+#define VMM_CONFIG_VIRTIO_BLOCK    2u
+#define VMM_CONFIG_VIRTIO_CONSOLE  3u
+#define VMM_CONFIG_VIRTIO_READ_ONLY (1u << 0)   /* block: the guest sees VIRTIO_BLK_F_RO */
+#define VMM_CONFIG_VIRTIO_WINDOW   0x1000u      /* one page of guest-physical space each */
 
 /* Flag bits (version 2; version 1 had none). A compressed image is one gzip member (RFC 1952)
  * of `size` bytes in the VMM's address space that unpacks to its `*_unpacked_size` bytes at its
@@ -94,6 +102,43 @@ _Static_assert(offsetof(struct vmm_config_device, intid) == 0x12, "device layout
 _Static_assert(offsetof(struct vmm_config_device, reserved) == 0x14, "device layout");
 _Static_assert(sizeof(struct vmm_config_device) == 0x18, "device layout");
 
+/*
+ * A virtio-mmio device (version 4). The two memory windows mean, per kind:
+ *   net:     a = the link ring this VMM sends on, b = the ring it receives on (net_link.h);
+ *            channel = the link's channel to the peer; mac; capacity = frames per ring.
+ *   block:   a = the disk region (read-write in the VMM), b = the disk image in the VMM's image
+ *            segment, copied into a at boot (b_size bytes, at most a_size).
+ *   console: a = the input UART's registers (0 for output only), channel = its IRQ's channel.
+ */
+struct vmm_config_virtio {
+    uint64_t guest_base;    /* page-aligned, VMM_CONFIG_VIRTIO_WINDOW bytes, unmapped */
+    uint16_t intid;         /* the SPI the guest sees */
+    uint8_t kind;           /* VMM_CONFIG_VIRTIO_* */
+    uint8_t flags;          /* VMM_CONFIG_VIRTIO_READ_ONLY */
+    uint8_t channel;        /* VMM_CONFIG_NO_CHANNEL when none */
+    uint8_t reserved0[3];   /* 0 */
+    uint64_t a_vaddr;
+    uint64_t a_size;
+    uint64_t b_vaddr;
+    uint64_t b_size;
+    uint8_t mac[6];
+    uint16_t reserved1;     /* 0 */
+    uint32_t capacity;
+    uint32_t reserved2;     /* 0 */
+};
+_Static_assert(offsetof(struct vmm_config_virtio, guest_base) == 0x00, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, intid) == 0x08, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, kind) == 0x0a, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, flags) == 0x0b, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, channel) == 0x0c, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, a_vaddr) == 0x10, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, a_size) == 0x18, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, b_vaddr) == 0x20, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, b_size) == 0x28, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, mac) == 0x30, "virtio layout");
+_Static_assert(offsetof(struct vmm_config_virtio, capacity) == 0x38, "virtio layout");
+_Static_assert(sizeof(struct vmm_config_virtio) == 0x40, "virtio layout");
+
 struct vmm_config {
     uint32_t magic;
     uint16_t version;
@@ -128,6 +173,10 @@ struct vmm_config {
     uint64_t wake_slot_vaddr;
     uint8_t timer_channel;
     uint8_t reserved3[7];   /* 0 */
+    /* Version 4: virtio devices. */
+    uint8_t virtio_count;
+    uint8_t reserved4[7];   /* 0 */
+    struct vmm_config_virtio virtio[VMM_CONFIG_MAX_VIRTIO];
 };
 _Static_assert(offsetof(struct vmm_config, magic) == 0x000, "config layout");
 _Static_assert(offsetof(struct vmm_config, version) == 0x004, "config layout");
@@ -158,7 +207,9 @@ _Static_assert(offsetof(struct vmm_config, initrd_unpacked_size) == 0x228, "conf
 _Static_assert(offsetof(struct vmm_config, wake_slot_vaddr) == 0x230, "config layout");
 _Static_assert(offsetof(struct vmm_config, timer_channel) == 0x238, "config layout");
 _Static_assert(offsetof(struct vmm_config, reserved3) == 0x239, "config layout");
-_Static_assert(sizeof(struct vmm_config) == 0x240, "config layout");
+_Static_assert(offsetof(struct vmm_config, virtio_count) == 0x240, "config layout");
+_Static_assert(offsetof(struct vmm_config, virtio) == 0x248, "config layout");
+_Static_assert(sizeof(struct vmm_config) == 0x348, "config layout");
 _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fits its section");
 
 /* GIC frame sizes the checks use: GICv2 IHI0048B 4.1.2 (4 KiB distributor), GICv3 IHI0069

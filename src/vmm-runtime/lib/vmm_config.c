@@ -304,6 +304,82 @@ static bool check_wake(const struct vmm_config *c, char *err, size_t err_size)
     return true;
 }
 
+static bool zero_bytes(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One virtio device's memory windows, per kind (see struct vmm_config_virtio). */
+static bool check_virtio_windows(const struct vmm_config *c, unsigned i, char *err, size_t err_size)
+{
+    const struct vmm_config_virtio *v = &c->virtio[i];
+    bool needs_a = v->kind != VMM_CONFIG_VIRTIO_CONSOLE || v->a_vaddr != 0;
+    bool needs_b = v->kind != VMM_CONFIG_VIRTIO_CONSOLE;
+    if ((needs_a && (v->a_vaddr == 0 || v->a_size == 0 || !range_valid(v->a_vaddr, v->a_size)))
+        || (needs_b && (v->b_vaddr == 0 || v->b_size == 0 || !range_valid(v->b_vaddr, v->b_size)))
+        || (!needs_b && (v->b_vaddr != 0 || v->b_size != 0))) {
+        return vmm_fail(err, err_size, "virtio device %u: a memory window is missing, empty or wraps", i);
+    }
+    if ((needs_a && ranges_overlap(v->a_vaddr, v->a_size, c->ram_vmm_vaddr, c->ram_size))
+        || (needs_b && ranges_overlap(v->b_vaddr, v->b_size, c->ram_vmm_vaddr, c->ram_size))) {
+        return vmm_fail(err, err_size, "virtio device %u: a memory window overlaps the guest RAM mapping", i);
+    }
+    if (v->kind == VMM_CONFIG_VIRTIO_BLOCK && (v->b_size > v->a_size || v->a_size % 512 != 0)) {
+        return vmm_fail(err, err_size, "virtio device %u: disk image of 0x%llx bytes does not fit its "
+                        "region of 0x%llx, or the region is not whole sectors", i,
+                        (unsigned long long)v->b_size, (unsigned long long)v->a_size);
+    }
+    if (v->kind == VMM_CONFIG_VIRTIO_NET && (v->capacity == 0 || (v->capacity & (v->capacity - 1)) != 0)) {
+        return vmm_fail(err, err_size, "virtio device %u: ring capacity %u is not a power of two", i,
+                        v->capacity);
+    }
+    return true;
+}
+
+/* Version 4: virtio devices, each a page of guest-physical space outside RAM and the GIC. */
+static bool check_virtio(const struct vmm_config *c, char *err, size_t err_size)
+{
+    if (!zero_bytes(c->reserved4, sizeof(c->reserved4)) || c->virtio_count > VMM_CONFIG_MAX_VIRTIO) {
+        return vmm_fail(err, err_size, "%u virtio devices (at most %u), or reserved bytes set",
+                        c->virtio_count, VMM_CONFIG_MAX_VIRTIO);
+    }
+    for (unsigned i = 0; i < c->virtio_count; i++) {
+        const struct vmm_config_virtio *v = &c->virtio[i];
+        if (v->kind < VMM_CONFIG_VIRTIO_NET || v->kind > VMM_CONFIG_VIRTIO_CONSOLE
+            || (v->flags & ~VMM_CONFIG_VIRTIO_READ_ONLY) != 0
+            || !zero_bytes(v->reserved0, sizeof(v->reserved0)) || v->reserved1 != 0 || v->reserved2 != 0) {
+            return vmm_fail(err, err_size, "virtio device %u: kind %u, flags 0x%x or reserved fields", i,
+                            v->kind, v->flags);
+        }
+        if (v->guest_base % PAGE_SIZE != 0 || !range_valid(v->guest_base, VMM_CONFIG_VIRTIO_WINDOW)
+            || !outside_ram(c, v->guest_base, VMM_CONFIG_VIRTIO_WINDOW)) {
+            return vmm_fail(err, err_size, "virtio device %u: window 0x%llx is unaligned or in RAM", i,
+                            (unsigned long long)v->guest_base);
+        }
+        if (v->intid < 32 || v->intid > 1019) {
+            return vmm_fail(err, err_size, "virtio device %u: INTID %u is not an SPI", i, v->intid);
+        }
+        if (v->channel != VMM_CONFIG_NO_CHANNEL && v->channel > VMM_CONFIG_MAX_CHANNEL) {
+            return vmm_fail(err, err_size, "virtio device %u: channel %u > %u", i, v->channel,
+                            VMM_CONFIG_MAX_CHANNEL);
+        }
+        for (unsigned j = 0; j < i; j++) {
+            if (c->virtio[j].guest_base == v->guest_base || c->virtio[j].intid == v->intid) {
+                return vmm_fail(err, err_size, "virtio devices %u and %u share a window or an INTID", j, i);
+            }
+        }
+        if (!check_virtio_windows(c, i, err, err_size)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_version,
                       char *err, size_t err_size)
 {
@@ -322,5 +398,6 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
            && check_images(c, err, err_size)
            && check_irqs(c, err, err_size)
            && check_devices(c, err, err_size)
-           && check_wake(c, err, err_size);
+           && check_wake(c, err, err_size)
+           && check_virtio(c, err, err_size);
 }

@@ -9,6 +9,12 @@ import {
   VMM_CONFIG_HEADER_SIZE,
   VMM_CONFIG_MAGIC,
   VMM_CONFIG_OFFSETS,
+  VMM_CONFIG_MAX_VIRTIO,
+  VMM_CONFIG_VIRTIO_WINDOW,
+  VMM_CONFIG_VIRTIO_READ_ONLY,
+  VMM_CONFIG_VIRTIO_KINDS,
+  VMM_CONFIG_VIRTIO_SIZE,
+  VMM_CONFIG_VIRTIO_OFFSETS,
   VMM_CONFIG_RESERVED_SIZE,
   VMM_CONFIG_SECTION,
   VMM_CONFIG_VERSION,
@@ -52,15 +58,22 @@ test('constants and offsets are those vmm_config.h pins (read from the header)',
   const c = h.offsets.get('vmm_config')!;
   for (const [field, offset] of Object.entries(VMM_CONFIG_OFFSETS)) assert.is(c.get(snake(field)), offset, `offset of ${snake(field)}`);
   assert.is(VMM_CONFIG_SECTION, '.vmm_config');
+  assert.is(d('VMM_CONFIG_MAX_VIRTIO'), VMM_CONFIG_MAX_VIRTIO);
+  assert.is(d('VMM_CONFIG_VIRTIO_WINDOW'), VMM_CONFIG_VIRTIO_WINDOW);
+  assert.is(d('VMM_CONFIG_VIRTIO_READ_ONLY'), VMM_CONFIG_VIRTIO_READ_ONLY);
+  for (const [kind, v] of Object.entries(VMM_CONFIG_VIRTIO_KINDS)) assert.is(d(`VMM_CONFIG_VIRTIO_${kind.toUpperCase()}`), v, kind);
+  assert.is(h.sizes.get('vmm_config_virtio'), VMM_CONFIG_VIRTIO_SIZE);
+  const v = h.offsets.get('vmm_config_virtio')!;
+  for (const [field, offset] of Object.entries(VMM_CONFIG_VIRTIO_OFFSETS)) assert.is(v.get(snake(field)), offset, `virtio offset of ${snake(field)}`);
   assert.ok(VMM_CONFIG_SECTION && readCHeader('src/vmm-runtime/include/vmm_wake.h').defines.get('WAKE_SLOT_REGION_SIZE') === Number(WAKE_SLOT_REGION_SIZE));
 });
 
-test('the blob starts with S4VM, version 3, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 4, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
-  assert.is(view.getUint16(4, true), 3);
+  assert.is(view.getUint16(4, true), 4);
   assert.is(view.getUint16(6, true), VMM_CONFIG_HEADER_SIZE);
   assert.is(view.getUint32(8, true), VMM_CONFIG_HEADER_SIZE);
   // No wake route: idle vCPUs spin, and the timer channel says "none".

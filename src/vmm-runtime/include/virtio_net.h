@@ -1,0 +1,105 @@
+/*
+ * virtio-net (virtio 1.2 §5.1) over virtio-mmio: one receive queue and one transmit queue,
+ * a MAC address, link status and an MTU of 1500; no offloads, no GSO, no mergeable receive
+ * buffers, no control queue. Frames go to and come from a backend (a net link, see
+ * net_link.h), each copied exactly once between guest RAM and the backend's memory.
+ *
+ * Transmit: the driver's notification of queue 1 hands every frame (the chain minus its
+ * 12-byte header) to backend.tx. Returning false means "no room now": the chain stays in the
+ * ring and virtio_net_tx_kick sends it when the VMM learns the backend has room again.
+ * Frames longer than VIRTIO_NET_MAX_FRAME are dropped and counted.
+ *
+ * Receive: virtio_net_rx copies one frame into the next receive buffer. When the driver has
+ * none posted the frame stays with the caller (VIRTIO_NET_RX_NO_BUFFER); backend.rx_ready
+ * tells the VMM when the driver posts more.
+ *
+ * A typical tx backend over a net link:
+ *
+ *     static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+ *     {
+ *         uint8_t *buf;
+ *         enum net_link_status st = net_link_tx_acquire(ctx, &buf);
+ *         if (st == NET_LINK_EMPTY) return false;         // retried on the peer's signal
+ *         if (st != NET_LINK_OK) return true;             // link down: the frame is dropped
+ *         virtq_chain_read(c, skip, buf, len);
+ *         net_link_tx_publish(ctx, (uint32_t)len);        // notify the peer after the batch
+ *         return true;
+ *     }
+ */
+#pragma once
+
+#include "virtq.h"
+
+#define VIRTIO_ID_NET           1u
+/* Feature bits, §5.1.3. */
+#define VIRTIO_NET_F_MTU        3u
+#define VIRTIO_NET_F_MAC        5u
+#define VIRTIO_NET_F_STATUS     16u
+/* Configuration layout, §5.1.4 (mac, status, max_virtqueue_pairs, mtu). */
+#define VIRTIO_NET_CONFIG_MAC     0u
+#define VIRTIO_NET_CONFIG_STATUS  6u
+#define VIRTIO_NET_CONFIG_MTU     10u
+#define VIRTIO_NET_CONFIG_SIZE    12u
+#define VIRTIO_NET_S_LINK_UP      1u
+
+#define VIRTIO_NET_RX_QUEUE     0u
+#define VIRTIO_NET_TX_QUEUE     1u
+#define VIRTIO_NET_QUEUE_SIZE   256u
+#define VIRTIO_NET_MTU          1500u
+/* An untagged Ethernet frame without FCS: destination, source, type (14) + MTU. */
+#define VIRTIO_NET_MAX_FRAME    1514u
+#define VIRTIO_NET_ETH_HLEN     14u
+
+/* §5.1.6: the header before every frame. A modern device's always has num_buffers, 12 bytes
+ * (only the legacy one lacked it without VIRTIO_NET_F_MRG_RXBUF, §5.1.6.1). */
+struct virtio_net_hdr {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len;
+    uint16_t gso_size;
+    uint16_t csum_start;
+    uint16_t csum_offset;
+    uint16_t num_buffers;
+};
+_Static_assert(offsetof(struct virtio_net_hdr, hdr_len) == 2, "virtio_net_hdr layout");
+_Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio_net_hdr layout");
+_Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
+
+struct virtio_net_backend {
+    void *ctx;
+    /* Send the frame of `len` bytes at readable offset `skip` of chain c (copy it with
+     * virtq_chain_read). True: taken (sent or dropped); false: no room, retry later. */
+    bool (*tx)(void *ctx, const struct virtq_chain *c, size_t skip, size_t len);
+    /* The driver posted receive buffers (may be NULL). */
+    void (*rx_ready)(void *ctx);
+};
+
+struct virtio_net {
+    struct virtio_mmio_dev dev;     /* first: the class hooks recover the device from it */
+    struct virtio_net_backend backend;
+    bool tx_blocked;                /* backend.tx said "no room": wait for virtio_net_tx_kick */
+    unsigned long tx_frames, tx_dropped, rx_frames, rx_dropped;
+    struct virtq_chain tx_chain;
+    struct virtq_chain rx_chain;
+};
+
+bool virtio_net_init(struct virtio_net *n, const struct virtio_guest_mem *mem,
+                     const uint8_t mac[6], const struct virtio_net_backend *backend,
+                     void (*raise_irq)(void *ctx), void *irq_ctx);
+
+enum virtio_net_rx_status {
+    VIRTIO_NET_RX_DELIVERED,
+    VIRTIO_NET_RX_NO_BUFFER,    /* no receive buffer posted: keep the frame, retry on rx_ready */
+    VIRTIO_NET_RX_DROPPED,      /* driver not running, frame not 14..1514 bytes, or the buffer
+                                 * too small for it: the frame is consumed */
+    VIRTIO_NET_RX_GUEST_ERROR,  /* the device is broken: stop the VM with virtio_mmio_report */
+};
+
+/* Delivers one frame (14..VIRTIO_NET_MAX_FRAME bytes) to the guest. */
+enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const void *frame, size_t len);
+
+/* Sends what waits in the transmit queue (the backend has room again). False: guest error. */
+bool virtio_net_tx_kick(struct virtio_net *n);
+
+/* Sets the link status the driver sees (VIRTIO_NET_F_STATUS) and notifies it (§5.1.4). */
+void virtio_net_set_link(struct virtio_net *n, bool up);

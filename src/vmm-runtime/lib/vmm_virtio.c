@@ -1,0 +1,350 @@
+/*
+ * The VMM's virtio devices: one virtio-mmio device per config entry, wired to the vGIC (each
+ * device's level-triggered SPI), to its network link (two net_link rings and a channel), to
+ * its disk region, or to the console's input UART. Pure apart from the callbacks in
+ * struct vmm_virtio_env, so the host tests run it with fake channels.
+ */
+#include "vmm_virtio.h"
+
+#include "net_link.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_net.h"
+#include "vmm_fmt.h"
+#include "vmm_string.h"
+
+/* ARM PrimeCell UART (PL011) TRM, DDI 0183G, 3.2: the registers the console's input uses. */
+#define PL011_DR    0x000u
+#define PL011_FR    0x018u
+#define PL011_IMSC  0x038u
+#define PL011_ICR   0x044u
+#define PL011_FR_RXFE (1u << 4)
+#define PL011_FR_TXFF (1u << 5)
+#define PL011_RXIM  (1u << 4)
+#define PL011_RTIM  (1u << 6)
+
+struct vdev {
+    const struct vmm_config_virtio *cfg;
+    char name[48];
+    bool asserted;          /* the SPI is raised and not yet EOI'd */
+    union {
+        struct virtio_net net;
+        struct virtio_blk blk;
+        struct virtio_console con;
+    } u;
+    /* net */
+    struct net_link_end tx, rx;
+    bool link_broken;
+    /* console */
+    volatile uint32_t *uart;
+    bool at_line_start;
+};
+
+static struct vdev devs[VMM_CONFIG_MAX_VIRTIO];
+static unsigned dev_count;
+static struct vmm_virtio_env env;
+static char report[VIRTIO_REPORT_SIZE + 64];
+
+static struct virtio_mmio_dev *mmio_of(struct vdev *v)
+{
+    switch (v->cfg->kind) {
+    case VMM_CONFIG_VIRTIO_NET: return &v->u.net.dev;
+    case VMM_CONFIG_VIRTIO_BLOCK: return &v->u.blk.dev;
+    default: return &v->u.con.dev;
+    }
+}
+
+/* The device's interrupt line went up: raise its SPI unless it is already with the guest. */
+static void raise_irq(void *ctx)
+{
+    struct vdev *v = ctx;
+    if (!v->asserted) {
+        v->asserted = true;
+        vgic_raise(env.vgic, 0, v->cfg->intid);
+    }
+}
+
+static bool device_failed(struct vdev *v)
+{
+    vmm_snprintf(report, sizeof(report), "%s: %s", v->name, virtio_mmio_report(mmio_of(v)));
+    return false;
+}
+
+/* ---------------------------------------------------------------- network links */
+
+/* virtio_net backend: copy the frame once into a free buffer of the ring we send on. */
+static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+{
+    struct vdev *v = ctx;
+    if (v->link_broken) {
+        return true;    /* the link is down: the frame is dropped */
+    }
+    uint8_t *buf;
+    enum net_link_status st = net_link_tx_acquire(&v->tx, &buf);
+    if (st == NET_LINK_EMPTY) {
+        return false;   /* retried when the peer signals free buffers */
+    }
+    if (st == NET_LINK_OK) {
+        virtq_chain_read(c, skip, buf, len);
+        st = net_link_tx_publish(&v->tx, (uint32_t)len);
+    }
+    if (st == NET_LINK_ERROR) {
+        v->link_broken = true;
+        vmm_log("%s: link stopped: %s", v->name, v->tx.report);
+    }
+    return true;
+}
+
+/* Frames waiting on the ring we receive on, into the guest's receive buffers. */
+static bool link_rx(struct vdev *v)
+{
+    for (;;) {
+        const uint8_t *frame;
+        uint32_t len;
+        enum net_link_status st = net_link_rx_peek(&v->rx, &frame, &len);
+        if (st == NET_LINK_EMPTY || st == NET_LINK_NOT_READY) {
+            return true;
+        }
+        if (st == NET_LINK_ERROR) {
+            v->link_broken = true;
+            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+            return true;
+        }
+        enum virtio_net_rx_status r = virtio_net_rx(&v->u.net, frame, len);
+        if (r == VIRTIO_NET_RX_GUEST_ERROR) {
+            return device_failed(v);
+        }
+        if (r == VIRTIO_NET_RX_NO_BUFFER) {
+            return true;    /* kept on the ring; rx_ready brings us back */
+        }
+        if (net_link_rx_release(&v->rx) == NET_LINK_ERROR) {
+            v->link_broken = true;
+            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+            return true;
+        }
+    }
+}
+
+/* After any work on a link: tell the peer if it asked (sDDF-style consumer_signalled). */
+static void link_signal(struct vdev *v)
+{
+    bool tx = !v->link_broken && net_link_tx_notify_needed(&v->tx);
+    bool rx = !v->link_broken && net_link_rx_notify_needed(&v->rx);
+    if (tx || rx) {
+        env.notify(v->cfg->channel);
+    }
+}
+
+/* The guest posted receive buffers: frames held on the ring can go in now. */
+static void link_rx_ready(void *ctx)
+{
+    struct vdev *v = ctx;
+    if (!v->link_broken) {
+        (void)link_rx(v);
+    }
+}
+
+static bool init_net(struct vdev *v, const struct virtio_guest_mem *mem, char *err, unsigned n)
+{
+    const struct vmm_config_virtio *c = v->cfg;
+    struct virtio_net_backend backend = { v, link_tx, link_rx_ready };
+    if (!net_link_tx_init(&v->tx, (void *)(uintptr_t)c->a_vaddr, c->a_size, c->capacity, v->name)
+        || !net_link_rx_init(&v->rx, (void *)(uintptr_t)c->b_vaddr, c->b_size, c->capacity, v->name)
+        || !virtio_net_init(&v->u.net, mem, c->mac, &backend, raise_irq, v)) {
+        return vmm_fail(err, n, "%s: ring or device set-up failed (capacity %u, rings 0x%llx and "
+                        "0x%llx bytes)", v->name, c->capacity, (unsigned long long)c->a_size,
+                        (unsigned long long)c->b_size);
+    }
+    /* Our ring's header is written: the peer may attach (a pending signal is not lost). */
+    env.notify(c->channel);
+    return true;
+}
+
+/* ---------------------------------------------------------------- console */
+
+static void uart_putc(struct vdev *v, char ch)
+{
+    while (v->uart[PL011_FR / 4] & PL011_FR_TXFF) {
+    }
+    v->uart[PL011_DR / 4] = (uint8_t)ch;
+}
+
+/* Guest output, each line prefixed with the VM's name; straight to the UART when we own it
+ * (release builds have no kernel console), else to the kernel's debug console. */
+static void console_sink(void *ctx, const uint8_t *bytes, size_t len)
+{
+    struct vdev *v = ctx;
+    char out[256];
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v->at_line_start) {
+            o += (size_t)vmm_snprintf(out + o, sizeof(out) - o, "%s| ", env.vm_name);
+            v->at_line_start = false;
+        }
+        out[o++] = (char)bytes[i];
+        if (bytes[i] == '\n') {
+            v->at_line_start = true;
+        }
+        if (o > sizeof(out) - 48 || i + 1 == len) {
+            out[o] = '\0';
+            if (v->uart != NULL) {
+                for (size_t k = 0; k < o; k++) {
+                    uart_putc(v, out[k]);
+                }
+            } else {
+                vmm_log_sink(out);
+            }
+            o = 0;
+        }
+    }
+}
+
+/* The input UART's interrupt: drain its receive FIFO into the console. */
+static bool console_input(struct vdev *v)
+{
+    uint8_t buf[64];
+    size_t n = 0;
+    while (!(v->uart[PL011_FR / 4] & PL011_FR_RXFE) && n < sizeof(buf)) {
+        buf[n++] = (uint8_t)v->uart[PL011_DR / 4];
+    }
+    v->uart[PL011_ICR / 4] = PL011_RXIM | PL011_RTIM;
+    env.irq_ack(v->cfg->channel);
+    if (n > 0 && !virtio_console_input(&v->u.con, buf, n)) {
+        return device_failed(v);
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static bool init_one(struct vdev *v, const struct virtio_guest_mem *mem, char *err, unsigned n)
+{
+    const struct vmm_config_virtio *c = v->cfg;
+    switch (c->kind) {
+    case VMM_CONFIG_VIRTIO_NET:
+        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-net %u", env.vm_name, (unsigned)(v - devs));
+        return init_net(v, mem, err, n);
+    case VMM_CONFIG_VIRTIO_BLOCK:
+        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", env.vm_name, (unsigned)(v - devs));
+        memcpy((void *)(uintptr_t)c->a_vaddr, (const void *)(uintptr_t)c->b_vaddr, c->b_size);
+        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr, c->a_size / 512u,
+                             (c->flags & VMM_CONFIG_VIRTIO_READ_ONLY) != 0, v->name, raise_irq, v)) {
+            return vmm_fail(err, n, "%s: device set-up failed", v->name);
+        }
+        return true;
+    default:
+        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-console", env.vm_name);
+        v->at_line_start = true;
+        if (c->a_vaddr != 0) {
+            v->uart = (volatile uint32_t *)(uintptr_t)c->a_vaddr;
+            v->uart[PL011_IMSC / 4] |= PL011_RXIM | PL011_RTIM;
+        }
+        if (!virtio_console_init(&v->u.con, mem, console_sink, v, raise_irq, v)) {
+            return vmm_fail(err, n, "%s: device set-up failed", v->name);
+        }
+        return true;
+    }
+}
+
+bool vmm_virtio_init(const struct vmm_config *c, const struct vmm_virtio_env *e, char *err,
+                     unsigned err_size)
+{
+    env = *e;
+    dev_count = c->virtio_count;
+    struct virtio_guest_mem mem = { c->ram_guest_base, c->ram_size,
+                                    (uint8_t *)(uintptr_t)c->ram_vmm_vaddr };
+    for (unsigned i = 0; i < dev_count; i++) {
+        memset(&devs[i], 0, sizeof(devs[i]));
+        devs[i].cfg = &c->virtio[i];
+        if (!init_one(&devs[i], &mem, err, err_size)) {
+            return false;
+        }
+        struct vgic_irq *irq = vgic_irq(env.vgic, 0, c->virtio[i].intid);
+        if (irq != NULL) {
+            irq->edge = false;
+        }
+    }
+    return true;
+}
+
+enum vmm_virtio_access vmm_virtio_mmio(uint64_t addr, bool is_write, unsigned width,
+                                       uint64_t *value)
+{
+    for (unsigned i = 0; i < dev_count; i++) {
+        struct vdev *v = &devs[i];
+        if (addr < v->cfg->guest_base || addr - v->cfg->guest_base >= VMM_CONFIG_VIRTIO_WINDOW) {
+            continue;
+        }
+        bool ok = virtio_mmio_access(mmio_of(v), addr - v->cfg->guest_base, is_write, width, value);
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && !v->link_broken) {
+            link_signal(v);
+        }
+        if (!ok) {
+            device_failed(v);
+            return VMM_VIRTIO_GUEST_ERROR;
+        }
+        return VMM_VIRTIO_DONE;
+    }
+    return VMM_VIRTIO_NOT_MINE;
+}
+
+bool vmm_virtio_notified(unsigned channel, bool *guest_error)
+{
+    *guest_error = false;
+    bool mine = false;
+    for (unsigned i = 0; i < dev_count; i++) {
+        struct vdev *v = &devs[i];
+        if (v->cfg->channel != channel || virtio_mmio_broken(mmio_of(v))) {
+            continue;
+        }
+        mine = true;
+        bool ok = true;
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && !v->link_broken) {
+            ok = link_rx(v) && virtio_net_tx_kick(&v->u.net);
+            link_signal(v);
+        } else if (v->cfg->kind == VMM_CONFIG_VIRTIO_CONSOLE && v->uart != NULL) {
+            ok = console_input(v);
+        }
+        if (!ok) {
+            device_failed(v);
+            *guest_error = true;
+        }
+    }
+    return mine;
+}
+
+bool vmm_virtio_eoi(unsigned intid)
+{
+    for (unsigned i = 0; i < dev_count; i++) {
+        struct vdev *v = &devs[i];
+        if (v->cfg->intid != intid) {
+            continue;
+        }
+        v->asserted = false;
+        if (virtio_mmio_irq_pending(mmio_of(v))) {
+            raise_irq(v);
+        }
+        return true;
+    }
+    return false;
+}
+
+const char *vmm_virtio_report(void)
+{
+    return report;
+}
+
+void vmm_virtio_log_stats(void)
+{
+    for (unsigned i = 0; i < dev_count; i++) {
+        struct vdev *v = &devs[i];
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET) {
+            struct virtio_net *n = &v->u.net;
+            vmm_log("%s: tx %lu frames (%lu dropped), rx %lu frames (%lu dropped)", v->name,
+                    n->tx_frames, n->tx_dropped, n->rx_frames, n->rx_dropped);
+        } else if (v->cfg->kind == VMM_CONFIG_VIRTIO_BLOCK) {
+            vmm_log("%s: %lu reads, %lu writes, %lu errors", v->name, v->u.blk.reads,
+                    v->u.blk.writes, v->u.blk.errors);
+        }
+    }
+}

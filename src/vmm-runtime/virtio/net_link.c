@@ -1,0 +1,347 @@
+/*
+ * The net link ring (include/net_link.h, docs/net-link.md). Every load from the region is a
+ * single relaxed atomic load copied into a local before it is checked and used; ordering
+ * between the two sides comes from virtio_barrier() at the points the protocol names:
+ * descriptor before tail (producer), tail before descriptor (consumer), and the store-load
+ * pairs of the consumer_signalled handshake that keep a wake-up from being lost.
+ */
+#include "net_link.h"
+
+#include <stdarg.h>
+
+#include "virtio.h"
+#include "vmm_fmt.h"
+#include "vmm_string.h"
+
+#define LOAD(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+uint64_t net_link_region_size(uint32_t capacity)
+{
+    if (capacity == 0 || capacity > NET_LINK_MAX_CAPACITY || (capacity & (capacity - 1u)) != 0) {
+        return 0;
+    }
+    return NET_LINK_REGION_SIZE((uint64_t)capacity);
+}
+
+static enum net_link_status link_fail(struct net_link_end *l, const char *role, const char *fmt,
+                                      ...) __attribute__((format(printf, 3, 4)));
+
+static enum net_link_status link_fail(struct net_link_end *l, const char *role, const char *fmt,
+                                      ...)
+{
+    if (!l->broken) {
+        int n = vmm_snprintf(l->report, sizeof(l->report), "net link '%s' (%s): ", l->name, role);
+        va_list ap;
+        va_start(ap, fmt);
+        vmm_vsnprintf(l->report + n, sizeof(l->report) - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    l->broken = true;
+    return NET_LINK_ERROR;
+}
+
+static bool link_setup(struct net_link_end *l, void *region, uint64_t region_size,
+                       uint32_t capacity, const char *name)
+{
+    memset(l, 0, sizeof(*l));
+    l->name = name != NULL ? name : "?";
+    uint64_t need = net_link_region_size(capacity);
+    if (need == 0 || region == NULL || region_size < need
+        || (uintptr_t)region % sizeof(uint64_t) != 0) {
+        return false;
+    }
+    l->region = region;
+    l->capacity = capacity;
+    l->free_q = (struct net_link_queue *)(void *)(l->region + NET_LINK_FREE_OFFSET);
+    l->active_q = (struct net_link_queue *)(void *)(l->region + NET_LINK_ACTIVE_OFFSET(capacity));
+    l->data = l->region + NET_LINK_DATA_OFFSET(capacity);
+    return true;
+}
+
+/* A descriptor's offset names one of the data area's buffers. */
+static bool buffer_ok(const struct net_link_end *l, uint64_t offset)
+{
+    return offset % NET_LINK_BUFFER_SIZE == 0
+           && offset / NET_LINK_BUFFER_SIZE < l->capacity;
+}
+
+/* Entries in a queue from the peer's counter and ours, or -1 if they are further apart than
+ * the capacity (the peer wrote a counter no correct peer could have). */
+static int32_t queue_count(const struct net_link_end *l, uint16_t tail, uint16_t head)
+{
+    uint16_t n = (uint16_t)(tail - head);
+    return n > l->capacity ? -1 : (int32_t)n;
+}
+
+/* ---------------------------------------------------------------- sender */
+
+bool net_link_tx_init(struct net_link_end *l, void *region, uint64_t region_size,
+                      uint32_t capacity, const char *name)
+{
+    if (!link_setup(l, region, region_size, capacity, name)) {
+        return false;
+    }
+    uint64_t size = net_link_region_size(capacity);
+    memset(l->region, 0, NET_LINK_DATA_OFFSET(capacity));
+    struct net_link_header *h = (struct net_link_header *)(void *)l->region;
+    h->version = NET_LINK_VERSION;
+    h->header_size = NET_LINK_HEADER_SIZE;
+    h->capacity = capacity;
+    h->buffer_size = NET_LINK_BUFFER_SIZE;
+    h->max_frame = NET_LINK_MAX_FRAME;
+    h->free_offset = NET_LINK_FREE_OFFSET;
+    h->active_offset = (uint32_t)NET_LINK_ACTIVE_OFFSET(capacity);
+    h->data_offset = (uint32_t)NET_LINK_DATA_OFFSET(capacity);
+    h->region_size = size;
+    for (uint32_t i = 0; i < capacity; i++) {
+        l->free_q->buffers[i].offset = (uint64_t)i * NET_LINK_BUFFER_SIZE;
+    }
+    l->free_q->tail = (uint16_t)capacity;   /* every buffer is free */
+    l->free_q->consumer_signalled = NET_LINK_SIGNAL_NOT_NEEDED;
+    l->active_q->consumer_signalled = NET_LINK_SIGNAL_REQUESTED;
+    virtio_barrier();       /* the layout before the magic that announces it */
+    STORE(&h->magic, NET_LINK_MAGIC);
+    return true;
+}
+
+/* How many free buffers the receiver has returned; arms its signal when there are none. */
+static int32_t tx_free_count(struct net_link_end *l)
+{
+    int32_t n = queue_count(l, LOAD(&l->free_q->tail), l->free_idx);
+    if (n == 0) {
+        /* Ask to be told, then look again: a buffer returned in between is not missed. */
+        STORE(&l->free_q->consumer_signalled, NET_LINK_SIGNAL_REQUESTED);
+        virtio_barrier();
+        n = queue_count(l, LOAD(&l->free_q->tail), l->free_idx);
+        if (n != 0) {
+            STORE(&l->free_q->consumer_signalled, NET_LINK_SIGNAL_NOT_NEEDED);
+        }
+    }
+    return n;
+}
+
+enum net_link_status net_link_tx_acquire(struct net_link_end *l, uint8_t **buf)
+{
+    if (l->broken) {
+        return NET_LINK_ERROR;
+    }
+    if (!l->holding) {
+        int32_t n = tx_free_count(l);
+        if (n < 0) {
+            return link_fail(l, "sender", "free queue: the receiver's tail %u is more than the "
+                             "capacity %u past our head %u", LOAD(&l->free_q->tail),
+                             l->capacity, l->free_idx);
+        }
+        if (n == 0) {
+            return NET_LINK_EMPTY;
+        }
+        virtio_barrier();   /* the tail before the entry it covers */
+        uint16_t slot = (uint16_t)(l->free_idx & (l->capacity - 1u));
+        uint64_t offset = LOAD(&l->free_q->buffers[slot].offset);
+        if (!buffer_ok(l, offset)) {
+            return link_fail(l, "sender", "free queue entry %u: buffer offset 0x%llx is not one "
+                             "of the %u %u-byte buffers of the data area", slot,
+                             (unsigned long long)offset, l->capacity, NET_LINK_BUFFER_SIZE);
+        }
+        virtio_barrier();   /* the entry is read before the slot is handed back */
+        l->free_idx++;
+        STORE(&l->free_q->head, l->free_idx);
+        l->holding = true;
+        l->held_offset = offset;
+    }
+    *buf = l->data + l->held_offset;
+    return NET_LINK_OK;
+}
+
+enum net_link_status net_link_tx_publish(struct net_link_end *l, uint32_t len)
+{
+    if (l->broken) {
+        return NET_LINK_ERROR;
+    }
+    if (!l->holding || len < NET_LINK_MIN_FRAME || len > NET_LINK_MAX_FRAME) {
+        return link_fail(l, "sender", "publish of a %u-byte frame %s (a VMM bug)", len,
+                         l->holding ? "outside 14..1514 bytes" : "without an acquired buffer");
+    }
+    uint16_t head = LOAD(&l->active_q->head);
+    int32_t n = queue_count(l, l->active_idx, head);
+    /* We hold a buffer, so a correct receiver leaves room for it. */
+    if (n < 0 || (uint32_t)n >= l->capacity) {
+        return link_fail(l, "sender", "active queue: the receiver's head %u does not fit our "
+                         "tail %u (capacity %u)", head, l->active_idx, l->capacity);
+    }
+    struct net_link_desc *e = &l->active_q->buffers[l->active_idx & (l->capacity - 1u)];
+    STORE(&e->offset, l->held_offset);
+    STORE(&e->len, (uint16_t)len);
+    virtio_barrier();       /* the frame and its entry before the tail that publishes them */
+    l->active_idx++;
+    STORE(&l->active_q->tail, l->active_idx);
+    l->holding = false;
+    l->moved = true;
+    l->frames++;
+    return NET_LINK_OK;
+}
+
+/* The producer side of the handshake: notify only a consumer that asked, and clear its
+ * request so one notification serves the whole batch. */
+static bool notify_needed(struct net_link_end *l, struct net_link_queue *q)
+{
+    if (l->broken || !l->moved) {
+        return false;
+    }
+    l->moved = false;
+    virtio_barrier();       /* our tail store before reading the consumer's flag */
+    if (LOAD(&q->consumer_signalled) != NET_LINK_SIGNAL_REQUESTED) {
+        return false;
+    }
+    STORE(&q->consumer_signalled, NET_LINK_SIGNAL_NOT_NEEDED);
+    return true;
+}
+
+bool net_link_tx_notify_needed(struct net_link_end *l)
+{
+    return notify_needed(l, l->active_q);
+}
+
+/* ---------------------------------------------------------------- receiver */
+
+bool net_link_rx_init(struct net_link_end *l, void *region, uint64_t region_size,
+                      uint32_t capacity, const char *name)
+{
+    return link_setup(l, region, region_size, capacity, name);
+}
+
+/* One header field against what this side was configured with. */
+static bool header_field(struct net_link_end *l, const char *what, uint64_t got, uint64_t want)
+{
+    if (got != want) {
+        link_fail(l, "receiver", "header: %s is 0x%llx, expected 0x%llx", what,
+                  (unsigned long long)got, (unsigned long long)want);
+        return false;
+    }
+    return true;
+}
+
+/* The sender's header, checked once (the receiver never uses its values for addressing). */
+static enum net_link_status rx_attach(struct net_link_end *l)
+{
+    const struct net_link_header *h = (const struct net_link_header *)(void *)l->region;
+    uint32_t magic = LOAD(&h->magic);
+    if (magic == 0) {
+        return NET_LINK_NOT_READY;
+    }
+    virtio_barrier();       /* the magic before the layout it announces */
+    uint32_t cap = l->capacity;
+    if (!header_field(l, "magic", magic, NET_LINK_MAGIC)
+        || !header_field(l, "version", LOAD(&h->version), NET_LINK_VERSION)
+        || !header_field(l, "header_size", LOAD(&h->header_size), NET_LINK_HEADER_SIZE)
+        || !header_field(l, "capacity", LOAD(&h->capacity), cap)
+        || !header_field(l, "buffer_size", LOAD(&h->buffer_size), NET_LINK_BUFFER_SIZE)
+        || !header_field(l, "max_frame", LOAD(&h->max_frame), NET_LINK_MAX_FRAME)
+        || !header_field(l, "free_offset", LOAD(&h->free_offset), NET_LINK_FREE_OFFSET)
+        || !header_field(l, "active_offset", LOAD(&h->active_offset),
+                         NET_LINK_ACTIVE_OFFSET(cap))
+        || !header_field(l, "data_offset", LOAD(&h->data_offset), NET_LINK_DATA_OFFSET(cap))
+        || !header_field(l, "region_size", LOAD(&h->region_size), NET_LINK_REGION_SIZE(cap))) {
+        return NET_LINK_ERROR;
+    }
+    /* docs/net-link.md: the sender starts the free queue full and the active queue empty. */
+    l->free_idx = (uint16_t)cap;
+    l->active_idx = 0;
+    l->attached = true;
+    return NET_LINK_OK;
+}
+
+/* How many frames wait; arms the sender's signal when there are none. */
+static int32_t rx_active_count(struct net_link_end *l)
+{
+    int32_t n = queue_count(l, LOAD(&l->active_q->tail), l->active_idx);
+    if (n == 0) {
+        STORE(&l->active_q->consumer_signalled, NET_LINK_SIGNAL_REQUESTED);
+        virtio_barrier();
+        n = queue_count(l, LOAD(&l->active_q->tail), l->active_idx);
+        if (n != 0) {
+            STORE(&l->active_q->consumer_signalled, NET_LINK_SIGNAL_NOT_NEEDED);
+        }
+    }
+    return n;
+}
+
+enum net_link_status net_link_rx_peek(struct net_link_end *l, const uint8_t **frame,
+                                      uint32_t *len)
+{
+    if (l->broken) {
+        return NET_LINK_ERROR;
+    }
+    if (!l->attached) {
+        enum net_link_status st = rx_attach(l);
+        if (st != NET_LINK_OK) {
+            return st;
+        }
+    }
+    if (!l->holding) {
+        int32_t n = rx_active_count(l);
+        if (n < 0) {
+            return link_fail(l, "receiver", "active queue: the sender's tail %u is more than the "
+                             "capacity %u past our head %u", LOAD(&l->active_q->tail),
+                             l->capacity, l->active_idx);
+        }
+        if (n == 0) {
+            return NET_LINK_EMPTY;
+        }
+        virtio_barrier();   /* the tail before the entry and the frame it publishes */
+        uint16_t slot = (uint16_t)(l->active_idx & (l->capacity - 1u));
+        uint64_t offset = LOAD(&l->active_q->buffers[slot].offset);
+        uint16_t flen = LOAD(&l->active_q->buffers[slot].len);
+        if (!buffer_ok(l, offset)) {
+            return link_fail(l, "receiver", "active queue entry %u: buffer offset 0x%llx is not "
+                             "one of the %u %u-byte buffers of the data area", slot,
+                             (unsigned long long)offset, l->capacity, NET_LINK_BUFFER_SIZE);
+        }
+        if (flen < NET_LINK_MIN_FRAME || flen > NET_LINK_MAX_FRAME) {
+            return link_fail(l, "receiver", "active queue entry %u: frame length %u is outside "
+                             "%u..%u bytes", slot, flen, NET_LINK_MIN_FRAME, NET_LINK_MAX_FRAME);
+        }
+        l->holding = true;
+        l->held_offset = offset;
+        l->held_len = flen;
+    }
+    *frame = l->data + l->held_offset;
+    *len = l->held_len;
+    return NET_LINK_OK;
+}
+
+enum net_link_status net_link_rx_release(struct net_link_end *l)
+{
+    if (l->broken) {
+        return NET_LINK_ERROR;
+    }
+    if (!l->holding) {
+        return link_fail(l, "receiver", "release without a peeked frame (a VMM bug)");
+    }
+    uint16_t head = LOAD(&l->free_q->head);
+    int32_t n = queue_count(l, l->free_idx, head);
+    /* We hold a buffer, so the free queue cannot be full with a correct sender. */
+    if (n < 0 || (uint32_t)n >= l->capacity) {
+        return link_fail(l, "receiver", "free queue: the sender's head %u does not fit our tail "
+                         "%u (capacity %u)", head, l->free_idx, l->capacity);
+    }
+    virtio_barrier();       /* the frame has been read before its buffer is handed back */
+    struct net_link_desc *e = &l->free_q->buffers[l->free_idx & (l->capacity - 1u)];
+    STORE(&e->offset, l->held_offset);
+    STORE(&e->len, (uint16_t)0);
+    virtio_barrier();       /* the entry before the tail */
+    l->free_idx++;
+    STORE(&l->free_q->tail, l->free_idx);
+    l->active_idx++;
+    STORE(&l->active_q->head, l->active_idx);
+    l->holding = false;
+    l->moved = true;
+    l->frames++;
+    return NET_LINK_OK;
+}
+
+bool net_link_rx_notify_needed(struct net_link_end *l)
+{
+    return notify_needed(l, l->free_q);
+}

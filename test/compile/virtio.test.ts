@@ -1,0 +1,124 @@
+// virtio devices and network links: what resolution makes of them (regions, maps, channels,
+// windows, SPIs), the config entries the VMM gets, the guest's device-tree nodes, and each
+// mistake reported at its line. No SDK or guest image needed.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import path from 'node:path';
+import { statSync } from 'node:fs';
+import { loadSystem } from '../../src/compile/load.js';
+import { resolveSystem } from '../../src/compile/resolve/index.js';
+import { validateSystem } from '../../src/compile/validate/index.js';
+import { findBoard } from '../../src/compile/boards.js';
+import { loadBoards } from '../../src/cli/io.js';
+import { allProtectionDomains, type SystemModel } from '../../src/compile/model.js';
+import type { Diagnostic } from '../../src/compile/diagnostics.js';
+import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
+import { netLinkRegionSize } from '../../src/compile/emit/net-link.js';
+import { addVirtioNodes } from '../../src/compile/dtb/guest-dtb.js';
+import { readFdt } from '../../src/compile/dtb/fdt-read.js';
+import type { Fdt } from '../../src/compile/dtb/fdt.js';
+import { propStrings, propU32Array, stringValue, u32Value } from '../../src/compile/dtb/props.js';
+import { writeFdt } from '../../src/compile/dtb/fdt-write.js';
+import { defaultMac } from '../../src/compile/resolve/virtio.js';
+import { repoRoot } from '../helpers.js';
+
+const file = 'test/fixtures/systems/virtio.ts';
+
+async function build(kase: string): Promise<{ model: SystemModel; diagnostics: Diagnostic[] }> {
+  const abs = path.join(repoRoot, file);
+  const system = await loadSystem(abs, { context: new Map([['case', kase]]), cwd: repoRoot });
+  const disk = path.join(repoRoot, 'test/fixtures/virtio', kase === 'odd-disk' ? 'odd.img' : 'disk.img');
+  const images = new Map(kase === 'no-disk' ? [] : [[disk, { size: BigInt(statSync(disk).size) }]]);
+  const r = resolveSystem({ system, file: abs, board: findBoard(loadBoards(), 'qemu_virt_aarch64'), images });
+  return { model: r.model, diagnostics: [...r.diagnostics, ...validateSystem(r.model)] };
+}
+
+const errorsOf = (d: Diagnostic[]): [string, number | undefined][] => d.filter((x) => x.severity === 'error').map((x) => [x.id, x.location?.line]);
+
+test('a VM-to-VM link: two rings (one per direction) mapped rw into both VMMs, one channel, a virtio-net each', async () => {
+  const { model, diagnostics } = await build('ok');
+  assert.equal(errorsOf(diagnostics), []);
+  const lan = model.links!.find((l) => l.name === 'lan')!;
+  assert.equal([lan.a, lan.b], [{ pd: 'a_vmm', vm: 'a' }, { pd: 'b_vmm', vm: 'b' }]);
+  for (const ring of [lan.aToB, lan.bToA]) {
+    const mr = model.memoryRegions.find((m) => m.name === ring)!;
+    assert.is(mr.size, netLinkRegionSize(512));
+    for (const pd of ['a_vmm', 'b_vmm']) assert.equal(allProtectionDomains(model).find((p) => p.name === pd)!.maps.filter((m) => m.mr === ring).map((m) => m.perms), ['rw']);
+  }
+  assert.equal([lan.channel.a.pd, lan.channel.b.pd], ['a_vmm', 'b_vmm']);
+  const a = model.guests.find((g) => g.vm === 'a')!;
+  assert.equal(a.virtio.map((d) => [d.kind, d.name]), [['block', 'disk'], ['net', 'lan']]);
+  // Windows after guest RAM (0x40000000 + 256 MiB), SPIs above the board's interrupts (max 39).
+  assert.equal(a.virtio.map((d) => [d.gpa, d.intid]), [[0x5000_0000n, 40], [0x5000_1000n, 41]]);
+  assert.is(a.virtio[1]!.net!.mac, defaultMac('lan', 0));
+  assert.is(model.guests.find((g) => g.vm === 'b')!.virtio.find((d) => d.kind === 'net')!.net!.mac, defaultMac('lan', 1));
+  assert.match(defaultMac('lan', 0), /^02:53:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:01$/);
+});
+
+test('a VM-to-PD link: the PD sees its rings through <link>_tx/_rx and keeps the channel id it asked for', async () => {
+  const { model } = await build('ok');
+  const up = model.links!.find((l) => l.name === 'uplink')!;
+  assert.equal(up.b, { pd: 'filter', vm: undefined });
+  assert.is(up.channel.b.id, 7);
+  const filter = allProtectionDomains(model).find((p) => p.name === 'filter')!;
+  assert.equal(filter.maps.map((m) => [m.mr, m.setvarVaddr]), [['uplink_b_to_a', 'uplink_tx'], ['uplink_a_to_b', 'uplink_rx']]);
+  assert.is(model.memoryRegions.find((m) => m.name === 'uplink_a_to_b')!.size, netLinkRegionSize(64));
+  const xml = emitSystemXml(model, { toolVersion: 'test' });
+  assert.match(xml, /<!-- network link 'uplink' from 'b_vmm' to 'filter'/);
+  assert.match(xml, /<map mr="uplink_b_to_a" vaddr="0x[0-9a-f]+" perms="rw" setvar_vaddr="uplink_tx"\/>/);
+  assert.match(xml, /<end pd="filter" id="7"\/>/);
+});
+
+test('a block device: its disk region, the size of the image, mapped into the VMM only', async () => {
+  const { model } = await build('ok');
+  const disk = model.memoryRegions.find((m) => m.name === 'a_disk_disk')!;
+  assert.is(disk.size, 0x10000n);
+  const users = allProtectionDomains(model).filter((p) => p.maps.some((m) => m.mr === disk.name) || p.virtualMachine?.maps.some((m) => m.mr === disk.name));
+  assert.equal(users.map((p) => p.name), ['a_vmm']);
+  assert.is(users[0]!.virtualMachine!.maps.some((m) => m.mr === disk.name), false);
+});
+
+test('explicit MACs are used as given', async () => {
+  const { model } = await build('macs');
+  assert.equal(model.guests.map((g) => g.virtio.find((d) => d.kind === 'net')!.net!.mac), ['02:00:00:00:00:0a', '02:00:00:00:00:0b']);
+});
+
+test('the guest tree gets one virtio,mmio node per device, its SPI on the GIC', () => {
+  // A minimal tree with a GIC (the real guest trees come from QEMU's, in the boot tests).
+  const cells = (...v: number[]): Uint8Array => u32Value(...v);
+  const tree: Fdt = { memReserve: [], bootCpuid: 0, root: { name: '', props: [{ name: '#address-cells', value: cells(2) }, { name: '#size-cells', value: cells(2) }], children: [] } } as unknown as Fdt;
+  tree.root.children.push({ name: 'intc@8000000', props: [{ name: 'compatible', value: stringValue('arm,cortex-a15-gic') }, { name: 'interrupt-controller', value: new Uint8Array(0) }], children: [] });
+  addVirtioNodes(tree, [{ gpa: 0x5000_0000n, size: 0x1000n, intid: 40 }, { gpa: 0x5000_1000n, size: 0x1000n, intid: 41 }]);
+  const back = readFdt(writeFdt(tree));
+  const nodes = back.root.children.filter((n) => n.name.startsWith('virtio_mmio@'));
+  assert.equal(nodes.map((n) => n.name), ['virtio_mmio@50000000', 'virtio_mmio@50001000']);
+  assert.equal(propU32Array(nodes[0]!, 'reg'), [0, 0x5000_0000, 0, 0x1000]);
+  assert.equal(propU32Array(nodes[1]!, 'interrupts'), [0, 9, 4]);
+  const gic = back.root.children.find((n) => n.name.startsWith('intc'))!;
+  assert.equal(propU32Array(nodes[0]!, 'interrupt-parent'), propU32Array(gic, 'phandle'));
+  assert.equal(propStrings(nodes[0]!, 'compatible'), ['virtio,mmio']);
+});
+
+const cases: [string, string, number][] = [
+  ['loop', 'net-link-loop', 28],
+  ['dup-link', 'net-link-duplicate-name', 29],
+  ['dup-virtio', 'virtio-duplicate-name', 10],
+  ['map-over', 'vm-map-over-virtio', 11],
+  ['input-taken', 'virtio-console-input-taken', 15],
+  ['input-bad', 'virtio-console-input-unsupported', 15],
+  ['odd-disk', 'virtio-disk-size', 10],
+  ['no-disk', 'virtio-disk-missing', 10],
+  ['too-many', 'virtio-too-many', 19],
+  ['two-pds', 'net-link-no-vm', 31],
+  ['unknown-end', 'net-link-unknown-end', 32],
+];
+for (const [kase, id, line] of cases) {
+  test(`${id} at its line (${kase})`, async () => {
+    const { diagnostics } = await build(kase);
+    const hit = diagnostics.find((d) => d.id === id);
+    assert.ok(hit, `expected ${id}, got ${JSON.stringify(errorsOf(diagnostics))}`);
+    assert.is(hit!.location?.line, line);
+  });
+}
+
+test.run();
