@@ -16,6 +16,7 @@ import { deriveFlows } from '../src/compile/flows.js';
 import { benchBoot } from './boot.js';
 import { benchStartup } from './startup.js';
 import { benchIdle } from './idle.js';
+import { benchNet } from './net.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -112,6 +113,8 @@ await benchStartup(root);
 const sdkForIdle = process.env['MICROKIT_SDK'];
 if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
   await benchIdle(root, sdkForIdle);
+  await benchNet(sdkForIdle);
 } else {
   console.log("SKIP idle guests: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
+  console.log("SKIP VM-to-VM link: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
 }
