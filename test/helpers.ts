@@ -60,27 +60,31 @@ export function testIf(missing: string | undefined, name: string, fn: Callback):
 /** What a test may need; `missing()` says why one is absent. */
 export type Need =
   | 'microkit-sdk' | 'microkit-src' | 'microkit-src-2.3.0' | 'sel4cp-src'
-  | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make'
+  | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make' | 'mke2fs'
   | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'guest-modules' | 'board-dtbs';
 
 /** Where `npm run guest` puts the guest images and Debian's board DTBs. */
 export const guestDir = path.join(repoRoot, '.cache', 'guest');
 
-/** Whether PATH holds an executable `name`, as a shell would find it. */
-export function onPath(name: string): boolean {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean)) {
-    try {
-      accessSync(path.join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return false;
 }
 
-/** The command (or any of its alternative names) and the Debian package that installs it. */
-const commands: Partial<Record<Need, { names: string[]; debianPackage: string }>> = {
+/** Whether PATH holds an executable `name`, as a shell would find it. */
+export function onPath(name: string): boolean {
+  return (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean).some((dir) => executable(path.join(dir, name)));
+}
+
+/**
+ * The command (or any of its alternative names) and the Debian package that installs it;
+ * `sbin`: also looked for in /usr/sbin and /sbin, which a user's PATH may lack on Debian.
+ */
+const commands: Partial<Record<Need, { names: string[]; debianPackage: string; sbin?: boolean }>> = {
   'qemu': { names: ['qemu-system-aarch64'], debianPackage: 'qemu-system-arm' },
   'dtc': { names: ['dtc'], debianPackage: 'device-tree-compiler' },
   'cross-gcc': { names: ['aarch64-linux-gnu-gcc'], debianPackage: 'gcc-aarch64-linux-gnu' },
@@ -93,7 +97,20 @@ const commands: Partial<Record<Need, { names: string[]; debianPackage: string }>
   'gzip': { names: ['gzip'], debianPackage: 'gzip' },
   'host-cc': { names: ['cc'], debianPackage: 'gcc' },
   'make': { names: ['make'], debianPackage: 'make' },
+  'mke2fs': { names: ['mke2fs'], debianPackage: 'e2fsprogs', sbin: true },
 };
+
+/** Where the command a need names is (a path to run it by), or undefined when it is not installed. */
+export function commandPath(need: Need): string | undefined {
+  const command = commands[need];
+  if (!command) return undefined;
+  for (const name of command.names) {
+    if (onPath(name)) return name;
+    const found = (command.sbin ? ['/usr/sbin', '/sbin'] : []).map((d) => path.join(d, name)).find(executable);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 const guestFiles: Partial<Record<Need, string[]>> = {
   'guest-kernel': ['Image'],
@@ -135,7 +152,7 @@ function whyMissing(need: Need): string | undefined {
   }
   const command = commands[need];
   if (command) {
-    return command.names.some(onPath) ? undefined : `${command.names.join(' or ')} not installed (Debian package ${command.debianPackage})`;
+    return commandPath(need) !== undefined ? undefined : `${command.names.join(' or ')} not installed (Debian package ${command.debianPackage})`;
   }
   const absent = (guestFiles[need] ?? []).filter((f) => !existsSync(path.join(guestDir, f)));
   return absent.length ? `${absent.map((f) => `.cache/guest/${f}`).join(', ')} missing (run 'npm run guest')` : undefined;

@@ -117,11 +117,14 @@ const mapWhat = (u: MapUse): string => `map of '${u.map.mr}' (${u.map.perms}) in
 function memoryFlows(system: SystemModel, uses: Map<string, MapUse[]>, out: FlowSet): void {
   const regions = new Map(system.memoryRegions.map((r) => [r.name, r]));
   for (const [mr, list] of uses) {
-    if (regions.get(mr)?.role.kind === 'gic-vcpu') continue;
+    const role = regions.get(mr)?.role;
+    if (role?.kind === 'gic-vcpu') continue;
+    // A network link's rings: say which link, so a reviewer reads the wire, not two regions.
+    const link = role?.kind === 'net-link' ? `network link '${role.link}': ` : '';
     for (const w of list) {
       if (!w.map.perms.includes('w')) continue;
       for (const r of list) {
-        if (r.principal !== w.principal && r.map.perms.includes('r')) out.add(w.principal, r.principal, 'memory', { what: `${mapWhat(w)} and ${mapWhat(r)}`, loc: w.map.loc });
+        if (r.principal !== w.principal && r.map.perms.includes('r')) out.add(w.principal, r.principal, 'memory', { what: `${link}${mapWhat(w)} and ${mapWhat(r)}`, loc: w.map.loc });
       }
     }
   }
@@ -133,7 +136,8 @@ function channelFlows(system: SystemModel, of: Map<string, string>, out: FlowSet
     const pa = of.get(ch.a.pd);
     const pb = of.get(ch.b.pd);
     if (!pa || !pb) continue;
-    const what = `channel ${ch.a.pd}:${ch.a.id} <-> ${ch.b.pd}:${ch.b.id}`;
+    const link = system.links?.find((l) => l.channel === ch);
+    const what = `${link ? `network link '${link.name}': ` : ''}channel ${ch.a.pd}:${ch.a.id} <-> ${ch.b.pd}:${ch.b.id}`;
     for (const [end, from, to] of [[ch.a, pa, pb], [ch.b, pb, pa]] as const) {
       if (end.notify) out.add(from, to, 'notify', { what: `${what} (${end.pd} notifies)`, loc: end.loc });
       if (end.pp) {

@@ -20,6 +20,7 @@ import type { Fdt } from '../../src/compile/dtb/fdt.js';
 import { propStrings, propU32Array, stringValue, u32Value } from '../../src/compile/dtb/props.js';
 import { writeFdt } from '../../src/compile/dtb/fdt-write.js';
 import { defaultMac } from '../../src/compile/resolve/virtio.js';
+import { deriveFlows } from '../../src/compile/flows.js';
 import { repoRoot } from '../helpers.js';
 
 const file = 'test/fixtures/systems/virtio.ts';
@@ -76,6 +77,19 @@ test('a block device: its disk region, the size of the image, mapped into the VM
   const users = allProtectionDomains(model).filter((p) => p.maps.some((m) => m.mr === disk.name) || p.virtualMachine?.maps.some((m) => m.mr === disk.name));
   assert.equal(users.map((p) => p.name), ['a_vmm']);
   assert.is(users[0]!.virtualMachine!.maps.some((m) => m.mr === disk.name), false);
+});
+
+test('flows name the link: both directions of memory and notify between the two VMs, and the VM-PD link', async () => {
+  const { model } = await build('ok');
+  const g = deriveFlows(model);
+  const between = (a: string, b: string) => g.flows.filter((f) => f.from === a && f.to === b);
+  for (const [x, y] of [['a', 'b'], ['b', 'a']] as const) {
+    assert.equal(between(x, y).map((f) => f.kind), ['memory', 'notify']);
+    assert.ok(between(x, y).every((f) => f.causes.every((c) => c.what.startsWith("network link 'lan': "))));
+  }
+  assert.equal(between('b', 'filter').map((f) => f.kind), ['memory', 'notify']);
+  assert.equal(between('filter', 'b').map((f) => f.kind), ['memory', 'notify']);
+  assert.equal(between('a', 'filter'), []);
 });
 
 test('explicit MACs are used as given', async () => {
