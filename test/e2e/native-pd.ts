@@ -1,5 +1,6 @@
-// Builds a one-file native Microkit protection domain with Debian's cross gcc against the SDK's
-// libmicrokit: the test and benchmark systems' own PDs (the counter, the benchmark's minimal PD).
+// Builds a native Microkit protection domain with Debian's cross gcc against the SDK's
+// libmicrokit: the test and benchmark systems' own PDs (the counter, the benchmark's minimal PD,
+// the link responder, which also links the VMM runtime's freestanding net_link.c).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -15,8 +16,12 @@ export interface NativePdBuild {
   sdk: string;
   board: string;
   config: 'debug' | 'release';
-  /** The C source (one file). */
+  /** The C source with init() and notified(). */
   source: string;
+  /** More C sources linked in (e.g. src/vmm-runtime/virtio/net_link.c). @default [] */
+  sources?: string[];
+  /** Include directories for all sources. @default [] */
+  includes?: string[];
   /** The ELF to write. */
   out: string;
 }
@@ -25,9 +30,15 @@ export function buildNativePd(b: NativePdBuild): string {
   const boardDir = path.join(b.sdk, 'board', b.board, b.config);
   const gccInclude = execFileSync(CROSS_GCC, ['-print-file-name=include'], { encoding: 'utf8' }).trim();
   mkdirSync(path.dirname(b.out), { recursive: true });
-  const obj = `${b.out}.o`;
-  execFileSync(CROSS_GCC, ['-mcpu=cortex-a53', '-mstrict-align', '-ffreestanding', '-nostdlib', '-nostdinc', '-isystem', gccInclude, '-O2',
-    '-Wall', '-Werror', '-Wno-unused-function', '-I', path.join(boardDir, 'include'), '-c', b.source, '-o', obj]);
-  execFileSync('aarch64-linux-gnu-ld', ['-L', path.join(boardDir, 'lib'), obj, '-lmicrokit', '-T', 'microkit.ld', '-o', b.out]);
+  const includes = [...(b.includes ?? []), path.join(boardDir, 'include')].flatMap((d) => ['-I', d]);
+  // -fno-tree-loop-distribute-patterns: a memset/memcpy loop (the runtime's lib/string.c) must
+  // not be turned into a call to itself.
+  const objs = [b.source, ...(b.sources ?? [])].map((source, i) => {
+    const obj = i === 0 ? `${b.out}.o` : `${b.out}.${i}-${path.basename(source, '.c')}.o`;
+    execFileSync(CROSS_GCC, ['-mcpu=cortex-a53', '-mstrict-align', '-ffreestanding', '-nostdlib', '-nostdinc', '-isystem', gccInclude, '-O2',
+      '-fno-tree-loop-distribute-patterns', '-Wall', '-Werror', '-Wno-unused-function', ...includes, '-c', source, '-o', obj]);
+    return obj;
+  });
+  execFileSync('aarch64-linux-gnu-ld', ['-L', path.join(boardDir, 'lib'), ...objs, '-lmicrokit', '-T', 'microkit.ld', '-o', b.out]);
   return b.out;
 }
