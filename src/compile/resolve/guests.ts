@@ -79,7 +79,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
 
   const firstUart = [...passthrough, ...emulatedDevices]
     .map((p) => board.devices.find((d) => d.name === p.device))
-    .find((d): d is BoardDevice => d !== undefined && d.kind === 'uart');
+    .find((d): d is NonNullable<typeof d> => d !== undefined && d.kind === 'uart');
   const consoleName = firstUart ? linuxConsoleName(firstUart) : undefined;
   return {
     vm: vm.name,
