@@ -78,7 +78,7 @@ function benchMicrokit(xml: string): void {
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
       const r = spawnSync(path.join(sdk, 'bin', 'microkit'), ['largest.system', '--search-path', dir, '--board', board, '--config', config,
-        '-o', path.join(dir, 'loader.img'), '-r', path.join(dir, 'report.txt')], { cwd: dir, encoding: 'utf8' });
+        '-o', path.join(dir, 'loader.img'), '-r', path.join(dir, 'report.txt')], { cwd: dir, encoding: 'utf8', env: { ...process.env, MICROKIT_SDK: sdk } });
       times.push(performance.now() - t0);
       if (r.status !== 0) {
         console.log(`Microkit tool rejected the benchmark system (exit ${r.status}):\n${(r.stderr || r.stdout).slice(0, 2000)}`);

@@ -364,7 +364,9 @@ function retypedObjects(spec: Spec, sizes: Record<string, number>): { bits: numb
 function facts230(r: Release, outDir: string, systemFile: string, tmp: string): { lines: string[]; objects?: { bits: number[]; paddrs: bigint[] } } {
   const json = path.join(tmp, 'spec.json');
   const run = spawnSync(path.join(r.sdk, 'bin', 'microkit'), [systemFile, '--board', BOARD, '--config', CONFIG, '--search-path', outDir,
-    '-o', path.join(tmp, 'loader.img'), '-r', path.join(tmp, 'report.txt'), '--capdl-json', json], { cwd: outDir, encoding: 'utf8' });
+    '-o', path.join(tmp, 'loader.img'), '-r', path.join(tmp, 'report.txt'), '--capdl-json', json],
+    // The tool reads MICROKIT_SDK before its own location: it must name this release's SDK.
+    { cwd: outDir, encoding: 'utf8', env: { ...process.env, MICROKIT_SDK: r.sdk } });
   if (run.status !== 0) return { lines: [`capDL spec: the Microkit tool failed (exit ${run.status}): ${(run.stderr || run.stdout).trim().slice(0, 500)}`] };
   const spec = JSON.parse(readFileSync(json, 'utf8')) as Spec;
   const sizes = JSON.parse(readFileSync(path.join(r.sdk, 'board', BOARD, CONFIG, 'object_sizes.json'), 'utf8')) as Record<string, number>;
