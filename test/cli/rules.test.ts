@@ -9,7 +9,8 @@ import path from 'node:path';
 import { makeNode, type Fdt, type FdtNode } from '../../src/compile/dtb/fdt.js';
 import { writeFdt } from '../../src/compile/dtb/fdt-write.js';
 import { stringListValue, stringValue, u32Value } from '../../src/compile/dtb/props.js';
-import { fixtures, repoRoot, runCli, type CliResult } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { fixtures, missing, repoRoot, runCli, testIf, type CliResult } from '../helpers.js';
 import { missingCrossCompiler } from '../e2e/native-pd.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-rules-'));
@@ -28,6 +29,64 @@ test('diff-usage, git-not-a-repository, git-unknown-ref: diff says what is wrong
   writeFileSync(outside, "import { system } from 'sel4cp-synth';\nexport default system({});\n");
   reports(runCli(['diff', outside, '--base', 'HEAD']), 'error', 'git-not-a-repository', 2);
   reports(runCli(['diff', linuxQemu, '--base', 'no-such-ref-anywhere']), 'error', 'git-unknown-ref', 2);
+});
+
+/** The message line of a diagnostic as the CLI prints it (no colour: NO_COLOR is set). */
+function line(severity: 'error' | 'warning', id: string, message: string): RegExp {
+  return new RegExp(`^sel4cp-synth: ${severity}\\[${id}\\]: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+}
+
+/** Where `name` is on this machine's PATH (an absolute path), for linking it into a test PATH. */
+function which(name: string): string | undefined {
+  return (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, name)).find((p) => existsSync(p));
+}
+
+test('git-missing: diff --base needs git', () => {
+  const empty = path.join(work, 'no-git-path');
+  mkdirSync(empty);
+  const r = runCli(['diff', linuxQemu, '--base', 'HEAD'], { env: { PATH: empty, MICROKIT_SDK: '' } });
+  reports(r, 'error', 'git-missing', 2);
+  assert.match(r.stderr, line('error', 'git-missing', 'cannot run git: ENOENT'));
+  assert.match(r.stderr, /^ {2}hint: install git \(Debian package git\)$/m);
+});
+
+/** A git repository (outside this one) with a systems.ts committed at HEAD; its directory. */
+function gitRepo(name: string): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir);
+  const git = (...args: string[]): void => {
+    const r = spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.org', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' });
+    assert.is(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
+  };
+  git('init', '-q');
+  writeFileSync(path.join(dir, 'sys.ts'), "import { system } from 'sel4cp-synth';\nexport default system({});\n");
+  git('add', 'sys.ts');
+  git('commit', '-q', '-m', 'sys');
+  return dir;
+}
+
+testIf(missing('git'), 'git-file-absent: diff --base of a file that the commit does not have', () => {
+  const repo = gitRepo('repo-absent');
+  writeFileSync(path.join(repo, 'new.ts'), "import { system } from 'sel4cp-synth';\nexport default system({});\n");
+  const r = runCli(['diff', path.join(repo, 'new.ts'), '--base', 'HEAD'], { env: { MICROKIT_SDK: '' } });
+  reports(r, 'error', 'git-file-absent', 2);
+  assert.match(r.stderr, line('error', 'git-file-absent', 'new.ts does not exist at HEAD'));
+});
+
+testIf(missing('git'), 'git-archive-failed: diff --base when the commit cannot be archived or extracted', () => {
+  const repo = gitRepo('repo-archive');
+  const file = path.join(repo, 'sys.ts');
+  const git = which('git')!;
+  // git archive itself fails (a git that refuses 'archive' and is the real one otherwise).
+  const refusing = toolDir('refusing-git-bin', [], { git: `case "$1" in archive) echo 'fatal: no archive today' >&2; exit 128 ;; esac\nexec ${JSON.stringify(git)} "$@"` });
+  const r1 = runCli(['diff', file, '--base', 'HEAD'], { env: { PATH: refusing, MICROKIT_SDK: '' } });
+  reports(r1, 'error', 'git-archive-failed', 2);
+  assert.match(r1.stderr, line('error', 'git-archive-failed', 'git archive HEAD failed: fatal: no archive today'));
+  // The archive is made, but there is no tar to extract it with.
+  const noTar = toolDir('git-no-tar-bin', ['git']);
+  const r2 = runCli(['diff', file, '--base', 'HEAD'], { env: { PATH: noTar, MICROKIT_SDK: '' } });
+  reports(r2, 'error', 'git-archive-failed', 2);
+  assert.match(r2.stderr, /^sel4cp-synth: error\[git-archive-failed\]: cannot extract HEAD: .*\btar ENOENT$/m);
 });
 
 test('output-exists and file-unreadable: import keeps what is there and names what it cannot read', () => {
@@ -140,6 +199,30 @@ function fakeSdk(): string {
   chmodSync(path.join(sdk, 'bin', 'microkit'), 0o755);
   return sdk;
 }
+
+test('qemu-missing: run has made loader.img, and finds no QEMU to boot it', () => {
+  // A native PD only (no guest, so no runtime build), and an SDK whose microkit writes the image.
+  const dir = path.join(work, 'qemu-missing');
+  mkdirSync(path.join(dir, 'sdk', 'bin'), { recursive: true });
+  const microkit = path.join(dir, 'sdk', 'bin', 'microkit');
+  writeFileSync(microkit, '#!/bin/sh\nwhile [ $# -gt 0 ]; do\n  case "$1" in -o|-r) : > "$2"; shift ;; esac\n  shift\ndone\n');
+  chmodSync(microkit, 0o755);
+  writeFileSync(path.join(dir, 'hello.elf'), '');
+  const sys = path.join(dir, 'native.ts');
+  writeFileSync(sys, [
+    "import { protectionDomain, system } from 'sel4cp-synth';",
+    "const hello = protectionDomain('hello', { program: 'hello.elf', priority: 100 });",
+    "export default system({ board: 'qemu_virt_aarch64', protectionDomains: [hello] });",
+    '',
+  ].join('\n'));
+  const empty = path.join(dir, 'empty-path');
+  mkdirSync(empty);
+  const r = runCli(['run', sys, '--out', path.join(dir, 'out'), '--sdk', path.join(dir, 'sdk'), '--quiet'], { env: { PATH: empty } });
+  reports(r, 'error', 'qemu-missing', 1);
+  assert.match(r.stderr, line('error', 'qemu-missing', 'qemu-system-aarch64 not found'));
+  assert.match(r.stderr, /^ {2}hint: install Debian's qemu-system-arm$/m);
+  assert.ok(existsSync(path.join(dir, 'out', 'loader.img')), 'the image was made before QEMU was looked for');
+});
 
 test('cross-compiler-broken and make-missing: the runtime build names the Debian package to install', () => {
   const dtb = path.join(work, 'guest.dtb');
