@@ -20,6 +20,15 @@ export const repoRoot = findRoot();
 export const fixtures = path.join(repoRoot, 'test', 'fixtures');
 export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 
+/**
+ * Context values for the shipped systems that read an input their user makes (each one's header
+ * says how): a stand-in that synthesises, so the tests that go over every example need none.
+ */
+export const shippedSystemContext: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  // Any image of whole sectors: only its size reaches the .system file.
+  'examples/console-block-qemu.ts': { disk: path.join(fixtures, 'virtio', 'disk.img') },
+};
+
 export interface CliResult {
   status: number | null;
   stdout: string;

@@ -15,7 +15,8 @@ export type RegionRole =
   | { kind: 'user' }
   | { kind: 'guest-ram'; vm: string }
   | { kind: 'gic-vcpu'; vm: string }
-  | { kind: 'device'; device: string; vm?: string }
+  /** A board device: passed through to `vm`, or, with `virtioConsoleInput`, driven by its VMM as the input of its virtio console. */
+  | { kind: 'device'; device: string; vm?: string; virtioConsoleInput?: boolean }
   /** A VMM's wake slot: written by the VMM, read by the timer PD (src/vmm-runtime/include/vmm_wake.h). */
   | { kind: 'wake-slot'; vm: string }
   /** One direction of a network link: written by `from`, read by `to` (docs/net-link.md). */

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fixtures, missing, repoRoot, runCli, testIf } from '../helpers.js';
+import { fixtures, missing, repoRoot, runCli, shippedSystemContext, testIf } from '../helpers.js';
 import { readFdt } from '../../src/compile/dtb/fdt-read.js';
 import { findNode } from '../../src/compile/dtb/tree.js';
 import { propNumber } from '../../src/compile/dtb/props.js';
@@ -32,7 +32,8 @@ function shippedSystems(): { file: string; board: string | undefined; tag: strin
 }
 
 function synth(file: string, board: string | undefined, out: string) {
-  return runCli([file, '--out', out, '--quiet', ...(board ? ['--board', board] : [])], { env: { MICROKIT_SDK: '' } });
+  const context = Object.entries(shippedSystemContext[file] ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  return runCli([file, '--out', out, '--quiet', ...(board ? ['--board', board] : []), ...context], { env: { MICROKIT_SDK: '' } });
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-test-'));

@@ -13,7 +13,7 @@ import { buildModel } from '../../src/cli/pipeline.js';
 import { identifierFor, importSystemXml } from '../../src/review/import/index.js';
 import { readXmlComments } from '../../src/review/import/xml-comments.js';
 import { resolvePrefills } from '../../src/compile/parse/prefill.js';
-import { missing, repoRoot, runCli, testIf } from '../helpers.js';
+import { missing, repoRoot, runCli, shippedSystemContext, testIf } from '../helpers.js';
 
 /**
  * What a model means as a .system file: no source locations or file names, none of what only
@@ -77,7 +77,8 @@ test('import: round trip of the .system files our examples synthesise', async ()
     ['test/fixtures/valid/features.ts', undefined],
   ];
   for (const [file, board] of inputs) {
-    const { model, diagnostics } = await buildModel({ file: path.join(repoRoot, file), board });
+    const context = new Map(Object.entries(shippedSystemContext[file] ?? {}));
+    const { model, diagnostics } = await buildModel({ file: path.join(repoRoot, file), board, context });
     assert.equal(diagnostics.filter((d) => d.severity === 'error'), [], file);
     const xml = emitSystemXml(model, { toolVersion: 'test' });
     const text = await roundTrip(xml, `${path.basename(file, '.ts')}-${board ?? 'default'}`.replace(/[^A-Za-z0-9_-]/g, '_'));

@@ -30,7 +30,11 @@ function regionComment(system: SystemModel, mr: MemoryRegionModel): string | und
   switch (mr.role.kind) {
     case 'guest-ram': return `guest RAM of virtual machine '${mr.role.vm}'${where(system, mr.loc)}`;
     case 'gic-vcpu': return `GIC virtual CPU interface, mapped into each virtual machine where the guest expects its CPU interface${where(system, mr.loc)}`;
-    case 'device': return `device '${mr.role.device}'${mr.role.vm ? ` passed through to '${mr.role.vm}'` : ''}${where(system, mr.loc)}`;
+    case 'device': {
+      const how = !mr.role.vm ? '' : mr.role.virtioConsoleInput
+        ? ` driven by the VMM of '${mr.role.vm}': the input of its virtio console` : ` passed through to '${mr.role.vm}'`;
+      return `device '${mr.role.device}'${how}${where(system, mr.loc)}`;
+    }
     case 'wake-slot': return `wake slot of virtual machine '${mr.role.vm}': its VMM writes when an idle vCPU must run again, the timer PD reads it${where(system, mr.loc)}`;
     case 'net-link': return `network link '${mr.role.link}' from '${mr.role.from}' to '${mr.role.to}': frames and free buffers (docs/net-link.md)${where(system, mr.loc)}`;
     case 'virtio-disk': return `disk of virtio block device '${mr.role.device}' of virtual machine '${mr.role.vm}', filled by its VMM at boot${where(system, mr.loc)}`;

@@ -42,7 +42,7 @@ function consoleInput(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainMo
     }));
     return undefined;
   }
-  const region = r.generatedRegion({ name: device.name, size: pageRound(device.size), pageSize: undefined, physAddr: device.paddr, shared: false, role: { kind: 'device', device: device.name, vm: vm.name }, loc });
+  const region = r.generatedRegion({ name: device.name, size: pageRound(device.size), pageSize: undefined, physAddr: device.paddr, shared: false, role: { kind: 'device', device: device.name, vm: vm.name, virtioConsoleInput: true }, loc });
   const map: MapModel = { ...vmmMap(region.name, 'rw', loc), cached: false };
   vmm.maps.push(map);
   r.autoVaddr(vmm, map, region.size, PAGE_4K);

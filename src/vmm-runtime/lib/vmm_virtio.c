@@ -199,20 +199,26 @@ static void console_sink(void *ctx, const uint8_t *bytes, size_t len)
     }
 }
 
-/* The input UART's interrupt: drain its receive FIFO into the console. */
+/* The input UART's interrupt: drain its receive FIFO into the console. The interrupt is
+ * cleared first and the FIFO then read until empty: a character that arrives after the last
+ * read raises it again, whereas one that arrived before a clear done after the reads would
+ * wait in the FIFO with no interrupt to announce it (QEMU's PL011 raises RX only when its
+ * FIFO goes from empty to one character), and input would stop. */
 static bool console_input(struct vdev *v)
 {
-    uint8_t buf[64];
-    size_t n = 0;
-    while (!(v->uart[PL011_FR / 4] & PL011_FR_RXFE) && n < sizeof(buf)) {
-        buf[n++] = (uint8_t)v->uart[PL011_DR / 4];
-    }
     v->uart[PL011_ICR / 4] = PL011_RXIM | PL011_RTIM;
+    bool ok;
+    size_t n;
+    do {
+        uint8_t buf[64];
+        n = 0;
+        while (n < sizeof(buf) && !(v->uart[PL011_FR / 4] & PL011_FR_RXFE)) {
+            buf[n++] = (uint8_t)v->uart[PL011_DR / 4];
+        }
+        ok = n == 0 || virtio_console_input(&v->u.con, buf, n);
+    } while (ok && n != 0);
     env.irq_ack(v->cfg->channel);
-    if (n > 0 && !virtio_console_input(&v->u.con, buf, n)) {
-        return device_failed(v);
-    }
-    return true;
+    return ok || device_failed(v);
 }
 
 /* ---------------------------------------------------------------- life cycle */
