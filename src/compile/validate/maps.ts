@@ -58,7 +58,9 @@ export function checkMaps(system: SystemModel): Diagnostic[] {
         }
       }
 
-      const isDevice = mr.role.kind === 'device' || mr.role.kind === 'gic-vcpu' || (mr.physAddr !== undefined && !inBoardRam(system, mr.physAddr));
+      // Without a board a physical address says nothing (guest RAM is often placed by phys_addr).
+      const isDevice = mr.role.kind === 'device' || mr.role.kind === 'gic-vcpu'
+        || (mr.physAddr !== undefined && system.board !== undefined && !inBoardRam(system, mr.physAddr));
       if (isDevice && m.perms.includes('w') && m.perms.includes('x')) {
         out.push(error('device-map-wx', `device region '${m.mr}' is mapped writable and executable in ${ctx.kind} '${ctx.name}'`, m.loc, {
           hint: "device registers are never code: map them 'rw' and cached: false",
