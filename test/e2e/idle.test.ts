@@ -44,10 +44,13 @@ testIf(missing, 'two VMs whose guests idle both reach user space and keep runnin
   try {
     await q.waitFor(own(`${GUEST_IDLE_PREFIX}3`), BOOT_MS);
     await q.waitFor(`second| ${GUEST_IDLE_PREFIX}3`, BOOT_MS);
-    // Both still going a few seconds later.
-    const at = q.position;
-    await q.waitFor(own(`${GUEST_IDLE_PREFIX}8`), 60_000, at);
-    await q.waitFor(`second| ${GUEST_IDLE_PREFIX}8`, 60_000, at);
+    // Both still going a few seconds later: five more counts each from where each one is now
+    // (the second boots later, so its count lags the first's by how much later).
+    const last = (re: RegExp): number => Math.max(0, ...[...q.output.matchAll(re)].map((m) => Number(m[1])));
+    const first = last(new RegExp(`(?:^|\\n)${GUEST_IDLE_PREFIX}(\\d+)`, 'g'));
+    const second = last(new RegExp(`second\\| ${GUEST_IDLE_PREFIX}(\\d+)`, 'g'));
+    await q.waitFor(own(`${GUEST_IDLE_PREFIX}${first + 5}`), 60_000);
+    await q.waitFor(`second| ${GUEST_IDLE_PREFIX}${second + 5}`, 60_000);
   } finally {
     await q.stop();
   }
