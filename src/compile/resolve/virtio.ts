@@ -13,13 +13,12 @@ import type { ChannelEndModel, GuestModel, Loc, MapModel, NetLinkModel, Protecti
 import type { Resolution } from './index.js';
 import { PAGE_4K } from './ids.js';
 import { netLinkRegionSize } from '../emit/net-link.js';
+import { VMM_CONFIG_VIRTIO_WINDOW } from '../emit/vmm-config.js';
 
-/** virtio 1.2 §4.2.2: the register layout ends at 0x100 + the device's config space; one page each. */
-export const VIRTIO_WINDOW_SIZE = PAGE_4K;
+/** virtio 1.2 §4.2.2: the register layout ends at 0x100 + the device's config space; one page each (vmm_config.h). */
+export const VIRTIO_WINDOW_SIZE = BigInt(VMM_CONFIG_VIRTIO_WINDOW);
 /** The windows start at the first 64 KiB boundary after guest RAM. */
 const VIRTIO_WINDOWS_ALIGN = 0x10000n;
-/** The vGIC implements INTIDs below 512 (src/vmm-runtime/include/vgic.h VGIC_NR_IRQS). */
-export const VGIC_NR_IRQS = 512;
 /** Linux's virtio_blk works in 512-byte sectors (virtio 1.2 §5.2.6). */
 export const VIRTIO_SECTOR = 512n;
 
