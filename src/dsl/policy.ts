@@ -8,7 +8,8 @@
 //       rules: [
 //         allow(frontend, filter),                  // VM frontend may send to PD filter
 //         allow(filter, frontend, { kinds: ['notify'] }),
-//         only(crypto, [filter]),                   // nothing reaches crypto except filter
+//         allow(filter, crypto),
+//         only(crypto, [filter]),                   // nothing else reaches crypto (never grants)
 //       ],
 //     })
 import { captureLocation, type SourceLocation } from './location.js';
@@ -91,7 +92,13 @@ export function allow(from: PolicySubject | PolicySubject[], to: PolicySubject |
   return { kind: 'allow', from: names(from, 'allow() from', loc), to: names(to, 'allow() to', loc), flowKinds: options.kinds, loc };
 }
 
-/** Nothing reaches `to` except `from` (which may): stronger than any allow(). */
+/**
+ * A restriction: nothing reaches `to` except from `from`, whatever an allow() or a trust domain
+ * says. It never grants: a flow from a listed source must still be allowed by an allow() or a
+ * shared trust domain, so `only()` can only ever make a policy narrower.
+ *
+ * @example only(backend, [filter]) // with allow(filter, backend): backend hears filter, no one else
+ */
 export function only(to: PolicySubject, from: PolicySubject | PolicySubject[]): OnlyRule {
   const loc = captureLocation();
   return { kind: 'only', to: nameOf(to, 'only() to', loc), from: names(from, 'only() from', loc), loc };

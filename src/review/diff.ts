@@ -10,7 +10,8 @@ import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegion
 import { inBoardRam } from '../compile/validate/maps.js';
 import { deriveFlows, type Flow } from '../compile/flows.js';
 import { describeRule, judgeFlow } from '../compile/validate/policy.js';
-import type { Loc } from '../compile/model.js';
+import type { Loc, PolicyModel } from '../compile/model.js';
+import { describeTriples, policyEffect, policyUniverse, tripleKey, widenedBy } from './policy-effect.js';
 
 export type ChangeKind =
   | 'flow'
@@ -497,24 +498,64 @@ function flowChanges(older: SystemModel, newer: SystemModel): Change[] {
   return out;
 }
 
-/** The policy's rules, trust domains and infrastructure setting; a change that lets more through is flagged. */
-function policyChanges(older: SystemModel, newer: SystemModel): Change[] {
-  const entries = (model: SystemModel): Map<string, Fields> => {
-    const out = new Map<string, Fields>();
-    const p = model.policy;
-    if (!p) return out;
-    out.set('infrastructure', { infrastructure: p.infrastructure });
-    for (const d of p.domains) out.set(`trust domain ${d.name}`, { members: d.members.join(', ') });
-    for (const r of p.rules) out.set(describeRule(r), { rule: r.kind });
-    return out;
+type PolicyPart =
+  | { kind: 'rule'; rule: PolicyModel['rules'][number] }
+  | { kind: 'domain'; domain: PolicyModel['domains'][number] }
+  | { kind: 'infrastructure'; value: PolicyModel['infrastructure'] };
+
+/** A policy as keyed parts: its rules, trust domains and infrastructure setting. */
+function policyParts(p: PolicyModel | undefined): Map<string, PolicyPart> {
+  const out = new Map<string, PolicyPart>();
+  if (!p) return out;
+  out.set('infrastructure', { kind: 'infrastructure', value: p.infrastructure });
+  for (const d of p.domains) out.set(`trust domain ${d.name}`, { kind: 'domain', domain: d });
+  for (const r of p.rules) out.set(describeRule(r), { kind: 'rule', rule: r });
+  return out;
+}
+
+function partFields(part: PolicyPart): Fields {
+  if (part.kind === 'infrastructure') return { infrastructure: part.value };
+  if (part.kind === 'domain') return { members: part.domain.members.join(', ') };
+  return { rule: part.rule.kind };
+}
+
+/** `base` with its part at `key` replaced by `from`'s (or dropped when `from` has none). */
+function withPartOf(base: PolicyModel | undefined, from: PolicyModel | undefined, key: string): PolicyModel | undefined {
+  const shape = base ?? from;
+  if (!shape) return undefined;
+  const parts = policyParts(base);
+  const part = policyParts(from).get(key);
+  if (part) parts.set(key, part);
+  else parts.delete(key);
+  const list = [...parts.values()];
+  const infrastructure = list.find((p) => p.kind === 'infrastructure');
+  return {
+    loc: shape.loc,
+    infrastructure: infrastructure?.kind === 'infrastructure' ? infrastructure.value : shape.infrastructure,
+    domains: list.flatMap((p) => (p.kind === 'domain' ? [p.domain] : [])),
+    rules: list.flatMap((p) => (p.kind === 'rule' ? [p.rule] : [])),
   };
-  const changes = diffKeyed('policy', entries(older), entries(newer), (f) => f);
+}
+
+/**
+ * The policy's rules, trust domains and infrastructure setting. Whether a change lets more
+ * through is computed over every flow the two systems' principals could form (policy-effect.ts),
+ * never read off the kind of rule: an only() added can never widen, an allow() added under an
+ * only() that forbids it does not either. A change is blamed for a widened flow when taking it
+ * back on the new side forbids that flow again, or when it alone, made on the old side, lets it
+ * through (two allow()s added for the same flow: neither is needed, both widen).
+ */
+function policyChanges(older: SystemModel, newer: SystemModel): Change[] {
+  const changes = diffKeyed('policy', policyParts(older.policy), policyParts(newer.policy), partFields);
+  if (!changes.length) return changes;
+  const universe = policyUniverse(deriveFlows(older), deriveFlows(newer));
+  const { widened } = policyEffect(older.policy, newer.policy, universe);
+  if (!widened.length) return changes;
   for (const c of changes) {
-    const widens = (c.op === 'added' && (c.key.startsWith('allow(') || c.key.startsWith('trust domain')))
-      || (c.op === 'removed' && c.key.startsWith('only('))
-      || (c.op === 'changed' && c.key.startsWith('trust domain'))
-      || (c.key === 'infrastructure' && field(c, 'infrastructure')?.new === 'allow');
-    if (widens) c.privilege.push({ flag: 'policy-widened', reason: `the policy lets more through: ${c.key} ${c.op}` });
+    const undone = widenedBy(widened, withPartOf(newer.policy, older.policy, c.key), universe);
+    const alone = new Set(policyEffect(older.policy, withPartOf(older.policy, newer.policy, c.key), universe).widened.map(tripleKey));
+    const blamed = widened.filter((t) => undone.includes(t) || alone.has(tripleKey(t)));
+    if (blamed.length) c.privilege.push({ flag: 'policy-widened', reason: `the policy lets more through: ${c.key} ${c.op} allows ${describeTriples(blamed)}` });
   }
   return changes;
 }

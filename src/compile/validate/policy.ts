@@ -2,6 +2,11 @@
 // that is not is an error at the construct that creates it, with a note at the policy (and at
 // the only() rule that forbids it, if one does); a rule no flow uses is a warning; a name that is
 // neither a PD, a VM nor a trust domain is an error at its rule. Without a policy, nothing.
+//
+// Only allow() rules and trust domains grant. An only() restricts and never grants: it forbids
+// every flow into its target from a source it does not list, and a flow from a listed source
+// still needs an allow() or a shared trust domain. So adding an only() can never let more
+// through, whatever else the policy says.
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { deriveFlows, type Flow, type FlowGraph } from '../flows.js';
 import type { Loc, PolicyModel, SystemModel } from '../model.js';
@@ -16,11 +21,11 @@ function expand(name: string, policy: PolicyModel, graph: FlowGraph): string[] |
   return p === undefined ? undefined : [p];
 }
 
-interface Verdict {
+export interface Verdict {
   allowed: boolean;
   /** The rule that forbids it (an only()), or undefined. */
   forbiddenBy: Rule | undefined;
-  /** The rules (and domains) that allow it. */
+  /** The allow() rules and trust domains that grant it (never an only()). */
   allowedBy: (Rule | PolicyModel['domains'][number])[];
 }
 
@@ -30,10 +35,9 @@ export function judgeFlow(f: Flow, policy: PolicyModel, graph: FlowGraph): Verdi
   const infra = graph.principals.filter((p) => p.infrastructure).map((p) => p.name);
   const allowedBy: Verdict['allowedBy'] = [];
   if (policy.infrastructure === 'allow' && (infra.includes(f.from) || infra.includes(f.to))) return { allowed: true, forbiddenBy: undefined, allowedBy };
+  // An only() forbids what it does not list; a source it lists is merely not forbidden by it.
   for (const r of policy.rules) {
-    if (r.kind !== 'only' || !set([r.to]).has(f.to)) continue;
-    if (!set(r.from).has(f.from)) return { allowed: false, forbiddenBy: r, allowedBy: [] };
-    allowedBy.push(r);
+    if (r.kind === 'only' && set([r.to]).has(f.to) && !set(r.from).has(f.from)) return { allowed: false, forbiddenBy: r, allowedBy: [] };
   }
   for (const d of policy.domains) {
     const members = set([d.name]);
@@ -82,10 +86,14 @@ export function checkPolicy(system: SystemModel, graph: FlowGraph = deriveFlows(
     if (v.forbiddenBy) notes.push({ message: `${describeRule(v.forbiddenBy)} forbids it`, location: v.forbiddenBy.loc });
     out.push(error('flow-not-allowed', `'${f.from}' can influence '${f.to}' (${f.kind}: ${cause.what}), which the policy does not allow`, cause.loc ?? policy.loc, {
       notes,
-      hint: v.forbiddenBy ? `remove the construct, or add '${f.from}' to ${describeRule(v.forbiddenBy)}` : `remove the construct, or allow it: allow('${f.from}', '${f.to}', { kinds: ['${f.kind}'] })`,
+      hint: v.forbiddenBy
+        ? `remove the construct, or add '${f.from}' to ${describeRule(v.forbiddenBy)} and allow it: allow('${f.from}', '${f.to}', { kinds: ['${f.kind}'] })`
+        : `remove the construct, or allow it: allow('${f.from}', '${f.to}', { kinds: ['${f.kind}'] })`,
     }));
   }
-  for (const r of [...policy.rules, ...policy.domains]) {
+  // An only() that forbids nothing today still guards the target against later changes: only the
+  // granting rules are reported unused.
+  for (const r of [...policy.rules.filter((r) => r.kind === 'allow'), ...policy.domains]) {
     if (!used.has(r)) out.push(warning('policy-rule-unused', `${'kind' in r ? describeRule(r) : `trust domain '${r.name}'`} allows no flow of the system`, r.loc, {
       hint: 'remove it, or check the names it uses',
     }));
