@@ -83,7 +83,7 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
     const own = Object.keys(result.metafile?.inputs ?? {}).map((f) => path.resolve(cwd, f))
       .filter((f) => !f.split(path.sep).includes('node_modules') && /\.[cm]?[jt]s$/.test(f));
     const files = [abs, ...own.filter((f) => f !== abs)];
-    const checked = typeCheck({ files, cacheDir: options.typeCheck.cacheDir, writeCache: options.typeCheck.writeCache ?? false });
+    const checked = await typeCheck({ files, cacheDir: options.typeCheck.cacheDir, writeCache: options.typeCheck.writeCache ?? false });
     if (checked.diagnostics.length > 0) throw new UserError(checked.diagnostics);
   }
 

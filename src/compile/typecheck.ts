@@ -6,12 +6,15 @@
 //
 // A pass costs a compiler start and a check of the DSL's declarations; a systems.ts (and its
 // local imports) that passed once is remembered by content hash in the cache directory, so
-// synthesising an unchanged file again costs only the hash.
+// synthesising an unchanged file again costs only the hash. The compiler itself (3 s to load on a
+// busy machine) is loaded only when a check has to run, so a cached check, and every command that
+// loads no systems.ts, never pays for it.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Project, ts } from 'ts-morph';
+import type { Project, ts } from 'ts-morph';
 import { error, type Diagnostic } from './diagnostics.js';
 
 /** The DSL's declarations: dist/src/index.d.ts beside the index.js a systems.ts imports. */
@@ -20,12 +23,32 @@ const dslTypes = fileURLToPath(new URL('../index.d.ts', import.meta.url));
 /** Diagnostics that only say the host's Node.js declarations are not installed (not the user's mistake). */
 const MISSING_NODE_TYPES = new Set([2580, 2591, 2592, 2503]);
 
+type TsMorph = typeof import('ts-morph');
+let tsMorph: TsMorph | undefined;
+
+async function loadTsMorph(): Promise<TsMorph> {
+  return (tsMorph ??= await import('ts-morph'));
+}
+
+/** ts-morph's version, which pins the compiler it carries: read from its package.json, not by loading it. */
+function tsMorphVersion(): string {
+  const entry = createRequire(import.meta.url).resolve('ts-morph');
+  for (let d = path.dirname(entry); path.dirname(d) !== d; d = path.dirname(d)) {
+    const pkg = path.join(d, 'package.json');
+    if (existsSync(pkg)) {
+      const json = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string; version?: string };
+      if (json.name === 'ts-morph') return json.version ?? 'unknown';
+    }
+  }
+  return 'unknown';
+}
+
 let dslHash: string | undefined;
 
 /** Hash of everything the check depends on besides the user's files: the compiler and the DSL's declarations. */
 function environmentHash(): string {
   if (dslHash) return dslHash;
-  const h = createHash('sha256').update(ts.version);
+  const h = createHash('sha256').update(tsMorphVersion());
   const dir = path.dirname(dslTypes);
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -51,7 +74,7 @@ function nodeTypesRoot(from: string): string | undefined {
   }
 }
 
-function toDiagnostic(d: ts.Diagnostic): Diagnostic {
+function toDiagnostic(ts: TsMorph['ts'], d: ts.Diagnostic): Diagnostic {
   const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
   const file = d.file;
   const at = file && d.start !== undefined ? file.getLineAndCharacterOfPosition(d.start) : undefined;
@@ -61,7 +84,7 @@ function toDiagnostic(d: ts.Diagnostic): Diagnostic {
 /** One compiler project per process (and per @types root): the library and DSL declarations are parsed once. */
 const projects = new Map<string, Project>();
 
-function projectFor(typeRoot: string | undefined): Project {
+function projectFor({ Project, ts }: TsMorph, typeRoot: string | undefined): Project {
   const key = typeRoot ?? '';
   let project = projects.get(key);
   if (!project) {
@@ -103,14 +126,16 @@ export interface TypeCheckResult {
 }
 
 /** Type-checks the user's files; diagnostics are reported in those files only. */
-export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
+export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckResult> {
   const files = options.files.map((f) => path.resolve(f));
   const key = cacheKey(files);
   const marker = options.cacheDir ? path.join(options.cacheDir, 'typecheck', key) : undefined;
   if (marker && existsSync(marker)) return { diagnostics: [], cached: true };
 
   const typeRoot = nodeTypesRoot(files[0]!) ?? nodeTypesRoot(dslTypes);
-  const project = projectFor(typeRoot);
+  const morph = await loadTsMorph();
+  const { ts } = morph;
+  const project = projectFor(morph, typeRoot);
   for (const f of files) project.addSourceFileAtPath(f);
   let diagnostics: Diagnostic[];
   try {
@@ -120,7 +145,7 @@ export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
       .filter((d) => d.file !== undefined && own.has(path.resolve(d.file.fileName)))
       .filter((d) => typeRoot !== undefined || !MISSING_NODE_TYPES.has(d.code))
       .filter((d) => d.category === ts.DiagnosticCategory.Error)
-      .map(toDiagnostic);
+      .map((d) => toDiagnostic(ts, d));
   } finally {
     // The next check (another fixture, another file) starts from the standard library and the
     // DSL's declarations alone, already parsed.
