@@ -48,16 +48,21 @@ export async function loadModel(file: string, input: ModelInput): Promise<System
 
 /**
  * The model of a systems.ts or .system, judged against `policyFile` when one is given (a file
- * whose default export is a policy(); it replaces any policy the systems.ts declares). A flow
- * the policy forbids is an error of the model, like any other.
+ * whose default export is a policy(); it applies alongside any policy the systems.ts declares,
+ * never in its place). A flow the policy forbids is an error of the model, like any other.
  */
 export async function loadModelWithPolicy(file: string, policyFile: string | undefined, input: ModelInput): Promise<SystemModel> {
   const model = await loadModel(file, input);
-  if (policyFile !== undefined) model.policy = await loadPolicyFile(policyFile);
+  if (policyFile !== undefined) model.policy = withPolicyFile(model.policy, await loadPolicyFile(policyFile));
   // A policy that names what the system does not have judges nothing: say so.
   const unknown = checkPolicy(model).filter((d) => d.id === 'policy-unknown-name');
   if (unknown.length) throw new UserError(unknown);
   return model;
+}
+
+/** The system's own policy with `extra` applying alongside it (or `extra` alone when it has none). */
+export function withPolicyFile(own: PolicyModel | undefined, extra: PolicyModel): PolicyModel {
+  return own ? { ...own, alongside: own.alongside ? withPolicyFile(own.alongside, extra) : extra } : extra;
 }
 
 export async function loadPolicyFile(policyFile: string): Promise<PolicyModel> {

@@ -354,6 +354,11 @@ export interface PolicyModel {
   )[];
   infrastructure: 'allow' | 'check';
   loc: Loc;
+  /**
+   * Another policy that applies as well (`check --policy FILE` beside the one a systems.ts
+   * declares): a flow must be allowed by this policy and by that one. Never replaces.
+   */
+  alongside?: PolicyModel | undefined;
 }
 
 /** Every PD, children after their parent, in document order (as the Microkit tool numbers them). */

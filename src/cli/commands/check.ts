@@ -1,6 +1,6 @@
 // `sel4cp-synth check <systems.ts | file.system>`: validate only; exit 0 valid, 1 invalid.
 import { checkPolicy } from '../../compile/validate/policy.js';
-import { loadPolicyFile } from '../review-io.js';
+import { loadPolicyFile, withPolicyFile } from '../review-io.js';
 import { readUserText } from '../read-text.js';
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
@@ -53,7 +53,7 @@ async function checkXml(args: CheckArgs): Promise<Checked> {
   const parsed = xmlModel(text, file, {
     board, microkit: args.microkit, config: args.config, dialect: format === 'sel4cp' ? 'sel4cp' : 'microkit', searchPaths: args['search-path'],
   });
-  if (parsed.model && args.policy !== undefined) parsed.model.policy = await loadPolicyFile(args.policy);
+  if (parsed.model && args.policy !== undefined) parsed.model.policy = withPolicyFile(parsed.model.policy, await loadPolicyFile(args.policy));
   return {
     diagnostics: [...parsed.diagnostics, ...(parsed.model ? validateSystem(parsed.model) : [])],
     release: parsed.model?.microkit,
@@ -66,8 +66,8 @@ async function checkTypeScript(args: CheckArgs): Promise<Checked> {
   const built = await buildModel({ file: args.file, board: args.board, context: parseContext(args.context), microkit: args.microkit, config: args.config });
   let diagnostics = built.diagnostics;
   if (args.policy !== undefined) {
-    // The file's policy gives way to the one given: judge the flows again.
-    built.model.policy = await loadPolicyFile(args.policy);
+    // The policy given applies alongside the file's own (never in its place): judge the flows again.
+    built.model.policy = withPolicyFile(built.model.policy, await loadPolicyFile(args.policy));
     diagnostics = [...diagnostics.filter((d) => !POLICY_IDS.has(d.id)), ...checkPolicy(built.model)];
   }
   return { diagnostics, release: built.model.microkit, sel4cp: false, boardKnown: true };
@@ -81,7 +81,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     .option('board', { type: 'string', describe: 'board name or alias (enables the board-specific checks)' })
     .option('from', FROM_OPTION)
     .option('search-path', { type: 'string', array: true, describe: "where a .system file's prefill_path files are looked for, after the file's own directory (repeatable)" })
-    .option('policy', { type: 'string', describe: 'check the flows against this policy file (export default policy({...})), in place of any the systems.ts declares' })))) as unknown as Argv<CheckArgs>,
+    .option('policy', { type: 'string', describe: 'check the flows against this policy file (export default policy({...})) as well as against any policy the systems.ts declares' })))) as unknown as Argv<CheckArgs>,
   handler: async (args) => {
     const isXml = args.file.endsWith('.system') || args.file.endsWith('.xml');
     const checked = isXml ? await checkXml(args) : await checkTypeScript(args);

@@ -29,8 +29,20 @@ export interface Verdict {
   allowedBy: (Rule | PolicyModel['domains'][number])[];
 }
 
-/** How the policy judges one flow. */
+/** How the policy, and any policy that applies alongside it, judge one flow: each must allow it. */
 export function judgeFlow(f: Flow, policy: PolicyModel, graph: FlowGraph): Verdict {
+  const own = judgeOne(f, policy, graph);
+  if (!own.allowed || !policy.alongside) return own;
+  const other = judgeFlow(f, policy.alongside, graph);
+  return other.allowed ? { ...own, allowedBy: [...own.allowedBy, ...other.allowedBy] } : other;
+}
+
+/** The policies that apply: this one, then those alongside it. */
+export function policyChain(policy: PolicyModel): PolicyModel[] {
+  return policy.alongside ? [policy, ...policyChain(policy.alongside)] : [policy];
+}
+
+function judgeOne(f: Flow, policy: PolicyModel, graph: FlowGraph): Verdict {
   const set = (names: readonly string[]): Set<string> => new Set(names.flatMap((n) => expand(n, policy, graph) ?? []));
   const infra = graph.principals.filter((p) => p.infrastructure).map((p) => p.name);
   const allowedBy: Verdict['allowedBy'] = [];
@@ -72,13 +84,18 @@ export function describeRule(r: Rule): string {
 }
 
 export function checkPolicy(system: SystemModel, graph: FlowGraph = deriveFlows(system)): Diagnostic[] {
-  const policy = system.policy;
-  if (!policy) return [];
-  const out = unknownNames(policy, graph);
-  if (out.length) return out;
+  if (!system.policy) return [];
+  const unknown = policyChain(system.policy).flatMap((p) => unknownNames(p, graph));
+  if (unknown.length) return unknown;
+  // Each policy judges on its own: a flow two of them forbid is reported once per policy.
+  return policyChain(system.policy).flatMap((p) => checkOnePolicy(p, graph));
+}
+
+function checkOnePolicy(policy: PolicyModel, graph: FlowGraph): Diagnostic[] {
+  const out: Diagnostic[] = [];
   const used = new Set<object>();
   for (const f of graph.flows) {
-    const v = judgeFlow(f, policy, graph);
+    const v = judgeOne(f, policy, graph);
     v.allowedBy.forEach((r) => used.add(r));
     if (v.allowed) continue;
     const cause = f.causes[0]!;

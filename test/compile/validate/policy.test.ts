@@ -39,6 +39,19 @@ test('flows: a flow an only() lists but nothing allows is NOT ALLOWED', () => {
   assert.match(r.stdout, /web -> monitor {2}notify {2}allowed/);
 });
 
+test('check --policy FILE applies alongside the systems.ts policy, never in its place', () => {
+  const permissive = path.join(fixtures, 'policy', 'allow-all-three.policy.ts');
+  const r = runCli(['check', file, '--policy', permissive]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /only-beside-allow\.ts:9:\d+: error\[flow-not-allowed\]: 'web' can influence 'monitor' \(memory: /);
+  assert.match(r.stderr, /note: the policy is declared here at .*only-beside-allow\.ts:/);
+  // Both satisfied: the file's own policy (with allowMemory) and the permissive one.
+  const ok = runCli(['check', file, '-c', 'allowMemory=1', '--policy', permissive]);
+  assert.is(ok.status, 0, ok.stderr);
+  const flows = runCli(['flows', file, '--policy', permissive]);
+  assert.match(flows.stdout, /web -> monitor {2}memory {2}NOT ALLOWED/);
+});
+
 /** The fixture with some of its context defaults changed (`only=0`), written to `dir`. */
 function variant(dir: string, name: string, settings: string[]): string {
   let text = readFileSync(file, 'utf8');
