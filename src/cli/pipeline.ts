@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { readFile, writeFile } from 'node:fs/promises';
 import { error, hasErrors, type Diagnostic } from '../compile/diagnostics.js';
 import { existsSync } from 'node:fs';
-import type { SystemModel } from '../compile/model.js';
+import { allProtectionDomains, type SystemModel } from '../compile/model.js';
 import { emitSystemXml } from '../compile/emit/system-xml.js';
 import { emitManifest, type Artefact, type GuestPlacement } from '../compile/emit/manifest.js';
 import { boardTreeFindings, prepareGuestBoot } from '../compile/emit/guest-boot.js';
@@ -88,10 +88,12 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
 
 /**
  * Without an SDK the main command goes as far as its inputs allow; with one, a missing guest
- * image means the image that was asked for cannot be made.
+ * image or program image means the image that was asked for cannot be made: an error at the
+ * construct that names the file, never a skipped step behind exit 0.
  */
 function checkGuestImages(model: SystemModel, sdk: string | undefined, run: Gathered): void {
   const haveSdk = sdk !== undefined && sdk !== '' && existsSync(path.join(sdk, 'bin', 'microkit'));
+  checkProgramImages(model, haveSdk, run);
   for (const g of model.guests) {
     const missing: [string, string, string][] = [];
     if (g.kernel.size === undefined) missing.push(['kernel', 'kernel', g.kernel.path]);
@@ -104,6 +106,20 @@ function checkGuestImages(model: SystemModel, sdk: string | undefined, run: Gath
       } else {
         run.skipped.push({ step: `images of '${g.vm}'`, reason: `${what} not found: ${file} (run 'npm run guest', or give -c ${key}=PATH)` });
       }
+    }
+  }
+}
+
+/** Every program a PD names (VMMs and the timer PD are built here, not named). */
+function checkProgramImages(model: SystemModel, haveSdk: boolean, run: Gathered): void {
+  for (const pd of allProtectionDomains(model)) {
+    if (pd.vmmOf !== undefined || pd.vmmTimer || pd.programPath === undefined || existsSync(pd.programPath)) continue;
+    if (haveSdk) {
+      run.diagnostics.push(error('program-missing', `the program image of protection domain '${pd.name}' is not there: ${pd.programPath}; with the Microkit SDK present, the image cannot be built without it`, pd.loc, {
+        hint: `build it first, or give its path: protectionDomain('${pd.name}', { program: ... }) is relative to the systems.ts`,
+      }));
+    } else {
+      run.skipped.push({ step: `program of '${pd.name}'`, reason: `program image not found: ${pd.programPath}` });
     }
   }
 }

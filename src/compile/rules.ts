@@ -171,6 +171,7 @@ export const RULES = {
   'policy-rule-unused': { source: 'src/compile/validate/policy.ts', covered: 'fixture' },
   'policy-unknown-name': { source: 'src/compile/validate/policy.ts', covered: 'fixture' },
   'priority-out-of-range': { source: 'src/compile/validate/protection-domains.ts', covered: 'fixture' },
+  'program-missing': { source: 'src/cli/pipeline.ts', covered: 'test/compile/link/image.test.ts' },
   'qemu-missing': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },
   'run-no-image': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },
   'run-not-qemu': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },

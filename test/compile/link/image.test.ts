@@ -74,6 +74,26 @@ test('missing guest images: with an SDK the image cannot be made, which is an er
   assert.not.ok(existsSync(out));
 });
 
+test('a missing program image: with an SDK an error at the protection domain\'s line, exit 1, nothing written; without one a skipped step', () => {
+  const dir = mkdtempSync(path.join(work, 'program-'));
+  const file = path.join(dir, 'systems.ts');
+  writeFileSync(file, [
+    "import { protectionDomain, system } from 'sel4cp-synth';",
+    '',
+    "const monitor = protectionDomain('monitor', { program: 'monitor.elf' });",
+    "export default system({ board: 'qemu_virt_aarch64', protectionDomains: [monitor] });",
+    '',
+  ].join('\n'));
+  const out = path.join(dir, 'out');
+  const r = runCli([file, '--out', out, '--sdk', failingSdk()]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /systems\.ts:3:\d+: error\[program-missing\]: the program image of protection domain 'monitor' is not there: .*monitor\.elf/);
+  assert.not.ok(existsSync(out));
+  const noSdk = runCli([file, '--out', out], { env: { MICROKIT_SDK: '' } });
+  assert.is(noSdk.status, 0, noSdk.stderr);
+  assert.match(noSdk.stdout, /program image not found: .*monitor\.elf/);
+});
+
 test('a run that skips the image removes the loader.img an earlier run left', () => {
   const out = path.join(work, 'out-stale');
   mkdirSync(out, { recursive: true });
