@@ -163,6 +163,7 @@ export const RULES = {
   'pd-duplicate-virtual-machine': { source: 'src/compile/parse/system-xml.ts', covered: 'fixture' },
   'pd-listed-twice': { source: 'src/compile/resolve/index.ts', covered: 'fixture' },
   'pd-missing-program': { source: 'src/compile/resolve/index.ts', covered: 'fixture' },
+  'pd-name-reserved-later': { source: 'src/compile/validate/microkit-2.3.0.ts', covered: 'fixture' },
   'pd-reserved-name': { source: 'src/compile/validate/microkit-2.3.0.ts', covered: 'test/compile/microkit-2.3.0.test.ts' },
   'pd-smc': { source: 'src/compile/validate/protection-domains.ts', covered: 'fixture' },
   'pd-smc-not-allowed': { source: 'src/compile/validate/protection-domains.ts', covered: 'test/compile/microkit-tool.test.ts' },

@@ -6,15 +6,15 @@
 //   (capdl/builder.rs: "range start index ... out of range" slicing past the file's end);
 // - vcpu setvar_id is read from the virtual_machine element, not the vcpu, so it is never set;
 // - auto-numbered domains may be given the id KernelNumDomains (the loop runs 0..=num_domains).
-import { error, type Diagnostic } from '../diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics.js';
 import { allProtectionDomains, mappingContexts, type Loc, type MemoryRegionModel, type SystemModel } from '../model.js';
 import { hex } from '../../format.js';
-import { microkitFacts } from '../facts.js';
+import { MICROKIT_RELEASES, microkitFacts } from '../facts.js';
 import { kernelLimits, type KernelLimits } from '../target.js';
 import { PAGE_SIZES } from './common.js';
 
 export function checkMicrokitRelease(system: SystemModel): Diagnostic[] {
-  if ((system.microkit ?? '2.0.1') === '2.0.1') return laterFeatures(system);
+  if ((system.microkit ?? '2.0.1') === '2.0.1') return [...laterFeatures(system), ...namesReservedLater(system)];
   const limits = kernelLimits(system);
   return [
     ...cores(system, limits),
@@ -223,6 +223,22 @@ function capMaps(system: SystemModel): Diagnostic[] {
       if (slots.has(c.slot)) out.push(error('cap-map-slot-twice', `two caps go to slot ${c.slot} of '${pd.name}'`, c.loc, { notes: [{ message: 'the other one', location: slots.get(c.slot) }] }));
       slots.set(c.slot, c.loc);
       if (!pdNames.has(c.pd)) out.push(error('cap-map-unknown-pd', `cap_${c.type} of '${pd.name}' names protection domain '${c.pd}', which does not exist`, c.loc));
+    }
+  }
+  return out;
+}
+
+/** A name a later release reserves builds here but not there: say so before the user upgrades. */
+function namesReservedLater(system: SystemModel): Diagnostic[] {
+  const own = microkitFacts(system.microkit).reservedPdNames;
+  const out: Diagnostic[] = [];
+  for (const pd of allProtectionDomains(system)) {
+    if (own.includes(pd.name)) continue;
+    const later = Object.values(MICROKIT_RELEASES).find((r) => r.reservedPdNames.includes(pd.name));
+    if (later) {
+      out.push(warning('pd-name-reserved-later', `the protection domain name '${pd.name}' is reserved for the Microkit monitor from Microkit ${later.release} on: this system will not build with that release`, pd.loc, {
+        hint: 'choose another name to keep the system portable',
+      }));
     }
   }
   return out;
