@@ -36,6 +36,18 @@ for (const board of ['qemu', 'imx8mm']) {
   });
 }
 
+test('output folder: the outputs go where the init README says, named after the project', () => {
+  const dir = path.join(work, 'My Proj');
+  assert.is(runCli(['init', dir]).status, 0);
+  const readme = readFileSync(path.join(dir, 'README.md'), 'utf8');
+  assert.match(readme, /Outputs go to `build\/my-proj\/`/);
+  const r = runCli(['systems.ts', '-c', `kernel=${path.join(repoRoot, 'test', 'fixtures', 'invalid', 'stub-Image')}`], { cwd: dir, env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(existsSync(path.join(dir, 'build', 'my-proj', 'my-proj.system')), r.stdout);
+  const graph = runCli(['graph', 'systems.ts', '--format', 'dot'], { cwd: dir });
+  assert.match(graph.stdout, /label="my-proj \(qemu_virt_aarch64\)"/);
+});
+
 test('init does not overwrite a project', () => {
   const dir = path.join(work, 'proj-qemu');
   const r = runCli(['init', dir]);

@@ -28,7 +28,7 @@ export function projectName(dir: string): string {
   return name || 'sel4-system';
 }
 
-function systemsTs(board: Board): string {
+function systemsTs(board: Board, name: string): string {
   const uart = findBoardDevice(board, 'console');
   const console = uart ? linuxConsoleName(uart) : undefined;
   return `// The system: one Linux guest on ${board.name}, with the board's console passed through.
@@ -44,7 +44,8 @@ const linux = virtualMachine('linux', {
   passthrough: [passthrough('${uart?.name ?? 'console'}')],${console ? `\n  bootargs: 'console=${console}',` : ''}
 });
 
-export default system({ board: '${board.name}', virtualMachines: [linux] });
+// name: what the outputs are called (build/${name}/${name}.system) and the graph's title.
+export default system({ name: '${name}', board: '${board.name}', virtualMachines: [linux] });
 `;
 }
 
@@ -84,12 +85,14 @@ A seL4 Microkit system described with [sel4cp-synth](${packageRoot()}) for \`${b
     npm run synth        # .system, guest device tree, VMM, and loader.img (with MICROKIT_SDK set)
 ${board.qemu ? '    npm run run          # boot it on QEMU\n' : ''}
 The guest's kernel is \`Image\` beside systems.ts unless you give another: \`npm run synth -- -c kernel=PATH\`.
-Outputs go to \`build/${name}/\`.
+Outputs go to \`build/${name}/\` (the \`name\` given to \`system()\` in systems.ts; without one,
+the file's name): \`${name}.system\`, the guest's device tree, \`manifest.json\` and, with the SDK,
+\`loader.img\`.
 `;
   return new Map([
     ['package.json', JSON.stringify(pkg, null, 2) + '\n'],
     ['tsconfig.json', JSON.stringify(tsconfig, null, 2) + '\n'],
-    ['systems.ts', systemsTs(board)],
+    ['systems.ts', systemsTs(board, name)],
     ['README.md', readme],
     ['.gitignore', 'node_modules/\nbuild/\n'],
   ]);
