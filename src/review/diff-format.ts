@@ -65,8 +65,11 @@ export function formatDiffText(diff: ModelDiff, sides: DiffSides, options: { col
   const privileged = privilegeChanges(diff);
   if (privileged.length) {
     lines.push('', p.bold(p.red('Privilege changes')));
+    // One `!` per change, as the summary counts them; a change's further reasons follow it.
     for (const c of privileged) {
-      for (const r of c.privilege) lines.push(`  ${p.red('!')} ${r.reason} ${p.dim(`[${r.flag}; ${c.kind} ${c.key} ${c.op}]`)}`);
+      c.privilege.forEach((r, i) => lines.push(i === 0
+        ? `  ${p.red('!')} ${r.reason} ${p.dim(`[${r.flag}; ${c.kind} ${c.key} ${c.op}]`)}`
+        : `      also: ${r.reason} ${p.dim(`[${r.flag}]`)}`));
     }
   }
   for (const kind of CHANGE_KINDS) {
@@ -113,7 +116,9 @@ export function formatDiffMarkdown(diff: ModelDiff, sides: DiffSides): string {
   out.push('', '### Privilege changes', '');
   if (privileged.length) {
     for (const c of privileged) {
-      for (const r of c.privilege) out.push(`- ⚠️ ${r.reason} (${code(r.flag)}; ${c.kind} ${code(c.key)} ${c.op})`);
+      c.privilege.forEach((r, i) => out.push(i === 0
+        ? `- ⚠️ ${r.reason} (${code(r.flag)}; ${c.kind} ${code(c.key)} ${c.op})`
+        : `  - also: ${r.reason} (${code(r.flag)})`));
     }
   } else {
     out.push('None.');

@@ -306,11 +306,14 @@ function flagSharing({ newer, oldMaps, newMaps, find }: PrivilegeInput): void {
     const before = oldP.get(mr) ?? new Set<string>();
     const gained = [...now].filter((p) => !before.has(p));
     if (!gained.length) continue;
+    // Once per region, at the first map that shares it: two maps added together are one sharing.
     for (const [key, e] of newMaps) {
       if (e.map.mr !== mr || !gained.includes(e.principal)) continue;
       const c = find('map', key);
+      if (!c) continue;
       const others = [...newMaps.values()].filter((o) => o.map.mr === mr && o.principal !== e.principal).map(who);
-      if (c) flag(c, 'region-shared', `'${mr}' is newly shared: ${who(e)} maps it, and so does ${[...new Set(others)].join(', ')}`);
+      flag(c, 'region-shared', `'${mr}' is newly shared: ${who(e)} maps it, and so does ${[...new Set(others)].join(', ')}`);
+      break;
     }
   }
 }

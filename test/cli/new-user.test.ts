@@ -45,6 +45,49 @@ test('board edges: a PD named monitor is a warning on 2.0.1 (reserved from 2.3.0
   assert.match(later.stderr, /monitor\.ts:2:\d+: error\[pd-reserved-name\]/);
 });
 
+/** Two versions of a system: the second gives 'web' a page that 'monitor' reads. */
+function twoVersions(): { older: string; newer: string } {
+  const head = [
+    "import { channel, kib, map, memoryRegion, protectionDomain, system } from 'sel4cp-synth';",
+  ];
+  const older = systemsFile('v1.ts', [...head,
+    "const web = protectionDomain('web', { program: 'web.elf', priority: 100 });",
+    "const monitor = protectionDomain('monitor', { program: 'monitor.elf', priority: 120 });",
+    'export default system({ protectionDomains: [web, monitor], channels: [channel(web, monitor)] });',
+  ]);
+  const newer = systemsFile('v2.ts', [...head,
+    "const status = memoryRegion('status', { size: kib(4) });",
+    "const web = protectionDomain('web', { program: 'web.elf', priority: 100, maps: [map(status, { perms: 'rw' })] });",
+    "const monitor = protectionDomain('monitor', { program: 'monitor.elf', priority: 120, maps: [map(status, { perms: 'r' })] });",
+    'export default system({ protectionDomains: [web, monitor], channels: [channel(web, monitor)] });',
+  ]);
+  return { older, newer };
+}
+
+test('diff counts: as many ! lines as changes that widen privilege, and a region shared by two new maps reported once', () => {
+  const { older, newer } = twoVersions();
+  const r = runCli(['diff', older, newer]);
+  const summary = /(\d+) changes? between .*; (\d+) of them widens? privilege/.exec(r.stdout);
+  assert.ok(summary, r.stdout + r.stderr);
+  const bangs = r.stdout.split('\n').filter((l) => /^ {2}! /.test(l));
+  assert.is(bangs.length, Number(summary![2]), r.stdout);
+  assert.is(r.stdout.match(/'status' is newly shared/g)?.length, 1, r.stdout);
+  const md = runCli(['diff', older, newer, '--format', 'markdown']);
+  const bullets = md.stdout.split('### Privilege changes')[1]!.split('\n').filter((l) => l.startsWith('- '));
+  assert.is(bullets.length, Number(summary![2]), md.stdout);
+});
+
+test('diff counts: graph --changes-from draws what was added, changed and removed', () => {
+  const { older, newer } = twoVersions();
+  const added = runCli(['graph', newer, '--changes-from', older, '--format', 'dot']);
+  assert.is(added.status, 0, added.stderr);
+  assert.match(added.stdout, /changes from .*v1\.ts: 3 added \(green\), 0 changed \(amber\), 0 removed/);
+  assert.match(added.stdout, /"pd:web" -> "mr:status" \[label="rw-".*color="#2e7d32"/);
+  assert.match(added.stdout, /"pd:web" \[[^\n]*color="#1565c0"\];/, 'an unchanged PD is drawn as before');
+  const removed = runCli(['graph', older, '--changes-from', newer, '--format', 'dot']);
+  assert.match(removed.stdout, /\/\/ Removed since .*v2\.ts\.\n {2}"mr:status" \[.*style=dashed, color="#c62828"/);
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test.run();

@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { MicrokitRelease } from '../../compile/facts.js';
 import { error, UserError } from '../../compile/diagnostics.js';
 import { systemToDot } from '../../review/graph.js';
+import { changesToDot } from '../../review/graph-changes.js';
 import { PREFIX } from '../report.js';
 import { loadModel, loadModelWithPolicy, writeAtomically } from '../review-io.js';
 import { deriveFlows } from '../../compile/flows.js';
@@ -19,6 +20,7 @@ interface GraphArgs {
   format: 'svg' | 'dot';
   flows: boolean;
   policy: string | undefined;
+  'changes-from': string | undefined;
   board: string | undefined;
   context: string[] | undefined;
   quiet: boolean;
@@ -46,12 +48,17 @@ export const graphCommand: CommandModule<object, GraphArgs> = {
     .option('format', { choices: ['svg', 'dot'] as const, default: 'svg' as const, describe: "svg needs Graphviz's dot (Debian package graphviz); dot is the source" })
     .option('flows', { type: 'boolean', default: false, describe: 'draw who can influence whom (the flows, coloured by kind; those a policy forbids in bold red) instead of the topology' })
     .option('policy', { type: 'string', describe: 'with --flows: the policy file to judge the flows with' })
+    .option('changes-from', { type: 'string', describe: 'an older version (systems.ts or .system): draw what changed since it — added green, changed amber, removed dashed red' })
     .option('board', { type: 'string', describe: 'board name or alias' }))) as unknown as Argv<GraphArgs>,
   handler: async (args) => {
     if (args.output !== undefined) await checkOutputFile(args.output);
     const input = { board: args.board, context: parseContext(args.context), microkit: args.microkit };
-    const model = args.flows ? await loadModelWithPolicy(args.file, args.policy, input) : await loadModel(args.file, input);
-    const dot = args.flows ? flowsToDot(deriveFlows(model), model.policy) : systemToDot(model);
+    const draw = async (file: string): Promise<string> => {
+      const model = args.flows ? await loadModelWithPolicy(file, args.policy, input) : await loadModel(file, input);
+      return args.flows ? flowsToDot(deriveFlows(model), model.policy) : systemToDot(model);
+    };
+    const newer = await draw(args.file);
+    const dot = args['changes-from'] === undefined ? newer : changesToDot(await draw(args['changes-from']), newer, { old: args['changes-from'], new: args.file });
     const out = args.format === 'dot' ? dot : renderSvg(dot);
     if (args.output === undefined) {
       process.stdout.write(out);
