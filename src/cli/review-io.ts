@@ -2,6 +2,7 @@
 // it was at a git commit, and atomic writes of their outputs.
 import { xmlModel } from './stages/xml-model.js';
 import type { MicrokitRelease } from '../compile/facts.js';
+import { generatedForBoard } from '../compile/parse/generated.js';
 import { checkPolicy } from '../compile/validate/policy.js';
 import { loadPolicy } from '../compile/load.js';
 import type { PolicyModel } from '../compile/model.js';
@@ -72,7 +73,8 @@ export async function loadPolicyFile(policyFile: string): Promise<PolicyModel> {
 }
 
 async function loadXmlModel(abs: string, shown: string, input: ModelInput): Promise<SystemModel> {
-  const parsed = xmlModel(await readUserFile(abs, shown), abs, { board: pickBoard(input.board, undefined, undefined), microkit: input.microkit });
+  const text = await readUserFile(abs, shown);
+  const parsed = xmlModel(text, abs, { board: pickBoard(input.board, generatedForBoard(text), undefined), microkit: input.microkit });
   if (!parsed.model || hasErrors(parsed.diagnostics)) throw new UserError(parsed.diagnostics.filter((d) => d.severity === 'error'));
   return parsed.model;
 }

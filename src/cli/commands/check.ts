@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
 import { hasErrors, type Diagnostic } from '../../compile/diagnostics.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
+import { generatedForBoard } from '../../compile/parse/generated.js';
 import { validateSystem } from '../../compile/validate/index.js';
 import type { MicrokitRelease } from '../../compile/facts.js';
 import type { MicrokitConfig } from '../../compile/target.js';
@@ -42,7 +43,8 @@ async function checkXml(args: CheckArgs): Promise<Checked> {
   const file = path.resolve(args.file);
   const text = await readUserText(file, args.file);
   const { format, detected } = await formatOf(text, args.from);
-  let board = pickBoard(args.board, undefined, undefined);
+  // A file sel4cp-synth generated names its board in its header.
+  let board = pickBoard(args.board, generatedForBoard(text), undefined);
   if (format === 'sel4cp') {
     const { detectBoard, Notes } = await import('../../review/import/sel4cp.js');
     const notes = new Notes({ header: [], byElement: new Map(), footer: [] });

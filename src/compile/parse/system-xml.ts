@@ -12,6 +12,7 @@ import {
 import { DEFAULT_BUDGET } from '../resolve/index.js';
 import { DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../facts.js';
 import { readPd230Attributes, readRelease230Children, readRelease230System, release230Attributes } from './system-xml-2.3.0.js';
+import { markGeneratedTimer } from './generated.js';
 import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';
 import path from 'node:path';
 
@@ -386,5 +387,6 @@ export function parseSystemXml(text: string, file: string, board: Board | undefi
         if (!(r.is230 && readRelease230System(r, c, model))) r.unknown(c, 'system', `memory_region, protection_domain, channel${r.is230 ? ', domains' : ''}`);
     }
   }
+  markGeneratedTimer(model, text);
   return { model, diagnostics: r.diagnostics };
 }
