@@ -78,7 +78,24 @@ function toDiagnostic(ts: TsMorph['ts'], d: ts.Diagnostic): Diagnostic {
   const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
   const file = d.file;
   const at = file && d.start !== undefined ? file.getLineAndCharacterOfPosition(d.start) : undefined;
-  return error('type', `${message} (TS${d.code})`, file && at ? { file: path.resolve(file.fileName), line: at.line + 1, column: at.character + 1 } : undefined);
+  const location = file && at ? { file: path.resolve(file.fileName), line: at.line + 1, column: at.character + 1 } : undefined;
+  return error('type', `${message} (TS${d.code})`, location, { hint: typedValueHint(message, file && d.start !== undefined ? file.text.slice(d.start, d.start + 80) : '') });
+}
+
+/**
+ * Sizes and addresses are typed values, not numbers: say how to write one, with the user's own
+ * number (`ram: 256` → `mib(256)`), rather than leave them with "not assignable to 'Size'".
+ */
+function typedValueHint(message: string, source: string): string | undefined {
+  const to = /^Type '(?:number|string|`[^`]*`|"[^"]*"|\d[\d_]*)' is not assignable to type '(Size|Address)'/.exec(message)?.[1];
+  if (!to) return undefined;
+  // The error stands at the property (`ram: 256`) or at the value itself.
+  const n = /^(?:[A-Za-z_$][\w$]*\s*:\s*)?(0x[0-9a-fA-F_]+|[0-9][0-9_]*)\b/.exec(source)?.[1];
+  if (to === 'Address') return `addresses are typed: write addr(${n ?? '0x4000_0000'}) (import addr from 'sel4cp-synth')`;
+  // A small plain number was meant in MiB (`ram: 256`); anything else is a byte count.
+  const value = n !== undefined && !n.startsWith('0x') ? Number(n.replace(/_/g, '')) : undefined;
+  const example = value !== undefined && value < 4096 ? `mib(${value})` : n !== undefined ? `bytes(${n})` : 'mib(256)';
+  return `sizes are typed: write ${example} (or kib(), gib(), bytes(); import them from 'sel4cp-synth')`;
 }
 
 /** One compiler project per process (and per @types root): the library and DSL declarations are parsed once. */

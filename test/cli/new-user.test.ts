@@ -45,6 +45,21 @@ test('board edges: a PD named monitor is a warning on 2.0.1 (reserved from 2.3.0
   assert.match(later.stderr, /monitor\.ts:2:\d+: error\[pd-reserved-name\]/);
 });
 
+test('ram: 256: the type error says how to write a size or an address, with the number given', () => {
+  const file = systemsFile('numbers.ts', [
+    "import { map, memoryRegion, passthrough, protectionDomain, system, virtualMachine } from 'sel4cp-synth';",
+    "const linux = virtualMachine('linux', { kernel: 'Image', ram: 256, passthrough: [passthrough('uart0')] });",
+    "const buf = memoryRegion('buf', { size: 0x2000 });",
+    "const pd = protectionDomain('pd', { program: 'pd.elf', maps: [map(buf, { vaddr: 0x5000_0000 })] });",
+    "export default system({ board: 'qemu', virtualMachines: [linux], memoryRegions: [buf], protectionDomains: [pd] });",
+  ]);
+  const r = runCli(['check', file]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /numbers\.ts:2:\d+: error\[type\][^\n]*'Size'[\s\S]*?hint: sizes are typed: write mib\(256\)/);
+  assert.match(r.stderr, /numbers\.ts:3:\d+: error\[type\][\s\S]*?hint: sizes are typed: write bytes\(0x2000\)/);
+  assert.match(r.stderr, /numbers\.ts:4:\d+: error\[type\][\s\S]*?hint: addresses are typed: write addr\(0x5000_0000\)/);
+});
+
 /** Two versions of a system: the second gives 'web' a page that 'monitor' reads. */
 function twoVersions(): { older: string; newer: string } {
   const head = [
