@@ -17,7 +17,8 @@ const initrd = contextFile('initrd', '../.cache/guest/initramfs.cpio');
 // frontend -> filter and filter -> backend: one buffer each way, writable by one side only.
 const toFilter = memoryRegion('to_filter', { size: kib(64), shared: true });
 const toBackend = memoryRegion('to_backend', { size: kib(64), shared: true });
-const BUFFER_GPA = addr(0x5000_0000);
+// Far above guest RAM and the virtio-mmio windows that follow it, should the VM gain a virtio device.
+const BUFFER_GPA = addr(0x6000_0000);
 
 // With -c mistake=1 the frontend also maps the backend's buffer, writable: a path round the filter.
 const mistake = context('mistake', '0') === '1';
@@ -29,7 +30,7 @@ const frontend = virtualMachine('frontend', {
   passthrough: [passthrough('uart0')],
   maps: [
     map(toFilter, { vaddr: BUFFER_GPA, perms: 'rw' }),
-    ...(mistake ? [map(toBackend, { vaddr: addr(0x5001_0000), perms: 'rw' })] : []),
+    ...(mistake ? [map(toBackend, { vaddr: addr(0x6001_0000), perms: 'rw' })] : []),
   ],
 });
 
