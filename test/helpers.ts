@@ -36,9 +36,10 @@ export interface CliResult {
 }
 
 /** Run `sel4cp-synth args...` as a user would, from `cwd` (default the repository root). */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: options.cwd ?? repoRoot,
+    ...(options.input !== undefined ? { input: options.input } : {}),
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     encoding: 'utf8',
   });

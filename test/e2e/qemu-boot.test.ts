@@ -144,6 +144,15 @@ testIf(needs, "the README's main command boots: sel4cp-synth run examples/linux-
   assert.match(r.stderr, /boot: saw 'SEL4CP-SYNTH: guest up' after/);
 });
 
+testIf(needs, 'run --send types a line once --send-after has appeared; piped standard input is typed too', () => {
+  const common = ['run', 'examples/linux-qemu.ts', '-c', `bootargs=console=ttyAMA0 ${GUEST_ECHO_PARAM}`, '--timeout', '180'];
+  const sent = runCli([...common, '--out', path.join(work, 'send'), '--send', 'typed-by-send', '--send-after', GUEST_MARKER, '--expect', `${GUEST_ECHO_PREFIX}typed-by-send`]);
+  assert.is(sent.status, 0, sent.stderr.slice(-2000));
+  // Piped input is held back, like --send, until the marker: the guest reads the line after it.
+  const piped = runCli([...common, '--out', path.join(work, 'piped'), '--send-after', GUEST_MARKER, '--expect', `${GUEST_ECHO_PREFIX}typed-from-a-pipe`], { input: 'typed-from-a-pipe\n' });
+  assert.is(piped.status, 0, piped.stderr.slice(-2000));
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test.run();

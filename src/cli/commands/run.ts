@@ -6,7 +6,7 @@ import type { SystemModel } from '../../compile/model.js';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics.js';
-import { QemuError, startQemu, findExecutable, QEMU_AARCH64 } from '../../run/qemu.js';
+import { QemuError, startQemu, findExecutable, QEMU_AARCH64, type QemuProcess } from '../../run/qemu.js';
 import type { Board } from '../../compile/boards.js';
 import { PREFIX } from '../report.js';
 import { buildOptions, contextOption, type BuildArgs, progressPrinter, synthesiseForCommand } from './shared.js';
@@ -16,6 +16,8 @@ interface RunArgs extends BuildArgs {
   context: string[] | undefined;
   timeout: number | undefined;
   expect: string[] | undefined;
+  send: string[] | undefined;
+  'send-after': string | undefined;
   quiet: boolean;
 }
 
@@ -45,7 +47,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y: Argv) => contextOption(buildOptions(y
     .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' }), 'a QEMU board (overrides the one in systems.ts)')
     .option('timeout', { type: 'number', describe: 'seconds to wait (for --expect, or for QEMU to exit)' })
-    .option('expect', { type: 'string', array: true, describe: 'exit 0 as soon as the console has printed this text (repeatable: all of them, in any order)' })) as unknown as Argv<RunArgs>,
+    .option('expect', { type: 'string', array: true, describe: 'exit 0 as soon as the console has printed this text (repeatable: all of them, in any order)' })
+    .option('send', { type: 'string', array: true, describe: 'type this line into the console (repeatable, in order; a newline follows each); standard input, when it is not a terminal, is typed too' })
+    .option('send-after', { type: 'string', describe: 'type nothing (--send lines or piped input) until the console has printed this text, e.g. a prompt' })) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const progress = progressPrinter(args.quiet);
     const result = await synthesiseForCommand(args);
@@ -65,7 +69,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     const qargs = qemuArgs(board, result.loaderImage, result.model);
     progress?.(`boot: ${QEMU_AARCH64} ${qargs.join(' ')}`);
-    const interactive = (args.expect ?? []).length === 0 && process.stdin.isTTY === true;
+    const interactive = (args.expect ?? []).length === 0 && (args.send ?? []).length === 0 && process.stdin.isTTY === true;
     let atLineStart = true;
     const qemu = startQemu({
       args: qargs,
@@ -82,12 +86,29 @@ export const runCommand: CommandModule<object, RunArgs> = {
       progress?.(line);
     };
     const timeoutMs = (args.timeout ?? 0) * 1000;
+    // Piped standard input reaches the guest's console as typed text (a terminal is QEMU's own),
+    // held back, like --send, until --send-after has appeared.
+    const held: string[] = [];
+    let ready = args['send-after'] === undefined;
+    const forward = (chunk: Buffer): void => {
+      if (ready) qemu.send(chunk.toString('utf8'));
+      else held.push(chunk.toString('utf8'));
+    };
+    if (!interactive && process.stdin.isTTY !== true) process.stdin.on('data', forward);
     try {
+      const typing = typeLines(qemu, args.send ?? [], args['send-after'], timeoutMs).then(() => {
+        ready = true;
+        for (const text of held.splice(0)) qemu.send(text);
+      });
+      // Awaited below; a failure before then is the same QemuError the expectations report.
+      typing.catch(() => undefined);
       if (args.expect !== undefined && args.expect.length > 0) {
         const limit = timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000;
         const matches = await Promise.all(args.expect.map((text) => qemu.waitFor(text, limit, 0)));
+        await typing;
         for (const [i, m] of matches.entries()) say(`boot: saw '${args.expect[i]}' after ${(m.elapsedMs / 1000).toFixed(2)} s`);
       } else {
+        await typing;
         const exit = await qemu.waitForExit(timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000);
         if (exit.code !== 0) process.exitCode = 1;
       }
@@ -101,7 +122,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
       }
       throw e;
     } finally {
+      process.stdin.off('data', forward);
+      process.stdin.pause();
       await qemu.stop();
     }
   },
 };
+
+/** Types each line (and a newline) into the console, once `after` has appeared when given. */
+async function typeLines(qemu: QemuProcess, lines: readonly string[], after: string | undefined, timeoutMs: number): Promise<void> {
+  if (after !== undefined) await qemu.waitFor(after, timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000, 0);
+  for (const line of lines) qemu.send(`${line}\n`);
+}
