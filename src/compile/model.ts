@@ -136,6 +136,11 @@ export interface ProtectionDomainModel {
   programPath: string | undefined;
   /** The program image's loadable segments (virtual ranges), when the file was there to read. */
   programSegments: { vaddr: bigint; size: bigint }[] | undefined;
+  /**
+   * Built by sel4cp-synth from C sources (absolute paths) against the SDK: `programImage` is
+   * `<name>.elf` and `programPath` is set once the build has run.
+   */
+  programBuild?: { sources: string[]; include: string[]; cflags: string[] } | undefined;
   maps: MapModel[];
   irqs: IrqModel[];
   setvars: SetVarModel[];

@@ -238,8 +238,22 @@ export function cap(type: 'tcb' | 'sc' | 'vspace', pd: ProtectionDomain | Virtua
 }
 
 export interface ProtectionDomainOptions extends SchedulingOptions {
-  /** The program image (an ELF file); a path relative to this systems.ts, or `file()`/`contextFile()`. */
-  program: string | FileRef;
+  /**
+   * The program image (an ELF file built against the same Microkit release); a path relative to
+   * this systems.ts, or `file()`/`contextFile()`. Give this or `sources`, not both.
+   */
+  program?: string | FileRef;
+  /**
+   * C (or `.S`) sources that sel4cp-synth compiles and links against the SDK's libmicrokit for
+   * the board and configuration being built (cached by content; rebuilt when a source, a header
+   * under `include` or the SDK changes). Paths relative to this systems.ts. Give this or `program`.
+   * @example sources: ['pds/monitor.c']
+   */
+  sources?: (string | FileRef)[];
+  /** With `sources`: include directories, searched before the SDK's. @default [] */
+  include?: (string | FileRef)[];
+  /** With `sources`: extra compiler flags (`-DNAME=1`, `-Werror`). @default [] */
+  cflags?: string[];
   /** Scheduling context removed after init. @default false */
   passive?: boolean;
   /** Stack size, 4 KiB to 16 MiB, page-aligned. @default kib(4) */
@@ -272,6 +286,8 @@ export interface ProtectionDomain extends Construct {
   readonly kind: 'protectionDomain';
   readonly name: string;
   readonly program: FileRef | undefined;
+  /** Built from sources by sel4cp-synth (`sources`, `include`, `cflags`), or undefined. */
+  readonly build: { readonly sources: readonly FileRef[]; readonly include: readonly FileRef[]; readonly cflags: readonly string[] } | undefined;
   readonly priority: number | undefined;
   readonly budget: number | undefined;
   readonly period: number | undefined;
@@ -298,7 +314,7 @@ export function protectionDomain(name: string, options: ProtectionDomainOptions)
   checkString('protectionDomain() name', name, loc);
   const what = `protectionDomain(${JSON.stringify(name)})`;
   checkOptions(what, options, loc, false);
-  checkFile(`${what} program`, options.program, loc, false);
+  checkProgramOrSources(what, options, loc);
   checkBoolean(`${what} passive`, options.passive, loc);
   checkBoolean(`${what} smc`, options.smc, loc);
   checkConstructs(`${what} maps`, options.maps, ['map'], 'map(...)', loc);
@@ -313,6 +329,30 @@ export function protectionDomain(name: string, options: ProtectionDomainOptions)
   checkFile(`${what} programForSymbols`, options.programForSymbols, loc, true);
   checkConstructs(`${what} cspace`, options.cspace, ['cap'], 'cap(...)', loc);
   return makeProtectionDomain(name, options, loc, undefined);
+}
+
+/** Exactly one of `program` and `sources`; `include` and `cflags` only with `sources`. */
+function checkProgramOrSources(what: string, options: ProtectionDomainOptions, loc: SourceLocation | undefined): void {
+  if (options.program !== undefined && options.sources !== undefined) {
+    throw new DslError('bad-argument', `${what}: give program (a built ELF) or sources (C files to build), not both`, undefined, loc);
+  }
+  if (options.sources === undefined) {
+    if (options.program === undefined) {
+      throw new DslError('bad-argument', `${what}: give program (a built ELF) or sources (C files that sel4cp-synth builds)`, "e.g. program: 'monitor.elf', or sources: ['monitor.c']", loc);
+    }
+    checkFile(`${what} program`, options.program, loc, false);
+    if (options.include !== undefined || options.cflags !== undefined) throw new DslError('bad-argument', `${what}: include and cflags go with sources`, undefined, loc);
+    return;
+  }
+  for (const [key, list] of [['sources', options.sources], ['include', options.include ?? []]] as const) {
+    if (!Array.isArray(list) || (key === 'sources' && list.length === 0)) {
+      throw new DslError('bad-argument', `${what} ${key}: ${key === 'sources' ? 'a non-empty list' : 'a list'} of paths`, "e.g. sources: ['pds/monitor.c']", loc);
+    }
+    list.forEach((f, i) => checkFile(`${what} ${key}[${i}]`, f, loc, false));
+  }
+  if (options.cflags !== undefined && (!Array.isArray(options.cflags) || options.cflags.some((f) => typeof f !== 'string'))) {
+    throw new DslError('bad-argument', `${what} cflags: a list of strings`, "e.g. cflags: ['-DDEBUG=1']", loc);
+  }
 }
 
 /** @internal shared with virtualMachine(), which makes the VMM PD. */
@@ -333,6 +373,11 @@ export function makeProtectionDomain(
     kind: 'protectionDomain',
     name,
     program: options.program === undefined ? undefined : toFileRef(options.program, loc),
+    build: options.sources === undefined ? undefined : {
+      sources: options.sources.map((f) => toFileRef(f, loc)),
+      include: (options.include ?? []).map((f) => toFileRef(f, loc)),
+      cflags: [...(options.cflags ?? [])],
+    },
     priority: options.priority,
     budget: options.budget,
     period: options.period,

@@ -178,16 +178,17 @@ export class Resolution {
       passive: pd.passive,
       stackSize: pd.stackSize ?? microkitFacts(this.input.microkit).defaultStack,
       smc: pd.smc,
-      programImage: pd.program ? path.basename(pd.program.path) : '',
+      programImage: pd.program ? path.basename(pd.program.path) : pd.build ? `${pd.name}.elf` : '',
       programPath: pd.program?.path,
       programSegments: pd.program ? this.input.images.get(pd.program.path)?.segments : undefined,
+      ...(pd.build ? { programBuild: { sources: pd.build.sources.map((f) => f.path), include: pd.build.include.map((f) => f.path), cflags: [...pd.build.cflags] } } : {}),
       ...release230Fields(pd),
       loc: pd.loc,
     });
     this.pdByConstruct.set(pd, model);
-    if (!pd.program && !pd.vmmOf) {
+    if (!pd.program && !pd.build && !pd.vmmOf) {
       this.diagnostics.push(error('pd-missing-program', `protection domain '${pd.name}' has no program image`, pd.loc, {
-        hint: "give one: protectionDomain(name, { program: 'hello.elf', ... })",
+        hint: "give one: protectionDomain(name, { program: 'hello.elf', ... }), or its C sources: { sources: ['hello.c'] }",
       }));
     }
     for (const m of pd.maps) model.maps.push(this.mapping(model, m, false));
