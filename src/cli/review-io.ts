@@ -6,7 +6,7 @@ import { checkPolicy } from '../compile/validate/policy.js';
 import { loadPolicy } from '../compile/load.js';
 import type { PolicyModel } from '../compile/model.js';
 import { readUserText } from './read-text.js';
-import { removeAtExit } from '../run/cleanup.js';
+import { removeAtExit } from '../cleanup.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';

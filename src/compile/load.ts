@@ -12,7 +12,7 @@ import type { System } from '../dsl/system.js';
 import type { Policy } from '../dsl/policy.js';
 import { error, UserError } from './diagnostics.js';
 import { typeCheck } from './typecheck.js';
-import { removeAtExit } from '../run/cleanup.js';
+import { removeAtExit } from '../cleanup.js';
 import type { LoadWorkerInput, LoadWorkerResult } from './load-worker.js';
 
 const dslEntry = fileURLToPath(new URL('../index.js', import.meta.url));

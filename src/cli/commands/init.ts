@@ -12,7 +12,7 @@ import { linuxConsoleName } from '../../compile/resolve/guests.js';
 import { packageRoot } from '../io.js';
 import { pickBoard } from '../pipeline.js';
 import { PREFIX } from '../report.js';
-import { removeAtExit } from '../../run/cleanup.js';
+import { removeAtExit } from '../../cleanup.js';
 import { TOOL_VERSION } from '../version.js';
 
 interface InitArgs {

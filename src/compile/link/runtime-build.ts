@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameS
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { error, UserError, type RuleId } from '../diagnostics.js';
-import { removeAtExit } from '../../run/cleanup.js';
+import { removeAtExit } from '../../cleanup.js';
 
 export interface BuildRuntimeOptions {
   /** Microkit 2.0.1 SDK directory (usually `$MICROKIT_SDK`); undefined if not set. */
