@@ -75,6 +75,11 @@ export function microkitFacts(release: MicrokitRelease | undefined): MicrokitFac
 /** Limits that are the same in every release (ids, priorities, counts). */
 export const MICROKIT = MICROKIT_2_0_1;
 
+/** sdf.rs PD defaults: a budget of 1000 µs (the same in every release). */
+export const DEFAULT_BUDGET = MICROKIT.defaultBudget;
+/** Microkit 2.0.1's PD_DEFAULT_STACK_SIZE (2.3.0's is `microkitFacts('2.3.0').defaultStack`). */
+export const DEFAULT_STACK_SIZE = MICROKIT.defaultStack;
+
 /** AArch64 translation granule pages Microkit maps with (4 KiB granule: 4 KiB and 2 MiB). */
 export const PAGE_4K = 0x1000n;
 export const PAGE_2M = 0x200000n;

@@ -9,8 +9,7 @@ import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type IrqModel, type Loc, type MapModel, type MemoryRegionModel,
   type ProtectionDomainModel, type SystemModel, type VirtualMachineModel,
 } from '../model.js';
-import { DEFAULT_BUDGET } from '../resolve/index.js';
-import { DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../facts.js';
+import { DEFAULT_BUDGET, DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../facts.js';
 import { readPd230Attributes, readRelease230Children, readRelease230System, release230Attributes } from './system-xml-2.3.0.js';
 import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';
 import path from 'node:path';

@@ -7,9 +7,9 @@ import type { VirtualMachine, Passthrough, DeviceSpec } from '../../dsl/vm.js';
 import { findBoardDevice, type Board, type BoardDevice } from '../boards.js';
 import { error } from '../diagnostics.js';
 import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model.js';
-import { DEFAULT_BUDGET, type Resolution } from './index.js';
+import type { Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
-import { GIC } from '../facts.js';
+import { DEFAULT_BUDGET, GIC } from '../facts.js';
 import { virtioDevicesOf } from './virtio.js';
 import { VMM_CONFIG_MAX_VCPUS } from '../emit/vmm-config.js';
 

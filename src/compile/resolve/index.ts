@@ -16,7 +16,7 @@ import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
-import { MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
+import { DEFAULT_BUDGET, MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
 export interface ImageFacts {
@@ -52,9 +52,6 @@ export interface ResolveResult {
   model: import('../model.js').SystemModel;
   diagnostics: Diagnostic[];
 }
-
-export const DEFAULT_BUDGET = MICROKIT.defaultBudget;
-export const DEFAULT_STACK_SIZE = MICROKIT.defaultStack;
 
 interface PendingMap { pd: ProtectionDomainModel; map: MapModel; size: bigint; align: bigint }
 interface PendingId { pd: ProtectionDomainModel; assign: (id: number) => void; what: string; loc: Loc }

@@ -11,7 +11,8 @@ import {
   newProtectionDomain, type ChannelEndModel, type GuestModel, type IrqModel, type MapModel, type ProtectionDomainModel,
   type VmmTimerClient, type VmmTimerModel,
 } from '../model.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE, type Resolution } from './index.js';
+import type { Resolution } from './index.js';
+import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../facts.js';
 import { PAGE_4K } from './ids.js';
 import { WAKE_SLOT_REGION_SIZE } from '../emit/vmm-config.js';
 

@@ -4,8 +4,7 @@
 // the seL4 Core Platform one (sel4cp.ts).
 import { hexGrouped } from '../../format.js';
 import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel } from '../../compile/model.js';
-import { DEFAULT_BUDGET } from '../../compile/resolve/index.js';
-import { microkitFacts, type MicrokitRelease } from '../../compile/facts.js';
+import { DEFAULT_BUDGET, microkitFacts, type MicrokitRelease } from '../../compile/facts.js';
 import { arr, call, obj, raw, type Code } from './layout.js';
 import { elementKey, type XmlComments } from './xml-comments.js';
 
