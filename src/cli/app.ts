@@ -2,7 +2,7 @@
 // user error prints its message and exits 1; anything else is our bug: say so, print the stack,
 // exit 2.
 import yargs from 'yargs';
-import { UserError } from '../compile/diagnostics.js';
+import { UserError } from '../compile/diagnostics/index.js';
 import { BoardFileError } from '../compile/boards.js';
 import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBoard, type Board } from '../compile/boards.js';
 import type { ImageFacts } from '../compile/resolve/index.js';
-import type { KernelFacts } from '../compile/model.js';
+import type { KernelFacts } from '../compile/model/index.js';
 import { LinuxImageError, readLinuxImage, type LinuxImage } from '../compile/guest/linux-image.js';
-import { error, UserError } from '../compile/diagnostics.js';
-import { DEFAULT_MICROKIT_RELEASE, MICROKIT_RELEASE_NAMES, type MicrokitRelease } from '../compile/facts.js';
-import { isMicrokitRelease } from '../compile/target.js';
+import { error, UserError } from '../compile/diagnostics/index.js';
+import { DEFAULT_MICROKIT_RELEASE, MICROKIT_RELEASE_NAMES, type MicrokitRelease } from '../compile/model/facts.js';
+import { isMicrokitRelease } from '../compile/model/target.js';
 
 /** The package root (where boards/ lives), from dist/src/cli/ or src/cli/. */
 export function packageRoot(): string {

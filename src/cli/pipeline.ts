@@ -4,9 +4,9 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readFile, writeFile } from 'node:fs/promises';
-import { error, hasErrors, type Diagnostic } from '../compile/diagnostics.js';
+import { error, hasErrors, type Diagnostic } from '../compile/diagnostics/index.js';
 import { existsSync } from 'node:fs';
-import type { SystemModel } from '../compile/model.js';
+import type { SystemModel } from '../compile/model/index.js';
 import { emitSystemXml } from '../compile/emit/system-xml.js';
 import { emitManifest, type Artefact, type GuestPlacement } from '../compile/emit/manifest.js';
 import { boardTreeFindings, prepareGuestBoot } from '../compile/emit/guest-boot.js';
@@ -19,7 +19,7 @@ import { buildModel, type ModelOptions } from './stages/model.js';
 import { guestTrees } from './stages/guest-trees.js';
 import { imageBlocker, linkGuests, programDirs, type GuestBootArtefacts } from './stages/image.js';
 import { timedAsync } from './stages/timings.js';
-import type { MicrokitConfig } from '../compile/target.js';
+import type { MicrokitConfig } from '../compile/model/target.js';
 
 export { buildModel, pickBoard, type ModelOptions } from './stages/model.js';
 export type { StageTimings } from './stages/timings.js';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { synthesise } from '../../src/cli/pipeline.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
-import { allProtectionDomains } from '../../src/compile/model.js';
+import { allProtectionDomains } from '../../src/compile/model/index.js';
 import { commandPath, missing, repoRoot, testIf } from '../helpers.js';
 import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync
 import os from 'node:os';
 import path from 'node:path';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
-import type { SystemModel } from '../../src/compile/model.js';
+import type { SystemModel } from '../../src/compile/model/index.js';
 import { diffModels, type Change } from '../../src/review/diff.js';
 import { formatDiffMarkdown, formatDiffText } from '../../src/review/diff-format.js';
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';

@@ -3,8 +3,8 @@
 import { checkOutputFile } from '../output.js';
 import { spawnSync } from 'node:child_process';
 import type { Argv, CommandModule } from 'yargs';
-import type { MicrokitRelease } from '../../compile/facts.js';
-import { error, UserError } from '../../compile/diagnostics.js';
+import type { MicrokitRelease } from '../../compile/model/facts.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
 import { systemToDot } from '../../review/graph.js';
 import { PREFIX } from '../report.js';
 import { loadModel, loadModelWithPolicy, writeAtomically } from '../review-io.js';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findBoardDevice, type Board } from '../../compile/boards.js';
-import { error, UserError } from '../../compile/diagnostics.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
 import { linuxConsoleName } from '../../compile/resolve/guests.js';
 import { packageRoot } from '../io.js';
 import { pickBoard } from '../pipeline.js';

@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Board } from '../../compile/boards.js';
-import { error, UserError } from '../../compile/diagnostics.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
 import { DtbError, type Fdt } from '../../compile/dtb/fdt.js';
 import { readFdt } from '../../compile/dtb/fdt-read.js';
 import { loadDeviceTree } from '../../compile/dtb/dtc.js';
-import type { GuestModel } from '../../compile/model.js';
+import type { GuestModel } from '../../compile/model/index.js';
 import { dumpQemuDtb, guestCacheDir } from '../io.js';
 
 /** The device trees a guest's DTB is made from; a string says why there are none. */

@@ -1,11 +1,11 @@
 // The image stage: build (or reuse) the VMM runtime, link one VMM per guest and the timer PD
 // that wakes their idle vCPUs, and decide whether the Microkit tool can run at all.
-import type { MicrokitConfig } from '../../compile/target.js';
+import type { MicrokitConfig } from '../../compile/model/target.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artefact, GuestPlacement } from '../../compile/emit/manifest.js';
-import { allProtectionDomains, type SystemModel } from '../../compile/model.js';
+import { allProtectionDomains, type SystemModel } from '../../compile/model/index.js';
 import type { LinuxPlacement } from '../../compile/guest/placement.js';
 import { buildRuntime } from '../../compile/link/runtime-build.js';
 import { linkVmms, type VmmLinkRequest } from '../../compile/link/vmm-elf.js';

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Initramfs } from '../../dsl/initramfs.js';
-import { error, UserError, type Diagnostic } from '../../compile/diagnostics.js';
+import { error, UserError, type Diagnostic } from '../../compile/diagnostics/index.js';
 import type { DeclaredModules, PackedModule } from '../../compile/initramfs/declared.js';
 import { moduleCompression, moduleName, parseModulesBuiltin, parseModulesDep, resolveModules, type ModuleDepEntry } from '../../compile/initramfs/kernel-modules.js';
 import { guestCacheDir } from '../io.js';

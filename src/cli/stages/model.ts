@@ -10,10 +10,10 @@ import { readElf, PT_LOAD } from '../../compile/link/elf.js';
 import { buildDeclaredInitramfs } from '../../compile/initramfs/declared.js';
 import { readDeclaredModules } from './initramfs-modules.js';
 import { findBoard, type Board } from '../../compile/boards.js';
-import { error, hasErrors, UserError, warning, type Diagnostic } from '../../compile/diagnostics.js';
+import { error, hasErrors, UserError, warning, type Diagnostic } from '../../compile/diagnostics/index.js';
 import { contextKeysRead } from '../../dsl/context.js';
-import { loadSystem } from '../../compile/load.js';
-import type { SystemModel } from '../../compile/model.js';
+import { loadSystem } from '../../compile/load/index.js';
+import type { SystemModel } from '../../compile/model/index.js';
 import { resolveSystem, type ImageFacts } from '../../compile/resolve/index.js';
 import { validateSystem } from '../../compile/validate/index.js';
 import type { System } from '../../dsl/system.js';
@@ -21,8 +21,8 @@ import { checkUncompressedImages } from '../../compile/link/vmm-elf.js';
 import { loaderSpace, type LoaderSpace } from '../../compile/link/loader-space.js';
 import { imageFacts, kernelConfig, loadBoards, microkitRelease, runtimeCacheDir } from '../io.js';
 import { timed, timedAsync, type StageTimings } from './timings.js';
-import { configsFor, kernelLimits, type MicrokitConfig } from '../../compile/target.js';
-import type { MicrokitRelease } from '../../compile/facts.js';
+import { configsFor, kernelLimits, type MicrokitConfig } from '../../compile/model/target.js';
+import type { MicrokitRelease } from '../../compile/model/facts.js';
 
 export interface ModelOptions {
   /** Receives the time each stage took. @default none */

@@ -4,11 +4,11 @@
 // first, then --search-path, as the Microkit tool is usually run from beside the file).
 import path from 'node:path';
 import type { Board } from '../../compile/boards.js';
-import type { Diagnostic } from '../../compile/diagnostics.js';
-import type { MicrokitRelease } from '../../compile/facts.js';
-import type { SystemModel } from '../../compile/model.js';
+import type { Diagnostic } from '../../compile/diagnostics/index.js';
+import type { MicrokitRelease } from '../../compile/model/facts.js';
+import type { SystemModel } from '../../compile/model/index.js';
 import { parseSystemXml, type SystemDialect } from '../../compile/parse/system-xml.js';
-import type { MicrokitConfig } from '../../compile/target.js';
+import type { MicrokitConfig } from '../../compile/model/target.js';
 import { kernelConfig, microkitRelease } from '../io.js';
 import { checkConfig } from './model.js';
 import { resolvePrefills } from '../../compile/parse/prefill.js';

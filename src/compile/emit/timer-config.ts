@@ -6,7 +6,7 @@
  * Pure. Invalid input is our own bug (validation runs before emit), so the encoder throws.
  */
 import { crc32 } from './vmm-config.js';
-import { MICROKIT } from '../facts.js';
+import { MICROKIT } from '../model/facts.js';
 
 export const TIMER_CONFIG_SECTION = '.timer_config';
 export const TIMER_CONFIG_SYMBOL = 'timer_config_blob';

@@ -7,7 +7,7 @@
  * Pure: no file system, no environment. Invalid input is our own bug (validation runs before
  * emit), so the encoder throws instead of collecting diagnostics.
  */
-import { GIC, MICROKIT, PAGE_4K } from '../facts.js';
+import { GIC, MICROKIT, PAGE_4K } from '../model/facts.js';
 
 /** ELF section that holds the blob in the runtime ELF. */
 export const VMM_CONFIG_SECTION = '.vmm_config';

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { error, UserError, type RuleId } from '../diagnostics.js';
+import { error, UserError, type RuleId } from '../diagnostics/index.js';
 import { removeAtExit } from '../../cleanup.js';
 
 export interface BuildRuntimeOptions {

@@ -7,8 +7,8 @@ import { encodeVmmConfig, VMM_CONFIG_SECTION, type VmmConfig, type VmmConfigImag
 import { netLinkRegionSize } from '../emit/net-link.js';
 import type { LinuxPlacement } from '../guest/placement.js';
 import type { Board } from '../boards.js';
-import { UserError, type Diagnostic } from '../diagnostics.js';
-import type { GuestModel, Loc } from '../model.js';
+import { UserError, type Diagnostic } from '../diagnostics/index.js';
+import type { GuestModel, Loc } from '../model/index.js';
 import { addLoadSegment, patchSection, PF_R } from './elf.js';
 import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, type LoaderSpace, type PlacedData } from './loader-space.js';
 

@@ -5,11 +5,11 @@
 // the VMM.
 import type { VirtualMachine, Passthrough, DeviceSpec } from '../../dsl/vm.js';
 import { findBoardDevice, type Board, type BoardDevice } from '../boards.js';
-import { error } from '../diagnostics.js';
-import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model.js';
+import { error } from '../diagnostics/index.js';
+import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model/index.js';
 import type { Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
-import { DEFAULT_BUDGET, GIC } from '../facts.js';
+import { DEFAULT_BUDGET, GIC } from '../model/facts.js';
 import { virtioDevicesOf } from './virtio.js';
 import { VMM_CONFIG_MAX_VCPUS } from '../emit/vmm-config.js';
 

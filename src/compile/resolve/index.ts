@@ -6,17 +6,17 @@ import type { System } from '../../dsl/system.js';
 import type { BareVirtualMachine, ChannelEnd, Irq, Mapping, MemoryRegion, ProtectionDomain } from '../../dsl/constructs.js';
 import type { VirtualMachine } from '../../dsl/vm.js';
 import type { Board } from '../boards.js';
-import { error, type Diagnostic } from '../diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type GuestModel, type IrqModel, type Loc, type MapModel,
   type DomainsModel, type MemoryRegionModel, type ProtectionDomainModel, type RegionRole, type VirtualMachineModel,
-} from '../model.js';
+} from '../model/index.js';
 import { IdAllocator, MAX_CHANNEL_ID, PAGE_4K, VaddrAllocator, effectivePageSize } from './ids.js';
 import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
-import { DEFAULT_BUDGET, MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
+import { DEFAULT_BUDGET, MICROKIT, microkitFacts, type MicrokitRelease } from '../model/facts.js';
 
 /** What the CLI learnt about an input file (it reads files; resolution does not). */
 export interface ImageFacts {
@@ -49,7 +49,7 @@ export interface ResolveInput {
 }
 
 export interface ResolveResult {
-  model: import('../model.js').SystemModel;
+  model: import('../model/index.js').SystemModel;
   diagnostics: Diagnostic[];
 }
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { initramfs } from '../../../src/dsl/initramfs.js';
 import { file } from '../../../src/dsl/context.js';
 import { DslError } from '../../../src/dsl/errors.js';
-import { UserError } from '../../../src/compile/diagnostics.js';
+import { UserError } from '../../../src/compile/diagnostics/index.js';
 import { readCpio } from '../../../src/compile/initramfs/cpio.js';
 import { buildDeclaredInitramfs } from '../../../src/compile/initramfs/declared.js';
 import {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { findBoard } from '../../../src/compile/boards.js';
-import { UserError } from '../../../src/compile/diagnostics.js';
+import { UserError } from '../../../src/compile/diagnostics/index.js';
 import { runMicrokit } from '../../../src/compile/link/microkit-tool.js';
 import { loaderSpace, loaderSpaceNeeded } from '../../../src/compile/link/loader-space.js';
 import { gzipImage } from '../../../src/compile/link/vmm-elf.js';

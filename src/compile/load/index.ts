@@ -7,16 +7,16 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
-import { markContextRead, setContext } from '../dsl/context.js';
-import type { System } from '../dsl/system.js';
-import type { Policy } from '../dsl/policy.js';
-import { error, UserError } from './diagnostics.js';
+import { markContextRead, setContext } from '../../dsl/context.js';
+import type { System } from '../../dsl/system.js';
+import type { Policy } from '../../dsl/policy.js';
+import { error, UserError } from '../diagnostics/index.js';
 import { typeCheck } from './typecheck.js';
-import { removeAtExit } from '../cleanup.js';
-import type { LoadWorkerInput, LoadWorkerResult } from './load-worker.js';
+import { removeAtExit } from '../../cleanup.js';
+import type { LoadWorkerInput, LoadWorkerResult } from './worker.js';
 
-const dslEntry = fileURLToPath(new URL('../index.js', import.meta.url));
-const workerFile = new URL('./load-worker.js', import.meta.url);
+const dslEntry = fileURLToPath(new URL('../../index.js', import.meta.url));
+const workerFile = new URL('./worker.js', import.meta.url);
 
 export interface LoadOptions {
   /** `-c key=value` pairs. */

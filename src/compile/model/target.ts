@@ -2,9 +2,9 @@
 // configs a board has, how many cores seL4 runs on, how many scheduling domains it has. An SDK's
 // own kernel configuration (gen_config.json, read into KernelFacts) is the authority; without an
 // SDK these are the values each release's build_sdk.py gives its kernels.
-import type { Board } from './boards.js';
+import type { Board } from '../boards.js';
 import { DEFAULT_MICROKIT_RELEASE, MICROKIT_RELEASE_NAMES, type MicrokitRelease } from './facts.js';
-import type { KernelFacts, SystemModel } from './model.js';
+import type { KernelFacts, SystemModel } from './index.js';
 
 export type MicrokitConfig = 'debug' | 'release' | 'smp-debug' | 'smp-release';
 export const MICROKIT_CONFIG_NAMES: readonly MicrokitConfig[] = ['debug', 'release', 'smp-debug', 'smp-release'];
