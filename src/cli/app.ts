@@ -15,7 +15,7 @@ import { initCommand } from './commands/init.js';
 import { flowsCommand } from './commands/flows.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
-import { TOOL_VERSION } from './version.js';
+import { TOOL_VERSION } from '../compile/package.js';
 
 export async function main(argv: string[]): Promise<number> {
   // Commands report "invalid" through process.exitCode; keep a caller's own value out of it.

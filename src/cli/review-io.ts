@@ -1,6 +1,6 @@
 // The effects the review commands need: a model from either kind of input file, a systems.ts as
 // it was at a git commit, and atomic writes of their outputs.
-import { xmlModel } from './stages/xml-model.js';
+import { xmlModel } from '../compile/parse/xml-model.js';
 import type { MicrokitRelease } from '../compile/model/facts.js';
 import { checkPolicy } from '../compile/validate/policy.js';
 import { loadPolicy } from '../compile/load/index.js';
@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { error, hasErrors, UserError } from '../compile/diagnostics/index.js';
 import type { SystemModel } from '../compile/model/index.js';
-import { buildModel, pickBoard } from './pipeline.js';
+import { buildModel } from '../compile/synthesise.js';
+import { pickBoard } from '../compile/load/boards.js';
 
 export interface ModelInput {
   board: string | undefined;

@@ -9,7 +9,7 @@ import { loadSystem } from '../../src/compile/load/index.js';
 import { resolveSystem } from '../../src/compile/resolve/index.js';
 import { validateSystem } from '../../src/compile/validate/index.js';
 import { findBoard } from '../../src/compile/boards.js';
-import { loadBoards } from '../../src/cli/io.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
 import { allProtectionDomains, type SystemModel } from '../../src/compile/model/index.js';
 import type { Diagnostic } from '../../src/compile/diagnostics/index.js';
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';

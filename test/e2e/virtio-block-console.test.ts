@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../../src/cli/pipeline.js';
+import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { allProtectionDomains } from '../../src/compile/model/index.js';

@@ -11,7 +11,7 @@ import { resolveSystem } from '../../src/compile/resolve/index.js';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import { deriveFlows, flowPath } from '../../src/compile/flows.js';
 import { findBoard } from '../../src/compile/boards.js';
-import { loadBoards } from '../../src/cli/io.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
 import type { SystemModel } from '../../src/compile/model/index.js';
 import { fixtures, missing, repoRoot, runCli, testIf } from '../helpers.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
 import type { SystemModel } from '../../src/compile/model/index.js';
-import { buildModel } from '../../src/cli/pipeline.js';
+import { buildModel } from '../../src/compile/synthesise.js';
 import { identifierFor, importSystemXml } from '../../src/review/import/index.js';
 import { readXmlComments } from '../../src/review/import/xml-comments.js';
 import { resolvePrefills } from '../../src/compile/parse/prefill.js';

@@ -3,7 +3,7 @@
 // release builds for them.
 import type { CommandModule } from 'yargs';
 import { humanSize, hex } from '../../format.js';
-import { loadBoards } from '../io.js';
+import { loadBoards } from '../../compile/load/boards.js';
 import { MICROKIT_RELEASE_NAMES } from '../../compile/model/facts.js';
 import { configsFor } from '../../compile/model/target.js';
 

@@ -2,15 +2,16 @@
 // existing system description as an idiomatic systems.ts (src/review/import/). A Microkit file
 // keeps every element and value; a seL4 Core Platform file (2023) has its VMMs recognised and
 // written as virtualMachine(), each change of meaning printed as a note.
-import { checkOutputFile } from '../output.js';
+import { checkOutputFile } from '../../compile/output.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics/index.js';
-import { loadBoards, microkitRelease } from '../io.js';
+import { microkitRelease } from '../../compile/model/sdk.js';
+import { loadBoards } from '../../compile/load/boards.js';
 import type { MicrokitRelease } from '../../compile/model/facts.js';
 import { microkitOption } from './shared.js';
-import { pickBoard } from '../pipeline.js';
+import { pickBoard } from '../../compile/load/boards.js';
 import { formatLoc, PREFIX, styleFor } from '../report.js';
 import { readUserFile, writeAtomically } from '../review-io.js';
 import type { Sel4cpNote } from '../../review/import/sel4cp.js';

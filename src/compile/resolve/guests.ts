@@ -231,7 +231,7 @@ function emulatedDevicesOf(r: Resolution, vm: VirtualMachine, board: Board): Gue
   return out;
 }
 
-/** What the CLI learnt about the kernel and initrd files (or where an initramfs() was packed). */
+/** What the load stage learnt about the kernel and initrd files (or where an initramfs() was packed). */
 function guestImages(r: Resolution, vm: VirtualMachine): Pick<GuestModel, 'kernel' | 'initrd'> {
   const kernelFacts = r.input.images.get(vm.kernel.path);
   const initrdPath = vm.initrd === undefined ? undefined

@@ -18,7 +18,7 @@ import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
 import { DEFAULT_BUDGET, MICROKIT, microkitFacts, type MicrokitRelease } from '../model/facts.js';
 
-/** What the CLI learnt about an input file (it reads files; resolution does not). */
+/** What the load stage learnt about an input file (load/images.ts reads files; resolution does not). */
 export interface ImageFacts {
   /** Bytes that go into guest RAM (for a compressed kernel: the unpacked Image). */
   size: bigint;
@@ -39,7 +39,7 @@ export interface ResolveInput {
   images: ReadonlyMap<string, ImageFacts>;
   /**
    * Where each initramfs() of the system was packed (or, when an input is missing, the path of
-   * that input): the CLI builds the archives before resolution.
+   * that input): the load stage builds the archives before resolution.
    */
   initramfsPaths?: ReadonlyMap<object, string>;
   /** The Microkit release: its defaults (a PD's stack) and what it allows. @default '2.0.1' */
@@ -93,7 +93,7 @@ export class Resolution {
 
   /**
    * Microkit 2.3.0 prefill: the tool finds the file by its name on the search path (the link
-   * step passes the file's directory); the CLI learnt its length. A region without a size takes
+   * step passes the file's directory); the load stage learnt its length. A region without a size takes
    * the file's, rounded up to its page size (sdf.rs determine_size).
    */
   private prefillOf(mr: MemoryRegion): Pick<MemoryRegionModel, 'prefill' | 'sizeFromPrefill' | 'prefillBootinfo' | 'size'> | {} {

@@ -16,7 +16,7 @@ import {
   DECLARED_INIT_PATH, closestNames, formatModulesDep, modinfoDepends, moduleCompression, moduleName, parseModulesBuiltin,
   parseModulesDep, readModinfo, resolveModules,
 } from '../../../src/compile/initramfs/kernel-modules.js';
-import { readDeclaredModules } from '../../../src/cli/stages/initramfs-modules.js';
+import { readDeclaredModules } from '../../../src/compile/load/initramfs-modules.js';
 import { GUEST_IP_PARAM, networkSetupScript, qemuVirtGuestCmdline } from '../../../src/compile/initramfs/busybox-initramfs.js';
 import { fixtures, runCli } from '../../helpers.js';
 

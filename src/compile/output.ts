@@ -10,7 +10,7 @@
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { error, UserError } from '../compile/diagnostics/index.js';
+import { error, UserError } from './diagnostics/index.js';
 import { removeAtExit } from '../cleanup.js';
 
 export interface Output {
