@@ -13,7 +13,7 @@ import { loadBoards } from '../../src/compile/load/boards.js';
 import { allProtectionDomains, type SystemModel } from '../../src/compile/model/index.js';
 import type { Diagnostic } from '../../src/compile/diagnostics/index.js';
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
-import { netLinkRegionSize } from '../../src/compile/emit/net-link.js';
+import { netLinkRegionSize } from '../../src/compile/abi/net-link.js';
 import { addVirtioNodes } from '../../src/compile/dtb/guest-dtb.js';
 import { readFdt } from '../../src/compile/dtb/fdt-read.js';
 import type { Fdt } from '../../src/compile/dtb/fdt.js';

@@ -1,6 +1,6 @@
 // Microkit and architecture facts, in one place: every stage that needs a limit or a frame size
-// imports it from here. (The VMM runtime's own limits, which its C header pins, live with the
-// blob layout in emit/vmm-config.ts; test/compile/emit/*.test.ts compares both with the header.)
+// imports it from here. (The VMM runtime's own limits and layouts, which its C headers pin, are
+// in ../abi/; test/compile/abi/headers.test.ts compares them with the headers.)
 
 /** The Microkit releases sel4cp-synth targets; the SDK's VERSION file names one. */
 export const MICROKIT_RELEASE_NAMES = ['2.0.1', '2.3.0'] as const;

@@ -11,7 +11,7 @@ import type { Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
 import { DEFAULT_BUDGET, GIC } from '../model/facts.js';
 import { virtioDevicesOf } from './virtio.js';
-import { VMM_CONFIG_MAX_VCPUS } from '../emit/vmm-config.js';
+import { VMM_CONFIG_MAX_VCPUS } from '../abi/vmm-config.js';
 
 export const DEFAULT_VMM_PRIORITY = 254;
 export const DEFAULT_VM_PRIORITY = 100;

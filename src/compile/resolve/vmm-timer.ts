@@ -14,7 +14,7 @@ import {
 import type { Resolution } from './index.js';
 import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../model/facts.js';
 import { PAGE_4K } from './ids.js';
-import { WAKE_SLOT_REGION_SIZE } from '../emit/vmm-config.js';
+import { WAKE_SLOT_REGION_SIZE } from '../abi/wake.js';
 
 export const DEFAULT_VMM_TIMER_NAME = 'vmm_timer';
 export const DEFAULT_VMM_TIMER_PRIORITY = 254;

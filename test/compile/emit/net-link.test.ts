@@ -1,7 +1,7 @@
 // The link ring's layout as TypeScript sizes it is the one net_link.h pins (read from the header).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NET_LINK_BUFFER_SIZE, NET_LINK_DATA_ALIGN, NET_LINK_HEADER_SIZE, NET_LINK_QUEUE_ALIGN, netLinkActiveOffset, netLinkDataOffset, netLinkRegionSize } from '../../../src/compile/emit/net-link.js';
+import { NET_LINK_BUFFER_SIZE, NET_LINK_DATA_ALIGN, NET_LINK_HEADER_SIZE, NET_LINK_QUEUE_ALIGN, netLinkActiveOffset, netLinkDataOffset, netLinkRegionSize } from '../../../src/compile/abi/net-link.js';
 import { readCHeader } from '../../c-header.js';
 
 test('net link sizes are those net_link.h pins', () => {

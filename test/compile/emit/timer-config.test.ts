@@ -1,9 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  decodeTimerConfig, encodeTimerConfig, TIMER_CONFIG_CLIENT_SIZE, TIMER_CONFIG_HEADER_SIZE, TIMER_CONFIG_MAGIC, TIMER_CONFIG_MAX_CLIENTS,
-  TIMER_CONFIG_NO_CHANNEL, TIMER_CONFIG_OFFSETS, TIMER_CONFIG_RESERVED_SIZE, TIMER_CONFIG_VERSION, type TimerConfig,
-} from '../../../src/compile/emit/timer-config.js';
+import { decodeTimerConfig, encodeTimerConfig, type TimerConfig } from '../../../src/compile/emit/timer-config.js';
+import { TIMER_CONFIG_CLIENT_SIZE, TIMER_CONFIG_HEADER_SIZE, TIMER_CONFIG_MAGIC, TIMER_CONFIG_MAX_CLIENTS, TIMER_CONFIG_NO_CHANNEL, TIMER_CONFIG_OFFSETS, TIMER_CONFIG_RESERVED_SIZE, TIMER_CONFIG_VERSION } from '../../../src/compile/abi/timer-config.js';
 import { readCHeader, snake } from '../../c-header.js';
 
 const tick: TimerConfig = { source: 'sched-tick', tickUs: 1000, clients: [{ channel: 0, slotVaddr: 0x20_0000_0000n }, { channel: 3, slotVaddr: 0x20_0000_1000n }] };
