@@ -5,11 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise, type StageTimings } from '../src/cli/pipeline.js';
+import { synthesise, type StageTimings } from '../src/compile/synthesise.js';
 import { qemuArgs } from '../src/cli/commands/run.js';
 import { directKernelBootArgs, findExecutable, startQemu } from '../src/run/qemu.js';
 import { GUEST_MARKER } from '../src/compile/initramfs/busybox-initramfs.js';
-import { loadBoards, runtimeCacheDir } from '../src/cli/io.js';
+import { loadBoards } from '../src/compile/load/boards.js';
+import { runtimeCacheDir } from '../src/compile/package.js';
 import { findBoard } from '../src/compile/boards.js';
 
 const RUNS = 5;

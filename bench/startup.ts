@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../src/cli/pipeline.js';
+import { synthesise } from '../src/compile/synthesise.js';
 import { qemuArgs } from '../src/cli/commands/run.js';
 import { directKernelBootArgs, findExecutable, startQemu } from '../src/run/qemu.js';
 import { GUEST_MARKER } from '../src/compile/initramfs/busybox-initramfs.js';
-import { loadBoards } from '../src/cli/io.js';
+import { loadBoards } from '../src/compile/load/boards.js';
 import { findBoard } from '../src/compile/boards.js';
 import { PF_R, PF_W, PF_X, PT_LOAD, readElf } from '../src/compile/link/elf.js';
 

@@ -34,7 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { KernelImageError, missingKernelConfig, parseArm64ImageHeader, unpackVmlinuz, type VmlinuzFormat } from '../src/compile/initramfs/arm64-image.js';
 import { buildBusyboxInitramfs, idleInitScript, initScript } from '../src/compile/initramfs/busybox-initramfs.js';
 import { formatModulesDep, modinfoDepends, moduleCompression, moduleName, readModinfo } from '../src/compile/initramfs/kernel-modules.js';
-import { loadBoards } from '../src/cli/io.js';
+import { loadBoards } from '../src/compile/load/boards.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { repoRoot } from './helpers.js';
 
 export interface CHeaderFacts {
+  /** Object-like `#define`s whose value is an integer (or `(1u << n)`). */
   defines: Map<string, number>;
+  /** Every object-like `#define` with its value as written on its line, comment dropped (`".vmm_config"`, `vmm_config_blob`). */
+  text: Map<string, string>;
   /** `struct S` → field → offset. */
   offsets: Map<string, Map<string, number>>;
   sizes: Map<string, number>;
@@ -27,6 +30,8 @@ export function readCHeader(relative: string): CHeaderFacts {
   }
   // (1u << n) flags
   for (const m of text.matchAll(/^#define\s+([A-Z0-9_]+)\s+\(1u << (\d+)\)/gm)) defines.set(m[1]!, 2 ** Number(m[2]));
+  const written = new Map<string, string>();
+  for (const m of text.matchAll(/^#define\s+([A-Za-z0-9_]+)[ \t]+([^\n]*)/gm)) written.set(m[1]!, m[2]!.replace(/\/\*.*$/, '').trim());
   const offsets = new Map<string, Map<string, number>>();
   for (const m of text.matchAll(/_Static_assert\(offsetof\(struct (\w+), (\w+)\) == (0x[0-9a-fA-F]+|\d+)/g)) {
     let fields = offsets.get(m[1]!);
@@ -35,7 +40,7 @@ export function readCHeader(relative: string): CHeaderFacts {
   }
   const sizes = new Map<string, number>();
   for (const m of text.matchAll(/_Static_assert\(sizeof\(struct (\w+)\) == (0x[0-9a-fA-F]+|\d+)/g)) sizes.set(m[1]!, Number(m[2]));
-  return { defines, offsets, sizes };
+  return { defines, text: written, offsets, sizes };
 }
 
 /** camelCase → snake_case, as the TypeScript offset tables name the C fields. */

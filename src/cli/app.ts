@@ -2,7 +2,7 @@
 // user error prints its message and exits 1; anything else is our bug: say so, print the stack,
 // exit 2.
 import yargs from 'yargs';
-import { UserError } from '../compile/diagnostics.js';
+import { UserError } from '../compile/diagnostics/index.js';
 import { BoardFileError } from '../compile/boards.js';
 import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';
@@ -15,7 +15,7 @@ import { initCommand } from './commands/init.js';
 import { flowsCommand } from './commands/flows.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
-import { TOOL_VERSION } from './version.js';
+import { TOOL_VERSION } from '../compile/package.js';
 
 export async function main(argv: string[]): Promise<number> {
   // Commands report "invalid" through process.exitCode; keep a caller's own value out of it.

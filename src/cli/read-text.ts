@@ -1,7 +1,7 @@
 // Reading a user's text file: as UTF-8, refusing invalid sequences (Node's 'utf8' decoding would
 // turn them silently into U+FFFD, and the XML would then say something else than the file).
 import { readFile } from 'node:fs/promises';
-import { error, UserError } from '../compile/diagnostics.js';
+import { error, UserError } from '../compile/diagnostics/index.js';
 
 const strict = new TextDecoder('utf-8', { fatal: true });
 

@@ -2,8 +2,8 @@
 // id, the message, the offending source line with a caret, notes and a hint.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Diagnostic, Note } from '../compile/diagnostics.js';
-import type { Loc } from '../compile/model.js';
+import type { Diagnostic, Note } from '../compile/diagnostics/index.js';
+import type { Loc } from '../compile/model/index.js';
 
 export const PREFIX = 'sel4cp-synth:';
 

@@ -1,21 +1,22 @@
 // The effects the review commands need: a model from either kind of input file, a systems.ts as
 // it was at a git commit, and atomic writes of their outputs.
-import { xmlModel } from './stages/xml-model.js';
-import type { MicrokitRelease } from '../compile/facts.js';
+import { xmlModel } from '../compile/parse/xml-model.js';
+import type { MicrokitRelease } from '../compile/model/facts.js';
 import { generatedForBoard } from '../compile/parse/generated.js';
 import { checkPolicy } from '../compile/validate/policy.js';
-import { loadPolicy } from '../compile/load.js';
-import type { PolicyModel } from '../compile/model.js';
+import { loadPolicy } from '../compile/load/index.js';
+import type { PolicyModel } from '../compile/model/index.js';
 import { readUserText } from './read-text.js';
-import { removeAtExit } from '../run/cleanup.js';
+import { removeAtExit } from '../cleanup.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { error, hasErrors, UserError } from '../compile/diagnostics.js';
-import type { SystemModel } from '../compile/model.js';
-import { buildModel, pickBoard } from './pipeline.js';
+import { error, hasErrors, UserError } from '../compile/diagnostics/index.js';
+import type { SystemModel } from '../compile/model/index.js';
+import { buildModel } from '../compile/synthesise.js';
+import { pickBoard } from '../compile/load/boards.js';
 
 export interface ModelInput {
   board: string | undefined;

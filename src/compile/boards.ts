@@ -1,7 +1,7 @@
 // Board descriptions: data from boards/*.json (addresses as hex strings) turned into typed values.
-// Parsing is pure; reading the files is the caller's business (src/cli/io.ts). The parser owns
-// the schema's shapes, types and units (boards/README.md): a board file that parses has every
-// required field, lower-case hex addresses, page-aligned regions and interrupts of the right class.
+// Parsing is pure; reading the files is load/boards.ts's business. The parser owns the schema's
+// shapes, types and units (boards/README.md): a board file that parses has every required field,
+// lower-case hex addresses, page-aligned regions and interrupts of the right class.
 
 export interface AddressRange {
   paddr: bigint;

@@ -7,7 +7,7 @@
 // Principals are protection domains and virtual machines. A virtual machine and the PD that runs
 // it (its VMM, ours or the user's) are one principal, named by the VM: a VMM can read and write
 // all of its guest and stop it, so nothing separates the two. Its PD's name is an alias.
-import { allProtectionDomains, type Loc, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from './model.js';
+import { allProtectionDomains, type Loc, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from './model/index.js';
 import { inBoardRam } from './validate/maps.js';
 
 /**

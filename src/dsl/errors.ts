@@ -1,5 +1,5 @@
 import type { SourceLocation } from './location.js';
-import type { RuleId } from '../compile/rules.js';
+import type { RuleId } from '../compile/diagnostics/rules.js';
 
 /**
  * A mistake in the user's description found while their systems.ts runs (a DSL constructor got a

@@ -6,11 +6,11 @@
 // (PD or VM, region), IRQs by number, channels by their unordered pair of (PD, id) ends, setvars
 // by (PD, symbol), passthrough devices by (VM, device). A rename is a removal and an addition.
 import { hex } from '../format.js';
-import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegionModel, type SystemModel } from '../compile/model.js';
+import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegionModel, type SystemModel } from '../compile/model/index.js';
 import { inBoardRam } from '../compile/validate/maps.js';
 import { deriveFlows, type Flow } from '../compile/flows.js';
 import { describeRule, judgeFlow } from '../compile/validate/policy.js';
-import type { Loc, PolicyModel } from '../compile/model.js';
+import type { Loc, PolicyModel } from '../compile/model/index.js';
 import { describeTriples, policyEffect, policyUniverse, tripleKey, widenedBy } from './policy-effect.js';
 
 export type ChangeKind =

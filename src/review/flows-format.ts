@@ -2,7 +2,7 @@
 // tools), a transitive path, and a Graphviz drawing with the flows coloured by kind. Pure.
 import path from 'node:path';
 import type { Flow, FlowGraph, FlowKind, FlowPath } from '../compile/flows.js';
-import type { Loc, PolicyModel } from '../compile/model.js';
+import type { Loc, PolicyModel } from '../compile/model/index.js';
 import { judgeFlow } from '../compile/validate/policy.js';
 
 function where(loc: Loc, cwd: string): string {

@@ -14,7 +14,7 @@
 // dashed edges between PDs (a pp channel is an arrow from the caller, labelled "pp"), and child
 // PDs linked to their parent.
 import { hex } from '../format.js';
-import { allProtectionDomains, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from '../compile/model.js';
+import { allProtectionDomains, type MapModel, type MemoryRegionModel, type ProtectionDomainModel, type SystemModel } from '../compile/model/index.js';
 import { isDeviceRegion } from './diff.js';
 
 const FONT = 'DejaVu Sans,Arial,sans-serif';

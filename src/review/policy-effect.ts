@@ -5,7 +5,7 @@
 // just that change on the new side forbids at least one widened triple again, so rules that widen
 // only together (an only() removed beside an allow() added) are each flagged. Pure.
 import { FLOW_KINDS, type Flow, type FlowGraph, type FlowKind, type Principal } from '../compile/flows.js';
-import type { PolicyModel } from '../compile/model.js';
+import type { PolicyModel } from '../compile/model/index.js';
 import { judgeFlow } from '../compile/validate/policy.js';
 
 /** One possible flow, without its causes. */

@@ -3,7 +3,7 @@
  * timeout, type into it, and make sure it is gone afterwards — on timeout, on error, and when
  * this Node process exits or is interrupted. Used by the guest tests and `sel4cp-synth run`.
  */
-import { atExit } from './cleanup.js';
+import { atExit } from '../cleanup.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -94,7 +94,7 @@ function killAllNow(): void {
 
 let releaseCleanup: (() => void) | undefined;
 
-/** While any QEMU runs, the process kills them all when it ends or is interrupted (run/cleanup.ts). */
+/** While any QEMU runs, the process kills them all when it ends or is interrupted (src/cleanup.ts). */
 function installCleanupHooks(): void {
   releaseCleanup ??= atExit(killAllNow);
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoardFileError, parseBoard, type Board } from '../../src/compile/boards.js';
-import { loadBoards } from '../../src/cli/io.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
 import { repoRoot } from '../helpers.js';
 
 const PAGE = 0x1000n;

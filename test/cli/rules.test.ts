@@ -1,6 +1,6 @@
 // Diagnostics that no tiny systems.ts fixture can reach, because they come from the
 // environment (git, Graphviz, the toolchain), the command line or a board's device tree: each is
-// provoked here through the real command line, by id (src/compile/rules.ts names this file).
+// provoked here through the real command line, by id (src/compile/diagnostics/rules.ts names this file).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

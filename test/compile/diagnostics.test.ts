@@ -7,13 +7,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { pickBoard, synthesise } from '../../src/cli/pipeline.js';
-import { UserError, type Diagnostic } from '../../src/compile/diagnostics.js';
+import { synthesise } from '../../src/compile/synthesise.js';
+import { pickBoard } from '../../src/compile/load/boards.js';
+import { UserError, type Diagnostic } from '../../src/compile/diagnostics/index.js';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import { validateSystem } from '../../src/compile/validate/index.js';
 import { fixtures, repoRoot } from '../helpers.js';
-import { RULES, type RuleInfo } from '../../src/compile/rules.js';
-import type { RuleId } from '../../src/compile/diagnostics.js';
+import { RULES, type RuleInfo } from '../../src/compile/diagnostics/rules.js';
+import type { RuleId } from '../../src/compile/diagnostics/index.js';
 
 interface Expectation { severity: string; id: string; line: number }
 
@@ -69,7 +70,7 @@ for (const name of readdirSync(xmlDir).filter((f) => f.endsWith('.system')).sort
   });
 }
 
-test('every rule id has its fixture or names the test that exercises it (src/compile/rules.ts)', () => {
+test('every rule id has its fixture or names the test that exercises it (src/compile/diagnostics/rules.ts)', () => {
   const fixtureIds = new Set<string>();
   for (const dir of [tsDir, xmlDir]) {
     for (const f of readdirSync(dir)) if (/\.(ts|system)$/.test(f)) fixtureIds.add(expectation(path.join(dir, f)).id);

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import { validateSystem } from '../../src/compile/validate/index.js';
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
-import { xmlModel } from '../../src/cli/stages/xml-model.js';
-import { loadBoards } from '../../src/cli/io.js';
+import { xmlModel } from '../../src/compile/parse/xml-model.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
 import { findBoard } from '../../src/compile/boards.js';
-import type { Diagnostic } from '../../src/compile/diagnostics.js';
+import type { Diagnostic } from '../../src/compile/diagnostics/index.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-mk230-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

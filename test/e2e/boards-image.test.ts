@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../../src/cli/pipeline.js';
-import { loadBoards } from '../../src/cli/io.js';
+import { synthesise } from '../../src/compile/synthesise.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
 import { missing, repoRoot, testIf } from '../helpers.js';
 import { sdk } from './requirements.js';
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise, type SynthResult } from '../../src/cli/pipeline.js';
+import { synthesise, type SynthResult } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';

@@ -12,11 +12,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../../src/cli/pipeline.js';
+import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
-import type { MicrokitConfig } from '../../src/compile/target.js';
+import type { MicrokitConfig } from '../../src/compile/model/target.js';
 import { missing, repoRoot, testIf } from '../helpers.js';
 import { BOOT_MS } from './requirements.js';
 

@@ -1,7 +1,7 @@
 // One run of the two-guest link fixture (test/fixtures/systems/net-e2e.ts), shared by
 // test/e2e/virtio-net.test.ts and bench/net.ts: what the guests printed, parsed.
 import path from 'node:path';
-import { synthesise } from '../../src/cli/pipeline.js';
+import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { repoRoot } from '../helpers.js';

@@ -13,10 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../../src/cli/pipeline.js';
+import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
-import { allProtectionDomains } from '../../src/compile/model.js';
+import { allProtectionDomains } from '../../src/compile/model/index.js';
 import { commandPath, missing, repoRoot, testIf } from '../helpers.js';
 import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 

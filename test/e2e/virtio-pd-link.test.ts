@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../../src/cli/pipeline.js';
+import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { missing, repoRoot, testIf } from '../helpers.js';

@@ -16,7 +16,7 @@ import * as assert from 'uvu/assert';
 import { defaultGuestDir } from '../../scripts/guest-images.js';
 import { GUEST_NET_UP_PREFIX, NETWORK_APPLETS, networkSetupScript, qemuVirtGuestCmdline } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { buildDeclaredInitramfs } from '../../src/compile/initramfs/declared.js';
-import { readDeclaredModules } from '../../src/cli/stages/initramfs-modules.js';
+import { readDeclaredModules } from '../../src/compile/load/initramfs-modules.js';
 import { file } from '../../src/dsl/context.js';
 import { initramfs } from '../../src/dsl/initramfs.js';
 import { directKernelBootArgs, startQemu } from '../../src/run/qemu.js';

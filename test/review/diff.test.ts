@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync
 import os from 'node:os';
 import path from 'node:path';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
-import type { SystemModel } from '../../src/compile/model.js';
+import type { SystemModel } from '../../src/compile/model/index.js';
 import { diffModels, type Change } from '../../src/review/diff.js';
 import { formatDiffMarkdown, formatDiffText } from '../../src/review/diff-format.js';
 import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
-import { buildModel } from '../../src/cli/pipeline.js';
-import { loadBoards } from '../../src/cli/io.js';
+import { buildModel } from '../../src/compile/synthesise.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
 import { fixtures, missing, runCli, testIf } from '../helpers.js';
 
 const BASE = `<?xml version="1.0" encoding="UTF-8"?>

@@ -6,13 +6,13 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadSystem } from '../../src/compile/load.js';
+import { loadSystem } from '../../src/compile/load/index.js';
 import { resolveSystem } from '../../src/compile/resolve/index.js';
 import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
 import { deriveFlows, flowPath } from '../../src/compile/flows.js';
 import { findBoard } from '../../src/compile/boards.js';
-import { loadBoards } from '../../src/cli/io.js';
-import type { SystemModel } from '../../src/compile/model.js';
+import { loadBoards } from '../../src/compile/load/boards.js';
+import type { SystemModel } from '../../src/compile/model/index.js';
 import { fixtures, missing, repoRoot, runCli, testIf } from '../helpers.js';
 
 async function tsModel(file: string, context: Record<string, string> = {}): Promise<SystemModel> {

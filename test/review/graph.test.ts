@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { SaxesParser } from 'saxes';
-import { allProtectionDomains, type SystemModel } from '../../src/compile/model.js';
-import { buildModel } from '../../src/cli/pipeline.js';
+import { allProtectionDomains, type SystemModel } from '../../src/compile/model/index.js';
+import { buildModel } from '../../src/compile/synthesise.js';
 import { systemToDot } from '../../src/review/graph.js';
 import { missing, repoRoot, runCli, testIf } from '../helpers.js';
 

@@ -9,16 +9,13 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  encodeVmmConfig,
-  VMM_CONFIG_OFFSETS,
-  VMM_CONFIG_RESERVED_SIZE,
-  crc32,
-  type VmmConfig,
-} from '../../src/compile/emit/vmm-config.js';
+import { encodeVmmConfig, type VmmConfig } from '../../src/compile/emit/vmm-config.js';
+import { VMM_CONFIG_OFFSETS, VMM_CONFIG_RESERVED_SIZE } from '../../src/compile/abi/vmm-config.js';
+import { crc32 } from '../../src/compile/abi/crc32.js';
 import { sampleVmmConfig } from '../compile/emit/sample-vmm-config.js';
 import { missing, testIf } from '../helpers.js';
-import { encodeTimerConfig, TIMER_CONFIG_OFFSETS, TIMER_CONFIG_RESERVED_SIZE } from '../../src/compile/emit/timer-config.js';
+import { encodeTimerConfig } from '../../src/compile/emit/timer-config.js';
+import { TIMER_CONFIG_OFFSETS, TIMER_CONFIG_RESERVED_SIZE } from '../../src/compile/abi/timer-config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const runtime = join(root, 'src/vmm-runtime');

@@ -3,9 +3,9 @@
 // release builds for them.
 import type { CommandModule } from 'yargs';
 import { humanSize, hex } from '../../format.js';
-import { loadBoards } from '../io.js';
-import { MICROKIT_RELEASE_NAMES } from '../../compile/facts.js';
-import { configsFor } from '../../compile/target.js';
+import { loadBoards } from '../../compile/load/boards.js';
+import { MICROKIT_RELEASE_NAMES } from '../../compile/model/facts.js';
+import { configsFor } from '../../compile/model/target.js';
 
 export const boardsCommand: CommandModule<object, object> = {
   command: 'boards',

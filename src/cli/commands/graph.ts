@@ -1,10 +1,10 @@
 // `sel4cp-synth graph <systems.ts | file.system> [-o topology.svg] [--format svg|dot]`: the system
 // as a diagram. The DOT source is ours (src/review/graph.ts); Graphviz's `dot` lays it out.
-import { checkOutputFile } from '../output.js';
+import { checkOutputFile } from '../../compile/output.js';
 import { spawnSync } from 'node:child_process';
 import type { Argv, CommandModule } from 'yargs';
-import type { MicrokitRelease } from '../../compile/facts.js';
-import { error, UserError } from '../../compile/diagnostics.js';
+import type { MicrokitRelease } from '../../compile/model/facts.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
 import { systemToDot } from '../../review/graph.js';
 import { changesToDot } from '../../review/graph-changes.js';
 import { PREFIX } from '../report.js';

@@ -2,19 +2,20 @@
 // existing system description as an idiomatic systems.ts (src/review/import/). A Microkit file
 // keeps every element and value; a seL4 Core Platform file (2023) has its VMMs recognised and
 // written as virtualMachine(), each change of meaning printed as a note.
-import { checkOutputFile } from '../output.js';
+import { checkOutputFile } from '../../compile/output.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { error, UserError } from '../../compile/diagnostics.js';
-import { loadBoards, microkitRelease } from '../io.js';
-import type { MicrokitRelease } from '../../compile/facts.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
+import { microkitRelease } from '../../compile/model/sdk.js';
+import { loadBoards } from '../../compile/load/boards.js';
+import type { MicrokitRelease } from '../../compile/model/facts.js';
 import { microkitOption } from './shared.js';
-import { pickBoard } from '../pipeline.js';
+import { pickBoard } from '../../compile/load/boards.js';
 import { formatLoc, PREFIX, styleFor } from '../report.js';
 import { readUserFile, writeAtomically } from '../review-io.js';
 import type { Sel4cpNote } from '../../review/import/sel4cp.js';
-import type { Loc } from '../../compile/model.js';
+import type { Loc } from '../../compile/model/index.js';
 
 export type SystemFormat = 'microkit' | 'sel4cp';
 
@@ -81,7 +82,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     const text = await readUserFile(file, args.file);
     const { format, detected } = await formatOf(text, args.from);
     // ts-morph brings the TypeScript compiler: load it only for this command, not on every start.
-    let result: { text: string | undefined; diagnostics: import('../../compile/diagnostics.js').Diagnostic[] };
+    let result: { text: string | undefined; diagnostics: import('../../compile/diagnostics/index.js').Diagnostic[] };
     if (format === 'sel4cp') {
       const { importSel4cpXml } = await import('../../review/import/sel4cp.js');
       const outDir = args.output !== undefined ? path.dirname(path.resolve(args.output)) : process.cwd();

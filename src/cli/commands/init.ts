@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findBoardDevice, type Board } from '../../compile/boards.js';
-import { error, UserError } from '../../compile/diagnostics.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
 import { linuxConsoleName } from '../../compile/resolve/guests.js';
-import { packageRoot } from '../io.js';
-import { pickBoard } from '../pipeline.js';
+import { packageRoot } from '../../compile/package.js';
+import { pickBoard } from '../../compile/load/boards.js';
 import { PREFIX } from '../report.js';
-import { removeAtExit } from '../../run/cleanup.js';
-import { TOOL_VERSION } from '../version.js';
+import { removeAtExit } from '../../cleanup.js';
+import { TOOL_VERSION } from '../../compile/package.js';
 
 interface InitArgs {
   dir: string | undefined;

@@ -1,11 +1,11 @@
 // `sel4cp-synth run <systems.ts>`: synthesise (building what is needed) and boot the image on
 // QEMU, streaming the console. With --expect it exits 0 once the text appears and non-zero,
 // with the last lines, on timeout or early exit. QEMU never outlives the command.
-import { kernelLimits } from '../../compile/target.js';
-import type { SystemModel } from '../../compile/model.js';
+import { kernelLimits } from '../../compile/model/target.js';
+import type { SystemModel } from '../../compile/model/index.js';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { error, UserError } from '../../compile/diagnostics.js';
+import { error, UserError } from '../../compile/diagnostics/index.js';
 import { QemuError, startQemu, findExecutable, QEMU_AARCH64, type QemuProcess } from '../../run/qemu.js';
 import type { Board } from '../../compile/boards.js';
 import { PREFIX } from '../report.js';

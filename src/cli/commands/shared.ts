@@ -1,10 +1,10 @@
 // What every command shares: how it reports diagnostics and how user errors end a run.
 import type { Argv } from 'yargs';
-import { hasErrors, type Diagnostic } from '../../compile/diagnostics.js';
-import { synthesise, type StageTimings, type SynthResult } from '../pipeline.js';
+import { hasErrors, type Diagnostic } from '../../compile/diagnostics/index.js';
+import { synthesise, type StageTimings, type SynthResult } from '../../compile/synthesise.js';
 import { formatDiagnostic, PREFIX, styleFor, summary } from '../report.js';
-import { MICROKIT_RELEASE_NAMES, type MicrokitRelease } from '../../compile/facts.js';
-import { MICROKIT_CONFIG_NAMES, type MicrokitConfig } from '../../compile/target.js';
+import { MICROKIT_RELEASE_NAMES, type MicrokitRelease } from '../../compile/model/facts.js';
+import { MICROKIT_CONFIG_NAMES, type MicrokitConfig } from '../../compile/model/target.js';
 
 export interface GlobalArgs {
   quiet: boolean;

@@ -2,7 +2,7 @@
  * Board facts (boards/*.json, parsed into bigints) checked against the board's own device tree.
  * Disagreements are returned as findings; the caller decides how loud to be.
  */
-import type { RuleId } from '../rules.js';
+import type { RuleId } from '../diagnostics/rules.js';
 import { DtbError, type Fdt } from './fdt.js';
 import { gicVersion, readInterrupts, type InterruptSpec } from './interrupts.js';
 import { compatibleOf } from './props.js';

@@ -23,8 +23,8 @@
  *   decide to pass the provider through as well.
  * All of these are returned as findings, never thrown.
  */
-import type { RuleId } from '../rules.js';
-import { GIC } from '../facts.js';
+import type { RuleId } from '../diagnostics/rules.js';
+import { GIC } from '../model/facts.js';
 import { cloneFdt, DtbError, type Fdt, type FdtNode } from './fdt.js';
 import { injectLinuxBoot } from './inject.js';
 import { gicVersion, interruptParent } from './interrupts.js';

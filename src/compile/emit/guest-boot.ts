@@ -3,13 +3,13 @@
 // is generated from the board's: CPUs, timer, PSCI, the GIC as the VM sees it, guest RAM, and
 // only the devices passed through to this VM.
 import type { Board } from '../boards.js';
-import { error, warning, type Diagnostic } from '../diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { cloneFdt, DtbError, type Fdt } from '../dtb/fdt.js';
 import { addVirtioNodes, makeGuestDtb } from '../dtb/guest-dtb.js';
 import { crossCheckBoard } from '../dtb/cross-check.js';
 import { prepareLinuxBoot } from '../guest/linux-boot.js';
 import { PlacementError, type LinuxPlacement } from '../guest/placement.js';
-import type { GuestModel } from '../model.js';
+import type { GuestModel } from '../model/index.js';
 
 export interface GuestBootInput {
   guest: GuestModel;

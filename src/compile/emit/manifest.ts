@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { hex } from '../../format.js';
-import type { SystemModel } from '../model.js';
+import type { SystemModel } from '../model/index.js';
 
 export interface Artefact {
   file: string;

@@ -6,9 +6,8 @@ import path from 'node:path';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { hex } from '../../format.js';
-import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel } from '../model.js';
-import { DEFAULT_BUDGET } from '../resolve/index.js';
-import { microkitFacts } from '../facts.js';
+import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel } from '../model/index.js';
+import { DEFAULT_BUDGET, microkitFacts } from '../model/facts.js';
 
 export interface EmitOptions {
   /** Tool version for the header comment. */

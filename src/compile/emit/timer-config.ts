@@ -1,38 +1,17 @@
 /**
  * The timer PD's configuration blob: the bytes the link step writes into the `.timer_config`
- * section of `timer.elf` (src/vmm-runtime/include/timer_config.h describes the same layout and
- * pins every offset; test/compile/emit/c-layout.test.ts reads the header and compares).
+ * section of `timer.elf`. Its layout is the runtime's (src/vmm-runtime/include/timer_config.h),
+ * taken field by field from ../abi/timer-config.ts, which a test compares with the C header.
  *
  * Pure. Invalid input is our own bug (validation runs before emit), so the encoder throws.
  */
-import { crc32 } from './vmm-config.js';
-import { MICROKIT } from '../facts.js';
+import { crc32 } from '../abi/crc32.js';
+import {
+  TIMER_CONFIG_CLIENT_OFFSETS, TIMER_CONFIG_CLIENT_SIZE, TIMER_CONFIG_HEADER_SIZE, TIMER_CONFIG_MAGIC, TIMER_CONFIG_MAX_CHANNEL,
+  TIMER_CONFIG_MAX_CLIENTS, TIMER_CONFIG_NO_CHANNEL, TIMER_CONFIG_OFFSETS, TIMER_CONFIG_SOURCES, TIMER_CONFIG_VERSION,
+} from '../abi/timer-config.js';
 
-export const TIMER_CONFIG_SECTION = '.timer_config';
-export const TIMER_CONFIG_SYMBOL = 'timer_config_blob';
-export const TIMER_CONFIG_RESERVED_SIZE = 4096;
-/** 'S4TM' in memory order, read as a little-endian u32. */
-export const TIMER_CONFIG_MAGIC = 0x4d543453;
-export const TIMER_CONFIG_VERSION = 1;
-export const TIMER_CONFIG_HEADER_SIZE = 0x3e8;
-/** vmm_wake.h WAKE_MAX_CLIENTS: one per channel id a PD can have. */
-export const TIMER_CONFIG_MAX_CLIENTS = 61;
-export const TIMER_CONFIG_NO_CHANNEL = 0xff;
-const MAX_CHANNEL = MICROKIT.maxChannelId;
-
-export const TIMER_CONFIG_OFFSETS = {
-  magic: 0x00,
-  version: 0x04,
-  headerSize: 0x06,
-  totalSize: 0x08,
-  crc32: 0x0c,
-  source: 0x10,
-  irqChannel: 0x11,
-  clientCount: 0x12,
-  tickUs: 0x14,
-  clients: 0x18,
-} as const;
-export const TIMER_CONFIG_CLIENT_SIZE = 0x10;
+const MAX_CHANNEL = TIMER_CONFIG_MAX_CHANNEL;
 
 /**
  * Where the timer PD's time comes from.
@@ -41,8 +20,8 @@ export const TIMER_CONFIG_CLIENT_SIZE = 0x10;
  * - `sched-tick`: no device; the PD sleeps a scheduling period at a time (seL4_Yield on a
  *   sporadic MCS scheduling context); deadlines are met within one period.
  */
-export type TimerSource = 'arm-ptimer' | 'sched-tick';
-const SOURCE_CODE: Record<TimerSource, number> = { 'arm-ptimer': 1, 'sched-tick': 2 };
+export type TimerSource = keyof typeof TIMER_CONFIG_SOURCES;
+const SOURCE_CODE: Record<TimerSource, number> = TIMER_CONFIG_SOURCES;
 
 export interface TimerConfigClient {
   /** The channel id, in the timer PD, of its channel to that VMM. */
@@ -93,10 +72,11 @@ export function encodeTimerConfig(cfg: TimerConfig): Uint8Array {
   view.setUint8(O.irqChannel, cfg.irqChannel ?? TIMER_CONFIG_NO_CHANNEL);
   view.setUint8(O.clientCount, cfg.clients.length);
   view.setUint32(O.tickUs, cfg.tickUs ?? 0, true);
+  const C = TIMER_CONFIG_CLIENT_OFFSETS;
   cfg.clients.forEach((c, i) => {
     const off = O.clients + i * TIMER_CONFIG_CLIENT_SIZE;
-    view.setBigUint64(off, c.slotVaddr, true);
-    view.setUint8(off + 8, c.channel);
+    view.setBigUint64(off + C.slotVaddr, c.slotVaddr, true);
+    view.setUint8(off + C.channel, c.channel);
   });
   view.setUint32(O.crc32, crc32(bytes), true);
   return bytes;
@@ -123,7 +103,7 @@ export function decodeTimerConfig(blob: Uint8Array): TimerConfig {
     ...(source === 'sched-tick' ? { tickUs: view.getUint32(O.tickUs, true) } : {}),
     clients: Array.from({ length: Math.min(count, TIMER_CONFIG_MAX_CLIENTS) }, (_, i) => {
       const off = O.clients + i * TIMER_CONFIG_CLIENT_SIZE;
-      return { slotVaddr: view.getBigUint64(off, true), channel: view.getUint8(off + 8) };
+      return { slotVaddr: view.getBigUint64(off + TIMER_CONFIG_CLIENT_OFFSETS.slotVaddr, true), channel: view.getUint8(off + TIMER_CONFIG_CLIENT_OFFSETS.channel) };
     }),
   };
 }

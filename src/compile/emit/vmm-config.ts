@@ -1,94 +1,24 @@
 /**
  * The VMM configuration blob: the bytes the link step writes into the `.vmm_config` section of
- * the runtime ELF. This file and `src/vmm-runtime/include/vmm_config.h` describe the same
- * layout; the C header pins every offset with `_Static_assert`, and the host tests check that
- * the C `vmm_config_check` accepts what `encodeVmmConfig` produces.
+ * the runtime ELF. Its layout is the runtime's (`src/vmm-runtime/include/vmm_config.h`), taken
+ * field by field from `../abi/vmm-config.ts`, which a test compares with the C header; the host
+ * tests check that the C `vmm_config_check` accepts what `encodeVmmConfig` produces.
  *
  * Pure: no file system, no environment. Invalid input is our own bug (validation runs before
  * emit), so the encoder throws instead of collecting diagnostics.
  */
-import { GIC, MICROKIT, PAGE_4K } from '../facts.js';
+import { crc32 } from '../abi/crc32.js';
+import {
+  VMM_CONFIG_DEVICE_KINDS, VMM_CONFIG_DEVICE_OFFSETS, VMM_CONFIG_DEVICE_SIZE, VMM_CONFIG_FLAG_IDLE_BLOCK, VMM_CONFIG_FLAG_INITRD_GZIP,
+  VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_GZIP_MIN_SIZE, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_IMAGE_OFFSETS, VMM_CONFIG_IRQ_OFFSETS,
+  VMM_CONFIG_IRQ_SIZE, VMM_CONFIG_MAGIC, VMM_CONFIG_MAX_CHANNEL, VMM_CONFIG_MAX_CHILD, VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS,
+  VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
+  VMM_CONFIG_VERSION, VMM_CONFIG_VIRTIO_KINDS, VMM_CONFIG_VIRTIO_OFFSETS, VMM_CONFIG_VIRTIO_READ_ONLY, VMM_CONFIG_VIRTIO_SIZE,
+} from '../abi/vmm-config.js';
+import { WAKE_SLOT_REGION_SIZE } from '../abi/wake.js';
+import { GIC, PAGE_4K } from '../model/facts.js';
 
-/** ELF section that holds the blob in the runtime ELF. */
-export const VMM_CONFIG_SECTION = '.vmm_config';
-/** Symbol naming the first byte of that section. */
-export const VMM_CONFIG_SYMBOL = 'vmm_config_blob';
-/** Bytes reserved for the blob in the section (zero-filled in the built ELF). */
-export const VMM_CONFIG_RESERVED_SIZE = 4096;
-/** 'S4VM' in memory order, read as a little-endian u32. */
-export const VMM_CONFIG_MAGIC = 0x4d563453;
-/** Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs that block. */
-export const VMM_CONFIG_VERSION = 4;
-/** Size of the version-3 structure (`sizeof(struct vmm_config)`). */
-export const VMM_CONFIG_HEADER_SIZE = 0x348;
-
-/** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
-export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
-export const VMM_CONFIG_FLAG_INITRD_GZIP = 1 << 1;
-/** `flags` bit: idle vCPUs are suspended and woken through the timer PD (vmm_wake.h). */
-export const VMM_CONFIG_FLAG_IDLE_BLOCK = 1 << 2;
-/** `timer_channel` when there is no timer PD. */
-export const VMM_CONFIG_NO_CHANNEL = 0xff;
-/** Bytes of a wake slot region (one page; vmm_wake.h WAKE_SLOT_REGION_SIZE). */
-export const WAKE_SLOT_REGION_SIZE = 0x1000n;
-/** RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
-const GZIP_MIN_SIZE = 18n;
-
-export const VMM_CONFIG_NAME_SIZE = 32;
-export const VMM_CONFIG_MAX_VCPUS = 8;
-export const VMM_CONFIG_MAX_IRQS = 32;
-export const VMM_CONFIG_MAX_DEVICES = 4;
-export const VMM_CONFIG_MAX_VIRTIO = 4;
-/** Guest-physical bytes of each virtio-mmio window. */
-export const VMM_CONFIG_VIRTIO_WINDOW = 0x1000;
-export const VMM_CONFIG_VIRTIO_READ_ONLY = 1 << 0;
-/** Microkit 2.0.1: 62 channels per protection domain (ids 0..61). */
-export const VMM_CONFIG_MAX_CHANNEL = MICROKIT.maxChannelId;
-/** Microkit child ids are 6 bits of a fault badge. */
-export const VMM_CONFIG_MAX_CHILD = MICROKIT.maxChildId;
-
-/** Field offsets of `struct vmm_config` (see vmm_config.h). */
-export const VMM_CONFIG_OFFSETS = {
-  magic: 0x000,
-  version: 0x004,
-  headerSize: 0x006,
-  totalSize: 0x008,
-  crc32: 0x00c,
-  vmName: 0x010,
-  gicVersion: 0x030,
-  vcpuCount: 0x031,
-  irqCount: 0x032,
-  deviceCount: 0x033,
-  flags: 0x034,
-  vcpuIds: 0x038,
-  gicdBase: 0x040,
-  gicrBase: 0x048,
-  giccBase: 0x050,
-  ramGuestBase: 0x058,
-  ramSize: 0x060,
-  ramVmmVaddr: 0x068,
-  entry: 0x070,
-  kernel: 0x078,
-  dtb: 0x090,
-  initrd: 0x0a8,
-  irqs: 0x0c0,
-  devices: 0x1c0,
-  kernelUnpackedSize: 0x220,
-  initrdUnpackedSize: 0x228,
-  wakeSlotVaddr: 0x230,
-  timerChannel: 0x238,
-  virtioCount: 0x240,
-  virtio: 0x248,
-} as const;
-/** Field offsets of `struct vmm_config_virtio`. */
-export const VMM_CONFIG_VIRTIO_OFFSETS = {
-  guestBase: 0x00, intid: 0x08, kind: 0x0a, flags: 0x0b, channel: 0x0c,
-  aVaddr: 0x10, aSize: 0x18, bVaddr: 0x20, bSize: 0x28, mac: 0x30, capacity: 0x38,
-} as const;
-export const VMM_CONFIG_VIRTIO_SIZE = 0x40;
-export const VMM_CONFIG_VIRTIO_KINDS = { net: 1, block: 2, console: 3 } as const;
-const IRQ_SIZE = 0x8;
-const DEVICE_SIZE = 0x18;
+const GZIP_MIN_SIZE = BigInt(VMM_CONFIG_GZIP_MIN_SIZE);
 
 /** Where a boot image is stored in the VMM's address space and where it goes in the guest. */
 export interface VmmConfigImage {
@@ -216,16 +146,6 @@ function inside(base: bigint, size: bigint, outer: bigint, outerSize: bigint): b
   return base >= outer && base + size <= outer + outerSize;
 }
 
-/** CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib computes it. */
-export function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 function validate(cfg: VmmConfig): void {
   const name = new TextEncoder().encode(cfg.vmName);
   if (name.length === 0 || name.length >= VMM_CONFIG_NAME_SIZE || name.includes(0)) {
@@ -335,7 +255,7 @@ function validate(cfg: VmmConfig): void {
 }
 
 /**
- * Encodes a VMM configuration as the version-3 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-4 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
@@ -344,11 +264,12 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   const bytes = new Uint8Array(VMM_CONFIG_HEADER_SIZE);
   const view = new DataView(bytes.buffer);
   const u64 = (off: number, v: bigint) => view.setBigUint64(off, v, true);
+  const I = VMM_CONFIG_IMAGE_OFFSETS;
   const image = (off: number, img: VmmConfigImage | undefined) => {
     if (img === undefined || img.size === 0n) return;
-    u64(off, img.vmmVaddr);
-    u64(off + 8, img.size);
-    u64(off + 16, img.guestAddr);
+    u64(off + I.vmmVaddr, img.vmmVaddr);
+    u64(off + I.size, img.size);
+    u64(off + I.guestAddr, img.guestAddr);
   };
   const irqs = cfg.irqs ?? [];
   const devices = cfg.devices ?? [];
@@ -379,18 +300,20 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   image(O.kernel, cfg.kernel);
   image(O.dtb, cfg.dtb);
   image(O.initrd, cfg.initrd);
+  const Q = VMM_CONFIG_IRQ_OFFSETS;
   irqs.forEach((irq, i) => {
-    const off = O.irqs + i * IRQ_SIZE;
-    view.setUint8(off, irq.channel);
-    view.setUint8(off + 1, irq.trigger === 'edge' ? 1 : 0);
-    view.setUint16(off + 2, irq.intid, true);
+    const off = O.irqs + i * VMM_CONFIG_IRQ_SIZE;
+    view.setUint8(off + Q.channel, irq.channel);
+    view.setUint8(off + Q.trigger, VMM_CONFIG_TRIGGERS[irq.trigger]);
+    view.setUint16(off + Q.intid, irq.intid, true);
   });
+  const D = VMM_CONFIG_DEVICE_OFFSETS;
   devices.forEach((d, i) => {
-    const off = O.devices + i * DEVICE_SIZE;
-    u64(off, d.guestBase);
-    u64(off + 8, d.size);
-    view.setUint16(off + 16, 1, true);
-    view.setUint16(off + 18, d.intid ?? 0, true);
+    const off = O.devices + i * VMM_CONFIG_DEVICE_SIZE;
+    u64(off + D.guestBase, d.guestBase);
+    u64(off + D.size, d.size);
+    view.setUint16(off + D.kind, VMM_CONFIG_DEVICE_KINDS[d.kind], true);
+    view.setUint16(off + D.intid, d.intid ?? 0, true);
   });
   u64(O.wakeSlotVaddr, cfg.wake?.slotVaddr ?? 0n);
   view.setUint8(O.timerChannel, cfg.wake?.timerChannel ?? VMM_CONFIG_NO_CHANNEL);
@@ -466,10 +389,11 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
 
   const u64 = (off: number) => view.getBigUint64(off, true);
   const flags = view.getUint32(O.flags, true);
+  const I = VMM_CONFIG_IMAGE_OFFSETS;
   const image = (off: number, flag = 0, unpackedAt = 0): VmmConfigImage => ({
-    vmmVaddr: u64(off),
-    size: u64(off + 8),
-    guestAddr: u64(off + 16),
+    vmmVaddr: u64(off + I.vmmVaddr),
+    size: u64(off + I.size),
+    guestAddr: u64(off + I.guestAddr),
     ...(flags & flag ? { unpackedSize: u64(unpackedAt) } : {}),
   });
   const nameBytes = blob.subarray(O.vmName, O.vmName + VMM_CONFIG_NAME_SIZE);
@@ -492,16 +416,18 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
     dtb: image(O.dtb),
     entry: u64(O.entry),
     irqs: Array.from({ length: irqCount }, (_, i) => {
-      const off = O.irqs + i * IRQ_SIZE;
+      const off = O.irqs + i * VMM_CONFIG_IRQ_SIZE;
+      const Q = VMM_CONFIG_IRQ_OFFSETS;
       return {
-        channel: view.getUint8(off),
-        trigger: view.getUint8(off + 1) === 1 ? ('edge' as const) : ('level' as const),
-        intid: view.getUint16(off + 2, true),
+        channel: view.getUint8(off + Q.channel),
+        trigger: view.getUint8(off + Q.trigger) === VMM_CONFIG_TRIGGERS.edge ? ('edge' as const) : ('level' as const),
+        intid: view.getUint16(off + Q.intid, true),
       };
     }),
     devices: Array.from({ length: deviceCount }, (_, i) => {
-      const off = O.devices + i * DEVICE_SIZE;
-      return { kind: 'pl011' as const, guestBase: u64(off), size: u64(off + 8), intid: view.getUint16(off + 18, true) };
+      const off = O.devices + i * VMM_CONFIG_DEVICE_SIZE;
+      const D = VMM_CONFIG_DEVICE_OFFSETS;
+      return { kind: 'pl011' as const, guestBase: u64(off + D.guestBase), size: u64(off + D.size), intid: view.getUint16(off + D.intid, true) };
     }),
   };
   if (flags & VMM_CONFIG_FLAG_IDLE_BLOCK) cfg.wake = { slotVaddr: u64(O.wakeSlotVaddr), timerChannel: view.getUint8(O.timerChannel) };

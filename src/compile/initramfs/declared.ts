@@ -1,5 +1,5 @@
 // The archive of an initramfs() declared in a systems.ts. Pure: the caller reads the host files
-// and resolves the kernel modules (src/cli/stages/initramfs-modules.ts).
+// and resolves the kernel modules (src/compile/load/initramfs-modules.ts).
 import type { Initramfs } from '../../dsl/initramfs.js';
 import { normaliseCpioPath, writeCpio, type CpioEntry } from './cpio.js';
 import { DECLARED_INIT_PATH, formatModulesDep, moduleLoadingInit } from './kernel-modules.js';

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hex } from '../../format.js';
 import type { Board } from '../boards.js';
-import { error, type Diagnostic } from '../diagnostics.js';
-import type { Loc } from '../model.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
+import type { Loc } from '../model/index.js';
 import { ElfError, PT_LOAD, readElf } from './elf.js';
 
 // Microkit 2.0.1 (tool/microkit/src/main.rs, build_system: `reserved_base =

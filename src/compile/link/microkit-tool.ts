@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { hex } from '../../format.js';
-import { error, UserError, type Diagnostic } from '../diagnostics.js';
-import type { Loc } from '../model.js';
+import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
+import type { Loc } from '../model/index.js';
 import { mib, type LoaderSpace } from './loader-space.js';
 
 export interface MicrokitRun {

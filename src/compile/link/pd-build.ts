@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { error, UserError, type Diagnostic } from '../diagnostics.js';
+import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
 
 export interface PdBuildRequest {
   /** The protection domain: its name names the ELF (`<name>.elf`). */

@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { error, UserError, type RuleId } from '../diagnostics.js';
-import { removeAtExit } from '../../run/cleanup.js';
+import { error, UserError, type RuleId } from '../diagnostics/index.js';
+import { removeAtExit } from '../../cleanup.js';
 
 export interface BuildRuntimeOptions {
   /** Microkit 2.0.1 SDK directory (usually `$MICROKIT_SDK`); undefined if not set. */

@@ -1,7 +1,8 @@
 // Link the timer PD: the cached timer.elf of the runtime, with the config blob that names its
 // time source and its clients (the VMMs it wakes) written into `.timer_config`. Pure.
-import { encodeTimerConfig, TIMER_CONFIG_SECTION, type TimerConfig } from '../emit/timer-config.js';
-import type { VmmTimerModel } from '../model.js';
+import { encodeTimerConfig, type TimerConfig } from '../emit/timer-config.js';
+import { TIMER_CONFIG_SECTION } from '../abi/timer-config.js';
+import type { VmmTimerModel } from '../model/index.js';
 import { patchSection } from './elf.js';
 
 export function timerConfigOf(timer: VmmTimerModel): TimerConfig {

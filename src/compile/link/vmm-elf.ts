@@ -3,12 +3,13 @@
 // runtime where they are and where they go. No C compiler runs per system: the runtime is built
 // once per (board, config, SDK), and everything that differs between systems is data.
 import { crc32 as zlibCrc32, deflateRawSync, constants as zlibConstants } from 'node:zlib';
-import { encodeVmmConfig, VMM_CONFIG_SECTION, type VmmConfig, type VmmConfigImage, type VmmConfigVirtio } from '../emit/vmm-config.js';
-import { netLinkRegionSize } from '../emit/net-link.js';
+import { encodeVmmConfig, type VmmConfig, type VmmConfigImage, type VmmConfigVirtio } from '../emit/vmm-config.js';
+import { VMM_CONFIG_SECTION } from '../abi/vmm-config.js';
+import { netLinkRegionSize } from '../abi/net-link.js';
 import type { LinuxPlacement } from '../guest/placement.js';
 import type { Board } from '../boards.js';
-import { UserError, type Diagnostic } from '../diagnostics.js';
-import type { GuestModel, Loc } from '../model.js';
+import { UserError, type Diagnostic } from '../diagnostics/index.js';
+import type { GuestModel, Loc } from '../model/index.js';
 import { addLoadSegment, patchSection, PF_R } from './elf.js';
 import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, type LoaderSpace, type PlacedData } from './loader-space.js';
 

@@ -4,7 +4,7 @@
 // and a region without a size gets the file's, rounded up to its page size (sdf.rs determine_size).
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { SystemModel } from '../model.js';
+import type { SystemModel } from '../model/index.js';
 
 export function resolvePrefills(model: SystemModel, searchPaths: readonly string[]): void {
   for (const mr of model.memoryRegions) {

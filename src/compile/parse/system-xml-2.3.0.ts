@@ -2,7 +2,7 @@
 // (tool/microkit/src/sdf.rs at 2.3.0): PD cpu, fpu and domain, a child's setvar_id, <cspace>
 // with cap_tcb, cap_sc and cap_vspace, and <domains> with the domain schedule. The x86 elements
 // (ioport, io_address_space) are rejected: every board here is AArch64.
-import type { CapMapModel, DomainsModel, ProtectionDomainModel, SystemModel } from '../model.js';
+import type { CapMapModel, DomainsModel, ProtectionDomainModel, SystemModel } from '../model/index.js';
 import type { Reader } from './system-xml.js';
 import type { XmlElement } from './xml-tree.js';
 

@@ -4,13 +4,12 @@
 // irq, channel end and vCPU ids; no <system> element) we report a plain error instead. Microkit
 // 2.3.0's x86 elements get a clear "not on this board" error: every board here is AArch64.
 import type { Board } from '../boards.js';
-import { error, type Diagnostic, type RuleId } from '../diagnostics.js';
+import { error, type Diagnostic, type RuleId } from '../diagnostics/index.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type IrqModel, type Loc, type MapModel, type MemoryRegionModel,
   type ProtectionDomainModel, type SystemModel, type VirtualMachineModel,
-} from '../model.js';
-import { DEFAULT_BUDGET } from '../resolve/index.js';
-import { DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../facts.js';
+} from '../model/index.js';
+import { DEFAULT_BUDGET, DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../model/facts.js';
 import { readPd230Attributes, readRelease230Children, readRelease230System, release230Attributes } from './system-xml-2.3.0.js';
 import { markGeneratedTimer } from './generated.js';
 import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';

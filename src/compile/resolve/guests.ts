@@ -5,13 +5,13 @@
 // the VMM.
 import type { VirtualMachine, Passthrough, DeviceSpec } from '../../dsl/vm.js';
 import { findBoardDevice, type Board, type BoardDevice } from '../boards.js';
-import { error } from '../diagnostics.js';
-import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model.js';
-import { DEFAULT_BUDGET, type Resolution } from './index.js';
+import { error } from '../diagnostics/index.js';
+import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model/index.js';
+import type { Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
-import { GIC } from '../facts.js';
+import { DEFAULT_BUDGET, GIC } from '../model/facts.js';
 import { virtioDevicesOf } from './virtio.js';
-import { VMM_CONFIG_MAX_VCPUS } from '../emit/vmm-config.js';
+import { VMM_CONFIG_MAX_VCPUS } from '../abi/vmm-config.js';
 
 export const DEFAULT_VMM_PRIORITY = 254;
 export const DEFAULT_VM_PRIORITY = 100;
@@ -231,7 +231,7 @@ function emulatedDevicesOf(r: Resolution, vm: VirtualMachine, board: Board): Gue
   return out;
 }
 
-/** What the CLI learnt about the kernel and initrd files (or where an initramfs() was packed). */
+/** What the load stage learnt about the kernel and initrd files (or where an initramfs() was packed). */
 function guestImages(r: Resolution, vm: VirtualMachine): Pick<GuestModel, 'kernel' | 'initrd'> {
   const kernelFacts = r.input.images.get(vm.kernel.path);
   const initrdPath = vm.initrd === undefined ? undefined

@@ -4,7 +4,7 @@
 // automatic ones take the lowest free value in declaration order, so adding a construct at the
 // end of a file never renumbers the ones before it.
 
-import { MICROKIT, PAGE_2M, PAGE_4K } from '../facts.js';
+import { MICROKIT, PAGE_2M, PAGE_4K } from '../model/facts.js';
 
 /** Microkit 2.0.1 (sdf.rs PD_MAX_ID): ids 0..61; bits 62 and 63 of the badge mark PPCs and faults. */
 export const MAX_CHANNEL_ID = MICROKIT.maxChannelId;

@@ -6,19 +6,19 @@ import type { System } from '../../dsl/system.js';
 import type { BareVirtualMachine, ChannelEnd, Irq, Mapping, MemoryRegion, ProtectionDomain } from '../../dsl/constructs.js';
 import type { VirtualMachine } from '../../dsl/vm.js';
 import type { Board } from '../boards.js';
-import { error, type Diagnostic } from '../diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type GuestModel, type IrqModel, type Loc, type MapModel,
   type DomainsModel, type MemoryRegionModel, type ProtectionDomainModel, type RegionRole, type VirtualMachineModel,
-} from '../model.js';
+} from '../model/index.js';
 import { IdAllocator, MAX_CHANNEL_ID, PAGE_4K, VaddrAllocator, effectivePageSize } from './ids.js';
 import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
-import { MICROKIT, microkitFacts, type MicrokitRelease } from '../facts.js';
+import { DEFAULT_BUDGET, MICROKIT, microkitFacts, type MicrokitRelease } from '../model/facts.js';
 
-/** What the CLI learnt about an input file (it reads files; resolution does not). */
+/** What the load stage learnt about an input file (load/images.ts reads files; resolution does not). */
 export interface ImageFacts {
   /** Bytes that go into guest RAM (for a compressed kernel: the unpacked Image). */
   size: bigint;
@@ -39,7 +39,7 @@ export interface ResolveInput {
   images: ReadonlyMap<string, ImageFacts>;
   /**
    * Where each initramfs() of the system was packed (or, when an input is missing, the path of
-   * that input): the CLI builds the archives before resolution.
+   * that input): the load stage builds the archives before resolution.
    */
   initramfsPaths?: ReadonlyMap<object, string>;
   /** The Microkit release: its defaults (a PD's stack) and what it allows. @default '2.0.1' */
@@ -49,12 +49,9 @@ export interface ResolveInput {
 }
 
 export interface ResolveResult {
-  model: import('../model.js').SystemModel;
+  model: import('../model/index.js').SystemModel;
   diagnostics: Diagnostic[];
 }
-
-export const DEFAULT_BUDGET = MICROKIT.defaultBudget;
-export const DEFAULT_STACK_SIZE = MICROKIT.defaultStack;
 
 interface PendingMap { pd: ProtectionDomainModel; map: MapModel; size: bigint; align: bigint }
 interface PendingId { pd: ProtectionDomainModel; assign: (id: number) => void; what: string; loc: Loc }
@@ -96,7 +93,7 @@ export class Resolution {
 
   /**
    * Microkit 2.3.0 prefill: the tool finds the file by its name on the search path (the link
-   * step passes the file's directory); the CLI learnt its length. A region without a size takes
+   * step passes the file's directory); the load stage learnt its length. A region without a size takes
    * the file's, rounded up to its page size (sdf.rs determine_size).
    */
   private prefillOf(mr: MemoryRegion): Pick<MemoryRegionModel, 'prefill' | 'sizeFromPrefill' | 'prefillBootinfo' | 'size'> | {} {

@@ -8,12 +8,12 @@ import type { System } from '../../dsl/system.js';
 import type { VirtualMachine } from '../../dsl/vm.js';
 import type { NetLink, NetLinkEndpoint } from '../../dsl/virtio.js';
 import { findBoardDevice, type Board } from '../boards.js';
-import { error } from '../diagnostics.js';
-import type { ChannelEndModel, GuestModel, Loc, MapModel, NetLinkModel, ProtectionDomainModel, VirtioDeviceModel } from '../model.js';
+import { error } from '../diagnostics/index.js';
+import type { ChannelEndModel, GuestModel, Loc, MapModel, NetLinkModel, ProtectionDomainModel, VirtioDeviceModel } from '../model/index.js';
 import type { Resolution } from './index.js';
 import { PAGE_4K } from './ids.js';
-import { netLinkRegionSize } from '../emit/net-link.js';
-import { VMM_CONFIG_VIRTIO_WINDOW } from '../emit/vmm-config.js';
+import { netLinkRegionSize } from '../abi/net-link.js';
+import { VMM_CONFIG_VIRTIO_WINDOW } from '../abi/vmm-config.js';
 
 /** virtio 1.2 §4.2.2: the register layout ends at 0x100 + the device's config space; one page each (vmm_config.h). */
 export const VIRTIO_WINDOW_SIZE = BigInt(VMM_CONFIG_VIRTIO_WINDOW);

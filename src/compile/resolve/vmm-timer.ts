@@ -6,14 +6,15 @@
 // ordinary model data: validated, emitted, drawn and compared like the user's own elements.
 import type { System } from '../../dsl/system.js';
 import type { Board } from '../boards.js';
-import { error } from '../diagnostics.js';
+import { error } from '../diagnostics/index.js';
 import {
   newProtectionDomain, type ChannelEndModel, type GuestModel, type IrqModel, type MapModel, type ProtectionDomainModel,
   type VmmTimerClient, type VmmTimerModel,
-} from '../model.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE, type Resolution } from './index.js';
+} from '../model/index.js';
+import type { Resolution } from './index.js';
+import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../model/facts.js';
 import { PAGE_4K } from './ids.js';
-import { WAKE_SLOT_REGION_SIZE } from '../emit/vmm-config.js';
+import { WAKE_SLOT_REGION_SIZE } from '../abi/wake.js';
 
 export const DEFAULT_VMM_TIMER_NAME = 'vmm_timer';
 export const DEFAULT_VMM_TIMER_PRIORITY = 254;

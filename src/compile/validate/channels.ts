@@ -1,7 +1,7 @@
 // Channels: ends name PDs of the system, ids are in range and unique within each PD (shared with
 // its IRQs), and protected procedure calls go one way, to a strictly higher priority.
-import { error, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type Loc, type SystemModel } from '../model.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type Loc, type SystemModel } from '../model/index.js';
 import { LIMITS } from './common.js';
 
 export function checkChannels(system: SystemModel): Diagnostic[] {

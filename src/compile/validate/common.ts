@@ -9,7 +9,7 @@ export function overlaps(aStart: bigint, aSize: bigint, bStart: bigint, bSize: b
   return aStart < bStart + bSize && bStart < aStart + aSize;
 }
 
-export { PAGE_SIZES } from '../facts.js';
+export { PAGE_SIZES } from '../model/facts.js';
 
-/** Microkit 2.0.1 limits (tool/microkit/src/sdf.rs and lib.rs): see ../facts.ts. */
-export { MICROKIT as LIMITS } from '../facts.js';
+/** Microkit 2.0.1 limits (tool/microkit/src/sdf.rs and lib.rs): see ../model/facts.ts. */
+export { MICROKIT as LIMITS } from '../model/facts.js';

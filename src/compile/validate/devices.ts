@@ -1,7 +1,7 @@
 // Devices reachable from more than one PD or VM. Two owners of one UART is the classic mistake
 // of hand-written systems (each believes it owns the hardware); sharing must be said out loud.
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { mappingContexts, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { mappingContexts, type SystemModel } from '../model/index.js';
 import { inBoardRam } from './maps.js';
 
 export function checkDevices(system: SystemModel): Diagnostic[] {

@@ -1,9 +1,9 @@
 // Guests: what the VMM needs to boot Linux (the images are known and fit into guest RAM).
-import { error, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type SystemModel } from '../model.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type SystemModel } from '../model/index.js';
 import { overlaps, range } from './common.js';
 import { humanSize } from '../../format.js';
-import { VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS, VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_NAME_SIZE } from '../emit/vmm-config.js';
+import { VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS, VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_NAME_SIZE } from '../abi/vmm-config.js';
 
 export function checkGuests(system: SystemModel): Diagnostic[] {
   const out: Diagnostic[] = [];

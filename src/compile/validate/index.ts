@@ -1,6 +1,6 @@
 // Validate: every rule family runs on the whole model and all problems come back together.
-import type { Diagnostic } from '../diagnostics.js';
-import type { SystemModel } from '../model.js';
+import type { Diagnostic } from '../diagnostics/index.js';
+import type { SystemModel } from '../model/index.js';
 import { checkNames } from './names.js';
 import { checkMemoryRegions } from './memory-regions.js';
 import { checkProtectionDomains } from './protection-domains.js';

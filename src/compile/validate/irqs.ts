@@ -1,6 +1,6 @@
 // Interrupts: ids in range, a known trigger, an INTID the board has, and no interrupt claimed twice.
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type IrqModel, type ProtectionDomainModel, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type IrqModel, type ProtectionDomainModel, type SystemModel } from '../model/index.js';
 import { LIMITS } from './common.js';
 
 export function checkIrqs(system: SystemModel): Diagnostic[] {

@@ -1,10 +1,10 @@
 // Mappings into PDs and VMs: the region exists, the address is aligned and in range, no two
 // mappings in one address space overlap, permissions are ones the kernel accepts, and no device
 // is mapped writable and executable.
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { mappingContexts, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { mappingContexts, type SystemModel } from '../model/index.js';
 import { userTop } from '../boards.js';
-import { microkitFacts } from '../facts.js';
+import { microkitFacts } from '../model/facts.js';
 import { hex } from '../../format.js';
 import { overlaps, range } from './common.js';
 

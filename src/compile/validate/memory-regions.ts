@@ -1,6 +1,6 @@
 // Memory regions: page sizes, alignment, physical overlap (Microkit's checks) and unused regions.
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { mappingContexts, allProtectionDomains, type MemoryRegionModel, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { mappingContexts, allProtectionDomains, type MemoryRegionModel, type SystemModel } from '../model/index.js';
 import { hex } from '../../format.js';
 import { PAGE_SIZES, overlaps, range } from './common.js';
 

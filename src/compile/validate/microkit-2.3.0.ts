@@ -6,11 +6,11 @@
 //   (capdl/builder.rs: "range start index ... out of range" slicing past the file's end);
 // - vcpu setvar_id is read from the virtual_machine element, not the vcpu, so it is never set;
 // - auto-numbered domains may be given the id KernelNumDomains (the loop runs 0..=num_domains).
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, mappingContexts, type Loc, type MemoryRegionModel, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, mappingContexts, type Loc, type MemoryRegionModel, type SystemModel } from '../model/index.js';
 import { hex } from '../../format.js';
-import { MICROKIT_RELEASES, microkitFacts } from '../facts.js';
-import { kernelLimits, type KernelLimits } from '../target.js';
+import { MICROKIT_RELEASES, microkitFacts } from '../model/facts.js';
+import { kernelLimits, type KernelLimits } from '../model/target.js';
 import { PAGE_SIZES } from './common.js';
 
 export function checkMicrokitRelease(system: SystemModel): Diagnostic[] {

@@ -1,7 +1,7 @@
 // Names and counts: what the Microkit tool checks across the whole system, plus duplicate VM
 // names (its comparison is of whole VMs, so two VMs with one name but other differences pass).
-import { error, warning, type Diagnostic, type RuleId } from '../diagnostics.js';
-import { allProtectionDomains, type Loc, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic, type RuleId } from '../diagnostics/index.js';
+import { allProtectionDomains, type Loc, type SystemModel } from '../model/index.js';
 import { LIMITS } from './common.js';
 
 function duplicates<T extends { name: string; loc: Loc }>(items: T[], id: RuleId, what: string, hint: string): Diagnostic[] {

@@ -7,9 +7,9 @@
 // every flow into its target from a source it does not list, and a flow from a listed source
 // still needs an allow() or a shared trust domain. So adding an only() can never let more
 // through, whatever else the policy says.
-import { error, warning, type Diagnostic } from '../diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { deriveFlows, type Flow, type FlowGraph } from '../flows.js';
-import type { Loc, PolicyModel, SystemModel } from '../model.js';
+import type { Loc, PolicyModel, SystemModel } from '../model/index.js';
 
 type Rule = PolicyModel['rules'][number];
 

@@ -1,7 +1,7 @@
 // Protection domain attributes, children and setvars (Microkit's checks, plus the child-id and
 // setvar region checks the Microkit tool leaves to a panic or a silent truncation).
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type ProtectionDomainModel, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type ProtectionDomainModel, type SystemModel } from '../model/index.js';
 import { hex } from '../../format.js';
 import { LIMITS, PAGE_SIZES } from './common.js';
 

@@ -1,8 +1,8 @@
 // virtio devices and network links: what the VMM can serve, and windows no mapping covers.
-import { error, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type SystemModel } from '../model.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type SystemModel } from '../model/index.js';
 import { overlaps, range } from './common.js';
-import { VMM_CONFIG_MAX_VIRTIO } from '../emit/vmm-config.js';
+import { VMM_CONFIG_MAX_VIRTIO } from '../abi/vmm-config.js';
 
 function checkGuestVirtio(system: SystemModel, out: Diagnostic[]): void {
   const pds = allProtectionDomains(system);

@@ -1,8 +1,8 @@
 // Virtual machines: vCPUs, scheduling, and what a guest on this board needs from its mappings:
 // the GIC virtual CPU interface where it expects its CPU interface (GICv2), and nothing mapped
 // over the GIC registers the VMM must emulate (a guest access there has to fault to the VMM).
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type SystemModel, type VirtualMachineModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type SystemModel, type VirtualMachineModel } from '../model/index.js';
 import { hex } from '../../format.js';
 import { checkScheduling } from './protection-domains.js';
 import { LIMITS, overlaps, range } from './common.js';

@@ -1,7 +1,7 @@
 // The timer PD that wakes idle vCPUs: its time source exists on this board and kernel, the
 // kernel keeps guest time running while a vCPU sleeps, and its priority lets it run.
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import { allProtectionDomains, type SystemModel } from '../model.js';
+import { error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { allProtectionDomains, type SystemModel } from '../model/index.js';
 
 export function checkVmmTimer(system: SystemModel): Diagnostic[] {
   const timer = system.vmmTimer;

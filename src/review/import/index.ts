@@ -9,11 +9,11 @@
 import { validateSystem } from '../../compile/validate/index.js';
 import path from 'node:path';
 import { Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from 'ts-morph';
-import { error, type Diagnostic } from '../../compile/diagnostics.js';
-import { allProtectionDomains, mappingContexts, type ProtectionDomainModel, type SystemModel } from '../../compile/model.js';
+import { error, type Diagnostic } from '../../compile/diagnostics/index.js';
+import { allProtectionDomains, mappingContexts, type ProtectionDomainModel, type SystemModel } from '../../compile/model/index.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
 import { resolvePrefills } from '../../compile/parse/prefill.js';
-import type { MicrokitRelease } from '../../compile/facts.js';
+import type { MicrokitRelease } from '../../compile/model/facts.js';
 import { arr, call, obj, print, raw, type Code } from './layout.js';
 import { readXmlComments, type XmlComments } from './xml-comments.js';
 import { assignIdentifiers, decimal, str, Writer } from './writer.js';

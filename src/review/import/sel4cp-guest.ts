@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Board, BoardDevice } from '../../compile/boards.js';
-import type { IrqModel, MapModel, MemoryRegionModel, ProtectionDomainModel, VirtualMachineModel } from '../../compile/model.js';
+import type { IrqModel, MapModel, MemoryRegionModel, ProtectionDomainModel, VirtualMachineModel } from '../../compile/model/index.js';
 import { DEFAULT_VM_PRIORITY, DEFAULT_VMM_PRIORITY } from '../../compile/resolve/guests.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../../compile/resolve/index.js';
+import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../../compile/model/facts.js';
 import { hex } from '../../format.js';
 import type { ImportedGuest } from './index.js';
 import { arr, call, obj, raw, type Code } from './layout.js';

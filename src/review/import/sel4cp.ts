@@ -11,9 +11,9 @@
 // write the notes and the virtualMachine() calls from the settled plans.
 import path from 'node:path';
 import { findBoard, type Board, type BoardDevice } from '../../compile/boards.js';
-import { error, type Diagnostic } from '../../compile/diagnostics.js';
-import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel, VirtualMachineModel } from '../../compile/model.js';
-import { allProtectionDomains, mappingContexts } from '../../compile/model.js';
+import { error, type Diagnostic } from '../../compile/diagnostics/index.js';
+import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel, SystemModel, VirtualMachineModel } from '../../compile/model/index.js';
+import { allProtectionDomains, mappingContexts } from '../../compile/model/index.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
 import { DEFAULT_VM_PRIORITY, DEFAULT_VMM_PRIORITY } from '../../compile/resolve/guests.js';
 import { validateSystem } from '../../compile/validate/index.js';

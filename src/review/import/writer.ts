@@ -3,9 +3,8 @@
 // records which DSL functions the file must import. Shared by the Microkit importer (index.ts) and
 // the seL4 Core Platform one (sel4cp.ts).
 import { hexGrouped } from '../../format.js';
-import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel } from '../../compile/model.js';
-import { DEFAULT_BUDGET } from '../../compile/resolve/index.js';
-import { microkitFacts, type MicrokitRelease } from '../../compile/facts.js';
+import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel } from '../../compile/model/index.js';
+import { DEFAULT_BUDGET, microkitFacts, type MicrokitRelease } from '../../compile/model/facts.js';
 import { arr, call, obj, raw, type Code } from './layout.js';
 import { elementKey, type XmlComments } from './xml-comments.js';
 

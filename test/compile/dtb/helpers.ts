@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compileDts } from '../../../src/compile/dtb/dtc.js';
 
 /** Tests run from dist/test/compile/dtb; the repository is four levels up. */
-export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../../../..', import.meta.url));
 export const fixtureDir = join(repoRoot, 'test', 'fixtures', 'dtb');
 export const guestCacheDir = join(repoRoot, '.cache', 'guest');
 

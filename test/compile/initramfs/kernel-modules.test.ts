@@ -9,14 +9,14 @@ import { readFileSync } from 'node:fs';
 import { initramfs } from '../../../src/dsl/initramfs.js';
 import { file } from '../../../src/dsl/context.js';
 import { DslError } from '../../../src/dsl/errors.js';
-import { UserError } from '../../../src/compile/diagnostics.js';
+import { UserError } from '../../../src/compile/diagnostics/index.js';
 import { readCpio } from '../../../src/compile/initramfs/cpio.js';
 import { buildDeclaredInitramfs } from '../../../src/compile/initramfs/declared.js';
 import {
   DECLARED_INIT_PATH, closestNames, formatModulesDep, modinfoDepends, moduleCompression, moduleName, parseModulesBuiltin,
   parseModulesDep, readModinfo, resolveModules,
 } from '../../../src/compile/initramfs/kernel-modules.js';
-import { readDeclaredModules } from '../../../src/cli/stages/initramfs-modules.js';
+import { readDeclaredModules } from '../../../src/compile/load/initramfs-modules.js';
 import { GUEST_IP_PARAM, networkSetupScript, qemuVirtGuestCmdline } from '../../../src/compile/initramfs/busybox-initramfs.js';
 import { fixtures, runCli } from '../../helpers.js';
 

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { findBoard } from '../../../src/compile/boards.js';
-import { UserError } from '../../../src/compile/diagnostics.js';
+import { UserError } from '../../../src/compile/diagnostics/index.js';
 import { runMicrokit } from '../../../src/compile/link/microkit-tool.js';
 import { loaderSpace, loaderSpaceNeeded } from '../../../src/compile/link/loader-space.js';
 import { gzipImage } from '../../../src/compile/link/vmm-elf.js';
-import { loadBoards } from '../../../src/cli/io.js';
-import { synthesise } from '../../../src/cli/pipeline.js';
+import { loadBoards } from '../../../src/compile/load/boards.js';
+import { synthesise } from '../../../src/compile/synthesise.js';
 import { missing, repoRoot, testIf } from '../../helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-loader-space-'));

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRuntime } from '../../../src/compile/link/runtime-build.js';
-import { UserError } from '../../../src/compile/diagnostics.js';
-import { VMM_CONFIG_RESERVED_SIZE, VMM_CONFIG_SECTION, VMM_CONFIG_SYMBOL } from '../../../src/compile/emit/vmm-config.js';
+import { UserError } from '../../../src/compile/diagnostics/index.js';
+import { VMM_CONFIG_RESERVED_SIZE, VMM_CONFIG_SECTION, VMM_CONFIG_SYMBOL } from '../../../src/compile/abi/vmm-config.js';
 import { missing, testIf } from '../../helpers.js';
 
 const sdk = process.env['MICROKIT_SDK'];

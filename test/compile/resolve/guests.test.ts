@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findBoard, type Board } from '../../../src/compile/boards.js';
-import { loadBoards } from '../../../src/cli/io.js';
-import { loadSystem } from '../../../src/compile/load.js';
+import { loadBoards } from '../../../src/compile/load/boards.js';
+import { loadSystem } from '../../../src/compile/load/index.js';
 import { resolveSystem } from '../../../src/compile/resolve/index.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-resolve-'));

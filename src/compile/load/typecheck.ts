@@ -15,10 +15,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Project, ts } from 'ts-morph';
-import { error, type Diagnostic } from './diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/index.js';
 
 /** The DSL's declarations: dist/src/index.d.ts beside the index.js a systems.ts imports. */
-const dslTypes = fileURLToPath(new URL('../index.d.ts', import.meta.url));
+const dslTypes = fileURLToPath(new URL('../../index.d.ts', import.meta.url));
 
 /** Diagnostics that only say the host's Node.js declarations are not installed (not the user's mistake). */
 const MISSING_NODE_TYPES = new Set([2580, 2591, 2592, 2503]);

@@ -1,5 +1,5 @@
 // Problems as data: validation collects them all, the CLI prints them like a compiler.
-import type { Loc } from './model.js';
+import type { Loc } from '../model/index.js';
 import type { RuleId } from './rules.js';
 
 export type { RuleId } from './rules.js';
@@ -12,7 +12,7 @@ export interface Note {
 }
 
 export interface Diagnostic {
-  /** Stable id, e.g. 'map-overlap' (src/compile/rules.ts lists them all): tests and users can rely on it. */
+  /** Stable id, e.g. 'map-overlap' (src/compile/diagnostics/rules.ts lists them all): tests and users can rely on it. */
   id: RuleId;
   severity: Severity;
   message: string;

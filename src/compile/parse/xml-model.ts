@@ -3,15 +3,14 @@
 // an SDK is there, and its prefill files found on the search path (the file's own directory
 // first, then --search-path, as the Microkit tool is usually run from beside the file).
 import path from 'node:path';
-import type { Board } from '../../compile/boards.js';
-import type { Diagnostic } from '../../compile/diagnostics.js';
-import type { MicrokitRelease } from '../../compile/facts.js';
-import type { SystemModel } from '../../compile/model.js';
-import { parseSystemXml, type SystemDialect } from '../../compile/parse/system-xml.js';
-import type { MicrokitConfig } from '../../compile/target.js';
-import { kernelConfig, microkitRelease } from '../io.js';
-import { checkConfig } from './model.js';
-import { resolvePrefills } from '../../compile/parse/prefill.js';
+import type { Board } from '../boards.js';
+import type { Diagnostic } from '../diagnostics/index.js';
+import type { MicrokitRelease } from '../model/facts.js';
+import type { SystemModel } from '../model/index.js';
+import { parseSystemXml, type SystemDialect } from './system-xml.js';
+import { kernelConfig, microkitRelease } from '../model/sdk.js';
+import { checkConfig, type MicrokitConfig } from '../model/target.js';
+import { resolvePrefills } from './prefill.js';
 
 export interface XmlModelOptions {
   board: Board | undefined;

@@ -1,7 +1,8 @@
 // What must not outlive the process: temporary directories (the loader's bundle, the output
-// staging directory) and child processes (QEMU). On a normal exit, and on Ctrl-C, SIGTERM or
-// SIGHUP, every registered cleanup runs synchronously before the process ends; then the signal
-// ends it with the shell's convention, 128 + its number.
+// staging directory, a runtime build) and child processes (QEMU). On a normal exit, and on
+// Ctrl-C, SIGTERM or SIGHUP, every registered cleanup runs synchronously before the process ends;
+// then the signal ends it with the shell's convention, 128 + its number. compile/, cli/ and run/
+// all register cleanups, so this sits beside them rather than inside one of them.
 import { rmSync } from 'node:fs';
 
 type Cleanup = () => void;

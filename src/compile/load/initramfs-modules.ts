@@ -3,10 +3,10 @@
 import path from 'node:path';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Initramfs } from '../../dsl/initramfs.js';
-import { error, UserError, type Diagnostic } from '../../compile/diagnostics.js';
-import type { DeclaredModules, PackedModule } from '../../compile/initramfs/declared.js';
-import { moduleCompression, moduleName, parseModulesBuiltin, parseModulesDep, resolveModules, type ModuleDepEntry } from '../../compile/initramfs/kernel-modules.js';
-import { guestCacheDir } from '../io.js';
+import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
+import type { DeclaredModules, PackedModule } from '../initramfs/declared.js';
+import { moduleCompression, moduleName, parseModulesBuiltin, parseModulesDep, resolveModules, type ModuleDepEntry } from '../initramfs/kernel-modules.js';
+import { guestCacheDir } from '../package.js';
 
 /** Where `npm run guest` puts Debian's modules: one `<release>/` directory. */
 export function defaultModulesDir(): string {

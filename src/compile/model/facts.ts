@@ -1,6 +1,6 @@
 // Microkit and architecture facts, in one place: every stage that needs a limit or a frame size
-// imports it from here. (The VMM runtime's own limits, which its C header pins, live with the
-// blob layout in emit/vmm-config.ts; test/compile/emit/*.test.ts compares both with the header.)
+// imports it from here. (The VMM runtime's own limits and layouts, which its C headers pin, are
+// in ../abi/; test/compile/abi/headers.test.ts compares them with the headers.)
 
 /** The Microkit releases sel4cp-synth targets; the SDK's VERSION file names one. */
 export const MICROKIT_RELEASE_NAMES = ['2.0.1', '2.3.0'] as const;
@@ -74,6 +74,11 @@ export function microkitFacts(release: MicrokitRelease | undefined): MicrokitFac
 
 /** Limits that are the same in every release (ids, priorities, counts). */
 export const MICROKIT = MICROKIT_2_0_1;
+
+/** sdf.rs PD defaults: a budget of 1000 µs (the same in every release). */
+export const DEFAULT_BUDGET = MICROKIT.defaultBudget;
+/** Microkit 2.0.1's PD_DEFAULT_STACK_SIZE (2.3.0's is `microkitFacts('2.3.0').defaultStack`). */
+export const DEFAULT_STACK_SIZE = MICROKIT.defaultStack;
 
 /** AArch64 translation granule pages Microkit maps with (4 KiB granule: 4 KiB and 2 MiB). */
 export const PAGE_4K = 0x1000n;

@@ -7,16 +7,16 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
-import { markContextRead, setContext } from '../dsl/context.js';
-import type { System } from '../dsl/system.js';
-import type { Policy } from '../dsl/policy.js';
-import { error, UserError } from './diagnostics.js';
+import { contextKeysRead, markContextRead, setContext } from '../../dsl/context.js';
+import type { System } from '../../dsl/system.js';
+import type { Policy } from '../../dsl/policy.js';
+import { error, UserError, warning, type Diagnostic } from '../diagnostics/index.js';
 import { typeCheck } from './typecheck.js';
-import { removeAtExit } from '../run/cleanup.js';
-import type { LoadWorkerInput, LoadWorkerResult } from './load-worker.js';
+import { removeAtExit } from '../../cleanup.js';
+import type { LoadWorkerInput, LoadWorkerResult } from './worker.js';
 
-const dslEntry = fileURLToPath(new URL('../index.js', import.meta.url));
-const workerFile = new URL('./load-worker.js', import.meta.url);
+const dslEntry = fileURLToPath(new URL('../../index.js', import.meta.url));
+const workerFile = new URL('./worker.js', import.meta.url);
 
 export interface LoadOptions {
   /** `-c key=value` pairs. */
@@ -109,6 +109,14 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
 /** A policy file (`export default policy({...})`), loaded as a systems.ts is: type-checked, bounded. */
 export async function loadPolicy(file: string, options: LoadOptions = {}): Promise<Policy> {
   return await loadSystem(file, { ...options, expect: 'policy' }) as unknown as Policy;
+}
+
+/** A warning for each `-c key=value` the systems.ts at `file` never read (after loadSystem). */
+export function unreadContextWarnings(file: string, context: ReadonlyMap<string, string>): Diagnostic[] {
+  const unread = [...context.keys()].filter((k) => !contextKeysRead().has(k));
+  return unread.map((k) => warning('context-unused', `-c ${k}=... was given, but ${path.basename(file)} never reads '${k}'`, undefined, {
+    hint: `a systems.ts reads it with context('${k}', default) or contextFile('${k}', default); check the spelling`,
+  }));
 }
 
 /** How long a systems.ts may run before it is stopped and reported: 30 s, or SEL4CP_SYNTH_LOAD_TIMEOUT seconds. */

@@ -6,12 +6,12 @@
 //   - an existing one gets each file swapped in by rename, the files it replaces set aside, and
 //     if any rename fails the new files are taken out again and the old ones put back.
 // The manifest goes last and lists the set. A staging directory the process leaves behind when
-// it ends or is interrupted is removed (run/cleanup.ts).
+// it ends or is interrupted is removed (src/cleanup.ts).
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { error, UserError } from '../compile/diagnostics.js';
-import { removeAtExit } from '../run/cleanup.js';
+import { error, UserError } from './diagnostics/index.js';
+import { removeAtExit } from '../cleanup.js';
 
 export interface Output {
   dir: string;

@@ -2,14 +2,14 @@
 // `while (true) {}`, a top-level await that never settles) can be stopped after a bound and
 // reported, which is impossible on the main thread. The System it exports is plain data (objects,
 // arrays, Maps, bigints, strings) and crosses back by structured clone, shared references and
-// cycles included; a problem crosses back as a description that load.ts turns into a UserError.
-import type { RuleId } from './rules.js';
+// cycles included; a problem crosses back as a description that index.ts turns into a UserError.
+import type { RuleId } from '../diagnostics/rules.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { DslError } from '../dsl/errors.js';
-import { contextKeysRead, setContext } from '../dsl/context.js';
-import { isSystem } from '../dsl/system.js';
-import { isPolicy } from '../dsl/policy.js';
+import { DslError } from '../../dsl/errors.js';
+import { contextKeysRead, setContext } from '../../dsl/context.js';
+import { isSystem } from '../../dsl/system.js';
+import { isPolicy } from '../../dsl/policy.js';
 
 export interface LoadWorkerInput {
   bundle: string;

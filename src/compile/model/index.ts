@@ -2,8 +2,8 @@
 // an existing .system file is parsed into it, and validation, the emitters and the review tools
 // read only this. References between elements are by name, as in the Microkit system
 // description format, so that a model parsed from XML and one built from TypeScript compare equal.
-import type { SourceLocation } from '../dsl/location.js';
-import type { Board } from './boards.js';
+import type { SourceLocation } from '../../dsl/location.js';
+import type { Board } from '../boards.js';
 import type { MicrokitRelease } from './facts.js';
 
 export type Loc = SourceLocation | undefined;

@@ -2,9 +2,10 @@
 // configs a board has, how many cores seL4 runs on, how many scheduling domains it has. An SDK's
 // own kernel configuration (gen_config.json, read into KernelFacts) is the authority; without an
 // SDK these are the values each release's build_sdk.py gives its kernels.
-import type { Board } from './boards.js';
+import type { Board } from '../boards.js';
+import { error, UserError } from '../diagnostics/index.js';
 import { DEFAULT_MICROKIT_RELEASE, MICROKIT_RELEASE_NAMES, type MicrokitRelease } from './facts.js';
-import type { KernelFacts, SystemModel } from './model.js';
+import type { KernelFacts, SystemModel } from './index.js';
 
 export type MicrokitConfig = 'debug' | 'release' | 'smp-debug' | 'smp-release';
 export const MICROKIT_CONFIG_NAMES: readonly MicrokitConfig[] = ['debug', 'release', 'smp-debug', 'smp-release'];
@@ -26,6 +27,16 @@ export function isMicrokitRelease(s: string): s is MicrokitRelease {
 export function configsFor(release: MicrokitRelease, board: Board | undefined): MicrokitConfig[] {
   const smp = release === '2.3.0' && board?.microkit['2.3.0']?.smpCores !== undefined;
   return smp ? [...MICROKIT_CONFIG_NAMES] : ['debug', 'release'];
+}
+
+/** A configuration the release builds for the board (smp-*: Microkit 2.3.0, boards with smp_cores). */
+export function checkConfig(release: MicrokitRelease, config: MicrokitConfig, board: Board | undefined): void {
+  const configs = configsFor(release, board);
+  if (board && !configs.includes(config)) {
+    throw new UserError(error('microkit-config-unavailable', `Microkit ${release} has no '${config}' configuration for board '${board.name}'`, undefined, {
+      hint: `its configurations are ${configs.join(', ')}${release === '2.0.1' && config.startsWith('smp-') ? '; the smp-* ones come with Microkit 2.3.0 (--microkit 2.3.0 or a 2.3.0 SDK)' : ''}`,
+    }));
+  }
 }
 
 export function isSmpConfig(config: string | undefined): boolean {

@@ -1,0 +1,143 @@
+// The synthesis pipeline, in order: load the systems.ts and its inputs → resolve → validate →
+// emit (.system, each guest's device tree and placement) → link (VMM runtime, VMMs, timer PD,
+// Microkit tool → loader.img) → write. This module only sequences the stages; each lives in its
+// own folder beside it, and the commands (src/cli) only map their flags onto these options.
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { hasErrors, type Diagnostic } from './diagnostics/index.js';
+import { emitGuestTrees } from './emit/guest-trees.js';
+import { emitManifest, type Artefact } from './emit/manifest.js';
+import { emitSystemXml } from './emit/system-xml.js';
+import { checkGuestImages, makeImage, type Skipped } from './link/image.js';
+import { loaderSpace, type LoaderSpace } from './link/loader-space.js';
+import { checkUncompressedImages } from './link/vmm-elf.js';
+import { pickBoard } from './load/boards.js';
+import { gatherImages } from './load/images.js';
+import { loadSystem, unreadContextWarnings } from './load/index.js';
+import type { SystemModel } from './model/index.js';
+import type { MicrokitRelease } from './model/facts.js';
+import { kernelConfig, microkitRelease } from './model/sdk.js';
+import { checkConfig, kernelLimits, type MicrokitConfig } from './model/target.js';
+import { openOutput } from './output.js';
+import { runtimeCacheDir, TOOL_VERSION } from './package.js';
+import { resolveSystem } from './resolve/index.js';
+import { timed, timedAsync, type StageTimings } from './timings.js';
+import { validateSystem } from './validate/index.js';
+
+export type { StageTimings } from './timings.js';
+
+export interface ModelOptions {
+  /** Receives the time each stage took. @default none */
+  timings?: StageTimings | undefined;
+  file: string;
+  board?: string | undefined;
+  context?: ReadonlyMap<string, string>;
+  cwd?: string;
+  /** For the room below the board's loader (the SDK's kernel, or an estimate). @default 'debug', MICROKIT_SDK */
+  config?: MicrokitConfig;
+  /** The Microkit release when no SDK says (--microkit). @default the SDK's VERSION, else '2.0.1' */
+  microkit?: MicrokitRelease | undefined;
+  sdk?: string | undefined;
+  /** Write the archives of initramfs() declarations into the cache (synthesis does; check does not). @default false */
+  packInitramfs?: boolean;
+  /** Type-check the systems.ts against the DSL before running it. @default true */
+  typeCheck?: boolean;
+}
+
+/** Load a systems.ts and build its model; diagnostics include resolution and validation. */
+export async function buildModel(options: ModelOptions): Promise<{ model: SystemModel; diagnostics: Diagnostic[]; loaderSpace: LoaderSpace | undefined }> {
+  const file = path.resolve(options.cwd ?? process.cwd(), options.file);
+  const t = options.timings;
+  const system = await timedAsync(t, 'load', () => loadSystem(file, {
+    context: options.context ?? new Map(),
+    cwd: options.cwd ?? process.cwd(),
+    typeCheck: options.typeCheck === false ? undefined : { cacheDir: runtimeCacheDir(), writeCache: options.packInitramfs ?? false },
+  }));
+  const board = pickBoard(options.board, system.board, system.loc);
+  const contextWarnings = unreadContextWarnings(file, options.context ?? new Map());
+  const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
+  const config = options.config ?? 'debug';
+  const release = microkitRelease(sdk, options.microkit);
+  checkConfig(release, config, board);
+  const images = await timedAsync(t, 'load', () => gatherImages(system, options.packInitramfs ?? false));
+  const kernel = board ? kernelConfig(sdk, board.microkitBoard, config) : undefined;
+  const { numCores } = kernelLimits({ microkit: release, config, board, kernel });
+  const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths, microkit: release, numCores }));
+  resolved.model.microkit = release;
+  resolved.model.config = config;
+  if (board) resolved.model.kernel = kernel;
+  // The room below the board's Microkit loader: checked here, used again by the link step.
+  const space = board ? loaderSpace({ board, sdk, config }) : undefined;
+  const diagnostics = [...contextWarnings, ...resolved.diagnostics, ...(hasErrors(resolved.diagnostics) ? [] : timed(t, 'validate', () => validateSystem(resolved.model)))];
+  if (!hasErrors(diagnostics) && board) {
+    // Images that must stay uncompressed and cannot fit below the loader: known without linking.
+    const guests = resolved.model.guests.map((g) => ({ vm: g.vm, compressImages: g.compressImages, sizes: [g.kernel.size ?? 0n, g.initrd?.size ?? 0n], loc: g.loc }));
+    diagnostics.push(...checkUncompressedImages(guests, space));
+  }
+  return { model: resolved.model, diagnostics, loaderSpace: space };
+}
+
+export interface SynthOptions extends ModelOptions {
+  config: MicrokitConfig;
+  outDir?: string | undefined;
+  sdk?: string | undefined;
+  /** One line per long step (runtime build, link, image). @default none */
+  onProgress?: (line: string) => void;
+}
+
+export interface SynthResult {
+  model: SystemModel;
+  diagnostics: Diagnostic[];
+  outDir: string;
+  written: string[];
+  skipped: Skipped[];
+  /** Set when a loader.img was made. */
+  loaderImage: string | undefined;
+}
+
+/** Build the model, then emit, link and write every output of a systems.ts into its out directory. */
+export async function synthesise(options: SynthOptions): Promise<SynthResult> {
+  const { model, diagnostics, loaderSpace: space } = await buildModel({ ...options, packInitramfs: true });
+  const cwd = options.cwd ?? process.cwd();
+  const outDir = path.resolve(cwd, options.outDir ?? path.join('build', model.name));
+  const skipped: Skipped[] = [];
+  const none = (): SynthResult => ({ model, diagnostics, outDir, written: [], skipped, loaderImage: undefined });
+  if (hasErrors(diagnostics)) return none();
+  const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
+  const images = checkGuestImages(model, sdk);
+  diagnostics.push(...images.diagnostics);
+  skipped.push(...images.skipped);
+  if (hasErrors(diagnostics)) return none();
+
+  // Before anything is built: the outputs can go where --out says (a UserError otherwise).
+  const output = await openOutput(outDir);
+  try {
+    const t = options.timings;
+    const systemFile = `${model.name}.system`;
+    const artefacts: Artefact[] = [];
+    const trees = timed(t, 'emit', () => {
+      artefacts.push({ file: systemFile, kind: 'microkit-system-description', content: emitSystemXml(model, { toolVersion: TOOL_VERSION }) });
+      return emitGuestTrees(model);
+    });
+    artefacts.push(...trees.artefacts);
+    diagnostics.push(...trees.diagnostics);
+    skipped.push(...trees.skipped);
+    if (hasErrors(diagnostics)) return none();
+
+    for (const a of artefacts) await writeFile(path.join(output.staging, a.file), a.content);
+    const image = await makeImage({
+      model, config: options.config, sdk, systemFile, staging: output.staging, space, boots: trees.boots, placements: trees.placements,
+      timings: t, progress: options.onProgress ?? (() => undefined),
+    });
+    artefacts.push(...image.artefacts);
+    skipped.push(...image.skipped);
+    const manifest = emitManifest({ toolVersion: TOOL_VERSION, system: model, config: options.config, outDir, artefacts, placements: trees.placements, skipped });
+    await writeFile(path.join(output.staging, 'manifest.json'), manifest);
+    const names = [...artefacts.map((a) => a.file), 'manifest.json'];
+    await timedAsync(t, 'write', () => output.commit(names));
+    if (image.made) options.onProgress?.(`image: ${path.relative(cwd, path.join(outDir, 'loader.img'))}`);
+    return { model, diagnostics, outDir, written: names, skipped, loaderImage: image.made ? path.join(outDir, 'loader.img') : undefined };
+  } finally {
+    await output.discard();
+  }
+}
