@@ -10,6 +10,7 @@ import { emitManifest, type Artefact } from './emit/manifest.js';
 import { emitSystemXml } from './emit/system-xml.js';
 import { checkGuestImages, makeImage, type Skipped } from './link/image.js';
 import { loaderSpace, type LoaderSpace } from './link/loader-space.js';
+import { buildUserPds, missingSources } from './link/pd-build.js';
 import { checkUncompressedImages } from './link/vmm-elf.js';
 import { pickBoard } from './load/boards.js';
 import { gatherImages } from './load/images.js';
@@ -105,7 +106,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   if (hasErrors(diagnostics)) return none();
   const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
   const images = checkGuestImages(model, sdk);
-  diagnostics.push(...images.diagnostics);
+  diagnostics.push(...missingSources(model), ...images.diagnostics);
   skipped.push(...images.skipped);
   if (hasErrors(diagnostics)) return none();
 
@@ -124,6 +125,10 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     skipped.push(...trees.skipped);
     if (hasErrors(diagnostics)) return none();
 
+    // The user's own PDs, built from their sources: the Microkit tool finds them in staging.
+    const pds = await timedAsync(t, 'link', () => buildUserPds(model, { sdk, config: options.config, cacheDir: runtimeCacheDir(), progress: options.onProgress ?? (() => undefined) }));
+    artefacts.push(...pds.artefacts);
+    skipped.push(...pds.skipped);
     for (const a of artefacts) await writeFile(path.join(output.staging, a.file), a.content);
     const image = await makeImage({
       model, config: options.config, sdk, systemFile, staging: output.staging, space, boots: trees.boots, placements: trees.placements,

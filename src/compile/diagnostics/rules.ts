@@ -175,6 +175,7 @@ export const RULES = {
   'policy-unknown-name': { source: 'src/compile/validate/policy.ts', covered: 'fixture' },
   'priority-out-of-range': { source: 'src/compile/validate/protection-domains.ts', covered: 'fixture' },
   'program-missing': { source: 'src/compile/link/image.ts', covered: 'test/compile/link/image.test.ts' },
+  'program-wrong-release': { source: 'src/compile/link/image.ts', covered: 'test/compile/link/pd-build.test.ts' },
   'qemu-missing': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },
   'run-no-image': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },
   'run-not-qemu': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },

@@ -41,6 +41,8 @@ export interface ElfSection {
   addr: bigint;
   offset: bigint;
   size: bigint;
+  /** sh_link: for a symbol table, the index of its string table. */
+  link: number;
 }
 
 export interface ElfFile {
@@ -109,6 +111,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
       addr: v.getBigUint64(o + 16, true),
       offset: v.getBigUint64(o + 24, true),
       size: v.getBigUint64(o + 32, true),
+      link: v.getUint32(o + 40, true),
     };
   });
   const strtab = raw[shstrndx];
@@ -120,9 +123,35 @@ export function readElf(bytes: Uint8Array): ElfFile {
       if (end < 0 || BigInt(end) > strtab.offset + strtab.size) throw new ElfError('unterminated section name');
       name = new TextDecoder().decode(bytes.subarray(start, end));
     }
-    return { index, name, type: s.type, flags: s.flags, addr: s.addr, offset: s.offset, size: s.size };
+    return { index, name, type: s.type, flags: s.flags, addr: s.addr, offset: s.offset, size: s.size, link: s.link };
   });
   return { machine, entry: v.getBigUint64(24, true), phoff, shoff, segments, sections };
+}
+
+const SHT_SYMTAB = 2;
+const SYM_SIZE = 24;
+
+/**
+ * The names of the symbols an ELF file defines (its .symtab; System V ABI "Symbol Table": 24-byte
+ * Elf64_Sym entries, st_name into the table's linked string table, st_shndx 0 = undefined).
+ */
+export function definedSymbols(bytes: Uint8Array, elf: ElfFile = readElf(bytes)): Set<string> {
+  const out = new Set<string>();
+  const v = view(bytes);
+  for (const symtab of elf.sections.filter((s) => s.type === SHT_SYMTAB)) {
+    const strings = elf.sections[symtab.link];
+    if (!strings) throw new ElfError(`symbol table ${symtab.name} links to no string table`);
+    const start = need(bytes, symtab.offset, symtab.size, 'symbol table');
+    for (let o = start + SYM_SIZE; o + SYM_SIZE <= start + Number(symtab.size); o += SYM_SIZE) {
+      const nameOffset = v.getUint32(o, true);
+      if (nameOffset === 0 || v.getUint16(o + 6, true) === 0) continue;
+      const at = need(bytes, strings.offset + BigInt(nameOffset), 1n, 'symbol name');
+      const end = bytes.indexOf(0, at);
+      if (end < 0 || BigInt(end) > strings.offset + strings.size) throw new ElfError('unterminated symbol name');
+      out.add(new TextDecoder().decode(bytes.subarray(at, end)));
+    }
+  }
+  return out;
 }
 
 function alignUp(v: bigint, a: bigint): bigint {

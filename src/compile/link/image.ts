@@ -1,14 +1,16 @@
 // The image stage: whether an image can be made at all, then build (or reuse) the VMM runtime,
 // link one VMM per guest and the timer PD that wakes their idle vCPUs, and run the Microkit tool
 // for loader.img. Everything is written into the outputs' staging directory (../output.ts).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { error, type Diagnostic } from '../diagnostics/index.js';
 import type { GuestBoot } from '../emit/guest-boot.js';
 import type { Artefact, GuestPlacement } from '../emit/manifest.js';
 import { loadKernel } from '../load/images.js';
-import { allProtectionDomains, type SystemModel } from '../model/index.js';
+import { allProtectionDomains, type ProtectionDomainModel, type SystemModel } from '../model/index.js';
+import { microkitFacts } from '../model/facts.js';
+import { definedSymbols } from './elf.js';
 import type { MicrokitConfig } from '../model/target.js';
 import { runtimeCacheDir } from '../package.js';
 import { timedAsync, type StageTimings } from '../timings.js';
@@ -53,7 +55,11 @@ export function checkGuestImages(model: SystemModel, sdk: string | undefined): {
 /** Every program a PD names (VMMs and the timer PD are built here, not named). */
 function checkProgramImages(model: SystemModel, haveSdk: boolean, out: { diagnostics: Diagnostic[]; skipped: Skipped[] }): void {
   for (const pd of allProtectionDomains(model)) {
-    if (pd.vmmOf !== undefined || pd.vmmTimer || pd.programPath === undefined || existsSync(pd.programPath)) continue;
+    if (pd.vmmOf !== undefined || pd.vmmTimer || pd.programPath === undefined) continue;
+    if (existsSync(pd.programPath)) {
+      out.diagnostics.push(...programRelease(model, pd));
+      continue;
+    }
     if (haveSdk) {
       out.diagnostics.push(error('program-missing', `the program image of protection domain '${pd.name}' is not there: ${pd.programPath}; with the Microkit SDK present, the image cannot be built without it`, pd.loc, {
         hint: `build it first, or give its path: protectionDomain('${pd.name}', { program: ... }) is relative to the systems.ts`,
@@ -62,6 +68,26 @@ function checkProgramImages(model: SystemModel, haveSdk: boolean, out: { diagnos
       out.skipped.push({ step: `program of '${pd.name}'`, reason: `program image not found: ${pd.programPath}` });
     }
   }
+}
+
+/**
+ * A program built against another release's libmicrokit lacks a symbol this release's tool
+ * writes, and the tool panics on it ("no symbol named 'microkit_ioports' found"): say so at the
+ * PD, before the tool runs.
+ */
+function programRelease(model: SystemModel, pd: ProtectionDomainModel): Diagnostic[] {
+  let symbols: Set<string>;
+  try {
+    symbols = definedSymbols(readFileSync(pd.programPath!));
+  } catch {
+    return []; // Not an ELF file (or no symbols): the Microkit tool says so in its own words.
+  }
+  const release = microkitFacts(model.microkit);
+  const lacking = release.pdSymbols.filter((s) => !symbols.has(s));
+  if (!lacking.length || symbols.size === 0) return [];
+  return [error('program-wrong-release', `the program image of protection domain '${pd.name}' (${pd.programPath}) was not built against Microkit ${release.release}'s libmicrokit: it lacks ${lacking.map((s) => `'${s}'`).join(', ')}, which the ${release.release} tool writes into every program`, pd.loc, {
+    hint: `rebuild it with the Microkit ${release.release} SDK, or give its C sources (protectionDomain('${pd.name}', { sources: [...] })) and sel4cp-synth builds it for the release`,
+  })];
 }
 
 export interface ImageInput {

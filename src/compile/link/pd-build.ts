@@ -16,6 +16,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
+import type { Artefact } from '../emit/manifest.js';
+import { allProtectionDomains, type SystemModel } from '../model/index.js';
 
 export interface PdBuildRequest {
   /** The protection domain: its name names the ELF (`<name>.elf`). */
@@ -161,4 +163,48 @@ export async function buildProtectionDomain(req: PdBuildRequest, opts: PdBuildOp
     rmSync(tmp, { recursive: true, force: true });
   }
   return { elf, cached: false, key };
+}
+
+/** Every source a PD built by sel4cp-synth names must be there, SDK or not: an error at its line. */
+export function missingSources(model: SystemModel): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const pd of allProtectionDomains(model)) {
+    for (const s of pd.programBuild?.sources ?? []) {
+      if (!existsSync(s) || !statSync(s).isFile()) {
+        out.push(error('pd-source-missing', `source of protection domain '${pd.name}' not found: ${s}`, pd.loc, { hint: 'sources are relative to the systems.ts that names them' }));
+      }
+    }
+  }
+  return out;
+}
+
+export interface UserPdsResult {
+  artefacts: Artefact[];
+  skipped: { step: string; reason: string }[];
+}
+
+/**
+ * Build every PD given as sources for the model's board and configuration, then point the model
+ * at the ELFs (their directory joins the Microkit tool's search path) and add each to the
+ * outputs. Without an SDK each is a skipped step.
+ */
+export async function buildUserPds(model: SystemModel, opts: { sdk: string | undefined; config: string; cacheDir: string; progress: (line: string) => void }): Promise<UserPdsResult> {
+  const out: UserPdsResult = { artefacts: [], skipped: [] };
+  const pds = allProtectionDomains(model).filter((pd) => pd.programBuild);
+  if (!pds.length) return out;
+  const board = model.board;
+  if (!opts.sdk || !board) {
+    for (const pd of pds) out.skipped.push({ step: `build of protection domain '${pd.name}'`, reason: !board ? 'no board: pass --board' : 'MICROKIT_SDK is not set (its libmicrokit is what the PD links against)' });
+    return out;
+  }
+  for (const pd of pds) {
+    const b = pd.programBuild!;
+    const built = await buildProtectionDomain(
+      { name: pd.name, sources: b.sources, include: b.include, cflags: b.cflags, loc: pd.loc },
+      { sdk: opts.sdk, board: board.microkitBoard, config: opts.config, cacheDir: opts.cacheDir, cpu: board.cpus.model, onProgress: opts.progress },
+    );
+    pd.programPath = built.elf;
+    out.artefacts.push({ file: pd.programImage, kind: 'program-image', content: readFileSync(built.elf) });
+  }
+  return out;
 }

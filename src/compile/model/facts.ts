@@ -36,6 +36,12 @@ export interface MicrokitFacts {
   maxCapSlot: number;
   /** A PD name the tool reserves (sdf.rs MONITOR_PD_NAME). */
   reservedPdNames: readonly string[];
+  /**
+   * Symbols the tool writes into every PD's program image, so a program must define them: its
+   * libmicrokit's. 2.0.1 tool/microkit/src/main.rs (write_symbol calls, SYMBOL_IPC_BUFFER);
+   * 2.3.0 tool/microkit/src/symbols.rs (adds microkit_ioports).
+   */
+  pdSymbols: readonly string[];
 }
 
 const MICROKIT_2_0_1: MicrokitFacts = {
@@ -54,6 +60,7 @@ const MICROKIT_2_0_1: MicrokitFacts = {
   aboveStack: 0n,
   maxCapSlot: 0,
   reservedPdNames: [],
+  pdSymbols: ['microkit_name', 'microkit_passive', 'microkit_irqs', 'microkit_notifications', 'microkit_pps', '__sel4_ipc_buffer_obj'],
 };
 
 /** Microkit 2.3.0: tool/microkit/src/sdf.rs (PD_DEFAULT_STACK_SIZE 0x2000, CAP_MAP_MAX_SLOT 128, MONITOR_PD_NAME), sel4.rs, lib.rs MAX_PDS. */
@@ -64,6 +71,7 @@ const MICROKIT_2_3_0: MicrokitFacts = {
   aboveStack: 0x2000n,
   maxCapSlot: 128,
   reservedPdNames: ['monitor'],
+  pdSymbols: [...MICROKIT_2_0_1.pdSymbols, 'microkit_ioports'],
 };
 
 export const MICROKIT_RELEASES: Record<MicrokitRelease, MicrokitFacts> = { '2.0.1': MICROKIT_2_0_1, '2.3.0': MICROKIT_2_3_0 };
