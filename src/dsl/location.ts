@@ -17,7 +17,9 @@ const dslDir = path.dirname(fileURLToPath(import.meta.url));
 // Frames inside our own DSL (compiled or, in tests, source) are skipped: we want the user's call.
 const ownDirs = [dslDir, dslDir.replace(`${path.sep}dist${path.sep}src${path.sep}`, `${path.sep}src${path.sep}`)];
 
-const FRAME = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
+// V8 frames: `at fn (FILE:LINE:COL)` or `at FILE:LINE:COL`. FILE may hold spaces ("My Project").
+const FRAME_IN_PARENS = /\((.+):(\d+):(\d+)\)$/;
+const FRAME_BARE = /^at (?:async )?(.+):(\d+):(\d+)$/;
 
 function frameFile(raw: string): string {
   return raw.startsWith('file://') ? fileURLToPath(raw) : raw;
@@ -31,7 +33,7 @@ function isOwn(file: string): boolean {
 export function captureLocation(): SourceLocation | undefined {
   const stack = new Error().stack ?? '';
   for (const line of stack.split('\n').slice(1)) {
-    const m = FRAME.exec(line.trim());
+    const m = FRAME_IN_PARENS.exec(line.trim()) ?? FRAME_BARE.exec(line.trim());
     if (!m) continue;
     const file = frameFile(m[1]!);
     if (isOwn(file)) continue;

@@ -36,7 +36,7 @@ for (const board of ['qemu', 'imx8mm']) {
   });
 }
 
-test('output folder: the outputs go where the init README says, named after the project', () => {
+test('output folder: the outputs go where the init README says, named after the project (a folder name with a space too)', () => {
   const dir = path.join(work, 'My Proj');
   assert.is(runCli(['init', dir]).status, 0);
   const readme = readFileSync(path.join(dir, 'README.md'), 'utf8');
@@ -52,7 +52,7 @@ test('init does not overwrite a project', () => {
   const dir = path.join(work, 'proj-qemu');
   const r = runCli(['init', dir]);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /error\[init-not-empty\]: .* already has package\.json, tsconfig\.json, systems\.ts, README\.md, \.gitignore; init does not overwrite/);
+  assert.match(r.stderr, /error\[init-not-empty\]: .* already has package\.json, tsconfig\.json, systems\.ts, pds\/hello\.c, README\.md, \.gitignore; init does not overwrite/);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

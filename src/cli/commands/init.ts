@@ -34,7 +34,7 @@ function systemsTs(board: Board, name: string): string {
   return `// The system: one Linux guest on ${board.name}, with the board's console passed through.
 // Synthesise it with \`npm run synth\` (or \`npx sel4cp-synth systems.ts\`); check it with
 // \`npm run check\`. Give other guest images with -c kernel=PATH -c initrd=PATH.
-import { contextFile, mib, optionalContextFile, passthrough, system, virtualMachine } from 'sel4cp-synth';
+import { contextFile, mib, optionalContextFile, passthrough, protectionDomain, system, virtualMachine } from 'sel4cp-synth';
 
 const linux = virtualMachine('linux', {
   // An arm64 Linux Image (or a gzip/EFI-zboot vmlinuz around one).
@@ -44,10 +44,30 @@ const linux = virtualMachine('linux', {
   passthrough: [passthrough('${uart?.name ?? 'console'}')],${console ? `\n  bootargs: 'console=${console}',` : ''}
 });
 
+// A native protection domain beside the guest, built from its C source against the Microkit
+// SDK's libmicrokit (pds/hello.c; add files to sources, headers with include: ['include']).
+const hello = protectionDomain('hello', { sources: ['pds/hello.c'], priority: 150 });
+
 // name: what the outputs are called (build/${name}/${name}.system) and the graph's title.
-export default system({ name: '${name}', board: '${board.name}', virtualMachines: [linux] });
+export default system({ name: '${name}', board: '${board.name}', virtualMachines: [linux], protectionDomains: [hello] });
 `;
 }
+
+/** A native PD: Microkit calls init() once, then notified() for each notification on its channels. */
+const PD_TEMPLATE = `// A native protection domain, built by sel4cp-synth from this file against the Microkit SDK's
+// libmicrokit for the board and configuration you synthesise for (see systems.ts).
+#include <microkit.h>
+
+void init(void)
+{
+    microkit_dbg_puts("hello: a native protection domain is up\\n");
+}
+
+void notified(microkit_channel ch)
+{
+    (void)ch;
+}
+`;
 
 function files(dir: string, board: Board, dependency: string): Map<string, string> {
   const name = projectName(dir);
@@ -85,6 +105,9 @@ A seL4 Microkit system described with [sel4cp-synth](${packageRoot()}) for \`${b
     npm run synth        # .system, guest device tree, VMM, and loader.img (with MICROKIT_SDK set)
 ${board.qemu ? '    npm run run          # boot it on QEMU\n' : ''}
 The guest's kernel is \`Image\` beside systems.ts unless you give another: \`npm run synth -- -c kernel=PATH\`.
+The native protection domain \`hello\` is \`pds/hello.c\`: synthesis compiles and links it against
+the Microkit SDK's libmicrokit for the board and configuration (no Makefile; \`sources\`,
+\`include\` and \`cflags\` in systems.ts say what to build).
 Outputs go to \`build/${name}/\` (the \`name\` given to \`system()\` in systems.ts; without one,
 the file's name): \`${name}.system\`, the guest's device tree, \`manifest.json\` and, with the SDK,
 \`loader.img\`.
@@ -93,6 +116,7 @@ the file's name): \`${name}.system\`, the guest's device tree, \`manifest.json\`
     ['package.json', JSON.stringify(pkg, null, 2) + '\n'],
     ['tsconfig.json', JSON.stringify(tsconfig, null, 2) + '\n'],
     ['systems.ts', systemsTs(board, name)],
+    ['pds/hello.c', PD_TEMPLATE],
     ['README.md', readme],
     ['.gitignore', 'node_modules/\nbuild/\n'],
   ]);
@@ -117,11 +141,17 @@ export async function initProject(dir: string, board: Board, dependency: string)
   }
   const release = removeAtExit(staging);
   try {
-    for (const [f, text] of set) await writeFile(path.join(staging, f), text);
+    for (const [f, text] of set) {
+      await mkdir(path.dirname(path.join(staging, f)), { recursive: true });
+      await writeFile(path.join(staging, f), text);
+    }
     if (!existsSync(abs)) {
       await rename(staging, abs);
     } else {
-      for (const f of set.keys()) await rename(path.join(staging, f), path.join(abs, f));
+      for (const f of set.keys()) {
+        await mkdir(path.dirname(path.join(abs, f)), { recursive: true });
+        await rename(path.join(staging, f), path.join(abs, f));
+      }
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
