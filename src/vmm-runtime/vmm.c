@@ -50,7 +50,6 @@ struct pl011 uarts[VMM_CONFIG_MAX_DEVICES];
 struct vcpu_idle idle;
 /* One period of Linux's event stream (arch_timer_evtstrm, 10 kHz), in counter ticks. */
 uint64_t wfe_slice;
-_Static_assert(VCPU_IDLE_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "one vCPU limit");
 
 unsigned vcpu_id(unsigned vcpu)
 {
@@ -321,12 +320,12 @@ bool boot_vm(void)
     /* After a SYSTEM_RESET the kernel's list registers may still hold interrupts of the old
      * guest: keep them marked as occupied so we never inject over an active one; their EOIs
      * (or none) free them as usual. */
-    uint16_t held[VGIC_MAX_VCPUS][VGIC_NR_LRS];
-    for (unsigned v = 0; v < VGIC_MAX_VCPUS; v++) {
+    uint16_t held[VMM_CONFIG_MAX_VCPUS][VGIC_NR_LRS];
+    for (unsigned v = 0; v < VMM_CONFIG_MAX_VCPUS; v++) {
         memcpy(held[v], vgic.vcpu[v].lr, sizeof(held[v]));
     }
     vgic_init(&vgic, config->vcpu_count, &vgic_ops, NULL);
-    for (unsigned v = 0; v < VGIC_MAX_VCPUS; v++) {
+    for (unsigned v = 0; v < VMM_CONFIG_MAX_VCPUS; v++) {
         memcpy(vgic.vcpu[v].lr, held[v], sizeof(held[v]));
     }
     for (unsigned i = 0; i < config->irq_count; i++) {
