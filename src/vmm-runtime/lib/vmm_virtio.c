@@ -7,21 +7,16 @@
 #include "vmm_virtio.h"
 
 #include "net_link.h"
+#include "pl011_emul.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
 #include "virtio_net.h"
 #include "vmm_fmt.h"
 #include "vmm_string.h"
 
-/* ARM PrimeCell UART (PL011) TRM, DDI 0183G, 3.2: the registers the console's input uses. */
-#define PL011_DR    0x000u
-#define PL011_FR    0x018u
-#define PL011_IMSC  0x038u
-#define PL011_ICR   0x044u
-#define PL011_FR_RXFE (1u << 4)
-#define PL011_FR_TXFF (1u << 5)
-#define PL011_RXIM  (1u << 4)
-#define PL011_RTIM  (1u << 6)
+/* A frame virtio-net takes from the guest fits the link, and one the link carries fits the guest. */
+_Static_assert(VIRTIO_NET_MAX_FRAME == NET_LINK_MAX_FRAME && VIRTIO_NET_ETH_HLEN == NET_LINK_MIN_FRAME,
+               "virtio-net and the net link carry the same Ethernet frames");
 
 struct vdev {
     const struct vmm_config_virtio *cfg;
@@ -164,9 +159,9 @@ static bool init_net(struct vdev *v, const struct virtio_guest_mem *mem, char *e
 
 static void uart_putc(struct vdev *v, char ch)
 {
-    while (v->uart[PL011_FR / 4] & PL011_FR_TXFF) {
+    while (v->uart[PL011_UARTFR / 4] & PL011_FR_TXFF) {
     }
-    v->uart[PL011_DR / 4] = (uint8_t)ch;
+    v->uart[PL011_UARTDR / 4] = (uint8_t)ch;
 }
 
 /* Guest output, each line prefixed with the VM's name; straight to the UART when we own it
@@ -206,14 +201,14 @@ static void console_sink(void *ctx, const uint8_t *bytes, size_t len)
  * FIFO goes from empty to one character), and input would stop. */
 static bool console_input(struct vdev *v)
 {
-    v->uart[PL011_ICR / 4] = PL011_RXIM | PL011_RTIM;
+    v->uart[PL011_UARTICR / 4] = PL011_INT_RX | PL011_INT_RT;
     bool ok;
     size_t n;
     do {
         uint8_t buf[64];
         n = 0;
-        while (n < sizeof(buf) && !(v->uart[PL011_FR / 4] & PL011_FR_RXFE)) {
-            buf[n++] = (uint8_t)v->uart[PL011_DR / 4];
+        while (n < sizeof(buf) && !(v->uart[PL011_UARTFR / 4] & PL011_FR_RXFE)) {
+            buf[n++] = (uint8_t)v->uart[PL011_UARTDR / 4];
         }
         ok = n == 0 || virtio_console_input(&v->u.con, buf, n);
     } while (ok && n != 0);
@@ -233,7 +228,7 @@ static bool init_one(struct vdev *v, const struct virtio_guest_mem *mem, char *e
     case VMM_CONFIG_VIRTIO_BLOCK:
         vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", env.vm_name, (unsigned)(v - devs));
         memcpy((void *)(uintptr_t)c->a_vaddr, (const void *)(uintptr_t)c->b_vaddr, c->b_size);
-        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr, c->a_size / 512u,
+        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr, c->a_size / VIRTIO_BLK_SECTOR_SIZE,
                              (c->flags & VMM_CONFIG_VIRTIO_READ_ONLY) != 0, v->name, raise_irq, v)) {
             return vmm_fail(err, n, "%s: device set-up failed", v->name);
         }
@@ -243,7 +238,7 @@ static bool init_one(struct vdev *v, const struct virtio_guest_mem *mem, char *e
         v->at_line_start = true;
         if (c->a_vaddr != 0) {
             v->uart = (volatile uint32_t *)(uintptr_t)c->a_vaddr;
-            v->uart[PL011_IMSC / 4] |= PL011_RXIM | PL011_RTIM;
+            v->uart[PL011_UARTIMSC / 4] |= PL011_INT_RX | PL011_INT_RT;
         }
         if (!virtio_console_init(&v->u.con, mem, console_sink, v, raise_irq, v)) {
             return vmm_fail(err, n, "%s: device set-up failed", v->name);
