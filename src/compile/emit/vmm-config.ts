@@ -17,9 +17,9 @@ export const VMM_CONFIG_SYMBOL = 'vmm_config_blob';
 export const VMM_CONFIG_RESERVED_SIZE = 4096;
 /** 'S4VM' in memory order, read as a little-endian u32. */
 export const VMM_CONFIG_MAGIC = 0x4d563453;
-/** Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs that block. */
+/** Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs that block, version 4 virtio devices. */
 export const VMM_CONFIG_VERSION = 4;
-/** Size of the version-3 structure (`sizeof(struct vmm_config)`). */
+/** Size of the version-4 structure (`sizeof(struct vmm_config)`). */
 export const VMM_CONFIG_HEADER_SIZE = 0x348;
 
 /** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
@@ -335,7 +335,7 @@ function validate(cfg: VmmConfig): void {
 }
 
 /**
- * Encodes a VMM configuration as the version-3 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-4 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
