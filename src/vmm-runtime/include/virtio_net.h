@@ -28,7 +28,7 @@
  */
 #pragma once
 
-#include "virtq.h"
+#include "virtio_mmio.h"
 
 #define VIRTIO_ID_NET           1u
 /* Feature bits, §5.1.3. */
