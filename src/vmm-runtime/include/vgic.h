@@ -146,6 +146,14 @@ enum vgic_mmio_status vgic_redist_access(struct vgic *vgic, uint64_t offset, uns
                                          bool write, uint64_t *value);
 #endif
 
+struct mmio_bus;
+
+/* Registers the distributor frame at gicd_base (and, GICv3, the nr_vcpus redistributors at
+ * gicr_base) on the VMM's MMIO bus. An unknown register or an unimplemented INTID's is logged
+ * and ignored; any other refused access stops the VM. False with a line in err on an overlap. */
+bool vgic_register_frames(struct vgic *vgic, struct mmio_bus *bus, uint64_t gicd_base,
+                          uint64_t gicr_base, unsigned nr_vcpus, char *err, size_t err_size);
+
 /* Sizes of the emulated frames of the GIC version built (vmm_config.h has both versions'). */
 #if defined(GIC_V2)
 #define VGIC_DIST_SIZE VMM_GICD_V2_SIZE
