@@ -1,11 +1,11 @@
 /*
- * What each kind of guest exit does, for vmm.c's fault(): stage-2 data aborts on the GIC
- * windows, an emulated PL011 or a virtio device (the frames on the VM's MMIO bus) are emulated
- * and the PC advanced; SMC (VCPUFault)
- * and HVC (seL4 reports it as UnknownSyscall) go to PSCI; WFI/WFE suspend the vCPU until it has
- * something to do (vcpu_idle.h); VGIC maintenance (an EOI) acks the passthrough IRQ, the timer
- * VPPI or re-raises a level still asserted; the VPPI event injects the virtual timer. Anything
- * else is reported in one decoded line and the VM is stopped, while the VMM keeps serving
+ * What each kind of guest exit does, for vmm.c's fault(): a stage-2 data abort on an emulated
+ * frame (the GIC windows, a PL011, a virtio device: the VM's MMIO bus) is emulated by the
+ * frame's handler and the PC advanced; SMC (VCPUFault) and HVC (seL4 reports it as
+ * UnknownSyscall) go to PSCI; WFI/WFE suspend the vCPU until it has something to do
+ * (vcpu_idle.h); VGIC maintenance (an EOI) acks the passthrough IRQ, the timer VPPI or
+ * re-raises a level still asserted; the VPPI event injects the virtual timer. Anything else is
+ * reported in one decoded line and the VM is stopped, while the VMM keeps serving
  * notifications. Every handler gets the VM (struct vmm) from vmm.c's fault().
  */
 #include <microkit.h>

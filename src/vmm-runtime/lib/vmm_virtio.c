@@ -117,7 +117,8 @@ static void link_rx_ready(void *ctx)
     }
 }
 
-static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err, unsigned n)
+static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err,
+                     unsigned n)
 {
     const struct vmm_config_virtio *c = v->cfg;
     struct virtio_net_backend backend = { v, link_tx, link_rx_ready };
@@ -196,7 +197,8 @@ static bool console_input(struct vmm_virtio_dev *v)
 
 /* ---------------------------------------------------------------- life cycle */
 
-static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err, unsigned n)
+static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err,
+                     unsigned n)
 {
     const struct vmm_config_virtio *c = v->cfg;
     switch (c->kind) {
@@ -208,8 +210,10 @@ static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
         vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", v->owner->env.vm_name,
                      (unsigned)(v - v->owner->devs));
         memcpy((void *)(uintptr_t)c->a_vaddr, (const void *)(uintptr_t)c->b_vaddr, c->b_size);
-        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr, c->a_size / VIRTIO_BLK_SECTOR_SIZE,
-                             (c->flags & VMM_CONFIG_VIRTIO_READ_ONLY) != 0, v->name, raise_irq, v)) {
+        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr,
+                             c->a_size / VIRTIO_BLK_SECTOR_SIZE,
+                             (c->flags & VMM_CONFIG_VIRTIO_READ_ONLY) != 0, v->name, raise_irq,
+                             v)) {
             return vmm_fail(err, n, "%s: device set-up failed", v->name);
         }
         return true;
