@@ -1,4 +1,5 @@
-// Reads the facts a C header of the runtime pins: `#define NAME <integer>` and
+// Reads the facts a C header of the runtime pins: `#define NAME <integer>` (or NAME defined as
+// another such name, also one from a header it includes), and
 // `_Static_assert(offsetof(struct S, field) == N, ...)` / `_Static_assert(sizeof(struct S) == N, ...)`.
 // Tests compare them with the TypeScript side, so that a layout shared by both is checked by
 // reading both (one fact, one source), not by copying numbers into a test.
@@ -21,13 +22,28 @@ function cInteger(text: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export function readCHeader(relative: string): CHeaderFacts {
-  const text = readFileSync(path.join(repoRoot, relative), 'utf8');
+/** `#define NAME <integer>`, and `#define NAME OTHER` where OTHER is one of those here or in a
+ * header this one includes (`#include "x.h"`, from the same directory): a limit defined once. */
+function readDefines(file: string, seen: Set<string>): Map<string, number> {
   const defines = new Map<string, number>();
+  if (seen.has(file)) return defines;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/^#include "([\w.]+)"/gm)) {
+    for (const [name, v] of readDefines(path.join(path.dirname(file), m[1]!), seen)) defines.set(name, v);
+  }
   for (const m of text.matchAll(/^#define\s+([A-Z0-9_]+)\s+([^\n/]+)/gm)) {
-    const v = cInteger(m[2]!);
+    const value = m[2]!.trim();
+    const v = cInteger(value) ?? defines.get(value);
     if (v !== undefined) defines.set(m[1]!, v);
   }
+  return defines;
+}
+
+export function readCHeader(relative: string): CHeaderFacts {
+  const file = path.join(repoRoot, relative);
+  const text = readFileSync(file, 'utf8');
+  const defines = readDefines(file, new Set());
   // (1u << n) flags
   for (const m of text.matchAll(/^#define\s+([A-Z0-9_]+)\s+\(1u << (\d+)\)/gm)) defines.set(m[1]!, 2 ** Number(m[2]));
   const written = new Map<string, string>();

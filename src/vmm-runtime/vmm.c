@@ -8,21 +8,15 @@
  *             passthrough IRQ's channel (-> raise the guest's INTID in the vGIC).
  * fault():    a vCPU exited: vmm_handle_exit (exits.c).
  * After every event, suspended vCPUs that now have an interrupt, or whose deadline passed (the
- * timer PD's notification), run again.
+ * timer PD's notification), run again. The VM's state is one struct vmm (vmm.h), `the_vm`,
+ * which these entry points pass to every handler.
  */
 #include <microkit.h>
 
-#include "fault.h"
 #include "linux_boot.h"
-#include "pl011_emul.h"
-#include "psci.h"
-#include "smc.h"
-#include "vcpu_idle.h"
-#include "vgic.h"
-#include "vmm_config.h"
+#include "vmm.h"
 #include "vmm_fmt.h"
-#include "vmm_state.h"
-#include "vmm_virtio.h"
+#include "vmm_microkit.h"
 #include "vmm_wake.h"
 
 #include "vmm_string.h"
@@ -40,26 +34,19 @@ uint8_t vmm_config_blob[VMM_CONFIG_RESERVED_SIZE];
 /* MPIDR_EL1 bit 31 is RES1; our vCPUs differ only in Aff0. */
 #define VMPIDR_RES1 (1ull << 31)
 
-const struct vmm_config *config;
-const char *vm_name = "?";
-bool vm_running;
-struct vgic vgic;
-struct psci_vm psci;
-static seL4_Word initial_sctlr[VMM_CONFIG_MAX_VCPUS];
-struct pl011 uarts[VMM_CONFIG_MAX_DEVICES];
-struct vcpu_idle idle;
-/* One period of Linux's event stream (arch_timer_evtstrm, 10 kHz), in counter ticks. */
-uint64_t wfe_slice;
-_Static_assert(VCPU_IDLE_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "one vCPU limit");
+/* The VM (in .bss: tens of KiB), set up by init() from the checked blob; events are ignored
+ * while it is not running. */
+static struct vmm the_vm;
 
-unsigned vcpu_id(unsigned vcpu)
+unsigned vmm_vcpu_id(const struct vmm *vmm, unsigned vcpu)
 {
-    return config->vcpu_ids[vcpu];
+    return vmm->config->vcpu_ids[vcpu];
 }
 
 /* The vCPU index of a Microkit child id, or -1 if that child is not one of our vCPUs. */
-static int vcpu_of_child(microkit_child child)
+static int vcpu_of_child(const struct vmm *vmm, microkit_child child)
 {
+    const struct vmm_config *config = vmm->config;
     for (unsigned i = 0; config != NULL && i < config->vcpu_count; i++) {
         if (config->vcpu_ids[i] == child) {
             return (int)i;
@@ -73,25 +60,26 @@ void vmm_log_sink(const char *s)
     microkit_dbg_puts(s);
 }
 
-static bool vgic_inject(void *ctx, unsigned vcpu, unsigned lr, uint16_t intid,
-                        uint8_t priority, uint8_t group)
+/* The vGIC's list-register writes (struct vgic_ops); ctx is the VM. */
+static bool inject_irq(void *ctx, unsigned vcpu, unsigned lr, uint16_t intid, uint8_t priority,
+                       uint8_t group)
 {
-    (void)ctx;
-    seL4_Error err = seL4_ARM_VCPU_InjectIRQ(BASE_VCPU_CAP + vcpu_id(vcpu), intid, priority,
-                                             group, (seL4_Uint8)lr);
+    const struct vmm *vmm = ctx;
+    seL4_Error err = seL4_ARM_VCPU_InjectIRQ(BASE_VCPU_CAP + vmm_vcpu_id(vmm, vcpu), intid,
+                                             priority, group, (seL4_Uint8)lr);
     if (err != seL4_NoError) {
         vmm_log("VM '%s' vCPU %u: injecting INTID %u into list register %u failed (seL4 "
-                "error %d)", vm_name, vcpu, intid, lr, (int)err);
+                "error %d)", vmm->name, vcpu, intid, lr, (int)err);
         return false;
     }
     return true;
 }
 
-static const struct vgic_ops vgic_ops = { vgic_inject };
+static const struct vgic_ops vgic_ops = { inject_irq };
 
 /* ---------------------------------------------------------------- registers */
 
-seL4_Word *user_reg(seL4_UserContext *c, unsigned n)
+seL4_Word *vmm_user_reg(seL4_UserContext *c, unsigned n)
 {
     /* seL4_UserContext for aarch64 lists x0-x8, x16-x18, x29, x30, then x9-x15, x19-x28. */
     switch (n) {
@@ -130,16 +118,16 @@ seL4_Word *user_reg(seL4_UserContext *c, unsigned n)
     }
 }
 
-bool read_regs(unsigned vcpu, seL4_UserContext *ctx)
+bool vmm_read_regs(const struct vmm *vmm, unsigned vcpu, seL4_UserContext *ctx)
 {
-    seL4_Error err = seL4_TCB_ReadRegisters(BASE_VM_TCB_CAP + vcpu_id(vcpu), seL4_False, 0,
-                                            sizeof(*ctx) / sizeof(seL4_Word), ctx);
+    seL4_Error err = seL4_TCB_ReadRegisters(BASE_VM_TCB_CAP + vmm_vcpu_id(vmm, vcpu), seL4_False,
+                                            0, sizeof(*ctx) / sizeof(seL4_Word), ctx);
     return err == seL4_NoError;
 }
 
-bool write_regs(unsigned vcpu, seL4_UserContext *ctx, bool resume)
+bool vmm_write_regs(const struct vmm *vmm, unsigned vcpu, seL4_UserContext *ctx, bool resume)
 {
-    seL4_Error err = seL4_TCB_WriteRegisters(BASE_VM_TCB_CAP + vcpu_id(vcpu),
+    seL4_Error err = seL4_TCB_WriteRegisters(BASE_VM_TCB_CAP + vmm_vcpu_id(vmm, vcpu),
                                              resume ? seL4_True : seL4_False, 0,
                                              sizeof(*ctx) / sizeof(seL4_Word), ctx);
     return err == seL4_NoError;
@@ -147,16 +135,12 @@ bool write_regs(unsigned vcpu, seL4_UserContext *ctx, bool resume)
 
 /* ---------------------------------------------------------------- idle vCPUs */
 
-/* Per vCPU: CNTVOFF, read once at its start; seL4 leaves it alone (Microkit builds the kernel
- * without KernelArmVtimerUpdateVOffset) and the guest cannot write it from EL1. */
-static uint64_t cntvoff[VMM_CONFIG_MAX_VCPUS];
-
-bool idle_blocks(void)
+bool vmm_idle_blocks(const struct vmm *vmm)
 {
-    return config != NULL && (config->flags & VMM_CONFIG_FLAG_IDLE_BLOCK) != 0;
+    return vmm->config != NULL && (vmm->config->flags & VMM_CONFIG_FLAG_IDLE_BLOCK) != 0;
 }
 
-uint64_t counter_now(void)
+uint64_t vmm_counter_now(void)
 {
     uint64_t v;
     /* CNTPCT_EL0 is readable here (KernelArmExportPCNTUser); the ISB orders the read. */
@@ -165,27 +149,26 @@ uint64_t counter_now(void)
 }
 
 /* Writes the earliest wake-up into this VMM's slot; tells the timer PD if it moved earlier. */
-void post_wake_deadline(void)
+static void post_wake_deadline(struct vmm *vmm)
 {
-    if (!idle_blocks()) {
+    if (!vmm_idle_blocks(vmm)) {
         return;
     }
     bool notify;
-    uint64_t deadline = vcpu_idle_post(&idle, &notify);
-    struct wake_slot *slot = (struct wake_slot *)(uintptr_t)config->wake_slot_vaddr;
+    uint64_t deadline = vcpu_idle_post(&vmm->idle, &notify);
+    struct wake_slot *slot = (struct wake_slot *)(uintptr_t)vmm->config->wake_slot_vaddr;
     slot->deadline = deadline;
     if (notify) {
         /* The timer PD may run on another core (SMP kernels): the slot first, then the signal. */
         __asm__ volatile("dmb ish" : : : "memory");
-        microkit_notify(config->timer_channel);
+        microkit_notify(vmm->config->timer_channel);
     }
 }
 
-/* When the guest's virtual timer of `vcpu` fires (vmm_wake.h); `now` if that cannot be told,
- * so that the vCPU is not put to sleep on a guess. */
-uint64_t vtimer_deadline(unsigned vcpu, uint64_t now)
+/* `now` when the deadline cannot be told, so that the vCPU is not put to sleep on a guess. */
+uint64_t vmm_vtimer_deadline(const struct vmm *vmm, unsigned vcpu, uint64_t now)
 {
-    seL4_ARM_VCPU_ReadRegs_t ctl = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vcpu_id(vcpu),
+    seL4_ARM_VCPU_ReadRegs_t ctl = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vmm_vcpu_id(vmm, vcpu),
                                                           seL4_VCPUReg_CNTV_CTL);
     if (ctl.error != seL4_NoError) {
         return now;
@@ -193,80 +176,83 @@ uint64_t vtimer_deadline(unsigned vcpu, uint64_t now)
     if (!(ctl.value & WAKE_CNTV_CTL_ENABLE) || (ctl.value & WAKE_CNTV_CTL_IMASK)) {
         return WAKE_NEVER;
     }
-    seL4_ARM_VCPU_ReadRegs_t cval = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vcpu_id(vcpu),
+    seL4_ARM_VCPU_ReadRegs_t cval = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP
+                                                           + vmm_vcpu_id(vmm, vcpu),
                                                            seL4_VCPUReg_CNTV_CVAL);
     if (cval.error != seL4_NoError) {
         return now;
     }
-    return wake_vtimer_deadline(ctl.value, cval.value, cntvoff[vcpu], now);
+    return wake_vtimer_deadline(ctl.value, cval.value, vmm->cntvoff[vcpu], now);
 }
 
 /* After any event: suspended vCPUs with an interrupt, a sibling's exit (WFE) or a passed
  * deadline run again; then the slot says when the rest must. */
-static void wake_ready_vcpus(void)
+static void wake_ready_vcpus(struct vmm *vmm)
 {
-    if (!idle_blocks() || !vm_running) {
+    if (!vmm_idle_blocks(vmm) || !vmm->running) {
         return;
     }
-    uint64_t now = vcpu_idle_waiting_on_time(&idle) ? counter_now() : 0;
-    for (unsigned v = 0; v < config->vcpu_count; v++) {
-        if (idle.blocked[v] && vcpu_idle_wake(&idle, v, vgic_vcpu_has_work(&vgic, v), now)) {
-            seL4_Error err = seL4_TCB_Resume(BASE_VM_TCB_CAP + vcpu_id(v));
+    struct vcpu_idle *idle = &vmm->idle;
+    uint64_t now = vcpu_idle_waiting_on_time(idle) ? vmm_counter_now() : 0;
+    for (unsigned v = 0; v < vmm->config->vcpu_count; v++) {
+        if (idle->blocked[v] && vcpu_idle_wake(idle, v, vgic_vcpu_has_work(&vmm->vgic, v), now)) {
+            seL4_Error err = seL4_TCB_Resume(BASE_VM_TCB_CAP + vmm_vcpu_id(vmm, v));
             if (err != seL4_NoError) {
-                vmm_log("VM '%s' vCPU %u: cannot resume it (seL4 error %d)", vm_name, v,
+                vmm_log("VM '%s' vCPU %u: cannot resume it (seL4 error %d)", vmm->name, v,
                         (int)err);
             }
         }
     }
-    post_wake_deadline();
+    post_wake_deadline(vmm);
 }
 
 /* ---------------------------------------------------------------- VM life cycle */
 
-struct vmm_exits exits;
-
-void halt_vcpus(void)
+void vmm_halt(struct vmm *vmm)
 {
+    const struct vmm_config *config = vmm->config;
     for (unsigned i = 0; i < config->device_count; i++) {
-        pl011_flush(&uarts[i]);
+        pl011_flush(&vmm->uarts[i].pl011);
     }
     for (unsigned i = 0; i < config->vcpu_count; i++) {
-        if (psci.on[i]) {
-            microkit_vcpu_stop(vcpu_id(i));
-            psci.on[i] = false;
+        if (vmm->psci.on[i]) {
+            microkit_vcpu_stop(vmm_vcpu_id(vmm, i));
+            vmm->psci.on[i] = false;
         }
     }
-    vcpu_idle_reset(&idle);
-    post_wake_deadline();
-    vm_running = false;
+    vcpu_idle_reset(&vmm->idle);
+    post_wake_deadline(vmm);
+    vmm->running = false;
+    const struct vmm_exits *e = &vmm->exits;
     vmm_log("VM '%s' exits: mmio=%lu smc/hvc=%lu wfx=%lu sysreg=%lu maintenance=%lu vppi=%lu "
-            "irq=%lu; vCPU suspensions=%lu", vm_name, exits.mmio, exits.smc_hvc, exits.wfx,
-            exits.sysreg, exits.maintenance, exits.vppi, exits.irq, idle.blocks);
-    vmm_virtio_log_stats();
+            "irq=%lu; vCPU suspensions=%lu", vmm->name, e->mmio, e->smc_hvc, e->wfx,
+            e->sysreg, e->maintenance, e->vppi, e->irq, vmm->idle.blocks);
+    vmm_virtio_log_stats(&vmm->virtio);
 }
 
-void stop_vm(const char *why)
+void vmm_stop(struct vmm *vmm, const char *why)
 {
-    vmm_log("VM '%s' stopped: %s", vm_name, why);
-    halt_vcpus();
+    vmm_log("VM '%s' stopped: %s", vmm->name, why);
+    vmm_halt(vmm);
 }
 
-bool start_vcpu(unsigned vcpu, uint64_t pc, uint64_t x0)
+bool vmm_start_vcpu(struct vmm *vmm, unsigned vcpu, uint64_t pc, uint64_t x0)
 {
-    microkit_vcpu_arm_write_reg(vcpu_id(vcpu), seL4_VCPUReg_SCTLR, initial_sctlr[vcpu]);
-    microkit_vcpu_arm_write_reg(vcpu_id(vcpu), seL4_VCPUReg_VMPIDR_EL2, VMPIDR_RES1 | vcpu);
+    unsigned id = vmm_vcpu_id(vmm, vcpu);
+    microkit_vcpu_arm_write_reg(id, seL4_VCPUReg_SCTLR, vmm->initial_sctlr[vcpu]);
+    microkit_vcpu_arm_write_reg(id, seL4_VCPUReg_VMPIDR_EL2, VMPIDR_RES1 | vcpu);
     seL4_UserContext ctx = { 0 };
     ctx.pc = pc;
     ctx.spsr = SPSR_EL1H_DAIF_MASKED;
     ctx.x0 = x0;
-    if (!write_regs(vcpu, &ctx, true)) {
-        vmm_log("VM '%s' vCPU %u: cannot write its registers", vm_name, vcpu);
+    if (!vmm_write_regs(vmm, vcpu, &ctx, true)) {
+        vmm_log("VM '%s' vCPU %u: cannot write its registers", vmm->name, vcpu);
         return false;
     }
-    seL4_ARM_VCPU_ReadRegs_t off = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + vcpu_id(vcpu),
+    seL4_ARM_VCPU_ReadRegs_t off = seL4_ARM_VCPU_ReadRegs(BASE_VCPU_CAP + id,
                                                           seL4_VCPUReg_CNTVOFF);
-    cntvoff[vcpu] = off.error == seL4_NoError ? off.value : 0;
-    psci.on[vcpu] = true;
+    vmm->cntvoff[vcpu] = off.error == seL4_NoError ? off.value : 0;
+    vmm->psci.on[vcpu] = true;
     return true;
 }
 
@@ -274,21 +260,23 @@ bool start_vcpu(unsigned vcpu, uint64_t pc, uint64_t x0)
  * written into guest RAM (copied, or unpacked from the stored size) and the time from `start`,
  * which includes zeroing the kernel's BSS and the cache clean. Only where there is a console
  * (CONFIG_PRINTING: Microkit debug builds; libmicrokit's microkit_dbg_putc tests the same). */
-static void log_image_load(uint64_t start)
+static void log_image_load(const struct vmm *vmm, uint64_t start)
 {
 #if defined(CONFIG_PRINTING)
-    uint64_t ticks = counter_now() - start;
+    const struct vmm_config *config = vmm->config;
+    uint64_t ticks = vmm_counter_now() - start;
     uint64_t frequency;
     __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
     uint64_t kernel = vmm_config_kernel_guest_size(config);
     uint64_t initrd = vmm_config_initrd_guest_size(config);
     vmm_log("VM '%s' images: copied %llu bytes (kernel %llu, DTB %llu, initrd %llu; stored %llu) "
-            "in %llu us", vm_name, (unsigned long long)(kernel + config->dtb.size + initrd),
+            "in %llu us", vmm->name, (unsigned long long)(kernel + config->dtb.size + initrd),
             (unsigned long long)kernel, (unsigned long long)config->dtb.size,
             (unsigned long long)initrd,
             (unsigned long long)(config->kernel.size + config->dtb.size + config->initrd.size),
             (unsigned long long)(frequency != 0 ? ticks * 1000000u / frequency : 0));
 #else
+    (void)vmm;
     (void)start;
 #endif
 }
@@ -303,57 +291,61 @@ static void virtio_irq_ack(unsigned channel)
     microkit_irq_ack(channel);
 }
 
-/* Loads the images and starts vCPU 0 at the kernel entry with x0 = DTB (booting.rst). */
-bool boot_vm(void)
+/* After a SYSTEM_RESET the kernel's list registers may still hold interrupts of the old guest:
+ * the vGIC starts afresh but keeps them marked as occupied so we never inject over an active
+ * one; their EOIs (or none) free them as usual. */
+static void reset_vgic(struct vmm *vmm)
 {
+    const struct vmm_config *config = vmm->config;
+    uint16_t held[VMM_CONFIG_MAX_VCPUS][VGIC_NR_LRS];
+    for (unsigned v = 0; v < VMM_CONFIG_MAX_VCPUS; v++) {
+        memcpy(held[v], vmm->vgic.vcpu[v].lr, sizeof(held[v]));
+    }
+    vgic_init(&vmm->vgic, config->vcpu_count, &vgic_ops, vmm);
+    for (unsigned v = 0; v < VMM_CONFIG_MAX_VCPUS; v++) {
+        memcpy(vmm->vgic.vcpu[v].lr, held[v], sizeof(held[v]));
+    }
+    for (unsigned i = 0; i < config->irq_count; i++) {
+        struct vgic_irq *irq = vgic_irq(&vmm->vgic, 0, config->irqs[i].intid);
+        if (irq != NULL) {
+            irq->edge = config->irqs[i].trigger == VMM_CONFIG_TRIGGER_EDGE;
+        }
+    }
+}
+
+/* Loads the images and starts vCPU 0 at the kernel entry with x0 = DTB (booting.rst). */
+bool vmm_boot(struct vmm *vmm)
+{
+    const struct vmm_config *config = vmm->config;
     char err[200];
     struct guest_ram ram = {
         .guest_base = config->ram_guest_base,
         .size = config->ram_size,
         .vmm = (uint8_t *)(uintptr_t)config->ram_vmm_vaddr,
     };
-    uint64_t load_start = counter_now();
+    uint64_t load_start = vmm_counter_now();
     if (!guest_load_linux(config, &ram, err, sizeof(err))) {
-        vmm_log("VM '%s' not started: %s", vm_name, err);
+        vmm_log("VM '%s' not started: %s", vmm->name, err);
         return false;
     }
-    log_image_load(load_start);
-    /* After a SYSTEM_RESET the kernel's list registers may still hold interrupts of the old
-     * guest: keep them marked as occupied so we never inject over an active one; their EOIs
-     * (or none) free them as usual. */
-    uint16_t held[VGIC_MAX_VCPUS][VGIC_NR_LRS];
-    for (unsigned v = 0; v < VGIC_MAX_VCPUS; v++) {
-        memcpy(held[v], vgic.vcpu[v].lr, sizeof(held[v]));
-    }
-    vgic_init(&vgic, config->vcpu_count, &vgic_ops, NULL);
-    for (unsigned v = 0; v < VGIC_MAX_VCPUS; v++) {
-        memcpy(vgic.vcpu[v].lr, held[v], sizeof(held[v]));
-    }
-    for (unsigned i = 0; i < config->irq_count; i++) {
-        struct vgic_irq *irq = vgic_irq(&vgic, 0, config->irqs[i].intid);
-        if (irq != NULL) {
-            irq->edge = config->irqs[i].trigger == VMM_CONFIG_TRIGGER_EDGE;
-        }
-    }
+    log_image_load(vmm, load_start);
+    reset_vgic(vmm);
     for (unsigned i = 0; i < config->device_count; i++) {
-        pl011_init(&uarts[i], vm_name);
+        pl011_init(&vmm->uarts[i].pl011, vmm->name);
     }
-    static const struct vmm_virtio_env virtio_env_template = { virtio_notify, virtio_irq_ack, NULL, NULL };
-    struct vmm_virtio_env virtio_env = virtio_env_template;
-    virtio_env.vm_name = vm_name;
-    virtio_env.vgic = &vgic;
-    if (!vmm_virtio_init(config, &virtio_env, err, sizeof(err))) {
-        vmm_log("VM '%s' not started: %s", vm_name, err);
+    struct vmm_virtio_env virtio_env = { virtio_notify, virtio_irq_ack, vmm->name, &vmm->vgic };
+    if (!vmm_virtio_init(&vmm->virtio, config, &virtio_env, err, sizeof(err))) {
+        vmm_log("VM '%s' not started: %s", vmm->name, err);
         return false;
     }
-    vgic.vcpu[0].online = true;
-    vm_running = true;
-    if (!start_vcpu(0, config->entry, config->dtb.guest_addr)) {
-        vm_running = false;
+    vmm->vgic.vcpu[0].online = true;
+    vmm->running = true;
+    if (!vmm_start_vcpu(vmm, 0, config->entry, config->dtb.guest_addr)) {
+        vmm->running = false;
         return false;
     }
     vmm_log("VM '%s' started: kernel 0x%llx, DTB 0x%llx, initrd 0x%llx (+0x%llx), %u vCPU(s), "
-            "GICv%u", vm_name, (unsigned long long)config->entry,
+            "GICv%u", vmm->name, (unsigned long long)config->entry,
             (unsigned long long)config->dtb.guest_addr,
             (unsigned long long)config->initrd.guest_addr,
             (unsigned long long)config->initrd.size, config->vcpu_count, VGIC_VERSION);
@@ -362,6 +354,8 @@ bool boot_vm(void)
 
 void init(void)
 {
+    struct vmm *vmm = &the_vm;
+    vmm->name = "?";
     char err[200];
     if (!vmm_config_check(vmm_config_blob, sizeof(vmm_config_blob), VGIC_VERSION, err,
                           sizeof(err))) {
@@ -369,63 +363,71 @@ void init(void)
                 microkit_name);
         return;
     }
-    config = (const struct vmm_config *)(const void *)vmm_config_blob;
-    vm_name = config->vm_name;
-    psci.vcpu_count = config->vcpu_count;
-    psci.ram_base = config->ram_guest_base;
-    psci.ram_size = config->ram_size;
-    for (unsigned i = 0; i < config->vcpu_count; i++) {
-        initial_sctlr[i] = microkit_vcpu_arm_read_reg(vcpu_id(i), seL4_VCPUReg_SCTLR);
+    const struct vmm_config *config = (const struct vmm_config *)(const void *)vmm_config_blob;
+    vmm->config = config;
+    vmm->name = config->vm_name;
+    if (!vmm_mmio_register(vmm, err, sizeof(err))) {
+        vmm_log("VM '%s' not started: %s", vmm->name, err);
+        return;
     }
-    vcpu_idle_init(&idle, config->vcpu_count);
+    vmm->psci.vcpu_count = config->vcpu_count;
+    vmm->psci.ram_base = config->ram_guest_base;
+    vmm->psci.ram_size = config->ram_size;
+    for (unsigned i = 0; i < config->vcpu_count; i++) {
+        vmm->initial_sctlr[i] = microkit_vcpu_arm_read_reg(vmm_vcpu_id(vmm, i), seL4_VCPUReg_SCTLR);
+    }
+    vcpu_idle_init(&vmm->idle, config->vcpu_count);
     uint64_t frequency;
     __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
-    wfe_slice = frequency / 10000u;
-    boot_vm();
+    vmm->wfe_slice = frequency / 10000u;
+    vmm_boot(vmm);
 }
 
 /* ---------------------------------------------------------------- interrupts */
 
 void notified(microkit_channel ch)
 {
-    if (!vm_running) {
+    struct vmm *vmm = &the_vm;
+    if (!vmm->running) {
         return;
     }
-    if (idle_blocks() && ch == config->timer_channel) {
+    const struct vmm_config *config = vmm->config;
+    if (vmm_idle_blocks(vmm) && ch == config->timer_channel) {
         /* The timer PD: a deadline of ours has passed. */
-        wake_ready_vcpus();
+        wake_ready_vcpus(vmm);
         return;
     }
     bool virtio_error;
-    if (vmm_virtio_notified(ch, &virtio_error)) {
+    if (vmm_virtio_notified(&vmm->virtio, ch, &virtio_error)) {
         if (virtio_error) {
-            stop_vm(vmm_virtio_report());
+            vmm_stop(vmm, vmm_virtio_report(&vmm->virtio));
             return;
         }
-        wake_ready_vcpus();
+        wake_ready_vcpus(vmm);
         return;
     }
     for (unsigned i = 0; i < config->irq_count; i++) {
         if (config->irqs[i].channel == ch) {
             /* Acked at the guest's EOI (handle_maintenance), so a level IRQ cannot refire
              * before the guest has serviced the device. */
-            exits.irq++;
-            vgic_raise(&vgic, 0, config->irqs[i].intid);
-            wake_ready_vcpus();
+            vmm->exits.irq++;
+            vgic_raise(&vmm->vgic, 0, config->irqs[i].intid);
+            wake_ready_vcpus(vmm);
             return;
         }
     }
-    vmm_log("VM '%s': notification on channel %u, which is no passthrough IRQ", vm_name, ch);
+    vmm_log("VM '%s': notification on channel %u, which is no passthrough IRQ", vmm->name, ch);
 }
 
 /* Before a restart: the sources of interrupts the old guest never EOI'd are still masked
  * (passthrough IRQs un-acked, the timer PPI masked by the kernel); release them. */
-void release_held_interrupts(void)
+void vmm_release_held_interrupts(struct vmm *vmm)
 {
+    const struct vmm_config *config = vmm->config;
     for (unsigned v = 0; v < config->vcpu_count; v++) {
-        microkit_vcpu_arm_ack_vppi(vcpu_id(v), VGIC_VTIMER_INTID);
+        microkit_vcpu_arm_ack_vppi(vmm_vcpu_id(vmm, v), VGIC_VTIMER_INTID);
         for (unsigned lr = 0; lr < VGIC_NR_LRS; lr++) {
-            unsigned intid = vgic.vcpu[v].lr[lr];
+            unsigned intid = vmm->vgic.vcpu[v].lr[lr];
             for (unsigned i = 0; intid != 0 && i < config->irq_count; i++) {
                 if (config->irqs[i].intid == intid - 1u) {
                     microkit_irq_ack(config->irqs[i].channel);
@@ -437,14 +439,15 @@ void release_held_interrupts(void)
 
 seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo *reply_msginfo)
 {
-    int v = vcpu_of_child(child);
-    if (v < 0 || !vm_running) {
+    struct vmm *vmm = &the_vm;
+    int v = vcpu_of_child(vmm, child);
+    if (v < 0 || !vmm->running) {
         vmm_log("fault from child %u, which is no running vCPU of ours (label %llu); ignored",
                 child, (unsigned long long)microkit_msginfo_get_label(msginfo));
         return seL4_False;
     }
-    vcpu_idle_exit_seen(&idle, (unsigned)v);
-    seL4_Bool reply = vmm_handle_exit((unsigned)v, msginfo, reply_msginfo);
-    wake_ready_vcpus();
+    vcpu_idle_exit_seen(&vmm->idle, (unsigned)v);
+    seL4_Bool reply = vmm_handle_exit(vmm, (unsigned)v, msginfo, reply_msginfo);
+    wake_ready_vcpus(vmm);
     return reply;
 }

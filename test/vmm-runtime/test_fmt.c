@@ -11,6 +11,20 @@ static void fmt_conversions(void)
     CHECK(strcmp(buf, "-9223372036854775808    ab|") == 0);
 }
 
+static void fmt_edges(void)
+{
+    char buf[64];
+    vmm_snprintf(buf, sizeof(buf), "%X %p %05d %ld %zd %3c|", 0xbeefu, (void *)0x10, -3, -5l,
+                 (size_t)5, 'q');
+    CHECK(strcmp(buf, "BEEF 0x10 -0003 -5 5 q|") == 0);
+    /* Formats the compiler's format check would refuse, through a pointer it does not check. */
+    int (*unchecked)(char *, size_t, const char *, ...) = vmm_snprintf;
+    unchecked(buf, sizeof(buf), "%q %s end%", (const char *)NULL);
+    CHECK(strcmp(buf, "%q (null) end") == 0);
+    unchecked(buf, sizeof(buf), "x%08");
+    CHECK(strcmp(buf, "x") == 0);
+}
+
 static void fmt_truncates(void)
 {
     char buf[6];
@@ -29,6 +43,7 @@ static void log_prefixes_and_ends_lines(void)
 
 HARNESS_SUITE(fmt_tests) = {
     { "fmt: conversions", fmt_conversions },
+    { "fmt: upper-case hex, pointers, signs, a trailing or unknown conversion", fmt_edges },
     { "fmt: truncates and terminates", fmt_truncates },
     { "fmt: vmm_log prefixes and ends lines", log_prefixes_and_ends_lines },
     HARNESS_END,

@@ -2,6 +2,8 @@
  * and each way a hostile driver can corrupt a queue (virtio 1.2 §2.1, §2.7, §4.2.2). */
 #include "test_virtio.h"
 
+#include <stdlib.h>
+
 #include "virtio_net.h"
 
 static struct virtio_net net;
@@ -428,6 +430,49 @@ static void virtq_rejects_short_header(void)
     tv_guest_free(g);
 }
 
+/* The ring code alone, without a transport: each operation returns what its caller does. */
+static void virtq_returns_statuses(void)
+{
+    struct tv_guest g;
+    tv_guest_init(&g);
+    g.q[0] = (struct tv_queue){ .num = 8, .desc = TV_RAM_BASE, .avail = TV_RAM_BASE + 0x1000,
+                                .used = TV_RAM_BASE + 0x2000 };
+    struct virtq vq = { .num = 8, .desc_gpa = g.q[0].desc, .driver_gpa = g.q[0].avail,
+                        .device_gpa = g.q[0].used };
+    char why[VIRTIO_REPORT_SIZE];
+    struct virtq_chain *c = malloc(sizeof(*c));
+    CHECK_EQ(virtq_push(&vq, 0, 0), VIRTQ_NOT_READY);
+    vq.num = 12;
+    CHECK_EQ(virtq_make_ready(&vq, 256, &g.mem, why, sizeof(why)), VIRTQ_GUEST_ERROR);
+    CHECK(strcmp(why, "queue size 12 is not a power of two in 1..256 (QueueNumMax)") == 0);
+    vq.num = 8;
+    CHECK_EQ(virtq_make_ready(&vq, 256, &g.mem, why, sizeof(why)), VIRTQ_OK);
+    CHECK_EQ(virtq_pop(&vq, &g.mem, c, why, sizeof(why)), VIRTQ_EMPTY);
+    struct tv_seg segs[2] = { { tv_alloc(&g, 16), 16, false }, { tv_alloc(&g, 32), 32, true } };
+    uint16_t head = tv_post(&g, 0, segs, 2);
+    CHECK_EQ(virtq_pop(&vq, &g.mem, c, why, sizeof(why)), VIRTQ_OK);
+    CHECK_EQ(c->head, head);
+    CHECK_EQ(c->readable_len, 16);
+    CHECK_EQ(c->writable_len, 32);
+    virtq_unpop(&vq);
+    CHECK_EQ(virtq_pop(&vq, &g.mem, c, why, sizeof(why)), VIRTQ_OK);
+    CHECK_EQ(virtq_push(&vq, c->head, 32), VIRTQ_INTERRUPT);
+    uint32_t id, len;
+    CHECK(tv_used(&g, 0, &id, &len) && id == head && len == 32);
+    /* The driver suppresses used-buffer interrupts: pushed, no interrupt asked for. */
+    ((struct virtq_avail *)(void *)tv_host(&g, g.q[0].avail))->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    tv_post(&g, 0, segs, 1);
+    CHECK_EQ(virtq_pop(&vq, &g.mem, c, why, sizeof(why)), VIRTQ_OK);
+    CHECK_EQ(virtq_push(&vq, c->head, 0), VIRTQ_OK);
+    CHECK_EQ(virtq_push(&vq, 8, 0), VIRTQ_NOT_READY);
+    /* A guest error: the reason, without the queue's name (the transport adds it). */
+    tv_avail_push(&g, 0, 9);
+    CHECK_EQ(virtq_pop(&vq, &g.mem, c, why, sizeof(why)), VIRTQ_GUEST_ERROR);
+    CHECK(strcmp(why, "available ring entry 2 holds descriptor 9, beyond the queue size 8") == 0);
+    free(c);
+    tv_guest_free(&g);
+}
+
 static void virtq_wraps_indices(void)
 {
     /* 70000 chains through a queue of 4: the 16-bit indices wrap (§2.7.6, §2.7.8). */
@@ -473,5 +518,6 @@ HARNESS_SUITE(virtio_tests) = {
     { "virtq: chain longer than 4 GiB", virtq_rejects_chain_over_4gib },
     { "virtq: buffer shorter than the virtio-net header", virtq_rejects_short_header },
     { "virtq: 16-bit indices wrap", virtq_wraps_indices },
+    { "virtq: the ring code returns statuses and reasons, and calls no transport", virtq_returns_statuses },
     HARNESS_END,
 };

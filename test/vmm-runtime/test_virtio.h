@@ -8,7 +8,7 @@
 #pragma once
 
 #include "harness.h"
-#include "virtq.h"
+#include "virtio_mmio.h"
 
 #define TV_RAM_BASE 0x40000000ull
 #define TV_RAM_SIZE 0x100000ull

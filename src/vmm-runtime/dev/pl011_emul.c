@@ -4,29 +4,7 @@
 
 #include "vmm_string.h"
 
-/* Register offsets, DDI 0183G table 3-1. */
-#define UARTDR      0x000u
-#define UARTRSR     0x004u
-#define UARTFR      0x018u
-#define UARTILPR    0x020u
-#define UARTIBRD    0x024u
-#define UARTFBRD    0x028u
-#define UARTLCR_H   0x02cu
-#define UARTCR      0x030u
-#define UARTIFLS    0x034u
-#define UARTIMSC    0x038u
-#define UARTRIS     0x03cu
-#define UARTMIS     0x040u
-#define UARTICR     0x044u
-#define UARTDMACR   0x048u
-#define UARTPERIPHID0 0xfe0u
 #define PL011_FRAME 0x1000u
-
-/* UARTFR bits (3.3.3): RXFE [4], TXFE [7]. Never busy, never full. */
-#define FR_RXFE     (1u << 4)
-#define FR_TXFE     (1u << 7)
-/* Interrupt bit TXIM/TXRIS [5] (3.3.10-13). */
-#define INT_TX      (1u << 5)
 
 /* UARTPeriphID0-3 and UARTPCellID0-3 (3.3.14-15): part 0x011, designer ARM (0x41), rev 1. */
 static const uint8_t pl011_id[8] = { 0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
@@ -76,7 +54,7 @@ static void pl011_putc(struct pl011 *u, char c)
 static uint32_t pl011_ris(const struct pl011 *u)
 {
     (void)u;
-    return INT_TX;
+    return PL011_INT_TX;
 }
 
 bool pl011_irq_level(const struct pl011 *u)
@@ -97,44 +75,44 @@ enum pl011_status pl011_access(struct pl011 *u, uint64_t offset, unsigned width,
     if (write) {
         uint32_t v = (uint32_t)(*value << shift);
         switch (reg) {
-        case UARTDR:    if (shift == 0) pl011_putc(u, (char)(v & 0xffu)); break;
-        case UARTRSR:   break;  /* UARTECR: clears errors we never have */
-        case UARTILPR:  u->ilpr = v & 0xffu; break;
-        case UARTIBRD:  u->ibrd = v & 0xffffu; break;
-        case UARTFBRD:  u->fbrd = v & 0x3fu; break;
-        case UARTLCR_H: u->lcr_h = v & 0xffu; break;
-        case UARTCR:    u->cr = v & 0xff87u; break;
-        case UARTIFLS:  u->ifls = v & 0x3fu; break;
-        case UARTIMSC:  u->imsc = v & 0x7ffu; break;
-        case UARTICR:   break;  /* TX stays asserted (see pl011_ris) */
-        case UARTDMACR: u->dmacr = v & 0x7u; break;
-        case UARTFR:
-        case UARTRIS:
-        case UARTMIS:   break;  /* read-only */
+        case PL011_UARTDR:    if (shift == 0) pl011_putc(u, (char)(v & 0xffu)); break;
+        case PL011_UARTRSR:   break;  /* UARTECR: clears errors we never have */
+        case PL011_UARTILPR:  u->ilpr = v & 0xffu; break;
+        case PL011_UARTIBRD:  u->ibrd = v & 0xffffu; break;
+        case PL011_UARTFBRD:  u->fbrd = v & 0x3fu; break;
+        case PL011_UARTLCR_H: u->lcr_h = v & 0xffu; break;
+        case PL011_UARTCR:    u->cr = v & 0xff87u; break;
+        case PL011_UARTIFLS:  u->ifls = v & 0x3fu; break;
+        case PL011_UARTIMSC:  u->imsc = v & 0x7ffu; break;
+        case PL011_UARTICR:   break;  /* TX stays asserted (see pl011_ris) */
+        case PL011_UARTDMACR: u->dmacr = v & 0x7u; break;
+        case PL011_UARTFR:
+        case PL011_UARTRIS:
+        case PL011_UARTMIS:   break;  /* read-only */
         default:
-            return reg >= UARTPERIPHID0 ? PL011_OK : PL011_UNKNOWN_RAZWI;
+            return reg >= PL011_UARTPERIPHID0 ? PL011_OK : PL011_UNKNOWN_RAZWI;
         }
         return PL011_OK;
     }
     uint32_t v;
     switch (reg) {
-    case UARTDR:    v = 0; break;   /* empty receive FIFO */
-    case UARTRSR:   v = 0; break;
-    case UARTFR:    v = FR_RXFE | FR_TXFE; break;
-    case UARTILPR:  v = u->ilpr; break;
-    case UARTIBRD:  v = u->ibrd; break;
-    case UARTFBRD:  v = u->fbrd; break;
-    case UARTLCR_H: v = u->lcr_h; break;
-    case UARTCR:    v = u->cr; break;
-    case UARTIFLS:  v = u->ifls; break;
-    case UARTIMSC:  v = u->imsc; break;
-    case UARTRIS:   v = pl011_ris(u); break;
-    case UARTMIS:   v = pl011_ris(u) & u->imsc; break;
-    case UARTICR:   v = 0; break;
-    case UARTDMACR: v = u->dmacr; break;
+    case PL011_UARTDR:    v = 0; break;   /* empty receive FIFO */
+    case PL011_UARTRSR:   v = 0; break;
+    case PL011_UARTFR:    v = PL011_FR_RXFE | PL011_FR_TXFE; break;
+    case PL011_UARTILPR:  v = u->ilpr; break;
+    case PL011_UARTIBRD:  v = u->ibrd; break;
+    case PL011_UARTFBRD:  v = u->fbrd; break;
+    case PL011_UARTLCR_H: v = u->lcr_h; break;
+    case PL011_UARTCR:    v = u->cr; break;
+    case PL011_UARTIFLS:  v = u->ifls; break;
+    case PL011_UARTIMSC:  v = u->imsc; break;
+    case PL011_UARTRIS:   v = pl011_ris(u); break;
+    case PL011_UARTMIS:   v = pl011_ris(u) & u->imsc; break;
+    case PL011_UARTICR:   v = 0; break;
+    case PL011_UARTDMACR: v = u->dmacr; break;
     default:
-        if (reg >= UARTPERIPHID0) {
-            v = pl011_id[(reg - UARTPERIPHID0) / 4u];
+        if (reg >= PL011_UARTPERIPHID0) {
+            v = pl011_id[(reg - PL011_UARTPERIPHID0) / 4u];
             break;
         }
         *value = 0;

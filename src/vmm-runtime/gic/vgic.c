@@ -11,7 +11,7 @@
 void vgic_init(struct vgic *vgic, unsigned nr_vcpus, const struct vgic_ops *ops, void *ctx)
 {
     memset(vgic, 0, sizeof(*vgic));
-    vgic->nr_vcpus = nr_vcpus > VGIC_MAX_VCPUS ? VGIC_MAX_VCPUS : nr_vcpus;
+    vgic->nr_vcpus = nr_vcpus > VMM_CONFIG_MAX_VCPUS ? VMM_CONFIG_MAX_VCPUS : nr_vcpus;
     vgic->ops = ops;
     vgic->ctx = ctx;
     for (unsigned v = 0; v < vgic->nr_vcpus; v++) {

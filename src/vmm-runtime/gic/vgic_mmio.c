@@ -11,6 +11,8 @@
  */
 #include "vgic_mmio.h"
 
+#include "mmio_bus.h"
+
 const char *vgic_mmio_status_name(enum vgic_mmio_status s)
 {
     switch (s) {
@@ -295,4 +297,55 @@ const char *vgic_dist_reg_name(uint64_t offset)
     const struct vgic_reg *table = vgic_dist_table(&n);
     const struct vgic_reg *r = vgic_mmio_find(table, n, offset);
     return r != NULL ? r->name : "unknown";
+}
+
+/* ---------------------------------------------------------------- frames on the MMIO bus */
+
+/* A frame's access outcome as the bus reports it: an unknown register or INTID is logged
+ * and ignored, any other refusal stops the VM with the register offset. */
+static enum mmio_status frame_status(struct mmio_access *a, const char *frame,
+                                     enum vgic_mmio_status st)
+{
+    const char *rw = a->write ? "write" : "read";
+    if (st == VGIC_MMIO_OK) {
+        return MMIO_OK;
+    }
+    if (st == VGIC_MMIO_UNKNOWN_RAZWI || st == VGIC_MMIO_IRQ_RAZWI) {
+        return mmio_bus_why(a, MMIO_IGNORED, "%s %s at offset 0x%llx: %s", frame, rw,
+                            (unsigned long long)a->offset, vgic_mmio_status_name(st));
+    }
+    return mmio_bus_why(a, MMIO_BAD_ACCESS, "%u-byte %s of %s+0x%llx (%s)", a->width, rw, frame,
+                        (unsigned long long)a->offset, vgic_mmio_status_name(st));
+}
+
+static enum mmio_status gicd_access(void *opaque, struct mmio_access *a)
+{
+    return frame_status(a, "GICD", vgic_dist_access(opaque, a->vcpu, a->offset, a->width,
+                                                    a->write, &a->value));
+}
+
+#if defined(GIC_V3)
+static enum mmio_status gicr_access(void *opaque, struct mmio_access *a)
+{
+    return frame_status(a, "GICR", vgic_redist_access(opaque, a->offset, a->width, a->write,
+                                                      &a->value));
+}
+#endif
+
+bool vgic_register_frames(struct vgic *vgic, struct mmio_bus *bus, uint64_t gicd_base,
+                          uint64_t gicr_base, unsigned nr_vcpus, char *err, size_t err_size)
+{
+    struct mmio_region gicd = { gicd_base, VGIC_DIST_SIZE, "GICD", gicd_access, vgic };
+    if (!mmio_bus_register(bus, &gicd, err, err_size)) {
+        return false;
+    }
+#if defined(GIC_V3)
+    struct mmio_region gicr = { gicr_base, (uint64_t)nr_vcpus * VGIC_REDIST_STRIDE, "GICR",
+                                gicr_access, vgic };
+    return mmio_bus_register(bus, &gicr, err, err_size);
+#else
+    (void)gicr_base;
+    (void)nr_vcpus;
+    return true;
+#endif
 }

@@ -11,6 +11,33 @@
 
 #define PL011_LINE_MAX 160u
 
+/* Register offsets, DDI 0183G table 3-1 (also what the VMM's console input driver uses on a
+ * real PL011, lib/vmm_virtio.c). */
+#define PL011_UARTDR        0x000u
+#define PL011_UARTRSR       0x004u
+#define PL011_UARTFR        0x018u
+#define PL011_UARTILPR      0x020u
+#define PL011_UARTIBRD      0x024u
+#define PL011_UARTFBRD      0x028u
+#define PL011_UARTLCR_H     0x02cu
+#define PL011_UARTCR        0x030u
+#define PL011_UARTIFLS      0x034u
+#define PL011_UARTIMSC      0x038u
+#define PL011_UARTRIS       0x03cu
+#define PL011_UARTMIS       0x040u
+#define PL011_UARTICR       0x044u
+#define PL011_UARTDMACR     0x048u
+#define PL011_UARTPERIPHID0 0xfe0u
+
+/* UARTFR bits (3.3.3): RXFE [4], TXFF [5], TXFE [7]. */
+#define PL011_FR_RXFE       (1u << 4)
+#define PL011_FR_TXFF       (1u << 5)
+#define PL011_FR_TXFE       (1u << 7)
+/* Interrupt bits of UARTIMSC/RIS/MIS/ICR (3.3.10-13): RX [4], TX [5], receive timeout [6]. */
+#define PL011_INT_RX        (1u << 4)
+#define PL011_INT_TX        (1u << 5)
+#define PL011_INT_RT        (1u << 6)
+
 struct pl011 {
     const char *name;       /* prefix for output lines */
     uint32_t cr, lcr_h, ibrd, fbrd, ifls, imsc, dmacr, ilpr;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm_config.h"
+
 /* Function ids, DEN0022 5.1 (SMC32 base 0x84000000, SMC64 base 0xC4000000). */
 #define PSCI_FN_VERSION             0x84000000u
 #define PSCI_FN_CPU_SUSPEND_32      0x84000001u
@@ -47,8 +49,6 @@
 /* MIGRATE_INFO_TYPE result 2: no Trusted OS, migration not needed (DEN0022 5.9). */
 #define PSCI_MIGRATE_INFO_NO_TOS 2
 
-#define PSCI_MAX_VCPUS 8u
-
 enum psci_action {
     PSCI_ACTION_RETURN,         /* write x0 = result and resume the caller */
     PSCI_ACTION_CPU_ON,         /* start target_vcpu at entry with x0 = context_id; x0 = 0 */
@@ -60,7 +60,7 @@ enum psci_action {
 /* What PSCI needs to know about the VM. vCPU i has MPIDR affinity Aff0 = i. */
 struct psci_vm {
     unsigned vcpu_count;
-    bool on[PSCI_MAX_VCPUS];
+    bool on[VMM_CONFIG_MAX_VCPUS];
     uint64_t ram_base;
     uint64_t ram_size;
 };

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "microkit_limits.h"
 #include "vmm_wake.h"
 
 #define TIMER_CONFIG_SECTION       ".timer_config"
@@ -35,8 +36,6 @@
 #define TIMER_SOURCE_SCHED_TICK    2u
 
 #define TIMER_CONFIG_NO_CHANNEL    0xffu
-/* Microkit 2.0.1: channel ids 0..61 (libmicrokit MICROKIT_MAX_CHANNELS = 62). */
-#define TIMER_CONFIG_MAX_CHANNEL   61u
 
 struct timer_config_client {
     uint64_t slot_vaddr;    /* where the client's wake slot is mapped (read-only) here */

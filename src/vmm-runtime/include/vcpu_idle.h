@@ -19,14 +19,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VCPU_IDLE_MAX_VCPUS 8u
+#include "vmm_config.h"
 
 struct vcpu_idle {
     unsigned nr_vcpus;
-    bool blocked[VCPU_IDLE_MAX_VCPUS];
-    bool in_wfe[VCPU_IDLE_MAX_VCPUS];           /* blocked in WFE: a sibling's exit wakes it */
-    bool sibling_exited[VCPU_IDLE_MAX_VCPUS];
-    uint64_t wake_at[VCPU_IDLE_MAX_VCPUS];      /* physical-counter deadline, WAKE_NEVER */
+    bool blocked[VMM_CONFIG_MAX_VCPUS];
+    bool in_wfe[VMM_CONFIG_MAX_VCPUS];           /* blocked in WFE: a sibling's exit wakes it */
+    bool sibling_exited[VMM_CONFIG_MAX_VCPUS];
+    uint64_t wake_at[VMM_CONFIG_MAX_VCPUS];      /* physical-counter deadline, WAKE_NEVER */
     uint64_t posted;                            /* what this VMM's wake slot holds */
     unsigned long blocks;                       /* vCPU suspensions (for the exits line) */
 };

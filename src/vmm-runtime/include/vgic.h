@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm_config.h"
+
 #if defined(GIC_V2) && defined(GIC_V3)
 #error "define exactly one of GIC_V2 and GIC_V3"
 #elif defined(GIC_V2)
@@ -29,7 +31,8 @@
 /* seL4 rejects list-register indexes beyond what the hardware has; 4 is what GIC-400,
  * GIC-500/600 CPU interfaces and QEMU provide (GICH_VTR.ListRegs / ICH_VTR_EL2.ListRegs). */
 #define VGIC_NR_LRS        4u
-#define VGIC_MAX_VCPUS     8u
+/* The vCPU limit is the config's; a GICv2 ITARGETSR byte has one bit per CPU (IHI0048B 4.3.12). */
+_Static_assert(VMM_CONFIG_MAX_VCPUS <= 8, "GICv2 targets at most 8 CPUs");
 #define VGIC_QUEUE_SIZE    64u
 
 /* The architected virtual timer PPI (Arm ARM D11.2, Linux "arm,armv8-timer" 4th interrupt). */
@@ -70,7 +73,7 @@ struct vgic_ops {
 struct vgic {
     unsigned nr_vcpus;
     uint32_t ctlr;
-    struct vgic_vcpu vcpu[VGIC_MAX_VCPUS];
+    struct vgic_vcpu vcpu[VMM_CONFIG_MAX_VCPUS];
     struct vgic_irq spi[VGIC_NR_IRQS - VGIC_NR_PRIVATE];
     const struct vgic_ops *ops;
     void *ctx;
@@ -143,10 +146,18 @@ enum vgic_mmio_status vgic_redist_access(struct vgic *vgic, uint64_t offset, uns
                                          bool write, uint64_t *value);
 #endif
 
-/* Sizes of the emulated frames. */
+struct mmio_bus;
+
+/* Registers the distributor frame at gicd_base (and, GICv3, the nr_vcpus redistributors at
+ * gicr_base) on the VMM's MMIO bus. An unknown register or an unimplemented INTID's is logged
+ * and ignored; any other refused access stops the VM. False with a line in err on an overlap. */
+bool vgic_register_frames(struct vgic *vgic, struct mmio_bus *bus, uint64_t gicd_base,
+                          uint64_t gicr_base, unsigned nr_vcpus, char *err, size_t err_size);
+
+/* Sizes of the emulated frames of the GIC version built (vmm_config.h has both versions'). */
 #if defined(GIC_V2)
-#define VGIC_DIST_SIZE 0x1000u
+#define VGIC_DIST_SIZE VMM_GICD_V2_SIZE
 #else
-#define VGIC_DIST_SIZE 0x10000u
-#define VGIC_REDIST_STRIDE 0x20000u
+#define VGIC_DIST_SIZE VMM_GICD_V3_SIZE
+#define VGIC_REDIST_STRIDE VMM_GICR_STRIDE
 #endif

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "virtq.h"
+#include "virtio_mmio.h"
 
 #define VIRTIO_ID_BLOCK         2u
 /* Feature bits, §5.2.3. SEG_MAX costs nothing (any number of segments is handled) and lets

@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "virtq.h"
+#include "virtio_mmio.h"
 
 #define VIRTIO_ID_CONSOLE           3u
 #define VIRTIO_CONSOLE_RX_QUEUE     0u

@@ -7,8 +7,10 @@
  * Errors: every guest-supplied value is checked before use. When the guest breaks the rules
  * (a bad register access, a queue outside guest RAM, a corrupt descriptor chain, ...) the
  * device records one decoded line (virtio_mmio_report), sets DEVICE_NEEDS_RESET (§2.1.2),
- * stops processing its rings, and the call that found it returns false (or -1), so the VMM can
- * stop the VM with that line. Writing 0 to Status (a reset, §2.4) clears the broken state.
+ * stops processing its rings, and the call that found it returns false (or VIRTQ_GUEST_ERROR),
+ * so the VMM can stop the VM with that line. Writing 0 to Status (a reset, §2.4) clears the
+ * broken state. The ring code (virtq.h) finds a queue's errors and returns them; this
+ * transport records them.
  *
  * Interrupts (§4.2.2 InterruptStatus): bit 0 used buffer, bit 1 configuration change. The
  * device calls raise_irq(ctx) whenever a bit becomes set; the line is level-triggered, so the
@@ -17,7 +19,7 @@
  */
 #pragma once
 
-#include "virtio.h"
+#include "virtq.h"
 
 /* Register offsets, §4.2.2 table "MMIO Device Register Layout". */
 #define VIRTIO_MMIO_MAGIC_VALUE         0x000u
@@ -88,19 +90,6 @@ struct virtio_device_class {
     void (*reset)(struct virtio_mmio_dev *d);
 };
 
-/* One queue's registers and the device's private ring state. */
-struct virtq {
-    uint32_t num;           /* QueueNum as written; checked when the queue is made ready */
-    bool ready;             /* QueueReady */
-    uint64_t desc_gpa, driver_gpa, device_gpa;
-    /* Set when the queue is made ready, after the checks of §2.7: */
-    struct virtq_desc *desc;
-    struct virtq_avail *avail;
-    struct virtq_used *used;
-    uint16_t last_avail;    /* next available-ring entry to take */
-    uint16_t used_idx;      /* the device's copy of used->idx (never read back from the guest) */
-};
-
 struct virtio_mmio_dev {
     const struct virtio_device_class *cls;
     struct virtio_guest_mem mem;
@@ -152,6 +141,22 @@ bool virtio_mmio_running(const struct virtio_mmio_dev *d);
 
 /* True when the driver accepted feature `bit` (meaningful once FEATURES_OK is set). */
 bool virtio_mmio_negotiated(const struct virtio_mmio_dev *d, unsigned bit);
+
+/*
+ * The device classes' access to their queues; the transport acts on what the ring code
+ * (virtq.h) returns. virtio_mmio_next_chain: VIRTQ_OK with *out filled, VIRTQ_EMPTY when the
+ * queue has nothing (or is not ready, or the driver is not running), VIRTQ_GUEST_ERROR when the
+ * device is broken (also by this call, with the ring's reason in virtio_mmio_report).
+ */
+enum virtq_status virtio_mmio_next_chain(struct virtio_mmio_dev *d, unsigned q,
+                                         struct virtq_chain *out);
+/* Gives the chain last taken from queue q back: the next virtio_mmio_next_chain returns it. */
+void virtio_mmio_unpop(struct virtio_mmio_dev *d, unsigned q);
+/* Returns chain `head` of queue q to the driver with `written` bytes written (virtq_push) and
+ * raises the used-buffer interrupt unless the driver suppressed it. False if the device is
+ * broken or the queue is not ready (nothing written). */
+bool virtio_mmio_complete(struct virtio_mmio_dev *d, unsigned q, uint16_t head,
+                          uint32_t written);
 
 /* Sets InterruptStatus bits and calls raise_irq when one was clear. */
 void virtio_mmio_interrupt(struct virtio_mmio_dev *d, uint32_t bits);

@@ -28,7 +28,7 @@
  */
 #pragma once
 
-#include "virtq.h"
+#include "virtio_mmio.h"
 
 #define VIRTIO_ID_NET           1u
 /* Feature bits, §5.1.3. */
@@ -46,9 +46,9 @@
 #define VIRTIO_NET_TX_QUEUE     1u
 #define VIRTIO_NET_QUEUE_SIZE   256u
 #define VIRTIO_NET_MTU          1500u
-/* An untagged Ethernet frame without FCS: destination, source, type (14) + MTU. */
-#define VIRTIO_NET_MAX_FRAME    1514u
 #define VIRTIO_NET_ETH_HLEN     14u
+/* An untagged Ethernet frame without FCS: destination, source, type (14) + MTU. */
+#define VIRTIO_NET_MAX_FRAME    (VIRTIO_NET_ETH_HLEN + VIRTIO_NET_MTU)
 
 /* §5.1.6: the header before every frame. A modern device's always has num_buffers, 12 bytes
  * (only the legacy one lacked it without VIRTIO_NET_F_MRG_RXBUF, §5.1.6.1). */

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "microkit_limits.h"
+
 #define VMM_CONFIG_SECTION       ".vmm_config"
 #define VMM_CONFIG_SYMBOL        vmm_config_blob
 #define VMM_CONFIG_RESERVED_SIZE 4096u
@@ -28,9 +30,8 @@
 #define VMM_CONFIG_MAX_DEVICES   4u
 #define VMM_CONFIG_MAX_VIRTIO    4u
 
-/* Microkit 2.0.1 libmicrokit/include/microkit.h: MICROKIT_MAX_CHANNELS = 62; child ids are
- * the low 6 bits of a fault badge. */
-#define VMM_CONFIG_MAX_CHANNEL   61u
+/* Channel ids 0..61 (microkit_limits.h); child ids are the low 6 bits of a fault badge. */
+#define VMM_CONFIG_MAX_CHANNEL   MICROKIT_LIMIT_MAX_CHANNEL
 #define VMM_CONFIG_MAX_CHILD     63u
 
 #define VMM_CONFIG_TRIGGER_LEVEL 0u

@@ -1,14 +1,21 @@
 /*
  * The VMM's virtio devices (config version 4, struct vmm_config_virtio): the glue between the
- * pure transport and device classes (virtio/) and the VMM's world — the vGIC, the network
- * links' shared rings and channels, a console's input UART. vmm.c calls it from its event loop.
+ * pure transport and device classes (virtio/) and the VMM's world: the vGIC, the network
+ * links' shared rings and channels, a console's input UART, the MMIO bus. vmm.c calls it from
+ * its event loop; its state is a struct vmm_virtio in the VM's struct vmm.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "mmio_bus.h"
+#include "net_link.h"
 #include "vgic.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_net.h"
 #include "vmm_config.h"
 
 /* How the glue reaches the rest of the VMM (microkit_notify / microkit_irq_ack on the target). */
@@ -19,30 +26,54 @@ struct vmm_virtio_env {
     struct vgic *vgic;
 };
 
-/* Sets up every device of the config: copies disk images into their regions, writes the
- * headers of the rings this VMM sends on and tells the peers. False with a line in err. */
-bool vmm_virtio_init(const struct vmm_config *c, const struct vmm_virtio_env *env, char *err,
-                     unsigned err_size);
+struct vmm_virtio;
 
-enum vmm_virtio_access {
-    VMM_VIRTIO_NOT_MINE,    /* the address is in no virtio window */
-    VMM_VIRTIO_DONE,
-    VMM_VIRTIO_GUEST_ERROR, /* the device is broken: stop the VM with vmm_virtio_report() */
+/* One device of the config and what it is connected to. */
+struct vmm_virtio_dev {
+    struct vmm_virtio *owner;
+    const struct vmm_config_virtio *cfg;
+    char name[48];
+    bool asserted;          /* the SPI is raised and not yet EOI'd */
+    union {
+        struct virtio_net net;
+        struct virtio_blk blk;
+        struct virtio_console con;
+    } u;
+    /* net */
+    struct net_link_end tx, rx;
+    bool link_broken;
+    /* console */
+    volatile uint32_t *uart;
+    bool at_line_start;
 };
 
-/* A trapped guest access at guest-physical `addr`. */
-enum vmm_virtio_access vmm_virtio_mmio(uint64_t addr, bool is_write, unsigned width,
-                                       uint64_t *value);
+struct vmm_virtio {
+    struct vmm_virtio_env env;
+    unsigned count;
+    struct vmm_virtio_dev devs[VMM_CONFIG_MAX_VIRTIO];
+    char report[VIRTIO_REPORT_SIZE + 64];   /* the first broken device's line */
+};
+
+/* Registers each device's window (VMM_CONFIG_VIRTIO_WINDOW bytes) on the MMIO bus; an access
+ * that breaks a device stops the VM with the device's report. False with a line in err on an
+ * overlap. */
+bool vmm_virtio_register(struct vmm_virtio *vv, const struct vmm_config *c, struct mmio_bus *bus,
+                         char *err, size_t err_size);
+
+/* Sets up every device of the config: copies disk images into their regions, writes the
+ * headers of the rings this VMM sends on and tells the peers. False with a line in err. */
+bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
+                     const struct vmm_virtio_env *env, char *err, unsigned err_size);
 
 /* A notification on `channel`: a link peer (frames or free buffers) or a console's UART.
  * True when it was one of ours; *guest_error set when serving it broke a device. */
-bool vmm_virtio_notified(unsigned channel, bool *guest_error);
+bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error);
 
 /* The guest EOI'd `intid`: a virtio line still asserted is raised again. True if it was ours. */
-bool vmm_virtio_eoi(unsigned intid);
+bool vmm_virtio_eoi(struct vmm_virtio *vv, unsigned intid);
 
 /* The report of the first broken device. */
-const char *vmm_virtio_report(void);
+const char *vmm_virtio_report(const struct vmm_virtio *vv);
 
 /* One line per device with its counters (when the VM stops). */
-void vmm_virtio_log_stats(void);
+void vmm_virtio_log_stats(const struct vmm_virtio *vv);

@@ -39,112 +39,152 @@ static void fmt_unsigned(struct fmt_out *out, uint64_t value, unsigned base, boo
     }
 }
 
+/* One conversion's flag, width and length modifiers ("%08llx": pad '0', width 8, longs 2). */
+struct fmt_spec {
+    char pad;
+    unsigned width;
+    unsigned longs;
+    bool size_t_arg;
+};
+
+/* Parses the modifiers after '%'; returns the conversion character's position. */
+static const char *fmt_parse_spec(const char *p, struct fmt_spec *spec)
+{
+    spec->pad = ' ';
+    spec->width = 0;
+    spec->longs = 0;
+    spec->size_t_arg = false;
+    if (*p == '0') {
+        spec->pad = '0';
+        p++;
+    }
+    while (*p >= '0' && *p <= '9') {
+        spec->width = spec->width * 10 + (unsigned)(*p - '0');
+        p++;
+    }
+    while (*p == 'l') {
+        spec->longs++;
+        p++;
+    }
+    if (*p == 'z') {
+        spec->size_t_arg = true;
+        p++;
+    }
+    return p;
+}
+
+static void fmt_string(struct fmt_out *out, const char *s, unsigned width)
+{
+    if (s == NULL) {
+        s = "(null)";
+    }
+    size_t slen = 0;
+    while (s[slen] != '\0') {
+        slen++;
+    }
+    while (width > slen) {
+        fmt_putc(out, ' ');
+        width--;
+    }
+    while (*s != '\0') {
+        fmt_putc(out, *s++);
+    }
+}
+
+static void fmt_signed(struct fmt_out *out, const struct fmt_spec *spec, va_list *ap)
+{
+    int64_t v;
+    if (spec->size_t_arg) {
+        v = (int64_t)va_arg(*ap, size_t);
+    } else if (spec->longs >= 2) {
+        v = va_arg(*ap, long long);
+    } else if (spec->longs == 1) {
+        v = va_arg(*ap, long);
+    } else {
+        v = va_arg(*ap, int);
+    }
+    uint64_t mag = (uint64_t)v;
+    unsigned width = spec->width;
+    if (v < 0) {
+        fmt_putc(out, '-');
+        mag = 0 - mag;
+        if (width > 0) {
+            width--;
+        }
+    }
+    fmt_unsigned(out, mag, 10, false, width, spec->pad);
+}
+
+static uint64_t fmt_unsigned_arg(const struct fmt_spec *spec, va_list *ap)
+{
+    if (spec->size_t_arg) {
+        return va_arg(*ap, size_t);
+    }
+    if (spec->longs >= 2) {
+        return va_arg(*ap, unsigned long long);
+    }
+    if (spec->longs == 1) {
+        return va_arg(*ap, unsigned long);
+    }
+    return va_arg(*ap, unsigned int);
+}
+
+/* One conversion at *p; returns where the format goes on (p itself, or p - 1 at a trailing
+ * '%' so that the loop sees the terminating NUL). */
+static const char *fmt_convert(struct fmt_out *out, const char *p, const struct fmt_spec *spec,
+                               va_list *ap)
+{
+    switch (*p) {
+    case 's':
+        fmt_string(out, va_arg(*ap, const char *), spec->width);
+        break;
+    case 'c':
+        fmt_putc(out, (char)va_arg(*ap, int));
+        break;
+    case 'd':
+        fmt_signed(out, spec, ap);
+        break;
+    case 'u':
+    case 'x':
+    case 'X':
+        fmt_unsigned(out, fmt_unsigned_arg(spec, ap), *p == 'u' ? 10 : 16, *p == 'X', spec->width,
+                     spec->pad);
+        break;
+    case 'p':
+        fmt_putc(out, '0');
+        fmt_putc(out, 'x');
+        fmt_unsigned(out, (uint64_t)(uintptr_t)va_arg(*ap, void *), 16, false, spec->width,
+                     spec->pad);
+        break;
+    case '%':
+        fmt_putc(out, '%');
+        break;
+    case '\0':
+        return p - 1;
+    default:
+        fmt_putc(out, '%');
+        fmt_putc(out, *p);
+        break;
+    }
+    return p;
+}
+
 int vmm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
     struct fmt_out out = { buf, size, 0 };
+    /* A copy the helpers can take by pointer (va_list may be an array type). */
+    va_list args;
+    va_copy(args, ap);
     for (const char *p = fmt; *p != '\0'; p++) {
         if (*p != '%') {
             fmt_putc(&out, *p);
             continue;
         }
-        p++;
-        char pad = ' ';
-        unsigned width = 0;
-        unsigned longs = 0;
-        bool size_t_arg = false;
-        if (*p == '0') {
-            pad = '0';
-            p++;
-        }
-        while (*p >= '0' && *p <= '9') {
-            width = width * 10 + (unsigned)(*p - '0');
-            p++;
-        }
-        while (*p == 'l') {
-            longs++;
-            p++;
-        }
-        if (*p == 'z') {
-            size_t_arg = true;
-            p++;
-        }
-        switch (*p) {
-        case 's': {
-            const char *s = va_arg(ap, const char *);
-            if (s == NULL) {
-                s = "(null)";
-            }
-            size_t slen = 0;
-            while (s[slen] != '\0') {
-                slen++;
-            }
-            while (width > slen) {
-                fmt_putc(&out, ' ');
-                width--;
-            }
-            while (*s != '\0') {
-                fmt_putc(&out, *s++);
-            }
-            break;
-        }
-        case 'c':
-            fmt_putc(&out, (char)va_arg(ap, int));
-            break;
-        case 'd': {
-            int64_t v;
-            if (size_t_arg) {
-                v = (int64_t)va_arg(ap, size_t);
-            } else if (longs >= 2) {
-                v = va_arg(ap, long long);
-            } else if (longs == 1) {
-                v = va_arg(ap, long);
-            } else {
-                v = va_arg(ap, int);
-            }
-            uint64_t mag = (uint64_t)v;
-            if (v < 0) {
-                fmt_putc(&out, '-');
-                mag = 0 - mag;
-                if (width > 0) {
-                    width--;
-                }
-            }
-            fmt_unsigned(&out, mag, 10, false, width, pad);
-            break;
-        }
-        case 'u':
-        case 'x':
-        case 'X': {
-            uint64_t v;
-            if (size_t_arg) {
-                v = va_arg(ap, size_t);
-            } else if (longs >= 2) {
-                v = va_arg(ap, unsigned long long);
-            } else if (longs == 1) {
-                v = va_arg(ap, unsigned long);
-            } else {
-                v = va_arg(ap, unsigned int);
-            }
-            fmt_unsigned(&out, v, *p == 'u' ? 10 : 16, *p == 'X', width, pad);
-            break;
-        }
-        case 'p':
-            fmt_putc(&out, '0');
-            fmt_putc(&out, 'x');
-            fmt_unsigned(&out, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, width, pad);
-            break;
-        case '%':
-            fmt_putc(&out, '%');
-            break;
-        case '\0':
-            p--;
-            break;
-        default:
-            fmt_putc(&out, '%');
-            fmt_putc(&out, *p);
-            break;
-        }
+        struct fmt_spec spec;
+        p = fmt_parse_spec(p + 1, &spec);
+        p = fmt_convert(&out, p, &spec, &args);
     }
+    va_end(args);
     if (size > 0) {
         buf[out.len < size ? out.len : size - 1] = '\0';
     }

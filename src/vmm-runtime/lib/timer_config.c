@@ -6,20 +6,18 @@
 #include "vmm_blob.h"
 #include "vmm_fmt.h"
 
-#define PAGE_SIZE 0x1000u
-
 static bool check_client(const struct timer_config *c, unsigned i, char *err, size_t err_size)
 {
     const struct timer_config_client *cl = &c->clients[i];
-    if (cl->channel > TIMER_CONFIG_MAX_CHANNEL) {
+    if (cl->channel > MICROKIT_LIMIT_MAX_CHANNEL) {
         return vmm_fail(err, err_size, "client %u has channel %u, beyond %u", i, cl->channel,
-                        TIMER_CONFIG_MAX_CHANNEL);
+                        MICROKIT_LIMIT_MAX_CHANNEL);
     }
     if (cl->channel == c->irq_channel) {
         return vmm_fail(err, err_size, "client %u shares channel %u with the timer interrupt", i,
                         cl->channel);
     }
-    if (cl->slot_vaddr == 0 || cl->slot_vaddr % PAGE_SIZE != 0) {
+    if (cl->slot_vaddr == 0 || cl->slot_vaddr % WAKE_SLOT_REGION_SIZE != 0) {
         return vmm_fail(err, err_size, "client %u has wake slot address 0x%llx, not a non-zero "
                         "page address", i, (unsigned long long)cl->slot_vaddr);
     }
@@ -49,7 +47,7 @@ bool timer_config_check(const uint8_t *blob, size_t len, char *err, size_t err_s
     /* The section is 8-byte aligned (timer/timer.c), so the struct view is safe. */
     const struct timer_config *c = (const struct timer_config *)(const void *)blob;
     if (c->source == TIMER_SOURCE_ARM_PTIMER) {
-        if (c->irq_channel > TIMER_CONFIG_MAX_CHANNEL) {
+        if (c->irq_channel > MICROKIT_LIMIT_MAX_CHANNEL) {
             return vmm_fail(err, err_size, "the physical timer needs an interrupt channel, not %u",
                             c->irq_channel);
         }

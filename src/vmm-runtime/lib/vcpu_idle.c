@@ -6,7 +6,7 @@
 
 void vcpu_idle_init(struct vcpu_idle *s, unsigned nr_vcpus)
 {
-    s->nr_vcpus = nr_vcpus <= VCPU_IDLE_MAX_VCPUS ? nr_vcpus : VCPU_IDLE_MAX_VCPUS;
+    s->nr_vcpus = nr_vcpus <= VMM_CONFIG_MAX_VCPUS ? nr_vcpus : VMM_CONFIG_MAX_VCPUS;
     s->posted = WAKE_NEVER;
     s->blocks = 0;
     vcpu_idle_reset(s);
@@ -14,7 +14,7 @@ void vcpu_idle_init(struct vcpu_idle *s, unsigned nr_vcpus)
 
 void vcpu_idle_reset(struct vcpu_idle *s)
 {
-    for (unsigned v = 0; v < VCPU_IDLE_MAX_VCPUS; v++) {
+    for (unsigned v = 0; v < VMM_CONFIG_MAX_VCPUS; v++) {
         s->blocked[v] = false;
         s->in_wfe[v] = false;
         s->sibling_exited[v] = false;

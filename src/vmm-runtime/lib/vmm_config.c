@@ -4,12 +4,20 @@
  * reported as one line; the VMM then refuses to start the guest.
  */
 #include "vmm_config.h"
+#include "virtio_blk.h"
 #include "vmm_blob.h"
 #include "vmm_fmt.h"
+#include "vmm_wake.h"
 
 #include "vmm_string.h"
 
 #define PAGE_SIZE 0x1000u
+
+/* Shared peripheral interrupts: INTIDs 32..1019 (GICv2 IHI0048B 2.2.1, GICv3 IHI0069 2.2.1). */
+static bool is_spi(unsigned intid)
+{
+    return intid >= 32 && intid <= 1019;
+}
 
 uint32_t vmm_config_crc32(const uint8_t *data, size_t len)
 {
@@ -218,7 +226,7 @@ static bool check_irqs(const struct vmm_config *c, char *err, size_t err_size)
             return vmm_fail(err, err_size, "IRQ %u: channel %u > %u", i, irq->channel,
                         VMM_CONFIG_MAX_CHANNEL);
         }
-        if (irq->intid < 32 || irq->intid > 1019) {
+        if (!is_spi(irq->intid)) {
             return vmm_fail(err, err_size, "IRQ %u: INTID %u is not an SPI (32..1019)", i, irq->intid);
         }
         if (irq->trigger != VMM_CONFIG_TRIGGER_LEVEL && irq->trigger != VMM_CONFIG_TRIGGER_EDGE) {
@@ -261,7 +269,7 @@ static bool check_devices(const struct vmm_config *c, char *err, size_t err_size
                         "overlaps RAM or the GIC", i, (unsigned long long)d->guest_base,
                         (unsigned long long)d->size);
         }
-        if (d->intid != 0 && (d->intid < 32 || d->intid > 1019)) {
+        if (d->intid != 0 && !is_spi(d->intid)) {
             return vmm_fail(err, err_size, "device %u: INTID %u is not an SPI", i, d->intid);
         }
         if (d->reserved != 0) {
@@ -286,9 +294,9 @@ static bool check_wake(const struct vmm_config *c, char *err, size_t err_size)
         }
         return true;
     }
-    if (c->wake_slot_vaddr == 0 || c->wake_slot_vaddr % PAGE_SIZE != 0
-        || !range_valid(c->wake_slot_vaddr, PAGE_SIZE)
-        || ranges_overlap(c->wake_slot_vaddr, PAGE_SIZE, c->ram_vmm_vaddr, c->ram_size)) {
+    if (c->wake_slot_vaddr == 0 || c->wake_slot_vaddr % WAKE_SLOT_REGION_SIZE != 0
+        || !range_valid(c->wake_slot_vaddr, WAKE_SLOT_REGION_SIZE)
+        || ranges_overlap(c->wake_slot_vaddr, WAKE_SLOT_REGION_SIZE, c->ram_vmm_vaddr, c->ram_size)) {
         return vmm_fail(err, err_size, "wake slot 0x%llx is zero, unaligned or inside the guest "
                         "RAM mapping", (unsigned long long)c->wake_slot_vaddr);
     }
@@ -329,7 +337,7 @@ static bool check_virtio_windows(const struct vmm_config *c, unsigned i, char *e
         || (needs_b && ranges_overlap(v->b_vaddr, v->b_size, c->ram_vmm_vaddr, c->ram_size))) {
         return vmm_fail(err, err_size, "virtio device %u: a memory window overlaps the guest RAM mapping", i);
     }
-    if (v->kind == VMM_CONFIG_VIRTIO_BLOCK && (v->b_size > v->a_size || v->a_size % 512 != 0)) {
+    if (v->kind == VMM_CONFIG_VIRTIO_BLOCK && (v->b_size > v->a_size || v->a_size % VIRTIO_BLK_SECTOR_SIZE != 0)) {
         return vmm_fail(err, err_size, "virtio device %u: disk image of 0x%llx bytes does not fit its "
                         "region of 0x%llx, or the region is not whole sectors", i,
                         (unsigned long long)v->b_size, (unsigned long long)v->a_size);
@@ -361,7 +369,7 @@ static bool check_virtio(const struct vmm_config *c, char *err, size_t err_size)
             return vmm_fail(err, err_size, "virtio device %u: window 0x%llx is unaligned or in RAM", i,
                             (unsigned long long)v->guest_base);
         }
-        if (v->intid < 32 || v->intid > 1019) {
+        if (!is_spi(v->intid)) {
             return vmm_fail(err, err_size, "virtio device %u: INTID %u is not an SPI", i, v->intid);
         }
         if (v->channel != VMM_CONFIG_NO_CHANNEL && v->channel > VMM_CONFIG_MAX_CHANNEL) {

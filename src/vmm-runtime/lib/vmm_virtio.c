@@ -1,51 +1,23 @@
 /*
  * The VMM's virtio devices: one virtio-mmio device per config entry, wired to the vGIC (each
  * device's level-triggered SPI), to its network link (two net_link rings and a channel), to
- * its disk region, or to the console's input UART. Pure apart from the callbacks in
- * struct vmm_virtio_env, so the host tests run it with fake channels.
+ * its disk region, or to the console's input UART; its window is a region of the MMIO bus.
+ * Pure apart from the callbacks in struct vmm_virtio_env, so the host tests can run it with
+ * fake channels.
  */
 #include "vmm_virtio.h"
 
-#include "net_link.h"
-#include "virtio_blk.h"
-#include "virtio_console.h"
-#include "virtio_net.h"
+#include "pl011_emul.h"
 #include "vmm_fmt.h"
 #include "vmm_string.h"
 
-/* ARM PrimeCell UART (PL011) TRM, DDI 0183G, 3.2: the registers the console's input uses. */
-#define PL011_DR    0x000u
-#define PL011_FR    0x018u
-#define PL011_IMSC  0x038u
-#define PL011_ICR   0x044u
-#define PL011_FR_RXFE (1u << 4)
-#define PL011_FR_TXFF (1u << 5)
-#define PL011_RXIM  (1u << 4)
-#define PL011_RTIM  (1u << 6)
+/* A frame virtio-net takes from the guest fits the link, and one the link carries fits the
+ * guest. */
+_Static_assert(VIRTIO_NET_MAX_FRAME == NET_LINK_MAX_FRAME
+               && VIRTIO_NET_ETH_HLEN == NET_LINK_MIN_FRAME,
+               "virtio-net and the net link carry the same Ethernet frames");
 
-struct vdev {
-    const struct vmm_config_virtio *cfg;
-    char name[48];
-    bool asserted;          /* the SPI is raised and not yet EOI'd */
-    union {
-        struct virtio_net net;
-        struct virtio_blk blk;
-        struct virtio_console con;
-    } u;
-    /* net */
-    struct net_link_end tx, rx;
-    bool link_broken;
-    /* console */
-    volatile uint32_t *uart;
-    bool at_line_start;
-};
-
-static struct vdev devs[VMM_CONFIG_MAX_VIRTIO];
-static unsigned dev_count;
-static struct vmm_virtio_env env;
-static char report[VIRTIO_REPORT_SIZE + 64];
-
-static struct virtio_mmio_dev *mmio_of(struct vdev *v)
+static struct virtio_mmio_dev *mmio_of(struct vmm_virtio_dev *v)
 {
     switch (v->cfg->kind) {
     case VMM_CONFIG_VIRTIO_NET: return &v->u.net.dev;
@@ -57,16 +29,17 @@ static struct virtio_mmio_dev *mmio_of(struct vdev *v)
 /* The device's interrupt line went up: raise its SPI unless it is already with the guest. */
 static void raise_irq(void *ctx)
 {
-    struct vdev *v = ctx;
+    struct vmm_virtio_dev *v = ctx;
     if (!v->asserted) {
         v->asserted = true;
-        vgic_raise(env.vgic, 0, v->cfg->intid);
+        vgic_raise(v->owner->env.vgic, 0, v->cfg->intid);
     }
 }
 
-static bool device_failed(struct vdev *v)
+static bool device_failed(struct vmm_virtio_dev *v)
 {
-    vmm_snprintf(report, sizeof(report), "%s: %s", v->name, virtio_mmio_report(mmio_of(v)));
+    vmm_snprintf(v->owner->report, sizeof(v->owner->report), "%s: %s", v->name,
+                 virtio_mmio_report(mmio_of(v)));
     return false;
 }
 
@@ -75,7 +48,7 @@ static bool device_failed(struct vdev *v)
 /* virtio_net backend: copy the frame once into a free buffer of the ring we send on. */
 static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
 {
-    struct vdev *v = ctx;
+    struct vmm_virtio_dev *v = ctx;
     if (v->link_broken) {
         return true;    /* the link is down: the frame is dropped */
     }
@@ -96,7 +69,7 @@ static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t 
 }
 
 /* Frames waiting on the ring we receive on, into the guest's receive buffers. */
-static bool link_rx(struct vdev *v)
+static bool link_rx(struct vmm_virtio_dev *v)
 {
     for (;;) {
         const uint8_t *frame;
@@ -126,25 +99,26 @@ static bool link_rx(struct vdev *v)
 }
 
 /* After any work on a link: tell the peer if it asked (sDDF-style consumer_signalled). */
-static void link_signal(struct vdev *v)
+static void link_signal(struct vmm_virtio_dev *v)
 {
     bool tx = !v->link_broken && net_link_tx_notify_needed(&v->tx);
     bool rx = !v->link_broken && net_link_rx_notify_needed(&v->rx);
     if (tx || rx) {
-        env.notify(v->cfg->channel);
+        v->owner->env.notify(v->cfg->channel);
     }
 }
 
 /* The guest posted receive buffers: frames held on the ring can go in now. */
 static void link_rx_ready(void *ctx)
 {
-    struct vdev *v = ctx;
+    struct vmm_virtio_dev *v = ctx;
     if (!v->link_broken) {
         (void)link_rx(v);
     }
 }
 
-static bool init_net(struct vdev *v, const struct virtio_guest_mem *mem, char *err, unsigned n)
+static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err,
+                     unsigned n)
 {
     const struct vmm_config_virtio *c = v->cfg;
     struct virtio_net_backend backend = { v, link_tx, link_rx_ready };
@@ -156,29 +130,29 @@ static bool init_net(struct vdev *v, const struct virtio_guest_mem *mem, char *e
                         (unsigned long long)c->b_size);
     }
     /* Our ring's header is written: the peer may attach (a pending signal is not lost). */
-    env.notify(c->channel);
+    v->owner->env.notify(c->channel);
     return true;
 }
 
 /* ---------------------------------------------------------------- console */
 
-static void uart_putc(struct vdev *v, char ch)
+static void uart_putc(struct vmm_virtio_dev *v, char ch)
 {
-    while (v->uart[PL011_FR / 4] & PL011_FR_TXFF) {
+    while (v->uart[PL011_UARTFR / 4] & PL011_FR_TXFF) {
     }
-    v->uart[PL011_DR / 4] = (uint8_t)ch;
+    v->uart[PL011_UARTDR / 4] = (uint8_t)ch;
 }
 
 /* Guest output, each line prefixed with the VM's name; straight to the UART when we own it
  * (release builds have no kernel console), else to the kernel's debug console. */
 static void console_sink(void *ctx, const uint8_t *bytes, size_t len)
 {
-    struct vdev *v = ctx;
+    struct vmm_virtio_dev *v = ctx;
     char out[256];
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (v->at_line_start) {
-            o += (size_t)vmm_snprintf(out + o, sizeof(out) - o, "%s| ", env.vm_name);
+            o += (size_t)vmm_snprintf(out + o, sizeof(out) - o, "%s| ", v->owner->env.vm_name);
             v->at_line_start = false;
         }
         out[o++] = (char)bytes[i];
@@ -204,46 +178,52 @@ static void console_sink(void *ctx, const uint8_t *bytes, size_t len)
  * read raises it again, whereas one that arrived before a clear done after the reads would
  * wait in the FIFO with no interrupt to announce it (QEMU's PL011 raises RX only when its
  * FIFO goes from empty to one character), and input would stop. */
-static bool console_input(struct vdev *v)
+static bool console_input(struct vmm_virtio_dev *v)
 {
-    v->uart[PL011_ICR / 4] = PL011_RXIM | PL011_RTIM;
+    v->uart[PL011_UARTICR / 4] = PL011_INT_RX | PL011_INT_RT;
     bool ok;
     size_t n;
     do {
         uint8_t buf[64];
         n = 0;
-        while (n < sizeof(buf) && !(v->uart[PL011_FR / 4] & PL011_FR_RXFE)) {
-            buf[n++] = (uint8_t)v->uart[PL011_DR / 4];
+        while (n < sizeof(buf) && !(v->uart[PL011_UARTFR / 4] & PL011_FR_RXFE)) {
+            buf[n++] = (uint8_t)v->uart[PL011_UARTDR / 4];
         }
         ok = n == 0 || virtio_console_input(&v->u.con, buf, n);
     } while (ok && n != 0);
-    env.irq_ack(v->cfg->channel);
+    v->owner->env.irq_ack(v->cfg->channel);
     return ok || device_failed(v);
 }
 
 /* ---------------------------------------------------------------- life cycle */
 
-static bool init_one(struct vdev *v, const struct virtio_guest_mem *mem, char *err, unsigned n)
+static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err,
+                     unsigned n)
 {
     const struct vmm_config_virtio *c = v->cfg;
     switch (c->kind) {
     case VMM_CONFIG_VIRTIO_NET:
-        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-net %u", env.vm_name, (unsigned)(v - devs));
+        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-net %u", v->owner->env.vm_name,
+                     (unsigned)(v - v->owner->devs));
         return init_net(v, mem, err, n);
     case VMM_CONFIG_VIRTIO_BLOCK:
-        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", env.vm_name, (unsigned)(v - devs));
+        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", v->owner->env.vm_name,
+                     (unsigned)(v - v->owner->devs));
         memcpy((void *)(uintptr_t)c->a_vaddr, (const void *)(uintptr_t)c->b_vaddr, c->b_size);
-        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr, c->a_size / 512u,
-                             (c->flags & VMM_CONFIG_VIRTIO_READ_ONLY) != 0, v->name, raise_irq, v)) {
+        if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr,
+                             c->a_size / VIRTIO_BLK_SECTOR_SIZE,
+                             (c->flags & VMM_CONFIG_VIRTIO_READ_ONLY) != 0, v->name, raise_irq,
+                             v)) {
             return vmm_fail(err, n, "%s: device set-up failed", v->name);
         }
         return true;
     default:
-        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-console", env.vm_name);
+        vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-console",
+                     v->owner->env.vm_name);
         v->at_line_start = true;
         if (c->a_vaddr != 0) {
             v->uart = (volatile uint32_t *)(uintptr_t)c->a_vaddr;
-            v->uart[PL011_IMSC / 4] |= PL011_RXIM | PL011_RTIM;
+            v->uart[PL011_UARTIMSC / 4] |= PL011_INT_RX | PL011_INT_RT;
         }
         if (!virtio_console_init(&v->u.con, mem, console_sink, v, raise_irq, v)) {
             return vmm_fail(err, n, "%s: device set-up failed", v->name);
@@ -252,20 +232,54 @@ static bool init_one(struct vdev *v, const struct virtio_guest_mem *mem, char *e
     }
 }
 
-bool vmm_virtio_init(const struct vmm_config *c, const struct vmm_virtio_env *e, char *err,
-                     unsigned err_size)
+/* An access to the device's window (a region of the MMIO bus). */
+static enum mmio_status window_access(void *opaque, struct mmio_access *a)
 {
-    env = *e;
-    dev_count = c->virtio_count;
-    struct virtio_guest_mem mem = { c->ram_guest_base, c->ram_size,
-                                    (uint8_t *)(uintptr_t)c->ram_vmm_vaddr };
-    for (unsigned i = 0; i < dev_count; i++) {
-        memset(&devs[i], 0, sizeof(devs[i]));
-        devs[i].cfg = &c->virtio[i];
-        if (!init_one(&devs[i], &mem, err, err_size)) {
+    struct vmm_virtio_dev *v = opaque;
+    bool ok = virtio_mmio_access(mmio_of(v), a->offset, a->write, a->width, &a->value);
+    if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && !v->link_broken) {
+        link_signal(v);
+    }
+    if (!ok) {
+        device_failed(v);
+        a->why = v->owner->report;
+        return MMIO_DEVICE_FAILED;
+    }
+    return MMIO_OK;
+}
+
+bool vmm_virtio_register(struct vmm_virtio *vv, const struct vmm_config *c, struct mmio_bus *bus,
+                         char *err, size_t err_size)
+{
+    for (unsigned i = 0; i < c->virtio_count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
+        v->owner = vv;
+        v->cfg = &c->virtio[i];
+        struct mmio_region r = { c->virtio[i].guest_base, VMM_CONFIG_VIRTIO_WINDOW, "virtio",
+                                 window_access, v };
+        if (!mmio_bus_register(bus, &r, err, err_size)) {
             return false;
         }
-        struct vgic_irq *irq = vgic_irq(env.vgic, 0, c->virtio[i].intid);
+    }
+    return true;
+}
+
+bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
+                     const struct vmm_virtio_env *env, char *err, unsigned err_size)
+{
+    vv->env = *env;
+    vv->count = c->virtio_count;
+    struct virtio_guest_mem mem = { c->ram_guest_base, c->ram_size,
+                                    (uint8_t *)(uintptr_t)c->ram_vmm_vaddr };
+    for (unsigned i = 0; i < vv->count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
+        memset(v, 0, sizeof(*v));
+        v->owner = vv;
+        v->cfg = &c->virtio[i];
+        if (!init_one(v, &mem, err, err_size)) {
+            return false;
+        }
+        struct vgic_irq *irq = vgic_irq(env->vgic, 0, c->virtio[i].intid);
         if (irq != NULL) {
             irq->edge = false;
         }
@@ -273,33 +287,12 @@ bool vmm_virtio_init(const struct vmm_config *c, const struct vmm_virtio_env *e,
     return true;
 }
 
-enum vmm_virtio_access vmm_virtio_mmio(uint64_t addr, bool is_write, unsigned width,
-                                       uint64_t *value)
-{
-    for (unsigned i = 0; i < dev_count; i++) {
-        struct vdev *v = &devs[i];
-        if (addr < v->cfg->guest_base || addr - v->cfg->guest_base >= VMM_CONFIG_VIRTIO_WINDOW) {
-            continue;
-        }
-        bool ok = virtio_mmio_access(mmio_of(v), addr - v->cfg->guest_base, is_write, width, value);
-        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && !v->link_broken) {
-            link_signal(v);
-        }
-        if (!ok) {
-            device_failed(v);
-            return VMM_VIRTIO_GUEST_ERROR;
-        }
-        return VMM_VIRTIO_DONE;
-    }
-    return VMM_VIRTIO_NOT_MINE;
-}
-
-bool vmm_virtio_notified(unsigned channel, bool *guest_error)
+bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error)
 {
     *guest_error = false;
     bool mine = false;
-    for (unsigned i = 0; i < dev_count; i++) {
-        struct vdev *v = &devs[i];
+    for (unsigned i = 0; i < vv->count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
         if (v->cfg->channel != channel || virtio_mmio_broken(mmio_of(v))) {
             continue;
         }
@@ -319,10 +312,10 @@ bool vmm_virtio_notified(unsigned channel, bool *guest_error)
     return mine;
 }
 
-bool vmm_virtio_eoi(unsigned intid)
+bool vmm_virtio_eoi(struct vmm_virtio *vv, unsigned intid)
 {
-    for (unsigned i = 0; i < dev_count; i++) {
-        struct vdev *v = &devs[i];
+    for (unsigned i = 0; i < vv->count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
         if (v->cfg->intid != intid) {
             continue;
         }
@@ -335,17 +328,17 @@ bool vmm_virtio_eoi(unsigned intid)
     return false;
 }
 
-const char *vmm_virtio_report(void)
+const char *vmm_virtio_report(const struct vmm_virtio *vv)
 {
-    return report;
+    return vv->report;
 }
 
-void vmm_virtio_log_stats(void)
+void vmm_virtio_log_stats(const struct vmm_virtio *vv)
 {
-    for (unsigned i = 0; i < dev_count; i++) {
-        struct vdev *v = &devs[i];
+    for (unsigned i = 0; i < vv->count; i++) {
+        const struct vmm_virtio_dev *v = &vv->devs[i];
         if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET) {
-            struct virtio_net *n = &v->u.net;
+            const struct virtio_net *n = &v->u.net;
             vmm_log("%s: tx %lu frames (%lu dropped), rx %lu frames (%lu dropped)", v->name,
                     n->tx_frames, n->tx_dropped, n->rx_frames, n->rx_dropped);
         } else if (v->cfg->kind == VMM_CONFIG_VIRTIO_BLOCK) {

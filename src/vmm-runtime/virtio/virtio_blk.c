@@ -121,16 +121,16 @@ static bool blk_request(struct virtio_blk *b, const struct virtq_chain *c)
     }
     /* §5.2.6: the status is the last byte of the chain's device-writable part. */
     virtq_chain_write(c, c->writable_len - 1u, &status, 1);
-    return virtq_complete(d, 0, c->head, r.written + 1u);
+    return virtio_mmio_complete(d, 0, c->head, r.written + 1u);
 }
 
 static bool blk_notify(struct virtio_mmio_dev *d, unsigned q)
 {
     struct virtio_blk *b = blk_of(d);
     for (;;) {
-        int r = virtq_next_chain(d, q, &b->chain);
-        if (r <= 0) {
-            return r == 0;
+        enum virtq_status r = virtio_mmio_next_chain(d, q, &b->chain);
+        if (r != VIRTQ_OK) {
+            return r == VIRTQ_EMPTY;
         }
         if (!blk_request(b, &b->chain)) {
             return false;

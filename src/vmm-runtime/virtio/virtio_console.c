@@ -19,9 +19,9 @@ static bool console_tx(struct virtio_console *c)
 {
     struct virtio_mmio_dev *d = &c->dev;
     for (;;) {
-        int r = virtq_next_chain(d, VIRTIO_CONSOLE_TX_QUEUE, &c->chain);
-        if (r <= 0) {
-            return r == 0;
+        enum virtq_status r = virtio_mmio_next_chain(d, VIRTIO_CONSOLE_TX_QUEUE, &c->chain);
+        if (r != VIRTQ_OK) {
+            return r == VIRTQ_EMPTY;
         }
         for (unsigned s = 0; s < c->chain.readable; s++) {
             const struct virtq_seg *seg = &c->chain.seg[s];
@@ -30,7 +30,7 @@ static bool console_tx(struct virtio_console *c)
             }
             c->output_bytes += seg->len;
         }
-        if (!virtq_complete(d, VIRTIO_CONSOLE_TX_QUEUE, c->chain.head, 0)) {
+        if (!virtio_mmio_complete(d, VIRTIO_CONSOLE_TX_QUEUE, c->chain.head, 0)) {
             return false;
         }
     }
@@ -41,9 +41,9 @@ static bool console_flush(struct virtio_console *c)
 {
     struct virtio_mmio_dev *d = &c->dev;
     while (c->fifo_len > 0) {
-        int r = virtq_next_chain(d, VIRTIO_CONSOLE_RX_QUEUE, &c->chain);
-        if (r <= 0) {
-            return r == 0;
+        enum virtq_status r = virtio_mmio_next_chain(d, VIRTIO_CONSOLE_RX_QUEUE, &c->chain);
+        if (r != VIRTQ_OK) {
+            return r == VIRTQ_EMPTY;
         }
         if (c->chain.writable_len == 0) {
             return virtio_mmio_fail(d, "queue %u (receiveq): the chain from head %u has no "
@@ -60,7 +60,7 @@ static bool console_flush(struct virtio_console *c)
         virtq_chain_write(&c->chain, first, c->fifo, n - first);
         c->fifo_head = (uint16_t)((c->fifo_head + n) % VIRTIO_CONSOLE_FIFO_SIZE);
         c->fifo_len = (uint16_t)(c->fifo_len - n);
-        if (!virtq_complete(d, VIRTIO_CONSOLE_RX_QUEUE, c->chain.head, n)) {
+        if (!virtio_mmio_complete(d, VIRTIO_CONSOLE_RX_QUEUE, c->chain.head, n)) {
             return false;
         }
     }

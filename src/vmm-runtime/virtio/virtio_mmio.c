@@ -7,7 +7,6 @@
 
 #include <stdarg.h>
 
-#include "virtq.h"
 #include "vmm_fmt.h"
 #include "vmm_string.h"
 
@@ -75,6 +74,56 @@ bool virtio_mmio_negotiated(const struct virtio_mmio_dev *d, unsigned bit)
 {
     return bit < 64 && (d->status & VIRTIO_STATUS_FEATURES_OK) != 0
            && (d->driver_features >> bit) & 1u;
+}
+
+/* ---------------------------------------------------------------- queues */
+
+static const char *queue_name(const struct virtio_mmio_dev *d, unsigned q)
+{
+    return q < d->cls->num_queues ? d->cls->queues[q].name : "?";
+}
+
+/* A guest error the ring code found on queue q: the device breaks with its reason. */
+static bool queue_fail(struct virtio_mmio_dev *d, unsigned q, const char *why)
+{
+    return virtio_mmio_fail(d, "queue %u (%s): %s", q, queue_name(d, q), why);
+}
+
+enum virtq_status virtio_mmio_next_chain(struct virtio_mmio_dev *d, unsigned q,
+                                         struct virtq_chain *out)
+{
+    if (d->broken) {
+        return VIRTQ_GUEST_ERROR;
+    }
+    if (q >= d->cls->num_queues || !d->queues[q].ready || !virtio_mmio_running(d)) {
+        return VIRTQ_EMPTY;
+    }
+    char why[VIRTIO_REPORT_SIZE];
+    enum virtq_status st = virtq_pop(&d->queues[q], &d->mem, out, why, sizeof(why));
+    if (st == VIRTQ_GUEST_ERROR) {
+        queue_fail(d, q, why);
+    }
+    return st;
+}
+
+void virtio_mmio_unpop(struct virtio_mmio_dev *d, unsigned q)
+{
+    if (q < d->cls->num_queues) {
+        virtq_unpop(&d->queues[q]);
+    }
+}
+
+bool virtio_mmio_complete(struct virtio_mmio_dev *d, unsigned q, uint16_t head,
+                          uint32_t written)
+{
+    if (d->broken || q >= d->cls->num_queues) {
+        return false;
+    }
+    enum virtq_status st = virtq_push(&d->queues[q], head, written);
+    if (st == VIRTQ_INTERRUPT) {
+        virtio_mmio_interrupt(d, VIRTIO_MMIO_INT_VRING);
+    }
+    return st == VIRTQ_OK || st == VIRTQ_INTERRUPT;
 }
 
 /* §2.4 device reset: everything the driver set up is forgotten; the device's identity,
@@ -219,7 +268,15 @@ static bool wr_queue_ready(struct virtio_mmio_dev *d, uint32_t v)
         q->ready = false;
         return true;
     }
-    return q->ready || virtq_make_ready(d, d->queue_sel);
+    if (q->ready) {
+        return true;
+    }
+    char why[VIRTIO_REPORT_SIZE];
+    if (virtq_make_ready(q, d->cls->queues[d->queue_sel].num_max, &d->mem, why, sizeof(why))
+        != VIRTQ_OK) {
+        return queue_fail(d, d->queue_sel, why);
+    }
+    return true;
 }
 
 static bool wr_queue_notify(struct virtio_mmio_dev *d, uint32_t v)

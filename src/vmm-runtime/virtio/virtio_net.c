@@ -23,9 +23,9 @@ static bool net_tx(struct virtio_net *n)
     struct virtio_mmio_dev *d = &n->dev;
     const struct virtq_chain *c = &n->tx_chain;
     for (;;) {
-        int r = virtq_next_chain(d, VIRTIO_NET_TX_QUEUE, &n->tx_chain);
-        if (r <= 0) {
-            return r == 0;
+        enum virtq_status r = virtio_mmio_next_chain(d, VIRTIO_NET_TX_QUEUE, &n->tx_chain);
+        if (r != VIRTQ_OK) {
+            return r == VIRTQ_EMPTY;
         }
         if (c->readable_len < HDR_LEN) {
             return virtio_mmio_fail(d, "queue %u (tx): the chain from head %u has %u "
@@ -37,14 +37,14 @@ static bool net_tx(struct virtio_net *n)
         if (len < VIRTIO_NET_ETH_HLEN || len > VIRTIO_NET_MAX_FRAME) {
             n->tx_dropped++;    /* a runt, or longer than the MTU we offered (§5.1.4.1) */
         } else if (!n->backend.tx(n->backend.ctx, c, HDR_LEN, len)) {
-            virtq_unpop(d, VIRTIO_NET_TX_QUEUE);
+            virtio_mmio_unpop(d, VIRTIO_NET_TX_QUEUE);
             n->tx_blocked = true;
             return true;
         } else {
             n->tx_frames++;
         }
         /* §5.1.6.2.2: transmit buffers are returned with nothing written to them. */
-        if (!virtq_complete(d, VIRTIO_NET_TX_QUEUE, c->head, 0)) {
+        if (!virtio_mmio_complete(d, VIRTIO_NET_TX_QUEUE, c->head, 0)) {
             return false;
         }
     }
@@ -135,9 +135,9 @@ enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const void *frame,
         return VIRTIO_NET_RX_DROPPED;
     }
     const struct virtq_chain *c = &n->rx_chain;
-    int r = virtq_next_chain(d, VIRTIO_NET_RX_QUEUE, &n->rx_chain);
-    if (r <= 0) {
-        return r == 0 ? VIRTIO_NET_RX_NO_BUFFER : VIRTIO_NET_RX_GUEST_ERROR;
+    enum virtq_status r = virtio_mmio_next_chain(d, VIRTIO_NET_RX_QUEUE, &n->rx_chain);
+    if (r != VIRTQ_OK) {
+        return r == VIRTQ_EMPTY ? VIRTIO_NET_RX_NO_BUFFER : VIRTIO_NET_RX_GUEST_ERROR;
     }
     if (c->writable_len < HDR_LEN) {
         virtio_mmio_fail(d, "queue %u (rx): the chain from head %u has %u device-writable bytes, "
@@ -147,7 +147,7 @@ enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const void *frame,
     }
     if (c->writable_len - HDR_LEN < len) {
         /* Smaller than §5.1.6.3.1 recommends: keep the buffer for a shorter frame. */
-        virtq_unpop(d, VIRTIO_NET_RX_QUEUE);
+        virtio_mmio_unpop(d, VIRTIO_NET_RX_QUEUE);
         n->rx_dropped++;
         return VIRTIO_NET_RX_DROPPED;
     }
@@ -156,7 +156,7 @@ enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const void *frame,
     hdr.num_buffers = 1;    /* §5.1.6.4.1 without VIRTIO_NET_F_MRG_RXBUF */
     virtq_chain_write(c, 0, &hdr, HDR_LEN);
     virtq_chain_write(c, HDR_LEN, frame, len);
-    if (!virtq_complete(d, VIRTIO_NET_RX_QUEUE, c->head, (uint32_t)(HDR_LEN + len))) {
+    if (!virtio_mmio_complete(d, VIRTIO_NET_RX_QUEUE, c->head, (uint32_t)(HDR_LEN + len))) {
         return VIRTIO_NET_RX_GUEST_ERROR;
     }
     n->rx_frames++;

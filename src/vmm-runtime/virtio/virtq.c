@@ -4,68 +4,77 @@
  * atomic load, never torn), copied into private memory and checked before it is used. The
  * ring pointers themselves were checked against guest RAM in virtq_make_ready, and every
  * index into them is reduced modulo the (power-of-two) queue size or checked against it.
+ * Nothing here calls the transport: every operation returns a status (virtq.h).
  */
 #include "virtq.h"
 
+#include <stdarg.h>
+
+#include "vmm_fmt.h"
 #include "vmm_string.h"
 
 #define LOAD(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
-const char *virtq_name(const struct virtio_mmio_dev *d, unsigned q)
+/* A guest error: its reason into why, one line. */
+static enum virtq_status guest_error(char *why, size_t why_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum virtq_status guest_error(char *why, size_t why_size, const char *fmt, ...)
 {
-    return q < d->cls->num_queues ? d->cls->queues[q].name : "?";
+    va_list ap;
+    va_start(ap, fmt);
+    vmm_vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+    return VIRTQ_GUEST_ERROR;
 }
 
-static uint64_t ram_end(const struct virtio_mmio_dev *d)
+static uint64_t ram_end(const struct virtio_guest_mem *mem)
 {
-    return d->mem.gpa_base + d->mem.size;
+    return mem->gpa_base + mem->size;
 }
 
-/* One part of the ring (§2.7 table: alignment and size), or NULL after a report. */
-static void *ring_part(struct virtio_mmio_dev *d, unsigned q, const char *what, uint64_t gpa,
-                       uint64_t size, unsigned align)
+/* One part of the ring (§2.7 table: alignment and size), or NULL with the reason in why. */
+static void *ring_part(const struct virtio_guest_mem *mem, const char *what, uint64_t gpa,
+                       uint64_t size, unsigned align, char *why, size_t why_size)
 {
     if (gpa % align != 0) {
-        virtio_mmio_fail(d, "queue %u (%s): %s address 0x%llx is not %u-byte aligned "
-                         "(virtio 1.2, 2.7)", q, virtq_name(d, q), what,
-                         (unsigned long long)gpa, align);
+        guest_error(why, why_size, "%s address 0x%llx is not %u-byte aligned (virtio 1.2, 2.7)",
+                    what, (unsigned long long)gpa, align);
         return NULL;
     }
-    void *p = virtio_guest_ptr(&d->mem, gpa, size);
+    void *p = virtio_guest_ptr(mem, gpa, size);
     if (p == NULL) {
-        virtio_mmio_fail(d, "queue %u (%s): %s [0x%llx..+0x%llx) is outside guest RAM "
-                         "[0x%llx..0x%llx)", q, virtq_name(d, q), what,
-                         (unsigned long long)gpa, (unsigned long long)size,
-                         (unsigned long long)d->mem.gpa_base, (unsigned long long)ram_end(d));
+        guest_error(why, why_size, "%s [0x%llx..+0x%llx) is outside guest RAM [0x%llx..0x%llx)",
+                    what, (unsigned long long)gpa, (unsigned long long)size,
+                    (unsigned long long)mem->gpa_base, (unsigned long long)ram_end(mem));
     }
     return p;
 }
 
-bool virtq_make_ready(struct virtio_mmio_dev *d, unsigned q)
+enum virtq_status virtq_make_ready(struct virtq *vq, uint16_t num_max,
+                                   const struct virtio_guest_mem *mem, char *why, size_t why_size)
 {
-    struct virtq *vq = &d->queues[q];
     uint32_t n = vq->num;
-    uint16_t max = d->cls->queues[q].num_max;
     /* §2.6 / §2.7: a split queue's size is a power of two, here at most QueueNumMax. */
-    if (n == 0 || (n & (n - 1u)) != 0 || n > max) {
-        return virtio_mmio_fail(d, "queue %u (%s): queue size %u is not a power of two in "
-                                "1..%u (QueueNumMax)", q, virtq_name(d, q), n, max);
+    if (n == 0 || (n & (n - 1u)) != 0 || n > num_max) {
+        return guest_error(why, why_size, "queue size %u is not a power of two in 1..%u "
+                           "(QueueNumMax)", n, num_max);
     }
-    struct virtq_desc *desc = ring_part(d, q, "descriptor table", vq->desc_gpa,
-                                        VIRTQ_DESC_SIZE(n), VIRTQ_DESC_ALIGN);
+    struct virtq_desc *desc = ring_part(mem, "descriptor table", vq->desc_gpa,
+                                        VIRTQ_DESC_SIZE(n), VIRTQ_DESC_ALIGN, why, why_size);
     if (desc == NULL) {
-        return false;
+        return VIRTQ_GUEST_ERROR;
     }
-    struct virtq_avail *avail = ring_part(d, q, "available ring", vq->driver_gpa,
-                                          VIRTQ_AVAIL_SIZE(n), VIRTQ_AVAIL_ALIGN);
+    struct virtq_avail *avail = ring_part(mem, "available ring", vq->driver_gpa,
+                                          VIRTQ_AVAIL_SIZE(n), VIRTQ_AVAIL_ALIGN, why, why_size);
     if (avail == NULL) {
-        return false;
+        return VIRTQ_GUEST_ERROR;
     }
-    struct virtq_used *used = ring_part(d, q, "used ring", vq->device_gpa,
-                                        VIRTQ_USED_SIZE(n), VIRTQ_USED_ALIGN);
+    struct virtq_used *used = ring_part(mem, "used ring", vq->device_gpa,
+                                        VIRTQ_USED_SIZE(n), VIRTQ_USED_ALIGN, why, why_size);
     if (used == NULL) {
-        return false;
+        return VIRTQ_GUEST_ERROR;
     }
     vq->desc = desc;
     vq->avail = avail;
@@ -73,38 +82,45 @@ bool virtq_make_ready(struct virtio_mmio_dev *d, unsigned q)
     vq->last_avail = 0;
     vq->used_idx = 0;
     vq->ready = true;
-    return true;
+    return VIRTQ_OK;
 }
+
+/* Where a chain is walked: guest RAM and where a reason goes. */
+struct walk {
+    const struct virtio_guest_mem *mem;
+    char *why;
+    size_t why_size;
+};
 
 /* The checks on one descriptor of a chain (§2.7.4.2, §2.7.5, §2.7.5.3.1); appends its
  * segment to the chain. */
-static bool chain_add(struct virtio_mmio_dev *d, unsigned q, uint16_t i,
-                      const struct virtq_desc *desc, struct virtq_chain *c, uint64_t *total)
+static enum virtq_status chain_add(const struct walk *w, uint16_t i,
+                                   const struct virtq_desc *desc, struct virtq_chain *c,
+                                   uint64_t *total)
 {
     if (desc->flags & VIRTQ_DESC_F_INDIRECT) {
         /* INDIRECT_DESC is never offered, so never negotiated. */
-        return virtio_mmio_fail(d, "queue %u (%s): descriptor %u is indirect "
-                                "(VIRTQ_DESC_F_INDIRECT) but VIRTIO_F_INDIRECT_DESC was not "
-                                "negotiated (virtio 1.2, 2.7.5.3.1)", q, virtq_name(d, q), i);
+        return guest_error(w->why, w->why_size, "descriptor %u is indirect "
+                           "(VIRTQ_DESC_F_INDIRECT) but VIRTIO_F_INDIRECT_DESC was not "
+                           "negotiated (virtio 1.2, 2.7.5.3.1)", i);
     }
-    uint8_t *host = virtio_guest_ptr(&d->mem, desc->addr, desc->len);
+    uint8_t *host = virtio_guest_ptr(w->mem, desc->addr, desc->len);
     if (host == NULL) {
-        return virtio_mmio_fail(d, "queue %u (%s): descriptor %u [0x%llx..+0x%x) is outside "
-                                "guest RAM [0x%llx..0x%llx)", q, virtq_name(d, q), i,
-                                (unsigned long long)desc->addr, desc->len,
-                                (unsigned long long)d->mem.gpa_base,
-                                (unsigned long long)ram_end(d));
+        return guest_error(w->why, w->why_size, "descriptor %u [0x%llx..+0x%x) is outside "
+                           "guest RAM [0x%llx..0x%llx)", i, (unsigned long long)desc->addr,
+                           desc->len, (unsigned long long)w->mem->gpa_base,
+                           (unsigned long long)ram_end(w->mem));
     }
     bool writable = (desc->flags & VIRTQ_DESC_F_WRITE) != 0;
     if (!writable && c->readable != c->count) {
-        return virtio_mmio_fail(d, "queue %u (%s): descriptor %u is device-readable but follows "
-                                "a device-writable one in the chain from head %u "
-                                "(virtio 1.2, 2.7.4.2)", q, virtq_name(d, q), i, c->head);
+        return guest_error(w->why, w->why_size, "descriptor %u is device-readable but follows a "
+                           "device-writable one in the chain from head %u (virtio 1.2, 2.7.4.2)",
+                           i, c->head);
     }
     *total += desc->len;
     if (*total > 0xffffffffull) {
-        return virtio_mmio_fail(d, "queue %u (%s): the chain from head %u holds more than 4 GiB "
-                                "(virtio 1.2, 2.7.5.2)", q, virtq_name(d, q), c->head);
+        return guest_error(w->why, w->why_size, "the chain from head %u holds more than 4 GiB "
+                           "(virtio 1.2, 2.7.5.2)", c->head);
     }
     c->seg[c->count] = (struct virtq_seg){ .host = host, .len = desc->len, .writable = writable };
     c->count++;
@@ -114,15 +130,14 @@ static bool chain_add(struct virtio_mmio_dev *d, unsigned q, uint16_t i,
         c->readable++;
         c->readable_len += desc->len;
     }
-    return true;
+    return VIRTQ_OK;
 }
 
 /* Follows the chain from `head` (< num), each descriptor copied once. A chain longer than the
  * queue revisits a descriptor: a loop, which §2.7.5.2 forbids. */
-static bool chain_walk(struct virtio_mmio_dev *d, unsigned q, uint16_t head,
-                       struct virtq_chain *c)
+static enum virtq_status chain_walk(const struct virtq *vq, const struct walk *w, uint16_t head,
+                                    struct virtq_chain *c)
 {
-    const struct virtq *vq = &d->queues[q];
     uint64_t total = 0;
     c->head = head;
     c->count = 0;
@@ -132,51 +147,41 @@ static bool chain_walk(struct virtio_mmio_dev *d, unsigned q, uint16_t head,
     uint16_t i = head;
     for (;;) {
         if (c->count >= vq->num) {
-            return virtio_mmio_fail(d, "queue %u (%s): the chain from head %u is longer than the "
-                                    "queue size %u (a loop)", q, virtq_name(d, q), head,
-                                    vq->num);
+            return guest_error(w->why, w->why_size, "the chain from head %u is longer than the "
+                               "queue size %u (a loop)", head, vq->num);
         }
         const struct virtq_desc *g = &vq->desc[i];
         struct virtq_desc desc = {
             .addr = LOAD(&g->addr), .len = LOAD(&g->len),
             .flags = LOAD(&g->flags), .next = LOAD(&g->next),
         };
-        if (!chain_add(d, q, i, &desc, c, &total)) {
-            return false;
+        if (chain_add(w, i, &desc, c, &total) != VIRTQ_OK) {
+            return VIRTQ_GUEST_ERROR;
         }
         if (!(desc.flags & VIRTQ_DESC_F_NEXT)) {
-            return true;
+            return VIRTQ_OK;
         }
         if (desc.next >= vq->num) {
-            return virtio_mmio_fail(d, "queue %u (%s): descriptor %u links to descriptor %u, "
-                                    "beyond the queue size %u", q, virtq_name(d, q), i,
-                                    desc.next, vq->num);
+            return guest_error(w->why, w->why_size, "descriptor %u links to descriptor %u, beyond "
+                               "the queue size %u", i, desc.next, vq->num);
         }
         i = desc.next;
     }
 }
 
-int virtq_next_chain(struct virtio_mmio_dev *d, unsigned q, struct virtq_chain *out)
+enum virtq_status virtq_pop(struct virtq *vq, const struct virtio_guest_mem *mem,
+                            struct virtq_chain *out, char *why, size_t why_size)
 {
-    if (d->broken) {
-        return -1;
-    }
-    if (q >= d->cls->num_queues || !d->queues[q].ready || !virtio_mmio_running(d)) {
-        return 0;
-    }
-    struct virtq *vq = &d->queues[q];
     uint16_t avail_idx = LOAD(&vq->avail->idx);
     uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
     if (pending == 0) {
-        return 0;
+        return VIRTQ_EMPTY;
     }
     /* §2.7.6: idx counts entries put in the ring; more than the queue size at once means
      * the driver overwrote entries the device has not taken yet. */
     if (pending > vq->num) {
-        virtio_mmio_fail(d, "queue %u (%s): the available index jumped from %u to %u, more than "
-                         "the queue size %u", q, virtq_name(d, q), vq->last_avail, avail_idx,
-                         vq->num);
-        return -1;
+        return guest_error(why, why_size, "the available index jumped from %u to %u, more than "
+                           "the queue size %u", vq->last_avail, avail_idx, vq->num);
     }
     /* Pairs with the driver's barrier before its idx update (§2.7.13.3): the ring entry and
      * the descriptors are read only after idx. */
@@ -184,32 +189,26 @@ int virtq_next_chain(struct virtio_mmio_dev *d, unsigned q, struct virtq_chain *
     uint16_t slot = (uint16_t)(vq->last_avail & (vq->num - 1u));
     uint16_t head = LOAD(&vq->avail->ring[slot]);
     if (head >= vq->num) {
-        virtio_mmio_fail(d, "queue %u (%s): available ring entry %u holds descriptor %u, beyond "
-                         "the queue size %u", q, virtq_name(d, q), slot, head, vq->num);
-        return -1;
+        return guest_error(why, why_size, "available ring entry %u holds descriptor %u, beyond "
+                           "the queue size %u", slot, head, vq->num);
     }
-    if (!chain_walk(d, q, head, out)) {
-        return -1;
+    struct walk w = { mem, why, why_size };
+    if (chain_walk(vq, &w, head, out) != VIRTQ_OK) {
+        return VIRTQ_GUEST_ERROR;
     }
     vq->last_avail++;
-    return 1;
+    return VIRTQ_OK;
 }
 
-void virtq_unpop(struct virtio_mmio_dev *d, unsigned q)
+void virtq_unpop(struct virtq *vq)
 {
-    if (q < d->cls->num_queues) {
-        d->queues[q].last_avail--;
-    }
+    vq->last_avail--;
 }
 
-bool virtq_complete(struct virtio_mmio_dev *d, unsigned q, uint16_t head, uint32_t written)
+enum virtq_status virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
-    if (d->broken || q >= d->cls->num_queues) {
-        return false;
-    }
-    struct virtq *vq = &d->queues[q];
     if (!vq->ready || head >= vq->num) {
-        return false;
+        return VIRTQ_NOT_READY;
     }
     struct virtq_used_elem *e = &vq->used->ring[vq->used_idx & (vq->num - 1u)];
     STORE(&e->id, (uint32_t)head);
@@ -220,10 +219,7 @@ bool virtq_complete(struct virtio_mmio_dev *d, unsigned q, uint16_t head, uint32
     STORE(&vq->used->idx, vq->used_idx);
     /* idx before flags: the driver re-enables interrupts and then re-checks idx (§2.7.7). */
     virtio_barrier();
-    if (!(LOAD(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
-        virtio_mmio_interrupt(d, VIRTIO_MMIO_INT_VRING);
-    }
-    return true;
+    return (LOAD(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT) ? VIRTQ_OK : VIRTQ_INTERRUPT;
 }
 
 /* Copies between a flat buffer and the stream formed by seg[first, last), from byte offset. */

@@ -1,0 +1,57 @@
+/*
+ * One virtual machine as its VMM sees it: the state every handler of vmm.c and exits.c works
+ * on, passed to each explicitly (there is one struct vmm per VMM program, in vmm.c). Pure:
+ * nothing here needs microkit.h, so the host tests build it too.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmio_bus.h"
+#include "pl011_emul.h"
+#include "psci.h"
+#include "vcpu_idle.h"
+#include "vgic.h"
+#include "vmm_config.h"
+#include "vmm_virtio.h"
+
+/* VM exits by kind, printed when the VM stops (the benchmark reads this line). */
+struct vmm_exits {
+    unsigned long mmio, smc_hvc, wfx, sysreg, maintenance, vppi, irq;
+};
+
+/* An emulated PL011 and where its interrupt goes. */
+struct vmm_uart {
+    struct pl011 pl011;
+    struct vgic *vgic;
+    unsigned intid;     /* 0: no interrupt */
+};
+
+struct vmm {
+    const struct vmm_config *config;    /* the checked blob; NULL when it was refused */
+    const char *name;                   /* the VM's, for log lines */
+    bool running;
+    struct vgic vgic;
+    struct psci_vm psci;
+    struct vmm_uart uarts[VMM_CONFIG_MAX_DEVICES];
+    struct vmm_virtio virtio;
+    struct mmio_bus bus;                /* every emulated frame: a stage-2 fault's lookup */
+    struct vcpu_idle idle;
+    struct vmm_exits exits;
+    /* One period of Linux's event stream (arch_timer_evtstrm, 10 kHz), in counter ticks. */
+    uint64_t wfe_slice;
+    /* Per vCPU: SCTLR_EL1 as the kernel set it up, restored at each start. */
+    uint64_t initial_sctlr[VMM_CONFIG_MAX_VCPUS];
+    /* Per vCPU: CNTVOFF, read once at its start; seL4 leaves it alone (Microkit builds the
+     * kernel without KernelArmVtimerUpdateVOffset) and the guest cannot write it from EL1. */
+    uint64_t cntvoff[VMM_CONFIG_MAX_VCPUS];
+};
+
+/*
+ * Registers the VM's emulated frames on vmm->bus, once at start-up: the GIC distributor (and
+ * GICv3 redistributors), each emulated PL011 and each virtio window. False with one line in err
+ * when two of them overlap.
+ */
+bool vmm_mmio_register(struct vmm *vmm, char *err, size_t err_size);
