@@ -13,6 +13,7 @@ import { graphCommand } from './commands/graph.js';
 import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
 import { flowsCommand } from './commands/flows.js';
+import { guestCommand } from './commands/guest.js';
 import { ContextArgError, printDiagnostics } from './commands/shared.js';
 import { PREFIX } from './report.js';
 import { TOOL_VERSION } from '../compile/package.js';
@@ -43,6 +44,7 @@ async function run(argv: string[]): Promise<number> {
       .command(importCommand)
       .command(initCommand)
       .command(flowsCommand)
+      .command(guestCommand)
       .command(synthCommand)
       .strict()
       .version(TOOL_VERSION)

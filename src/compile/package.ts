@@ -18,9 +18,21 @@ export function packageRoot(): string {
 
 export const TOOL_VERSION: string = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
-/** Where `npm run guest` puts Debian's board DTBs. */
+/** Where `sel4cp-synth guest` puts the guest images by default: the user's cache. */
+export function userGuestDir(): string {
+  return path.join(runtimeCacheDir(), 'guest');
+}
+
+/**
+ * The guest images synthesis reads when a systems.ts names none of its own (initramfs modules,
+ * board DTBs, guestImage()): the user's cache that `sel4cp-synth guest` fills, or else a checkout
+ * of this repository's `.cache/guest` (`npm run guest`); the user's when neither has them yet.
+ */
 export function guestCacheDir(): string {
-  return path.join(packageRoot(), '.cache', 'guest');
+  const user = userGuestDir();
+  if (existsSync(path.join(user, 'manifest.json'))) return user;
+  const checkout = path.join(packageRoot(), '.cache', 'guest');
+  return existsSync(path.join(checkout, 'manifest.json')) ? checkout : user;
 }
 
 /** Where built VMM runtimes are kept between runs ($XDG_CACHE_HOME or ~/.cache). */

@@ -20,7 +20,7 @@ export {
   type NetLink, type NetLinkEndpoint, type NetLinkOptions,
 } from './virtio.js';
 export { initramfs, networkSetupScript, GUEST_IP_PARAM, NETWORK_APPLETS, type Initramfs, type InitramfsOptions } from './initramfs.js';
-export { context, contextFile, optionalContextFile, file, type FileRef } from './context.js';
+export { context, contextFile, guestImage, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';
 export { allow, only, policy, trustDomain, type AllowRule, type FlowKind, type OnlyRule, type Policy, type PolicyOptions, type PolicyRule, type PolicySubject, type TrustDomain } from './policy.js';
 export type { SourceLocation } from './location.js';

@@ -30,7 +30,7 @@ export interface InitramfsOptions {
   /**
    * The modules tree: a `lib/modules/<release>` directory (holding `modules.dep`), or one that
    * holds a single such directory. A string is a path relative to this systems.ts.
-   * @default the tree `npm run guest` extracts from Debian's kernel package, `.cache/guest/modules/<release>/`
+   * @default the tree `sel4cp-synth guest` extracts from Debian's kernel package (its modules/<release>/)
    */
   modulesDir?: string | FileRef;
 }
@@ -44,7 +44,7 @@ export interface Initramfs {
   readonly files: ReadonlyMap<string, FileRef>;
   /** As given (not yet resolved against a modules tree). */
   readonly modules: readonly string[];
-  /** undefined: the one `npm run guest` makes (the CLI knows where). */
+  /** undefined: the one `sel4cp-synth guest` makes (the CLI knows where). */
   readonly modulesDir: FileRef | undefined;
   readonly loc: SourceLocation | undefined;
 }

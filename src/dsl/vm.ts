@@ -112,7 +112,7 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   /**
    * The board's own device tree, from which the guest's is generated (CPUs, timer, PSCI, GIC and
    * the devices passed through are kept).
-   * @default QEMU's own for the QEMU boards; for the others, Debian's board DTB that `npm run guest` puts in .cache/guest/dtbs/
+   * @default QEMU's own for the QEMU boards; for the others, Debian's board DTB that `sel4cp-synth guest` puts in its dtbs/
    */
   boardDtb?: string | FileRef;
   /** Kernel command line. @default a console on the first UART passed through, e.g. "console=ttyAMA0" */

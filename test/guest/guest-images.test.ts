@@ -10,7 +10,7 @@ import {
   buildGuestImages,
   checkGuestDir,
   debFileName,
-  defaultGuestDir,
+  repoGuestDir,
   initScriptsSha256,
   isKeptModule,
   kernelRelease,
@@ -155,7 +155,7 @@ test('an up-to-date output directory is left alone (no apt, no writes)', async (
 
 // When `npm run guest` has run on this machine, its outputs must be what the manifest says.
 testIf(missing('guest-manifest'), '.cache/guest outputs match their manifest', async () => {
-  const dir = defaultGuestDir();
+  const dir = repoGuestDir();
   const { manifest, mismatches } = await checkGuestDir(dir);
   assert.equal(mismatches, []);
   const image = readFileSync(join(dir, 'Image'));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { defaultGuestDir } from '../../scripts/guest-images.js';
+import { repoGuestDir } from '../../scripts/guest-images.js';
 import { GUEST_NET_UP_PREFIX, NETWORK_APPLETS, networkSetupScript, qemuVirtGuestCmdline } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { buildDeclaredInitramfs } from '../../src/compile/initramfs/declared.js';
 import { readDeclaredModules } from '../../src/compile/load/initramfs-modules.js';
@@ -23,7 +23,7 @@ import { directKernelBootArgs, startQemu } from '../../src/run/qemu.js';
 import { missing, testIf } from '../helpers.js';
 
 const TIMEOUT_MS = 120_000;
-const guest = defaultGuestDir();
+const guest = repoGuestDir();
 const needs = missing('qemu', 'guest-kernel', 'guest-busybox', 'guest-modules');
 
 const INIT = `#!/bin/sh

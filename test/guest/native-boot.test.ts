@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { defaultGuestDir } from '../../scripts/guest-images.js';
+import { repoGuestDir } from '../../scripts/guest-images.js';
 import { GUEST_ECHO_PREFIX, GUEST_MARKER, qemuVirtGuestCmdline } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { directKernelBootArgs, startQemu } from '../../src/run/qemu.js';
 import { missing, testIf } from '../helpers.js';
@@ -15,7 +15,7 @@ import { missing, testIf } from '../helpers.js';
 /** QEMU TCG is slow on loaded machines; a healthy boot here takes seconds. */
 const TIMEOUT_MS = 120_000;
 
-const guest = defaultGuestDir();
+const guest = repoGuestDir();
 const kernel = join(guest, 'Image');
 const initrd = join(guest, 'initramfs.cpio');
 

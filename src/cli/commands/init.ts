@@ -34,12 +34,13 @@ function systemsTs(board: Board, name: string): string {
   return `// The system: one Linux guest on ${board.name}, with the board's console passed through.
 // Synthesise it with \`npm run synth\` (or \`npx sel4cp-synth systems.ts\`); check it with
 // \`npm run check\`. Give other guest images with -c kernel=PATH -c initrd=PATH.
-import { contextFile, mib, optionalContextFile, passthrough, protectionDomain, system, virtualMachine } from 'sel4cp-synth';
+import { contextFile, guestImage, mib, passthrough, protectionDomain, system, virtualMachine } from 'sel4cp-synth';
 
 const linux = virtualMachine('linux', {
-  // An arm64 Linux Image (or a gzip/EFI-zboot vmlinuz around one).
-  kernel: contextFile('kernel', 'Image'),
-  initrd: optionalContextFile('initrd'),
+  // An arm64 Linux Image (or a gzip/EFI-zboot vmlinuz around one) and its initramfs; by default
+  // the test guest \`npx sel4cp-synth guest\` fetches from Debian (its /init prints a marker).
+  kernel: contextFile('kernel', guestImage('Image')),
+  initrd: contextFile('initrd', guestImage('initramfs.cpio')),
   ram: mib(256),
   passthrough: [passthrough('${uart?.name ?? 'console'}')],${console ? `\n  bootargs: 'console=${console}',` : ''}
 });
@@ -101,10 +102,12 @@ function files(dir: string, board: Board, dependency: string): Map<string, strin
 A seL4 Microkit system described with [sel4cp-synth](${packageRoot()}) for \`${board.name}\`.
 
     npm install          # sel4cp-synth itself
+    npx sel4cp-synth guest   # a test guest: Debian's arm64 kernel and busybox, into your cache
     npm run check        # validate systems.ts (types, then the system)
     npm run synth        # .system, guest device tree, VMM, and loader.img (with MICROKIT_SDK set)
 ${board.qemu ? '    npm run run          # boot it on QEMU\n' : ''}
-The guest's kernel is \`Image\` beside systems.ts unless you give another: \`npm run synth -- -c kernel=PATH\`.
+The guest is the test guest \`sel4cp-synth guest\` fetched (\`guestImage()\` in systems.ts) unless you
+give your own: \`npm run synth -- -c kernel=PATH -c initrd=PATH\`.
 The native protection domain \`hello\` is \`pds/hello.c\`: synthesis compiles and links it against
 the Microkit SDK's libmicrokit for the board and configuration (no Makefile; \`sources\`,
 \`include\` and \`cflags\` in systems.ts say what to build).

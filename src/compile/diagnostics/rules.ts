@@ -95,6 +95,7 @@ export const RULES = {
   'guest-dtb-invalid': { source: 'src/compile/emit/guest-trees.ts', covered: 'fixture' },
   'guest-image-missing': { source: 'src/compile/link/image.ts', covered: 'test/compile/link/image.test.ts' },
   'guest-images-do-not-fit': { source: 'src/compile/emit/guest-boot.ts', covered: 'fixture' },
+  'guest-images-failed': { source: 'src/cli/commands/guest.ts', covered: 'test/cli/new-user.test.ts' },
   'guest-kernel-not-image': { source: 'src/compile/validate/guests.ts', covered: 'fixture' },
   'guest-ram-too-small': { source: 'src/compile/validate/guests.ts', covered: 'fixture' },
   'images-exceed-loader-space': { source: 'src/compile/link/loader-space.ts', covered: 'fixture' },

@@ -1,6 +1,6 @@
 // Each guest's device tree and placement, and where the trees they are made from come from:
 // the user's own, the board's named in the systems.ts, QEMU's (dumpdtb) or Debian's board DTB
-// fetched by `npm run guest`. Each board tree is read and cross-checked once per run.
+// fetched by `sel4cp-synth guest`. Each board tree is read and cross-checked once per run.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -73,7 +73,7 @@ function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt | string
       tree = typeof dumped === 'string' ? dumped : readFdt(dumped);
     } else if (board.dtb?.debianPath) {
       const file = path.join(guestCacheDir(), 'dtbs', path.basename(board.dtb.debianPath));
-      tree = existsSync(file) ? load(file, 'the board device tree') : `Debian's board device tree is not in ${file} (run 'npm run guest', or give boardDtb in the systems.ts)`;
+      tree = existsSync(file) ? load(file, 'the board device tree') : `Debian's board device tree is not in ${file} (run 'sel4cp-synth guest', or give boardDtb in the systems.ts)`;
     } else {
       tree = `board '${board.name}' names no device tree; give dtb or boardDtb in the systems.ts`;
     }

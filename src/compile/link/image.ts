@@ -42,10 +42,10 @@ export function checkGuestImages(model: SystemModel, sdk: string | undefined): {
     for (const [what, key, file] of missing) {
       if (haveSdk) {
         out.diagnostics.push(error('guest-image-missing', `the ${what} of '${g.vm}' is not there: ${file}; with the Microkit SDK present, the image cannot be built without it`, g.loc, {
-          hint: `run 'npm run guest', or give -c ${key}=PATH`,
+          hint: `run 'sel4cp-synth guest', or give -c ${key}=PATH`,
         }));
       } else {
-        out.skipped.push({ step: `images of '${g.vm}'`, reason: `${what} not found: ${file} (run 'npm run guest', or give -c ${key}=PATH)` });
+        out.skipped.push({ step: `images of '${g.vm}'`, reason: `${what} not found: ${file} (run 'sel4cp-synth guest', or give -c ${key}=PATH)` });
       }
     }
   }

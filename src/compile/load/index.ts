@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
 import { contextKeysRead, markContextRead, setContext } from '../../dsl/context.js';
+import { guestCacheDir } from '../package.js';
 import type { System } from '../../dsl/system.js';
 import type { Policy } from '../../dsl/policy.js';
 import { error, UserError, warning, type Diagnostic } from '../diagnostics/index.js';
@@ -30,6 +31,8 @@ export interface LoadOptions {
   typeCheck?: { cacheDir?: string | undefined; writeCache?: boolean } | undefined;
   /** How long the file may run. @default LOAD_TIMEOUT_MS */
   timeoutMs?: number;
+  /** Where guestImage() looks. @default guestCacheDir() */
+  guestDir?: string;
   /** @internal what the default export must be (loadPolicy asks for a policy). @default 'system' */
   expect?: 'system' | 'policy';
 }
@@ -94,11 +97,12 @@ export async function loadSystem(file: string, options: LoadOptions = {}): Promi
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sel4cp-synth-'));
   const release = removeAtExit(dir);
   const out = path.join(dir, 'system.mjs');
-  setContext(options.context ?? new Map(), options.cwd ?? process.cwd());
+  const guestDir = options.guestDir ?? guestCacheDir();
+  setContext(options.context ?? new Map(), options.cwd ?? process.cwd(), guestDir);
   let outcome: LoadWorkerResult;
   try {
     await writeFile(out, text);
-    outcome = await runInWorker({ bundle: out, context: [...(options.context ?? new Map())], cwd: options.cwd ?? process.cwd(), expect: options.expect ?? 'system' }, options.timeoutMs ?? LOAD_TIMEOUT_MS, abs);
+    outcome = await runInWorker({ bundle: out, context: [...(options.context ?? new Map())], cwd: options.cwd ?? process.cwd(), guestDir, expect: options.expect ?? 'system' }, options.timeoutMs ?? LOAD_TIMEOUT_MS, abs);
   } finally {
     await rm(dir, { recursive: true, force: true });
     release();

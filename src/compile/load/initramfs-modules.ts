@@ -8,7 +8,7 @@ import type { DeclaredModules, PackedModule } from '../initramfs/declared.js';
 import { moduleCompression, moduleName, parseModulesBuiltin, parseModulesDep, resolveModules, type ModuleDepEntry } from '../initramfs/kernel-modules.js';
 import { guestCacheDir } from '../package.js';
 
-/** Where `npm run guest` puts Debian's modules: one `<release>/` directory. */
+/** Where `sel4cp-synth guest` puts Debian's modules: one `<release>/` directory. */
 export function defaultModulesDir(): string {
   return path.join(guestCacheDir(), 'modules');
 }
@@ -57,7 +57,7 @@ export async function readDeclaredModules(ir: Initramfs): Promise<DeclaredModule
   const resolved = resolveModules(ir.modules, dep, builtin);
   for (const c of resolved.cycles) fail('initramfs-modules-tree', `${depFile}: modules need each other: ${c}`);
   for (const u of resolved.unknown) {
-    const subset = ir.modulesDir === undefined ? `; the tree 'npm run guest' extracts keeps the modules a virtual guest uses, not every one of Debian's (give modulesDir a full /lib/modules/<release> for others)` : '';
+    const subset = ir.modulesDir === undefined ? `; the tree 'sel4cp-synth guest' extracts keeps the modules a virtual guest uses, not every one of Debian's (give modulesDir a full /lib/modules/<release> for others)` : '';
     fail('initramfs-unknown-module', `initramfs() modules: no kernel module '${u.name}' in ${depFile}${moduleName(u.name) === u.name ? '' : ` (as '${moduleName(u.name)}')`}`,
       `${u.suggestions.length > 0 ? `did you mean ${u.suggestions.map((s) => `'${s}'`).join(', ')}?` : 'the names are the .ko files\' names'}${subset}`);
   }
@@ -85,7 +85,7 @@ async function readModuleFiles(
     const data = await readFile(file).catch(() => undefined);
     if (!data) {
       fail('initramfs-module-missing', `kernel module '${e.name}' is missing: ${file} (listed at ${depFile}:${e.line})`,
-        'the modules tree is incomplete; extract it again (npm run guest -- --force for the default one)');
+        'the modules tree is incomplete; extract it again (sel4cp-synth guest --force for the default one)');
       continue;
     }
     out.push({ path: e.path, depends: e.deps.map(moduleName), data: new Uint8Array(data) });

@@ -15,6 +15,8 @@ export interface LoadWorkerInput {
   bundle: string;
   context: [string, string][];
   cwd: string;
+  /** Where guestImage() looks (the guest images `sel4cp-synth guest` fetched). */
+  guestDir: string;
   /** What the default export must be: a system() (a systems.ts) or a policy() (a policy file). */
   expect: 'system' | 'policy';
 }
@@ -54,7 +56,7 @@ function describeExport(v: unknown): string {
 
 async function run(input: LoadWorkerInput): Promise<LoadWorkerResult> {
   process.setSourceMapsEnabled(true);
-  setContext(new Map(input.context), input.cwd);
+  setContext(new Map(input.context), input.cwd, input.guestDir);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(input.bundle).href) as Record<string, unknown>;
