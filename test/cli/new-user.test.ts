@@ -1,7 +1,7 @@
 // What a new user hit (issue 17), each through the CLI as they met it: the test names say which.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers.js';
@@ -58,6 +58,32 @@ test('ram: 256: the type error says how to write a size or an address, with the 
   assert.match(r.stderr, /numbers\.ts:2:\d+: error\[type\][^\n]*'Size'[\s\S]*?hint: sizes are typed: write mib\(256\)/);
   assert.match(r.stderr, /numbers\.ts:3:\d+: error\[type\][\s\S]*?hint: sizes are typed: write bytes\(0x2000\)/);
   assert.match(r.stderr, /numbers\.ts:4:\d+: error\[type\][\s\S]*?hint: addresses are typed: write addr\(0x5000_0000\)/);
+});
+
+test('guest images for any project: sel4cp-synth guest is a command; without Debian\'s tools it is a user error that says what it needs', () => {
+  const help = runCli(['guest', '--help']);
+  assert.is(help.status, 0);
+  assert.match(help.stdout, /sel4cp-synth[\/]guest|user cache/);
+  const emptyPath = path.join(work, 'no-tools');
+  mkdirSync(emptyPath, { recursive: true });
+  const r = runCli(['guest', '--out', path.join(work, 'guest-out')], { env: { PATH: emptyPath } });
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /error\[guest-images-failed\]: dpkg not found/);
+  assert.not.match(r.stderr, /internal error|at .*\.js:\d+/);
+});
+
+test('guest images for any project: init\'s template takes its kernel and initramfs from the guest cache', () => {
+  const dir = path.join(work, 'template');
+  assert.is(runCli(['init', dir]).status, 0);
+  const text = readFileSync(path.join(dir, 'systems.ts'), 'utf8');
+  assert.match(text, /kernel: contextFile\('kernel', guestImage\('Image'\)\)/);
+  assert.match(text, /initrd: contextFile\('initrd', guestImage\('initramfs\.cpio'\)\)/);
+  assert.match(readFileSync(path.join(dir, 'README.md'), 'utf8'), /npx sel4cp-synth guest/);
+  const cache = path.join(work, 'xdg');
+  const r = runCli(['systems.ts', '--out', 'out'], { cwd: dir, env: { MICROKIT_SDK: '', XDG_CACHE_HOME: cache } });
+  assert.is(r.status, 0, r.stderr);
+  // Without guest images anywhere the step is skipped, naming the command and the user's cache.
+  if (/not found/.test(r.stdout)) assert.match(r.stdout, /run 'sel4cp-synth guest'/);
 });
 
 /** Two versions of a system: the second gives 'web' a page that 'monitor' reads. */
