@@ -122,7 +122,7 @@ function programImages(system: System): string[] {
   const out = new Set<string>();
   const seen = new Set<ProtectionDomain>();
   const walk = (pd: ProtectionDomain): void => {
-    // A PD that is its own ancestor is the resolver's to report (pd-listed-twice); walk it once.
+    // A PD listed twice is the resolver's to report (pd-listed-twice); walk it once.
     if (seen.has(pd)) return;
     seen.add(pd);
     if (pd.program) out.add(pd.program.path);
