@@ -1,5 +1,5 @@
 import { captureLocation, type SourceLocation } from './location.js';
-import type { Channel, MemoryRegion, ProtectionDomain } from './constructs.js';
+import type { Channel, ChildPd, MemoryRegion, ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
 import type { NetLink } from './virtio.js';
 import { DslError } from './errors.js';
@@ -135,4 +135,72 @@ export function system(options: SystemOptions): System {
   };
   made.add(result);
   return result;
+}
+
+/** Whether `v` is a protection domain made by protectionDomain() or virtualMachine(). */
+function isProtectionDomain(v: unknown): v is ProtectionDomain {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'protectionDomain';
+}
+
+/** A value for a message: what JSON makes of it, else (undefined, a bigint, a cycle) its type. */
+function shown(v: unknown): string {
+  try {
+    const json = JSON.stringify(v);
+    if (json !== undefined) return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  } catch {
+    // fall through
+  }
+  return v === undefined ? 'undefined' : `a ${typeof v}`;
+}
+
+/** A PD's `children`, or a user error at the PD when a cast made them something else than a list. */
+function childEntries(pd: ProtectionDomain): readonly unknown[] {
+  if (Array.isArray(pd.children)) return pd.children;
+  throw new DslError('bad-argument', `the children of protection domain '${pd.name}' are ${shown(pd.children)}, not a list: they were changed after protectionDomain() made it`,
+    `give the children when making it: protectionDomain('${pd.name}', { children: [...] })`, pd.loc);
+}
+
+/** The user error for a `children` entry a cast put there after protectionDomain() checked them. */
+function changedChild(parent: ProtectionDomain, index: number, what: string): DslError {
+  return new DslError('bad-argument', `children[${index}] of protection domain '${parent.name}' is ${what}, not a child entry { pd, id }: its children were changed after protectionDomain() made it`,
+    `give the children when making the parent: protectionDomain('${parent.name}', { children: [...] }), each a protectionDomain(...) or { pd, id }`, parent.loc);
+}
+
+/** The PD a `children` entry names: `{ pd, id }` as protectionDomain() makes it, or (wrongly) a bare PD. */
+function childOf(parent: ProtectionDomain, entry: unknown, index: number): ProtectionDomain {
+  if (isProtectionDomain(entry)) return entry;
+  const pd = typeof entry === 'object' && entry !== null ? (entry as Partial<ChildPd>).pd : undefined;
+  if (isProtectionDomain(pd)) return pd;
+  throw changedChild(parent, index, shown(entry));
+}
+
+/**
+ * Checks the protection domain tree of an exported system, after the systems.ts has run: a cast
+ * can change `children` after protectionDomain() checked them, to a value it would have refused
+ * or to a cycle (a PD made its own descendant), which no later stage could walk. A PD listed
+ * twice without a cycle is left for the resolver to report with the others (pd-listed-twice).
+ */
+export function checkProtectionDomainTree(system: System): void {
+  const done = new Set<ProtectionDomain>();
+  // A bare PD where { pd, id } belongs is reported after the walk: a cycle it closes comes first.
+  let bare: DslError | undefined;
+  const visit = (pd: ProtectionDomain, ancestors: readonly ProtectionDomain[]): void => {
+    if (done.has(pd)) return;
+    const line = [...ancestors, pd];
+    for (const [i, entry] of childEntries(pd).entries()) {
+      const child = childOf(pd, entry, i);
+      if (child === entry) bare ??= changedChild(pd, i, `protection domain '${child.name}' itself`);
+      const at = line.indexOf(child);
+      if (at >= 0) {
+        const cycle = [...line.slice(at), child].map((p) => p.name).join(' → ');
+        throw new DslError('pd-cycle', `protection domain '${child.name}' is its own descendant: ${cycle}`,
+          `protection domains form a tree: take '${child.name}' out of the children of '${pd.name}'`, child.loc);
+      }
+      visit(child, line);
+    }
+    done.add(pd);
+  };
+  for (const pd of system.protectionDomains) visit(pd, []);
+  for (const vm of system.virtualMachines) visit(vm.vmm, []);
+  if (bare) throw bare;
 }

@@ -375,46 +375,8 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
 
   changes.push(...diffKeyed('memory-region', byName(older.memoryRegions), byName(newer.memoryRegions), (mr) => regionFields(mr, own)));
 
-  const pds = (model: SystemModel): Map<string, Fields> => {
-    const parents = parentsOf(model);
-    const out = new Map<string, Fields>();
-    for (const pd of allProtectionDomains(model)) {
-      out.set(pd.name, {
-        program_image: pd.programImage,
-        priority: String(pd.priority),
-        budget: String(pd.budget),
-        period: String(pd.period),
-        passive: yesNo(pd.passive),
-        stack_size: hex(pd.stackSize),
-        smc: yesNo(pd.smc),
-        parent: parents.get(pd.name),
-        child_id: pd.childId === undefined ? undefined : String(pd.childId),
-        cpu: pd.cpu === undefined ? undefined : String(pd.cpu),
-        fpu: pd.fpu === undefined ? undefined : yesNo(pd.fpu),
-        domain: pd.domain,
-        setvar_id: pd.setvarId,
-        program_for_symbols: pd.programForSymbols,
-      });
-    }
-    return out;
-  };
-  changes.push(...diffKeyed('protection-domain', pds(older), pds(newer), (f) => f));
-
-  const vms = (model: SystemModel): Map<string, Fields> => {
-    const out = new Map<string, Fields>();
-    for (const pd of allProtectionDomains(model)) {
-      const vm = pd.virtualMachine;
-      if (vm) {
-        out.set(vm.name, {
-          vmm: pd.name,
-          vcpus: vm.vcpus.map((v) => `${v.id}${v.cpu !== undefined ? ` on cpu ${v.cpu}` : ''}`).join(', '),
-          priority: String(vm.priority), budget: String(vm.budget), period: String(vm.period),
-        });
-      }
-    }
-    return out;
-  };
-  changes.push(...diffKeyed('virtual-machine', vms(older), vms(newer), (f) => f));
+  changes.push(...diffKeyed('protection-domain', pdEntries(older), pdEntries(newer), (f) => f));
+  changes.push(...diffKeyed('virtual-machine', vmEntries(older), vmEntries(newer), (f) => f));
 
   const oldMaps = mapEntries(older);
   const newMaps = mapEntries(newer);
@@ -422,12 +384,7 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
   changes.push(...diffKeyed('irq', irqEntries(older, own), irqEntries(newer, own), (f) => f));
   changes.push(...diffKeyed('channel', channelEntries(older), channelEntries(newer), (f) => f));
 
-  const setvars = (model: SystemModel): Map<string, Fields> => {
-    const out = new Map<string, Fields>();
-    for (const pd of allProtectionDomains(model)) for (const s of pd.setvars) out.set(`${pd.name}/${s.symbol}`, { region_paddr: s.regionPaddr });
-    return out;
-  };
-  changes.push(...diffKeyed('setvar', setvars(older), setvars(newer), (f) => f));
+  changes.push(...diffKeyed('setvar', setvarEntries(older), setvarEntries(newer), (f) => f));
   changes.push(...diffKeyed('cap', capEntries(older), capEntries(newer), (f) => f));
   changes.push(...diffKeyed('domain', domainEntries(older), domainEntries(newer), (f) => f));
 
@@ -445,6 +402,54 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
   // Stable sort: kinds in their fixed order, each in model order.
   changes.sort((a, b) => rank(a.kind) - rank(b.kind));
   return { changes, notes };
+}
+
+/** Every protection domain (children included), by name: the fields a .system gives it. */
+function pdEntries(model: SystemModel): Map<string, Fields> {
+  const parents = parentsOf(model);
+  const out = new Map<string, Fields>();
+  for (const pd of allProtectionDomains(model)) {
+    out.set(pd.name, {
+      program_image: pd.programImage,
+      priority: String(pd.priority),
+      budget: String(pd.budget),
+      period: String(pd.period),
+      passive: yesNo(pd.passive),
+      stack_size: hex(pd.stackSize),
+      smc: yesNo(pd.smc),
+      parent: parents.get(pd.name),
+      child_id: pd.childId === undefined ? undefined : String(pd.childId),
+      cpu: pd.cpu === undefined ? undefined : String(pd.cpu),
+      fpu: pd.fpu === undefined ? undefined : yesNo(pd.fpu),
+      domain: pd.domain,
+      setvar_id: pd.setvarId,
+      program_for_symbols: pd.programForSymbols,
+    });
+  }
+  return out;
+}
+
+/** Every virtual machine, by name: its VMM, vCPUs and scheduling. */
+function vmEntries(model: SystemModel): Map<string, Fields> {
+  const out = new Map<string, Fields>();
+  for (const pd of allProtectionDomains(model)) {
+    const vm = pd.virtualMachine;
+    if (vm) {
+      out.set(vm.name, {
+        vmm: pd.name,
+        vcpus: vm.vcpus.map((v) => `${v.id}${v.cpu !== undefined ? ` on cpu ${v.cpu}` : ''}`).join(', '),
+        priority: String(vm.priority), budget: String(vm.budget), period: String(vm.period),
+      });
+    }
+  }
+  return out;
+}
+
+/** Every setvar, by PD and symbol. */
+function setvarEntries(model: SystemModel): Map<string, Fields> {
+  const out = new Map<string, Fields>();
+  for (const pd of allProtectionDomains(model)) for (const s of pd.setvars) out.set(`${pd.name}/${s.symbol}`, { region_paddr: s.regionPaddr });
+  return out;
 }
 
 /** Microkit 2.3.0 cspace caps, by holder and slot. */

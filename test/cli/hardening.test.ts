@@ -69,7 +69,33 @@ test('user code that never finishes, throws oddly or exports a look-alike is sto
     "const b = protectionDomain('b', { program: 'b.elf', children: [a] });",
     '(a.children as unknown as object[]).push({ pd: b });',
     "export default system({ board: 'qemu', protectionDomains: [a] });");
-  userError(checkOf(cycle), 'pd-listed-twice');
+  userError(checkOf(cycle), 'pd-cycle', cycle, 2);
+});
+
+test('a protection domain made its own grandchild through a cast is reported at its line', () => {
+  const lines = [
+    "const a = protectionDomain('a', { program: 'a.elf' });",
+    "const c = protectionDomain('c', { program: 'c.elf' });",
+    "const b = protectionDomain('b', { program: 'b.elf', children: [c] });",
+    '(a.children as any).push({ pd: b });',
+  ];
+  for (const close of ['(c.children as any).push({ pd: a });', '(c.children as any).push(a);', '(c as any).children = [a];']) {
+    const file = sys('grandchild.ts', ...lines, close, "export default system({ board: 'qemu', protectionDomains: [a] });");
+    const r = checkOf(file);
+    userError(r, 'pd-cycle', file, 2);
+    assert.match(r.stderr, /protection domain 'a' is its own descendant: a → b → c → a/, r.stderr);
+    assert.match(r.stderr, /hint: protection domains form a tree: take 'a' out of the children of 'c'/, r.stderr);
+  }
+  // Not a cycle, but still a child entry no constructor made: a bare PD, or no PD at all.
+  for (const [bad, what] of [['(a.children as any).push(c);', "protection domain 'c' itself"], ['(a.children as any).push({ id: 3 });', '{"id":3}']] as const) {
+    const file = sys('bare-child.ts', ...lines.slice(0, 2), bad, "export default system({ board: 'qemu', protectionDomains: [a] });");
+    const r = checkOf(file);
+    userError(r, 'bad-argument', file, 2);
+    assert.ok(r.stderr.includes(`children[0] of protection domain 'a' is ${what}, not a child entry { pd, id }`), r.stderr);
+  }
+  // The same PD under two parents is no cycle: the resolver reports it with the rest.
+  const twice = sys('twice.ts', ...lines.slice(0, 3), "const d = protectionDomain('d', { program: 'd.elf', children: [c] });", "export default system({ board: 'qemu', protectionDomains: [b, d] });");
+  userError(checkOf(twice), 'pd-listed-twice', twice, 3);
 });
 
 test('names that become file names stay inside --out; long and odd names are reported, not crashed on', () => {

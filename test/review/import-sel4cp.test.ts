@@ -5,14 +5,14 @@
 // of au-ts/libvmm 10d0f1c5; and the guide's system boots Linux on QEMU when the SDK is here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildModel } from '../../src/compile/synthesise.js';
 import { loadBoards } from '../../src/compile/load/boards.js';
 import { findBoard } from '../../src/compile/boards.js';
 import { importSel4cpXml, SEL4CP_NOTE_KINDS, type Sel4cpNote, type Sel4cpNoteKind } from '../../src/review/import/sel4cp.js';
-import { guestDir, missing, runCli, testIf } from '../helpers.js';
+import { fixtures, guestDir, missing, runCli, testIf } from '../helpers.js';
 import { missingForBoot } from '../e2e/requirements.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-import-sel4cp-'));
@@ -280,6 +280,38 @@ test('import-needs-board: a file whose board cannot be told', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /error\[import-needs-board\]/);
   assert.match(r.stderr, /no board file for the seL4CP board rpi4b_hyp; pass --board/);
+});
+
+test("a file out of its board folder: the board from its devices' addresses, or an error at the region that cannot tell", () => {
+  const fixture = path.join(fixtures, 'review', 'sel4cp-imx8mm.system');
+  const out = path.join(tmp, 'by-address', 'imx8mm.ts');
+  mkdirSync(path.dirname(out), { recursive: true });
+  const imported = runCli(['import', fixture, '-o', out]);
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.match(imported.stderr, /sel4cp-imx8mm\.system:6:5: note\[board-detected\]: board: 'imx8mm_evk' \(pass --board to choose another\)\n {2}seL4CP: region 'uart' at 0x30890000 is imx8mm_evk's uart2/);
+  const text = readFileSync(out, 'utf8');
+  assert.match(text, /board: 'imx8mm_evk'/);
+  assert.match(text, /passthrough\('uart2'\)/);
+  // check tells the board the same way, and so runs the board's checks (the old GIC region is
+  // over the distributor the VMM emulates: what import replaces).
+  const checked = runCli(['check', fixture]);
+  assert.match(checked.stderr, /sel4cp-imx8mm\.system:6:5: note\[board-detected\]: board: 'imx8mm_evk'/);
+  assert.match(checked.stderr, /sel4cp-imx8mm\.system:15:13: error\[vm-map-over-emulated-gic\]/);
+  // The QEMU boards share their devices' addresses: which one is for --board to say.
+  const qemu = path.join(tmp, 'by-address', 'qemu.system');
+  writeFileSync(qemu, readFileSync(fixture, 'utf8').replace(/0x30890000/g, '0x9000000').replace('0x38820000', '0x9010000'));
+  const tie = runCli(['import', qemu]);
+  assert.equal(tie.status, 1, tie.stderr);
+  assert.match(tie.stderr, /qemu\.system:6:5: error\[import-needs-board\]: cannot tell which board qemu\.system is for/);
+  assert.match(tie.stderr, /hint: its regions' addresses fit qemu_virt_aarch64 and qemu_virt_aarch64_gicv3 alike; pass --board: /);
+  // At no board's devices: the error is at the <system>.
+  const nowhere = path.join(tmp, 'by-address', 'nowhere.system');
+  writeFileSync(nowhere, readFileSync(fixture, 'utf8').replace(/0x30890000/g, '0x70000000').replace('0x38820000', '0x71000000'));
+  const none = runCli(['import', nowhere]);
+  assert.equal(none.status, 1, none.stderr);
+  assert.match(none.stderr, /nowhere\.system:4:1: error\[import-needs-board\]/);
+  assert.match(none.stderr, /hint: no region's physical address is at a device or GIC frame of a board sel4cp-synth knows; pass --board: imx8mm_evk, /);
+  assert.not.match(tie.stderr + none.stderr, /internal error|^\s+at /m);
 });
 
 test('the seL4CP board names are aliases of ours', () => {

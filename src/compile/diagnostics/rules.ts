@@ -158,6 +158,7 @@ export const RULES = {
   'pd-child-id-clashes-vcpu': { source: 'src/compile/validate/protection-domains.ts', covered: 'fixture' },
   'pd-child-id-out-of-range': { source: 'src/compile/validate/protection-domains.ts', covered: 'fixture' },
   'pd-cpu-out-of-range': { source: 'src/compile/validate/microkit-2.3.0.ts', covered: 'test/compile/microkit-2.3.0.test.ts' },
+  'pd-cycle': { source: 'src/dsl/system.ts', covered: 'fixture' },
   'pd-duplicate-child-id': { source: 'src/compile/validate/protection-domains.ts', covered: 'fixture' },
   'pd-duplicate-cspace': { source: 'src/compile/parse/system-xml-2.3.0.ts', covered: 'test/compile/microkit-2.3.0.test.ts' },
   'pd-duplicate-program-image': { source: 'src/compile/parse/system-xml.ts', covered: 'fixture' },

@@ -53,7 +53,14 @@ function view(bytes: Uint8Array): DataView {
 
 /** Reads and checks the header; the blocks it points at are checked by `readFdt`. */
 export function readFdtHeader(bytes: Uint8Array, options: ReadFdtOptions = {}): FdtHeader {
-  const maxTotal = options.maxTotalSize ?? FDT_MAX_TOTAL_SIZE;
+  const h = headerFields(bytes);
+  checkVersionAndSize(h, bytes.length, options.maxTotalSize ?? FDT_MAX_TOTAL_SIZE);
+  checkBlockLayout(h);
+  return h;
+}
+
+/** The header's fields, once the magic and the header's own length are checked. */
+function headerFields(bytes: Uint8Array): FdtHeader {
   if (bytes.length < 4) {
     throw new DtbError('dtb-truncated', `device tree blob is ${bytes.length} bytes, too short for its magic`, 0);
   }
@@ -73,7 +80,7 @@ export function readFdtHeader(bytes: Uint8Array, options: ReadFdtOptions = {}): 
       bytes.length,
     );
   }
-  const h: FdtHeader = {
+  return {
     magic,
     totalSize: dv.getUint32(4),
     offDtStruct: dv.getUint32(8),
@@ -85,6 +92,10 @@ export function readFdtHeader(bytes: Uint8Array, options: ReadFdtOptions = {}): 
     sizeDtStrings: dv.getUint32(32),
     sizeDtStruct: dv.getUint32(36),
   };
+}
+
+/** A version this reader understands, and a `totalsize` within the limit and the bytes given. */
+function checkVersionAndSize(h: FdtHeader, length: number, maxTotal: number): void {
   if (h.version < FDT_VERSION || h.lastCompVersion > FDT_VERSION) {
     throw new DtbError(
       'dtb-unsupported-version',
@@ -100,16 +111,20 @@ export function readFdtHeader(bytes: Uint8Array, options: ReadFdtOptions = {}): 
       4,
     );
   }
-  if (h.totalSize > bytes.length) {
+  if (h.totalSize > length) {
     throw new DtbError(
       'dtb-truncated',
-      `device tree blob is truncated: header totalsize is ${h.totalSize} bytes but only ${bytes.length} are present`,
-      bytes.length,
+      `device tree blob is truncated: header totalsize is ${h.totalSize} bytes but only ${length} are present`,
+      length,
     );
   }
   if (h.totalSize < FDT_HEADER_SIZE) {
     throw new DtbError('dtb-bad-header', `header totalsize ${h.totalSize} is smaller than the header itself`, 4);
   }
+}
+
+/** The blocks aligned, inside `totalsize`, past the header, and the structure and strings apart. */
+function checkBlockLayout(h: FdtHeader): void {
   // Spec 5.3.1: the memory reservation block is 8-byte aligned; 5.4.1: the structure block 4-byte.
   if (h.offMemRsvmap % 8 !== 0) {
     throw new DtbError('dtb-misaligned', `memory reservation block offset 0x${h.offMemRsvmap.toString(16)} is not 8-byte aligned`, 16);
@@ -131,7 +146,6 @@ export function readFdtHeader(bytes: Uint8Array, options: ReadFdtOptions = {}): 
       h.offDtStrings,
     );
   }
-  return h;
 }
 
 function checkBlock(what: string, offset: number, size: number, totalSize: number, field: number): void {
@@ -227,18 +241,26 @@ function cString(bytes: Uint8Array, start: number, end: number): { text: string;
   return { text: decoder.decode(bytes.subarray(start, nul)), next: nul + 1 };
 }
 
-function readStructure(bytes: Uint8Array, dv: DataView, h: FdtHeader, strings: Uint8Array): FdtNode {
-  const start = h.offDtStruct;
-  const end = h.offDtStruct + h.sizeDtStruct;
-  const stack: FdtNode[] = [];
+/** The structure walk's state: the blob, where the structure block ends, and the nodes open. */
+interface StructureWalk {
+  bytes: Uint8Array;
+  dv: DataView;
+  h: FdtHeader;
+  strings: Uint8Array;
+  end: number;
+  stack: FdtNode[];
   // Names seen per open node, to reject duplicates (they make paths ambiguous).
-  const propNames: Set<string>[] = [];
-  const childNames: Set<string>[] = [];
-  let root: FdtNode | undefined;
-  let pos = start;
+  propNames: Set<string>[];
+  childNames: Set<string>[];
+  root: FdtNode | undefined;
+}
+
+function readStructure(bytes: Uint8Array, dv: DataView, h: FdtHeader, strings: Uint8Array): FdtNode {
+  const w: StructureWalk = { bytes, dv, h, strings, end: h.offDtStruct + h.sizeDtStruct, stack: [], propNames: [], childNames: [], root: undefined };
+  let pos = h.offDtStruct;
 
   for (;;) {
-    if (pos + 4 > end) {
+    if (pos + 4 > w.end) {
       throw new DtbError('dtb-truncated-struct', 'structure block ends without an FDT_END token', pos);
     }
     const token = dv.getUint32(pos);
@@ -247,94 +269,120 @@ function readStructure(bytes: Uint8Array, dv: DataView, h: FdtHeader, strings: U
     switch (token) {
       case FDT_NOP:
         break;
-      case FDT_BEGIN_NODE: {
-        const name = cString(bytes, pos, end);
-        if (!name) throw new DtbError('dtb-unterminated-name', 'node name runs past the end of the structure block', pos);
-        pos = align4(name.next);
-        if (pos > end) throw new DtbError('dtb-truncated-struct', 'node name padding runs past the end of the structure block', name.next);
-        const namePadding = nonZeroPadding(bytes, name.next, pos);
-        const parent = stack[stack.length - 1];
-        if (!parent) {
-          if (root) throw new DtbError('dtb-bad-structure', 'a second top-level node follows the root node', tokenAt);
-          if (name.text !== '') throw new DtbError('dtb-bad-structure', `the root node has the name "${name.text}"; it must be empty`, tokenAt);
-        } else {
-          if (name.text === '' || name.text.includes('/')) {
-            throw new DtbError('dtb-bad-node-name', `node name "${name.text}" is empty or contains "/"`, tokenAt + 4);
-          }
-          const seen = childNames[childNames.length - 1]!;
-          if (seen.has(name.text)) {
-            throw new DtbError('dtb-duplicate-node', `node "${name.text}" appears twice under the same parent`, tokenAt);
-          }
-          seen.add(name.text);
-        }
-        if (stack.length >= FDT_MAX_DEPTH) {
-          throw new DtbError('dtb-too-deep', `nodes are nested more than ${FDT_MAX_DEPTH} deep`, tokenAt);
-        }
-        const node: FdtNode = { name: name.text, props: [], children: [] };
-        if (namePadding) sourcePadding.set(node, namePadding);
-        if (parent) parent.children.push(node);
-        else root = node;
-        stack.push(node);
-        propNames.push(new Set());
-        childNames.push(new Set());
+      case FDT_BEGIN_NODE:
+        pos = readBeginNode(w, pos, tokenAt);
         break;
-      }
       case FDT_END_NODE:
-        if (!stack.pop()) throw new DtbError('dtb-bad-structure', 'FDT_END_NODE without a matching FDT_BEGIN_NODE', tokenAt);
-        propNames.pop();
-        childNames.pop();
+        if (!w.stack.pop()) throw new DtbError('dtb-bad-structure', 'FDT_END_NODE without a matching FDT_BEGIN_NODE', tokenAt);
+        w.propNames.pop();
+        w.childNames.pop();
         break;
-      case FDT_PROP: {
-        const node = stack[stack.length - 1];
-        if (!node) throw new DtbError('dtb-bad-structure', 'property outside any node', tokenAt);
-        if (node.children.length > 0) {
-          throw new DtbError('dtb-bad-structure', `property after a child node in "${node.name || '/'}" (spec 5.4.2: properties come first)`, tokenAt);
-        }
-        if (pos + 8 > end) throw new DtbError('dtb-truncated-struct', 'property header runs past the end of the structure block', pos);
-        const len = dv.getUint32(pos);
-        const nameoff = dv.getUint32(pos + 4);
-        pos += 8;
-        if (len > end - pos) {
-          throw new DtbError('dtb-truncated-struct', `property value of ${len} bytes runs past the end of the structure block`, pos - 8);
-        }
-        if (nameoff >= strings.length) {
-          throw new DtbError(
-            'dtb-bad-string-offset',
-            `property name offset ${nameoff} is outside the ${strings.length}-byte strings block`,
-            pos - 4,
-          );
-        }
-        const name = cString(strings, nameoff, strings.length);
-        if (!name) {
-          throw new DtbError('dtb-unterminated-string', `property name at strings offset ${nameoff} is not NUL-terminated`, h.offDtStrings + nameoff);
-        }
-        if (name.text === '') throw new DtbError('dtb-bad-property-name', 'property with an empty name', pos - 4);
-        const seen = propNames[propNames.length - 1]!;
-        if (seen.has(name.text)) {
-          throw new DtbError('dtb-duplicate-property', `property "${name.text}" appears twice in node "${node.name || '/'}"`, tokenAt);
-        }
-        seen.add(name.text);
-        const prop = { name: name.text, value: copyBytes(bytes, pos, pos + len) };
-        node.props.push(prop);
-        const valueEnd = pos + len;
-        pos = align4(valueEnd);
-        if (pos > end) throw new DtbError('dtb-truncated-struct', 'property padding runs past the end of the structure block', valueEnd);
-        const padding = nonZeroPadding(bytes, valueEnd, pos);
-        if (padding) sourcePadding.set(prop, padding);
+      case FDT_PROP:
+        pos = readProperty(w, pos, tokenAt);
         break;
-      }
       case FDT_END:
-        if (stack.length > 0 || !root) {
-          throw new DtbError('dtb-bad-structure', `FDT_END with ${stack.length} node(s) still open`, tokenAt);
-        }
-        if (pos !== end) {
-          throw new DtbError('dtb-bad-structure', `FDT_END is followed by ${end - pos} more bytes of structure block`, pos);
-        }
-        return root;
+        return readEnd(w, pos, tokenAt);
       default:
         throw new DtbError('dtb-bad-token', `unknown structure token 0x${token.toString(16)}`, tokenAt);
     }
   }
+}
+
+/** FDT_BEGIN_NODE at `tokenAt`: opens a node (the root, or a child of the open one); returns the next offset. */
+function readBeginNode(w: StructureWalk, pos: number, tokenAt: number): number {
+  const name = cString(w.bytes, pos, w.end);
+  if (!name) throw new DtbError('dtb-unterminated-name', 'node name runs past the end of the structure block', pos);
+  const next = align4(name.next);
+  if (next > w.end) throw new DtbError('dtb-truncated-struct', 'node name padding runs past the end of the structure block', name.next);
+  const namePadding = nonZeroPadding(w.bytes, name.next, next);
+  const parent = w.stack[w.stack.length - 1];
+  checkNodeName(w, parent, name.text, tokenAt);
+  if (w.stack.length >= FDT_MAX_DEPTH) {
+    throw new DtbError('dtb-too-deep', `nodes are nested more than ${FDT_MAX_DEPTH} deep`, tokenAt);
+  }
+  const node: FdtNode = { name: name.text, props: [], children: [] };
+  if (namePadding) sourcePadding.set(node, namePadding);
+  if (parent) parent.children.push(node);
+  else w.root = node;
+  w.stack.push(node);
+  w.propNames.push(new Set());
+  w.childNames.push(new Set());
+  return next;
+}
+
+/** The root comes once and has an empty name; a child's name is non-empty, without "/", unique. */
+function checkNodeName(w: StructureWalk, parent: FdtNode | undefined, name: string, tokenAt: number): void {
+  if (!parent) {
+    if (w.root) throw new DtbError('dtb-bad-structure', 'a second top-level node follows the root node', tokenAt);
+    if (name !== '') throw new DtbError('dtb-bad-structure', `the root node has the name "${name}"; it must be empty`, tokenAt);
+    return;
+  }
+  if (name === '' || name.includes('/')) {
+    throw new DtbError('dtb-bad-node-name', `node name "${name}" is empty or contains "/"`, tokenAt + 4);
+  }
+  const seen = w.childNames[w.childNames.length - 1]!;
+  if (seen.has(name)) {
+    throw new DtbError('dtb-duplicate-node', `node "${name}" appears twice under the same parent`, tokenAt);
+  }
+  seen.add(name);
+}
+
+/** FDT_PROP at `tokenAt`: a property of the open node, before its children; returns the next offset. */
+function readProperty(w: StructureWalk, pos: number, tokenAt: number): number {
+  const node = w.stack[w.stack.length - 1];
+  if (!node) throw new DtbError('dtb-bad-structure', 'property outside any node', tokenAt);
+  if (node.children.length > 0) {
+    throw new DtbError('dtb-bad-structure', `property after a child node in "${node.name || '/'}" (spec 5.4.2: properties come first)`, tokenAt);
+  }
+  if (pos + 8 > w.end) throw new DtbError('dtb-truncated-struct', 'property header runs past the end of the structure block', pos);
+  const len = w.dv.getUint32(pos);
+  const nameoff = w.dv.getUint32(pos + 4);
+  const valueAt = pos + 8;
+  if (len > w.end - valueAt) {
+    throw new DtbError('dtb-truncated-struct', `property value of ${len} bytes runs past the end of the structure block`, pos);
+  }
+  const name = propertyName(w, nameoff, valueAt - 4);
+  const seen = w.propNames[w.propNames.length - 1]!;
+  if (seen.has(name)) {
+    throw new DtbError('dtb-duplicate-property', `property "${name}" appears twice in node "${node.name || '/'}"`, tokenAt);
+  }
+  seen.add(name);
+  const prop = { name, value: copyBytes(w.bytes, valueAt, valueAt + len) };
+  node.props.push(prop);
+  const valueEnd = valueAt + len;
+  const next = align4(valueEnd);
+  if (next > w.end) throw new DtbError('dtb-truncated-struct', 'property padding runs past the end of the structure block', valueEnd);
+  const padding = nonZeroPadding(w.bytes, valueEnd, next);
+  if (padding) sourcePadding.set(prop, padding);
+  return next;
+}
+
+/** The property name at `nameoff` in the strings block (`fieldAt`: where the offset was read). */
+function propertyName(w: StructureWalk, nameoff: number, fieldAt: number): string {
+  if (nameoff >= w.strings.length) {
+    throw new DtbError(
+      'dtb-bad-string-offset',
+      `property name offset ${nameoff} is outside the ${w.strings.length}-byte strings block`,
+      fieldAt,
+    );
+  }
+  const name = cString(w.strings, nameoff, w.strings.length);
+  if (!name) {
+    throw new DtbError('dtb-unterminated-string', `property name at strings offset ${nameoff} is not NUL-terminated`, w.h.offDtStrings + nameoff);
+  }
+  if (name.text === '') throw new DtbError('dtb-bad-property-name', 'property with an empty name', fieldAt);
+  return name.text;
+}
+
+/** FDT_END at `tokenAt`: every node closed, and nothing after it in the structure block. */
+function readEnd(w: StructureWalk, pos: number, tokenAt: number): FdtNode {
+  if (w.stack.length > 0 || !w.root) {
+    throw new DtbError('dtb-bad-structure', `FDT_END with ${w.stack.length} node(s) still open`, tokenAt);
+  }
+  if (pos !== w.end) {
+    throw new DtbError('dtb-bad-structure', `FDT_END is followed by ${w.end - pos} more bytes of structure block`, pos);
+  }
+  return w.root;
 }
 
 /**

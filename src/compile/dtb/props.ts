@@ -106,11 +106,21 @@ export function u64Value(value: bigint): Uint8Array {
 }
 
 /**
+ * The most cells `#address-cells` and `#size-cells` may give (libfdt's FDT_MAX_NCELLS, Linux's
+ * OF_MAX_ADDR_CELLS): 3 for PCI addresses is the most real trees use.
+ */
+export const MAX_CELLS = 4;
+
+/**
  * A `<prop-encoded-array>` of numbers, each written in the given number of cells
  * (`[[base, 2], [size, 2]]` for a `reg` entry under `#address-cells = <2>`, `#size-cells = <2>`).
- * Throws `dt-cells-overflow` when a number does not fit its cells.
+ * Throws `dt-cells-overflow` when a number does not fit its cells, `dt-bad-cells` when a count is
+ * not 0 to MAX_CELLS.
  */
 export function cellsValue(items: readonly (readonly [bigint, number])[]): Uint8Array {
+  for (const [, cells] of items) {
+    if (!Number.isInteger(cells) || cells < 0 || cells > MAX_CELLS) throw new DtbError('dt-bad-cells', `a number cannot take ${cells} cells (0 to ${MAX_CELLS})`);
+  }
   const total = items.reduce((n, [, cells]) => n + cells, 0);
   const out = new Uint8Array(total * 4);
   const dv = new DataView(out.buffer);

@@ -4,7 +4,7 @@
  * 3.3 /aliases).
  */
 import { DtbError, type Fdt, type FdtNode } from './fdt.js';
-import { cellsToBigint, compatibleOf, getProp, propString, propU32, propU32Array } from './props.js';
+import { cellsToBigint, compatibleOf, getProp, MAX_CELLS, propString, propU32, propU32Array } from './props.js';
 
 /** A node together with its absolute path and its parent, which `reg` and `interrupts` need. */
 export interface NodeRef {
@@ -139,20 +139,29 @@ export function phandleIndex(tree: Fdt | FdtNode): Map<number, NodeRef> {
   return out;
 }
 
-/** `#address-cells` a node gives its children (spec 2.3.5 default 2). */
+/** `#address-cells` a node gives its children (spec 2.3.5 default 2); throws above MAX_CELLS. */
 export function addressCells(node: FdtNode): number {
-  return propU32(node, '#address-cells') ?? 2;
+  return cellCount(node, '#address-cells') ?? 2;
 }
 
-/** `#size-cells` a node gives its children (spec 2.3.5 default 1). */
+/** `#size-cells` a node gives its children (spec 2.3.5 default 1); throws above MAX_CELLS. */
 export function sizeCells(node: FdtNode): number {
-  return propU32(node, '#size-cells') ?? 1;
+  return cellCount(node, '#size-cells') ?? 1;
+}
+
+/** A `#...-cells` count, refused when larger than any address or size can take (libfdt's check). */
+function cellCount(node: FdtNode, name: '#address-cells' | '#size-cells'): number | undefined {
+  const n = propU32(node, name);
+  if (n !== undefined && n > MAX_CELLS) {
+    throw new DtbError('dt-bad-cells', `property "${name}" of node "${node.name === '' ? '/' : node.name}" is ${n}; addresses and sizes take at most ${MAX_CELLS} cells (libfdt FDT_MAX_NCELLS)`);
+  }
+  return n;
 }
 
 /** Splits a cell array into (address, size) pairs; throws when it is not whole entries. */
 function decodePairs(cells: number[], ac: number, sc: number, what: string): RegEntry[] {
   const per = ac + sc;
-  if (per === 0 || cells.length % per !== 0 || ac > 4 || sc > 4) {
+  if (per === 0 || cells.length % per !== 0 || ac > MAX_CELLS || sc > MAX_CELLS) {
     throw new DtbError('dt-bad-reg', `${what} has ${cells.length} cells, not a whole number of <${ac} address, ${sc} size> entries`);
   }
   const out: RegEntry[] = [];

@@ -146,7 +146,19 @@ function inside(base: bigint, size: bigint, outer: bigint, outerSize: bigint): b
   return base >= outer && base + size <= outer + outerSize;
 }
 
+/** Every field within what the C runtime accepts (its checks at start-up); a failure is our bug. */
 function validate(cfg: VmmConfig): void {
+  validateVmAndVcpus(cfg);
+  validateRam(cfg.ram);
+  const gicdSize = distributorSize(cfg);
+  validateGic(cfg, gicdSize);
+  validateImages(cfg);
+  validateIrqs(cfg.irqs ?? []);
+  validateDevices(cfg, gicdSize);
+  if (cfg.wake) validateWake(cfg.wake, cfg.ram, cfg.irqs ?? []);
+}
+
+function validateVmAndVcpus(cfg: VmmConfig): void {
   const name = new TextEncoder().encode(cfg.vmName);
   if (name.length === 0 || name.length >= VMM_CONFIG_NAME_SIZE || name.includes(0)) {
     bug(`VM name '${cfg.vmName}' must be 1..${VMM_CONFIG_NAME_SIZE - 1} bytes without NUL`);
@@ -157,14 +169,24 @@ function validate(cfg: VmmConfig): void {
     checkInt(`vCPU ${i} id`, id, 0, VMM_CONFIG_MAX_CHILD);
     if (cfg.vcpuIds.indexOf(id) !== i) bug(`vCPU id ${id} is used twice`);
   });
-  const { ram } = cfg;
+}
+
+function validateRam(ram: VmmConfig['ram']): void {
   checkRange('guest RAM', ram.guestBase, ram.size);
   checkRange('guest RAM VMM mapping', ram.vmmVaddr, ram.size);
   if (ram.size === 0n || ram.guestBase % PAGE !== 0n || ram.size % PAGE !== 0n) {
     bug('guest RAM must be non-empty and page-aligned');
   }
   if (ram.vmmVaddr === 0n || ram.vmmVaddr % PAGE !== 0n) bug('guest RAM VMM mapping must be page-aligned and non-zero');
-  const gicdSize = cfg.gicVersion === 2 ? GIC.v2DistributorSize : GIC.v3DistributorSize;
+}
+
+function distributorSize(cfg: VmmConfig): bigint {
+  return cfg.gicVersion === 2 ? GIC.v2DistributorSize : GIC.v3DistributorSize;
+}
+
+/** The distributor, and the GICv2 CPU interface or the GICv3 redistributors, apart from RAM and each other. */
+function validateGic(cfg: VmmConfig, gicdSize: bigint): void {
+  const { ram } = cfg;
   checkRange('GICD', cfg.gicdBase, gicdSize);
   if (cfg.gicdBase === 0n || cfg.gicdBase % gicdSize !== 0n) bug('GICD base must be non-zero and aligned');
   if (overlaps(cfg.gicdBase, gicdSize, ram.guestBase, ram.size)) bug('GICD overlaps guest RAM');
@@ -186,6 +208,11 @@ function validate(cfg: VmmConfig): void {
       bug('GICR overlaps guest RAM or GICD');
     }
   }
+}
+
+/** Kernel, DTB and initrd: each in guest RAM with a source outside its VMM mapping, none over another; the entry in the kernel. */
+function validateImages(cfg: VmmConfig): void {
+  const { ram } = cfg;
   const images: [string, VmmConfigImage | undefined, boolean][] = [
     ['kernel', cfg.kernel, true],
     ['DTB', cfg.dtb, true],
@@ -219,7 +246,9 @@ function validate(cfg: VmmConfig): void {
   if (cfg.entry < cfg.kernel.guestAddr || cfg.entry >= cfg.kernel.guestAddr + guestSize(cfg.kernel)) {
     bug('entry point lies outside the kernel image');
   }
-  const irqs = cfg.irqs ?? [];
+}
+
+function validateIrqs(irqs: readonly VmmConfigIrq[]): void {
   checkInt('IRQ count', irqs.length, 0, VMM_CONFIG_MAX_IRQS);
   irqs.forEach((irq, i) => {
     checkInt(`IRQ ${i} channel`, irq.channel, 0, VMM_CONFIG_MAX_CHANNEL);
@@ -229,6 +258,11 @@ function validate(cfg: VmmConfig): void {
       bug(`IRQ ${i} shares a channel or INTID with an earlier one`);
     }
   });
+}
+
+/** Emulated devices: page-aligned windows clear of guest RAM and the GIC. */
+function validateDevices(cfg: VmmConfig, gicdSize: bigint): void {
+  const { ram } = cfg;
   const devices = cfg.devices ?? [];
   checkInt('device count', devices.length, 0, VMM_CONFIG_MAX_DEVICES);
   devices.forEach((d, i) => {
@@ -244,14 +278,15 @@ function validate(cfg: VmmConfig): void {
     }
     if (d.intid !== undefined && d.intid !== 0) checkInt(`device ${i} INTID`, d.intid, 32, 1019);
   });
-  if (cfg.wake) {
-    const { slotVaddr, timerChannel } = cfg.wake;
-    checkRange('wake slot', slotVaddr, WAKE_SLOT_REGION_SIZE);
-    if (slotVaddr === 0n || slotVaddr % PAGE !== 0n) bug('wake slot must be page-aligned and non-zero');
-    if (overlaps(slotVaddr, WAKE_SLOT_REGION_SIZE, ram.vmmVaddr, ram.size)) bug('wake slot overlaps the guest RAM mapping');
-    checkInt('timer channel', timerChannel, 0, VMM_CONFIG_MAX_CHANNEL);
-    if (irqs.some((q) => q.channel === timerChannel)) bug(`timer channel ${timerChannel} is also an IRQ's`);
-  }
+}
+
+function validateWake(wake: NonNullable<VmmConfig['wake']>, ram: VmmConfig['ram'], irqs: readonly VmmConfigIrq[]): void {
+  const { slotVaddr, timerChannel } = wake;
+  checkRange('wake slot', slotVaddr, WAKE_SLOT_REGION_SIZE);
+  if (slotVaddr === 0n || slotVaddr % PAGE !== 0n) bug('wake slot must be page-aligned and non-zero');
+  if (overlaps(slotVaddr, WAKE_SLOT_REGION_SIZE, ram.vmmVaddr, ram.size)) bug('wake slot overlaps the guest RAM mapping');
+  checkInt('timer channel', timerChannel, 0, VMM_CONFIG_MAX_CHANNEL);
+  if (irqs.some((q) => q.channel === timerChannel)) bug(`timer channel ${timerChannel} is also an IRQ's`);
 }
 
 /**

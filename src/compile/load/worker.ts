@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { DslError } from '../../dsl/errors.js';
 import { contextKeysRead, setContext } from '../../dsl/context.js';
-import { isSystem } from '../../dsl/system.js';
+import { checkProtectionDomainTree, isSystem, type System } from '../../dsl/system.js';
 import { isPolicy } from '../../dsl/policy.js';
 
 export interface LoadWorkerInput {
@@ -61,12 +61,26 @@ async function run(input: LoadWorkerInput): Promise<LoadWorkerResult> {
   try {
     mod = await import(pathToFileURL(input.bundle).href) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof DslError) return { ok: false, kind: 'dsl', id: e.id, message: e.message, hint: e.hint, location: e.location, stack: String(e.stack ?? '') };
+    if (e instanceof DslError) return dslProblem(e);
     return { ok: false, kind: 'threw', ...describeThrown(e) };
   }
   const value = mod['default'];
   if (input.expect === 'policy' ? !isPolicy(value) : !isSystem(value)) return { ok: false, kind: 'not-a-system', what: describeExport(value) };
+  if (input.expect === 'system') {
+    // What the file did to its constructs after making them (through a cast), checked here
+    // where the DSL's own classes and identities still hold.
+    try {
+      checkProtectionDomainTree(value as System);
+    } catch (e) {
+      if (e instanceof DslError) return dslProblem(e);
+      throw e;
+    }
+  }
   return { ok: true, system: value, contextRead: [...contextKeysRead()] };
+}
+
+function dslProblem(e: DslError): LoadWorkerResult {
+  return { ok: false, kind: 'dsl', id: e.id, message: e.message, hint: e.hint, location: e.location, stack: String(e.stack ?? '') };
 }
 
 function post(r: LoadWorkerResult): void {

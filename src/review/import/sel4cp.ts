@@ -133,15 +133,7 @@ export function importSel4cpXml(text: string, options: Sel4cpImportOptions): Sel
     return { text: undefined, diagnostics: errors.length ? errors : [error('import-failed', `cannot read ${options.file} as a system`, undefined)], notes: [] };
   }
   const board = options.board ?? detectBoard(parsed.model, options, notes);
-  if (!board) {
-    return {
-      text: undefined,
-      notes: [],
-      diagnostics: [error('import-needs-board', `cannot tell which board ${path.basename(options.file)} is for: recognising its VMMs needs the board's devices and GIC`, undefined, {
-        hint: `${seL4cpBoardDir(options.file) ? `sel4cp-synth has no board file for the seL4CP board ${seL4cpBoardDir(options.file)}; ` : ''}pass --board: ${options.boards.map((b) => b.name).join(', ')} (the seL4CP names qemu_arm_virt_hyp, odroidc2_hyp and imx8mm_evk_hyp are accepted)`,
-      })],
-    };
-  }
+  if (!board) return { text: undefined, notes: [], diagnostics: [needsBoard(parsed.model, options)] };
   const model = parsed.model;
   const plans = planGuests(model, board, notes, options);
   const guests = plans.map((p) => guestFor(p, board));
@@ -157,7 +149,10 @@ function seL4cpBoardDir(file: string): string | undefined {
   return at > 1 && parts[at - 2] === 'board' ? parts[at - 1] : undefined;
 }
 
-/** The board, from where the file lives (board/<name>/systems/) or its GIC virtual CPU interface. */
+/**
+ * The board, from where the file lives (board/<name>/systems/), its GIC virtual CPU interface, or,
+ * when its folder names no board, the board whose devices and GIC its regions' addresses are at.
+ */
 export function detectBoard(model: SystemModel, options: Pick<Sel4cpImportOptions, 'file' | 'boards'>, notes: Notes): Board | undefined {
   const dirName = seL4cpBoardDir(options.file);
   const byPath = dirName !== undefined ? findBoard(options.boards, dirName) : undefined;
@@ -171,7 +166,68 @@ export function detectBoard(model: SystemModel, options: Pick<Sel4cpImportOption
     notes.add('board-detected', `region '${mr.name}' is at ${hex(mr.physAddr!)}, the GIC virtual CPU interface of ${hit[0]!.name}`, `board: '${hit[0]!.name}' (pass --board to choose another)`, mr.loc);
     return hit[0];
   }
-  return undefined;
+  // A folder that names a board sel4cp-synth does not know says which board it is: not guessed.
+  if (dirName !== undefined) return undefined;
+  const best = boardsByAddress(model, options.boards);
+  if (best.length !== 1) return undefined;
+  const { board, hits } = best[0]!;
+  const was = hits.length === 1
+    ? `region '${hits[0]!.region.name}' at ${hex(hits[0]!.region.physAddr!)} is ${board.name}'s ${hits[0]!.frame}`
+    : `regions ${hits.map((h) => `'${h.region.name}' at ${hex(h.region.physAddr!)} (${h.frame})`).join(', ')} are ${board.name}'s devices`;
+  notes.add('board-detected', `${was}; no other board has as many of its regions' addresses`, `board: '${board.name}' (pass --board to choose another)`, hits[0]!.region.loc);
+  return board;
+}
+
+/** What of a board a physical address can be at: its devices' registers and its GIC's frames. */
+function boardFrames(board: Board): { name: string; paddr: bigint; size: bigint }[] {
+  const g = board.gic;
+  const gic = [['GIC distributor', g.distributor], ['GIC CPU interface', g.cpuInterface], ['GIC hypervisor interface', g.hypervisorInterface],
+    ['GIC virtual CPU interface', g.virtualCpuInterface], ['GIC redistributors', g.redistributor], ['GIC ITS', g.its]] as const;
+  return [
+    ...board.devices.map((d) => ({ name: d.name, paddr: d.paddr, size: d.size })),
+    ...gic.flatMap(([name, r]) => (r ? [{ name, paddr: r.paddr, size: r.size }] : [])),
+  ];
+}
+
+/** A region at a board's device: the region, and which device or GIC frame. */
+interface AddressHit {
+  region: MemoryRegionModel;
+  frame: string;
+}
+
+/**
+ * The boards whose devices and GIC frames hold the most of the file's regions with a physical
+ * address (a region hits a frame when it starts in the frame's registers, a page at least): one
+ * when the addresses tell the board, several when they fit boards alike, none when none fits.
+ */
+function boardsByAddress(model: SystemModel, boards: readonly Board[]): { board: Board; hits: AddressHit[] }[] {
+  const scored = boards.map((board) => {
+    const frames = boardFrames(board);
+    const hits: AddressHit[] = [];
+    for (const region of model.memoryRegions) {
+      const pa = region.physAddr;
+      const frame = pa === undefined ? undefined : frames.find((f) => pa >= f.paddr && pa < f.paddr + (f.size > 0x1000n ? f.size : 0x1000n));
+      if (frame) hits.push({ region, frame: frame.name });
+    }
+    return { board, hits };
+  });
+  const most = Math.max(0, ...scored.map((s) => s.hits.length));
+  return most === 0 ? [] : scored.filter((s) => s.hits.length === most);
+}
+
+/** Why the board could not be told, and how to give it (--board with the names it takes). */
+function needsBoard(model: SystemModel, options: Sel4cpImportOptions): Diagnostic {
+  const dirName = seL4cpBoardDir(options.file);
+  const tied = dirName === undefined ? boardsByAddress(model, options.boards) : [];
+  const why = dirName !== undefined
+    ? `sel4cp-synth has no board file for the seL4CP board ${dirName}; `
+    : tied.length > 1
+      ? `its regions' addresses fit ${tied.map((t) => t.board.name).join(' and ')} alike; `
+      : "no region's physical address is at a device or GIC frame of a board sel4cp-synth knows; ";
+  return error('import-needs-board', `cannot tell which board ${path.basename(options.file)} is for: recognising its VMMs needs the board's devices and GIC`,
+    tied[0]?.hits[0]?.region.loc ?? model.loc, {
+      hint: `${why}pass --board: ${options.boards.map((b) => b.name).join(', ')} (the seL4CP names qemu_arm_virt_hyp, odroidc2_hyp and imx8mm_evk_hyp are accepted)`,
+    });
 }
 
 /** Every PD with a VM that can be written as virtualMachine(), with what the guests share settled. */
