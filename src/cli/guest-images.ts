@@ -538,36 +538,8 @@ export interface BuildGuestImagesOptions {
   readonly log?: Log;
 }
 
-/** Everything `npm run guest` does; returns the manifest of the outputs. */
-export async function buildGuestImages(options: BuildGuestImagesOptions = {}): Promise<GuestManifest> {
-  const outDir = options.outDir ?? defaultGuestDir();
-  const log = options.log ?? (() => undefined);
-  const shown = relative(process.cwd(), outDir) || '.';
-
-  if (!options.force) {
-    const { manifest, mismatches } = await checkGuestDir(outDir);
-    if (manifest) {
-      log(`${shown} is up to date (${manifest.packages.kernel.name} ${manifest.packages.kernel.version}, ${manifest.packages.busybox.name} ${manifest.packages.busybox.version}); nothing to do`);
-      return manifest;
-    }
-    if (existsSync(join(outDir, MANIFEST_NAME))) log(`rebuilding: ${mismatches.join('; ')}`);
-  }
-
-  const debsDir = join(outDir, 'debs');
-  await mkdir(debsDir, { recursive: true });
-  await removeLeftovers(outDir, debsDir);
-  await ensureArchitecture(log);
-  const { kernel, busybox, kernelDeb, busyboxDeb } = await resolveAndFetch(debsDir, log);
-
-  const work = await mkdtemp(join(tmpdir(), 'sel4cp-synth-guest-'));
-  try {
-    log(`extracting ${debFileName(kernel)}`);
-    const kroot = join(work, 'kernel');
-    await mustRun('dpkg-deb', ['-x', kernelDeb, kroot]);
-    const broot = join(work, 'busybox');
-    log(`extracting ${debFileName(busybox)}`);
-    await mustRun('dpkg-deb', ['-x', busyboxDeb, broot]);
-
+/** The kernel and busybox packages unpacked at `kroot` and `broot`, made into the outputs. */
+async function unpackGuest(kroot: string, broot: string, kernel: DebPackage, busybox: DebPackage, outDir: string, log: Log) {
     const vmlinuzName = (await readdir(join(kroot, 'boot'))).find((n) => kernelRelease(n) !== undefined);
     const release = vmlinuzName && kernelRelease(vmlinuzName);
     if (!vmlinuzName || !release) throw new GuestImageError(`${kernel.name} has no /boot/vmlinuz-*`);
@@ -607,6 +579,40 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
       }));
     }
 
+  return { outputs, modules, release, format, header };
+}
+
+/** Everything `sel4cp-synth guest` does; returns the manifest of the outputs. */
+export async function buildGuestImages(options: BuildGuestImagesOptions = {}): Promise<GuestManifest> {
+  const outDir = options.outDir ?? defaultGuestDir();
+  const log = options.log ?? (() => undefined);
+  const shown = relative(process.cwd(), outDir) || '.';
+
+  if (!options.force) {
+    const { manifest, mismatches } = await checkGuestDir(outDir);
+    if (manifest) {
+      log(`${shown} is up to date (${manifest.packages.kernel.name} ${manifest.packages.kernel.version}, ${manifest.packages.busybox.name} ${manifest.packages.busybox.version}); nothing to do`);
+      return manifest;
+    }
+    if (existsSync(join(outDir, MANIFEST_NAME))) log(`rebuilding: ${mismatches.join('; ')}`);
+  }
+
+  const debsDir = join(outDir, 'debs');
+  await mkdir(debsDir, { recursive: true });
+  await removeLeftovers(outDir, debsDir);
+  await ensureArchitecture(log);
+  const { kernel, busybox, kernelDeb, busyboxDeb } = await resolveAndFetch(debsDir, log);
+
+  const work = await mkdtemp(join(tmpdir(), 'sel4cp-synth-guest-'));
+  try {
+    log(`extracting ${debFileName(kernel)}`);
+    const kroot = join(work, 'kernel');
+    await mustRun('dpkg-deb', ['-x', kernelDeb, kroot]);
+    const broot = join(work, 'busybox');
+    log(`extracting ${debFileName(busybox)}`);
+    await mustRun('dpkg-deb', ['-x', busyboxDeb, broot]);
+
+    const { outputs, modules, release, format, header } = await unpackGuest(kroot, broot, kernel, busybox, outDir, log);
     const manifest = await commitOutputs(outDir, outputs, modules, {
       packages: { kernel, busybox },
       kernel: { release, vmlinuz: format, imageSize: Number(header.imageSize) },
