@@ -48,7 +48,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .positional('system', { type: 'string', demandOption: true, describe: 'the systems.ts file' }), 'a QEMU board (overrides the one in systems.ts)')
     .option('timeout', { type: 'number', describe: 'seconds to wait (for --expect, or for QEMU to exit)' })
     .option('expect', { type: 'string', array: true, describe: 'exit 0 as soon as the console has printed this text (repeatable: all of them, in any order)' })
-    .option('send', { type: 'string', array: true, describe: 'type this line into the console (repeatable, in order; a newline follows each); standard input, when it is not a terminal, is typed too' })
+    .option('send', { type: 'string', array: true, describe: 'type this line into the console (repeatable, in order; Enter follows each); standard input, when it is not a terminal, is typed too' })
     .option('send-after', { type: 'string', describe: 'type nothing (--send lines or piped input) until the console has printed this text, e.g. a prompt' })) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const progress = progressPrinter(args.quiet);
@@ -69,7 +69,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     const qargs = qemuArgs(board, result.loaderImage, result.model);
     progress?.(`boot: ${QEMU_AARCH64} ${qargs.join(' ')}`);
-    const interactive = (args.expect ?? []).length === 0 && (args.send ?? []).length === 0 && process.stdin.isTTY === true;
+    const interactive = (args.expect ?? []).length === 0 && args.send === undefined && process.stdin.isTTY === true;
     let atLineStart = true;
     const qemu = startQemu({
       args: qargs,
@@ -90,13 +90,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // held back, like --send, until --send-after has appeared.
     const held: string[] = [];
     let ready = args['send-after'] === undefined;
+    // A line ends as a terminal's Enter ends it: a carriage return (the guest tty's ICRNL makes it
+    // a newline; a bare newline from a pipe is not what a console expects).
     const forward = (chunk: Buffer): void => {
-      if (ready) qemu.send(chunk.toString('utf8'));
-      else held.push(chunk.toString('utf8'));
+      const text = chunk.toString('utf8').replace(/\r?\n/g, '\r');
+      if (ready) qemu.send(text);
+      else held.push(text);
     };
     if (!interactive && process.stdin.isTTY !== true) process.stdin.on('data', forward);
     try {
-      const typing = typeLines(qemu, args.send ?? [], args['send-after'], timeoutMs).then(() => {
+      // yargs gives a lone repeatable value as a string: a list either way.
+      const typing = typeLines(qemu, [args.send ?? []].flat(), args['send-after'], timeoutMs).then(() => {
         ready = true;
         for (const text of held.splice(0)) qemu.send(text);
       });
@@ -129,8 +133,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
   },
 };
 
-/** Types each line (and a newline) into the console, once `after` has appeared when given. */
+/** Types each line (and Enter) into the console, once `after` has appeared when given. */
 async function typeLines(qemu: QemuProcess, lines: readonly string[], after: string | undefined, timeoutMs: number): Promise<void> {
   if (after !== undefined) await qemu.waitFor(after, timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000, 0);
-  for (const line of lines) qemu.send(`${line}\n`);
+  for (const line of lines) qemu.send(`${line}\r`);
 }
