@@ -1,15 +1,15 @@
 // The release table (src/compile/releases.ts): one row per difference, values that follow from
-// the rows, and, with MICROKIT_SRC and
+// the rows, no release compared anywhere else in src/, and, with MICROKIT_SRC and
 // MICROKIT_SRC_2_3_0, each row read back from the release's own tool source.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   addedAttributes, addedElements, DEFAULT_RELEASE, FEATURE_ROWS, featureSince, laterAttribute, laterElement, RELEASE_NAMES,
   releaseFacts, supports, type MicrokitRelease,
 } from '../../src/compile/releases.js';
-import { missing, testIf } from '../helpers.js';
+import { missing, repoRoot, testIf } from '../helpers.js';
 
 const [first, ...later] = RELEASE_NAMES as [MicrokitRelease, ...MicrokitRelease[]];
 
@@ -54,6 +54,22 @@ test('the format: attributes and elements a later release added, and which relea
   assert.is(laterAttribute(since, 'protection_domain', 'cpu'), undefined);
   assert.is(laterElement(first, 'protection_domain', 'cspace'), since);
   assert.is(laterElement(since, 'system', 'domains'), undefined);
+});
+
+/** Every .ts file under `dir`. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('no release is written as a string anywhere in src/ but the table', () => {
+  const table = path.join(repoRoot, 'src', 'compile', 'releases.ts');
+  const quoted = new RegExp(`['"\`](${RELEASE_NAMES.map((r) => r.replace(/\./g, '\\.')).join('|')})['"\`]`);
+  const found = sources(path.join(repoRoot, 'src')).filter((f) => f !== table).flatMap((f) =>
+    readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (quoted.test(line) ? [`${path.relative(repoRoot, f)}:${i + 1}: ${line.trim()}`] : [])));
+  assert.equal(found, [], `releases compared or defaulted outside src/compile/releases.ts:\n${found.join('\n')}`);
 });
 
 /** The tool source of a release, from its checkout; undefined for a release without one here. */
