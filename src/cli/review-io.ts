@@ -1,7 +1,7 @@
 // The effects the review commands need: a model from either kind of input file, a systems.ts as
 // it was at a git commit, and atomic writes of their outputs.
 import { xmlModel } from '../compile/parse/xml-model.js';
-import type { MicrokitRelease } from '../compile/model/facts.js';
+import type { MicrokitRelease } from '../compile/releases.js';
 import { generatedForBoard } from '../compile/parse/generated.js';
 import { checkPolicy } from '../compile/validate/policy.js';
 import { loadPolicy } from '../compile/load/index.js';

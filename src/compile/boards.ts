@@ -2,6 +2,7 @@
 // Parsing is pure; reading the files is load/boards.ts's business. The parser owns the schema's
 // shapes, types and units (boards/README.md): a board file that parses has every required field,
 // lower-case hex addresses, page-aligned regions and interrupts of the right class.
+import { RELEASE_NAMES, type MicrokitRelease } from './releases.js';
 
 export interface AddressRange {
   paddr: bigint;
@@ -84,8 +85,11 @@ export interface Board {
   devices: BoardFileDevice[];
   dtb: { debianPath: string | undefined; qemuDumpdtb: boolean; qemuVersion: string | undefined };
   qemu: { machine: string; cpu: string; memory: string; loaderAddress: bigint } | undefined;
-  /** What each Microkit release builds for the board beyond debug and release (2.3.0: smp-* configs on smpCores cores). */
-  microkit: { '2.3.0'?: { smpCores?: number } };
+  /**
+   * What a Microkit release builds for the board beyond debug and release, by release: smp-*
+   * configs on smpCores cores (a release's entry holds for the later ones: model/target.ts smpCores).
+   */
+  microkit: Partial<Record<MicrokitRelease, { smpCores?: number }>>;
   /** Board-level caveats. @default [] */
   notes: string[];
   /** JSON path of a fact → where it comes from (boards/README.md). */
@@ -253,11 +257,14 @@ function device(d: Fields, maxIrq: number): BoardFileDevice {
   };
 }
 
-function releaseFacts(o: Fields): Board['microkit'] {
+function microkitReleases(o: Fields): Board['microkit'] {
   const r = optional(o, 'microkit', (k) => o.obj(k));
-  const r230 = r && optional(r, '2.3.0', (k) => r.obj(k));
-  if (!r230) return {};
-  return { '2.3.0': r230.has('smpCores') ? { smpCores: r230.int('smpCores', 1) } : {} };
+  const out: Board['microkit'] = {};
+  for (const name of RELEASE_NAMES) {
+    const facts = r && optional(r, name, (k) => r.obj(k));
+    if (facts) out[name] = facts.has('smpCores') ? { smpCores: facts.int('smpCores', 1) } : {};
+  }
+  return out;
 }
 
 export function parseBoard(json: unknown, file: string): Board {
@@ -326,7 +333,7 @@ export function parseBoard(json: unknown, file: string): Board {
       qemuDumpdtb: optional(dtb, 'qemuDumpdtb', (k) => dtb.bool(k)) ?? false,
       qemuVersion: optional(dtb, 'qemuVersion', (k) => dtb.str(k)),
     },
-    microkit: releaseFacts(o),
+    microkit: microkitReleases(o),
     qemu: qemu && {
       machine: qemu.str('machine'),
       cpu: qemu.str('cpu'),

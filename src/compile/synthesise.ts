@@ -16,7 +16,7 @@ import { pickBoard } from './load/boards.js';
 import { gatherImages } from './load/images.js';
 import { loadSystem, unreadContextWarnings } from './load/index.js';
 import type { SystemModel } from './model/index.js';
-import type { MicrokitRelease } from './model/facts.js';
+import type { MicrokitRelease } from './releases.js';
 import { kernelConfig, microkitRelease } from './model/sdk.js';
 import { checkConfig, kernelLimits, type MicrokitConfig } from './model/target.js';
 import { openOutput } from './output.js';
@@ -36,7 +36,7 @@ export interface ModelOptions {
   cwd?: string;
   /** For the room below the board's loader (the SDK's kernel, or an estimate). @default 'debug', MICROKIT_SDK */
   config?: MicrokitConfig;
-  /** The Microkit release when no SDK says (--microkit). @default the SDK's VERSION, else '2.0.1' */
+  /** The Microkit release when no SDK says (--microkit). @default the SDK's VERSION, else DEFAULT_RELEASE */
   microkit?: MicrokitRelease | undefined;
   sdk?: string | undefined;
   /** Write the archives of initramfs() declarations into the cache (synthesis does; check does not). @default false */
@@ -64,7 +64,6 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
   const kernel = board ? kernelConfig(sdk, board.microkitBoard, config) : undefined;
   const { numCores } = kernelLimits({ microkit: release, config, board, kernel });
   const resolved = timed(t, 'resolve', () => resolveSystem({ system, file, board, images: images.facts, initramfsPaths: images.initramfsPaths, microkit: release, numCores }));
-  resolved.model.microkit = release;
   resolved.model.config = config;
   if (board) resolved.model.kernel = kernel;
   // The room below the board's Microkit loader: checked here, used again by the link step.

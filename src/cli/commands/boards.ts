@@ -4,8 +4,8 @@
 import type { CommandModule } from 'yargs';
 import { humanSize, hex } from '../../format.js';
 import { loadBoards } from '../../compile/load/boards.js';
-import { MICROKIT_RELEASE_NAMES } from '../../compile/model/facts.js';
-import { configsFor } from '../../compile/model/target.js';
+import { RELEASE_NAMES } from '../../compile/releases.js';
+import { configsFor, smpCores } from '../../compile/model/target.js';
 
 export const boardsCommand: CommandModule<object, object> = {
   command: 'boards',
@@ -20,9 +20,9 @@ export const boardsCommand: CommandModule<object, object> = {
         `${humanSize(b.guest.ramSize)} at ${hex(b.guest.ramBase)}`,
         uart ? `${uart.name} @ ${hex(uart.paddr)}, IRQ ${uart.irqs.map((q) => q.irq).join(', ')}` : '-',
         b.qemu ? 'QEMU (run boots it)' : 'hardware',
-        MICROKIT_RELEASE_NAMES.map((r) => {
-          const smp = b.microkit['2.3.0']?.smpCores;
-          return `${r}: ${configsFor(r, b).join(' ')}${r === '2.3.0' && smp ? ` (smp: ${smp} cores)` : ''}`;
+        RELEASE_NAMES.map((r) => {
+          const smp = smpCores(r, b);
+          return `${r}: ${configsFor(r, b).join(' ')}${smp ? ` (smp: ${smp} cores)` : ''}`;
         }).join('; '),
       ];
     });

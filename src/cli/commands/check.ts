@@ -8,7 +8,7 @@ import { hasErrors, type Diagnostic } from '../../compile/diagnostics/index.js';
 import { parseSystemXml } from '../../compile/parse/system-xml.js';
 import { generatedForBoard } from '../../compile/parse/generated.js';
 import { validateSystem } from '../../compile/validate/index.js';
-import type { MicrokitRelease } from '../../compile/model/facts.js';
+import type { MicrokitRelease } from '../../compile/releases.js';
 import type { MicrokitConfig } from '../../compile/model/target.js';
 import { buildModel } from '../../compile/synthesise.js';
 import { loadBoards, pickBoard } from '../../compile/load/boards.js';
@@ -33,7 +33,7 @@ interface CheckArgs {
 
 interface Checked {
   diagnostics: Diagnostic[];
-  release: MicrokitRelease | undefined;
+  release: MicrokitRelease;
   sel4cp: boolean;
   boardKnown: boolean;
 }
@@ -58,7 +58,7 @@ async function checkXml(args: CheckArgs): Promise<Checked> {
   if (parsed.model && args.policy !== undefined) parsed.model.policy = withPolicyFile(parsed.model.policy, await loadPolicyFile(args.policy));
   return {
     diagnostics: [...parsed.diagnostics, ...(parsed.model ? validateSystem(parsed.model) : [])],
-    release: parsed.model?.microkit,
+    release: parsed.release,
     sel4cp: format === 'sel4cp',
     boardKnown: board !== undefined,
   };
@@ -94,7 +94,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     }
     if (args.quiet) return;
     const warnings = checked.diagnostics.length;
-    process.stdout.write(`${PREFIX} ${args.file} is valid for Microkit ${checked.release ?? '2.0.1'}${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}\n`);
+    process.stdout.write(`${PREFIX} ${args.file} is valid for Microkit ${checked.release}${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}\n`);
     if (checked.sel4cp) {
       process.stdout.write(`${PREFIX} as a seL4CP system; \`sel4cp-synth import ${args.file}\` writes it as a systems.ts, with a note for each change of meaning\n`);
     }

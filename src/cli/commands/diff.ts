@@ -2,7 +2,7 @@
 // semantic difference of two systems, privilege changes first. Exit codes follow
 // `git diff --exit-code`: 0 equal, 1 different, 2 trouble (so a user error here exits 2, not 1).
 import type { Argv, CommandModule } from 'yargs';
-import type { MicrokitRelease } from '../../compile/model/facts.js';
+import type { MicrokitRelease } from '../../compile/releases.js';
 import { BoardFileError } from '../../compile/boards.js';
 import { error, UserError } from '../../compile/diagnostics/index.js';
 import type { SystemModel } from '../../compile/model/index.js';

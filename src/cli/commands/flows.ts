@@ -2,7 +2,7 @@
 // influence whom, derived from the topology (src/compile/flows.ts); with --from/--to, whether and
 // how A can influence B transitively, naming every hop.
 import type { Argv, CommandModule } from 'yargs';
-import type { MicrokitRelease } from '../../compile/model/facts.js';
+import type { MicrokitRelease } from '../../compile/releases.js';
 import { deriveFlows, flowPath } from '../../compile/flows.js';
 import { error, UserError } from '../../compile/diagnostics/index.js';
 import { flowsJson, formatFlowsMarkdown, formatFlowsText, formatPath } from '../../review/flows-format.js';

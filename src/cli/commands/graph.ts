@@ -3,7 +3,7 @@
 import { checkOutputFile } from '../../compile/output.js';
 import { spawnSync } from 'node:child_process';
 import type { Argv, CommandModule } from 'yargs';
-import type { MicrokitRelease } from '../../compile/model/facts.js';
+import type { MicrokitRelease } from '../../compile/releases.js';
 import { error, UserError } from '../../compile/diagnostics/index.js';
 import { systemToDot } from '../../review/graph.js';
 import { changesToDot } from '../../review/graph-changes.js';

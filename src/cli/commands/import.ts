@@ -9,7 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics/index.js';
 import { microkitRelease } from '../../compile/model/sdk.js';
 import { loadBoards } from '../../compile/load/boards.js';
-import type { MicrokitRelease } from '../../compile/model/facts.js';
+import { DEFAULT_RELEASE, type MicrokitRelease } from '../../compile/releases.js';
 import { microkitOption } from './shared.js';
 import { pickBoard } from '../../compile/load/boards.js';
 import { formatLoc, PREFIX, styleFor } from '../report.js';
@@ -33,7 +33,7 @@ interface ImportArgs {
 export const FROM_OPTION = {
   type: 'string',
   choices: ['microkit', 'sel4cp'],
-  describe: "the file's format: Microkit 2.0.1's, or the seL4 Core Platform's of 2023 (vm_id, guest images in the VM) (default: told from the file)",
+  describe: `the file's format: Microkit ${DEFAULT_RELEASE}'s, or the seL4 Core Platform's of 2023 (vm_id, guest images in the VM) (default: told from the file)`,
 } as const;
 
 /** The format asked for, or the one the file uses (with a note saying so). */
@@ -48,7 +48,7 @@ export function detectedNote(file: string): Sel4cpNote {
   return {
     kind: 'format-detected', loc,
     was: 'a <virtual_machine> has vm_id or names its images (program_image, device_tree, init_ram_disk): the seL4 Core Platform format of 2023',
-    now: 'read as that format (--from sel4cp); pass --from microkit to read it as Microkit 2.0.1',
+    now: `read as that format (--from sel4cp); pass --from microkit to read it as Microkit ${DEFAULT_RELEASE}`,
   };
 }
 

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { hasErrors, type Diagnostic } from '../../compile/diagnostics/index.js';
 import { synthesise, type StageTimings, type SynthResult } from '../../compile/synthesise.js';
 import { formatDiagnostic, PREFIX, styleFor, summary } from '../report.js';
-import { MICROKIT_RELEASE_NAMES, type MicrokitRelease } from '../../compile/model/facts.js';
+import { DEFAULT_RELEASE, featureSince, RELEASE_NAMES, type MicrokitRelease } from '../../compile/releases.js';
 import { MICROKIT_CONFIG_NAMES, type MicrokitConfig } from '../../compile/model/target.js';
 
 export interface GlobalArgs {
@@ -45,8 +45,8 @@ export function contextOption<T>(y: Argv<T>): Argv<T & { context: string[] | und
 /** --microkit: the release to check and build for when no SDK says (an SDK's VERSION decides). */
 export function microkitOption<T>(y: Argv<T>): Argv<T & { microkit: MicrokitRelease | undefined }> {
   return y.option('microkit', {
-    choices: MICROKIT_RELEASE_NAMES,
-    describe: "the Microkit release to validate and build for (default: the SDK's VERSION, else 2.0.1)",
+    choices: RELEASE_NAMES,
+    describe: `the Microkit release to validate and build for (default: the SDK's VERSION, else ${DEFAULT_RELEASE})`,
   }) as unknown as Argv<T & { microkit: MicrokitRelease | undefined }>;
 }
 
@@ -54,7 +54,7 @@ export function configOption<T>(y: Argv<T>): Argv<T & { config: MicrokitConfig }
   return y.option('config', {
     choices: MICROKIT_CONFIG_NAMES,
     default: 'debug' as const,
-    describe: 'Microkit configuration (smp-debug and smp-release: Microkit 2.3.0, boards with several cores)',
+    describe: `Microkit configuration (smp-debug and smp-release: Microkit ${featureSince('smp-configs')}, boards with several cores)`,
   }) as unknown as Argv<T & { config: MicrokitConfig }>;
 }
 

@@ -121,7 +121,7 @@ export const RULES = {
   'map-vaddr-too-high': { source: 'src/compile/validate/maps.ts', covered: 'fixture' },
   'map-vaddr-unaligned': { source: 'src/compile/validate/maps.ts', covered: 'fixture' },
   'map-write-only': { source: 'src/compile/validate/maps.ts', covered: 'fixture' },
-  'microkit-2.3.0-only': { source: 'src/compile/validate/microkit-2.3.0.ts', covered: 'test/compile/microkit-2.3.0.test.ts' },
+  'microkit-2.3.0-only': { source: 'src/compile/releases.ts', covered: 'test/compile/microkit-2.3.0.test.ts' },
   'microkit-config-unavailable': { source: 'src/compile/model/target.ts', covered: 'test/cli/microkit-release.test.ts' },
   'microkit-release-mismatch': { source: 'src/compile/model/sdk.ts', covered: 'test/cli/microkit-release.test.ts' },
   'microkit-release-unsupported': { source: 'src/compile/model/sdk.ts', covered: 'test/cli/microkit-release.test.ts' },

@@ -54,7 +54,7 @@ export function emitManifest(input: ManifestInput): string {
     system: system.name,
     source: rel(outDir, system.file),
     board: system.board ? { name: system.board.name, microkitBoard: system.board.microkitBoard, gicVersion: system.board.gic.version } : null,
-    microkit: system.microkit ?? '2.0.1',
+    microkit: system.microkit,
     config: input.config,
     artefacts: input.artefacts.map((a) => ({
       file: a.file,

@@ -9,7 +9,7 @@ import type { GuestBoot } from '../emit/guest-boot.js';
 import type { Artefact, GuestPlacement } from '../emit/manifest.js';
 import { loadKernel } from '../load/images.js';
 import { allProtectionDomains, type ProtectionDomainModel, type SystemModel } from '../model/index.js';
-import { microkitFacts } from '../model/facts.js';
+import { releaseFacts } from '../releases.js';
 import { definedSymbols } from './elf.js';
 import type { MicrokitConfig } from '../model/target.js';
 import { runtimeCacheDir } from '../package.js';
@@ -82,11 +82,13 @@ function programRelease(model: SystemModel, pd: ProtectionDomainModel): Diagnost
   } catch {
     return []; // Not an ELF file (or no symbols): the Microkit tool says so in its own words.
   }
-  const release = microkitFacts(model.microkit);
-  const lacking = release.pdSymbols.filter((s) => !symbols.has(s));
+  const release = model.microkit;
+  const facts = releaseFacts(release);
+  const needed = [...facts.pdSymbolsWritten, ...(facts.ipcBufferSymbol ? [facts.ipcBufferSymbol] : [])];
+  const lacking = needed.filter((s) => !symbols.has(s));
   if (!lacking.length || symbols.size === 0) return [];
-  return [error('program-wrong-release', `the program image of protection domain '${pd.name}' (${pd.programPath}) was not built against Microkit ${release.release}'s libmicrokit: it lacks ${lacking.map((s) => `'${s}'`).join(', ')}, which the ${release.release} tool writes into every program`, pd.loc, {
-    hint: `rebuild it with the Microkit ${release.release} SDK, or give its C sources (protectionDomain('${pd.name}', { sources: [...] })) and sel4cp-synth builds it for the release`,
+  return [error('program-wrong-release', `the program image of protection domain '${pd.name}' (${pd.programPath}) was not built against Microkit ${release}'s libmicrokit: it lacks ${lacking.map((s) => `'${s}'`).join(', ')}, which the ${release} tool writes into every program`, pd.loc, {
+    hint: `rebuild it with the Microkit ${release} SDK, or give its C sources (protectionDomain('${pd.name}', { sources: [...] })) and sel4cp-synth builds it for the release`,
   })];
 }
 

@@ -4,7 +4,7 @@
 // description format, so that a model parsed from XML and one built from TypeScript compare equal.
 import type { SourceLocation } from '../../dsl/location.js';
 import type { Board } from '../boards.js';
-import type { MicrokitRelease } from './facts.js';
+import type { MicrokitRelease } from '../releases.js';
 
 export type Loc = SourceLocation | undefined;
 
@@ -329,8 +329,8 @@ export interface SystemModel {
   /** The system() call or the <system> element. */
   loc: Loc;
   board: Board | undefined;
-  /** The Microkit release the system is for (the SDK's VERSION, or --microkit). @default '2.0.1' */
-  microkit?: MicrokitRelease | undefined;
+  /** The Microkit release the system is for: the SDK's VERSION, or --microkit, or the default, resolved once when the model is built. */
+  microkit: MicrokitRelease;
   /** The kernel configuration it is built with (debug, release; 2.3.0 also smp-debug, smp-release). @default 'debug' */
   config?: string | undefined;
   /** What the SDK's seL4 kernel for this board allows, when an SDK was there to read. */

@@ -5,8 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KernelFacts } from './index.js';
 import { error, UserError } from '../diagnostics/index.js';
-import { DEFAULT_MICROKIT_RELEASE, MICROKIT_RELEASE_NAMES, type MicrokitRelease } from './facts.js';
-import { isMicrokitRelease } from './target.js';
+import { DEFAULT_RELEASE, isMicrokitRelease, RELEASE_NAMES, type MicrokitRelease } from '../releases.js';
 
 /** What the SDK's seL4 kernel for a board allows (its include/kernel/gen_config.json), if readable. */
 export function kernelConfig(sdk: string | undefined, microkitBoard: string, config: string): KernelFacts | undefined {
@@ -41,14 +40,15 @@ export function sdkVersion(sdk: string): string | undefined {
 
 /**
  * The Microkit release a command works for: the SDK's VERSION when there is an SDK (which
- * --microkit may confirm but not contradict), else --microkit, else 2.0.1.
+ * --microkit may confirm but not contradict), else --microkit, else the default release. Called
+ * once per model, when it is built; every stage after reads `model.microkit`.
  */
 export function microkitRelease(sdk: string | undefined, requested: MicrokitRelease | undefined): MicrokitRelease {
   const version = sdk && existsSync(path.join(sdk, 'bin', 'microkit')) ? sdkVersion(sdk) : undefined;
-  if (version === undefined) return requested ?? DEFAULT_MICROKIT_RELEASE;
+  if (version === undefined) return requested ?? DEFAULT_RELEASE;
   if (!isMicrokitRelease(version)) {
-    throw new UserError(error('microkit-release-unsupported', `the Microkit SDK at ${sdk} is release ${version}; sel4cp-synth builds for ${MICROKIT_RELEASE_NAMES.join(' and ')}`, undefined, {
-      hint: `use an SDK of ${MICROKIT_RELEASE_NAMES.join(' or ')} (MICROKIT_SDK or --sdk)`,
+    throw new UserError(error('microkit-release-unsupported', `the Microkit SDK at ${sdk} is release ${version}; sel4cp-synth builds for ${RELEASE_NAMES.join(' and ')}`, undefined, {
+      hint: `use an SDK of ${RELEASE_NAMES.join(' or ')} (MICROKIT_SDK or --sdk)`,
     }));
   }
   if (requested !== undefined && requested !== version) {

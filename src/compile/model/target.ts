@@ -4,37 +4,35 @@
 // SDK these are the values each release's build_sdk.py gives its kernels.
 import type { Board } from '../boards.js';
 import { error, UserError } from '../diagnostics/index.js';
-import { DEFAULT_MICROKIT_RELEASE, MICROKIT_RELEASE_NAMES, type MicrokitRelease } from './facts.js';
+import { featureSince, RELEASE_NAMES, releaseFacts, supports, type MicrokitRelease } from '../releases.js';
 import type { KernelFacts, SystemModel } from './index.js';
 
 export type MicrokitConfig = 'debug' | 'release' | 'smp-debug' | 'smp-release';
 export const MICROKIT_CONFIG_NAMES: readonly MicrokitConfig[] = ['debug', 'release', 'smp-debug', 'smp-release'];
 
 /**
- * Microkit 2.3.0 build_sdk.py: every AArch64 kernel has the domain scheduler with 16 domains and
- * 100 schedule entries (DEFAULT_KERNEL_OPTIONS KernelNumDomains, KernelNumDomainSchedules); the
- * smp-* configs set KernelNumDomains to 1, and seL4 then keeps 2 schedule entries (gen_config.json
- * of the SDK's smp-debug). Microkit 2.0.1 builds neither SMP nor domains.
+ * The cores of a board's smp-* kernels under `release`: the board file's smpCores for the newest
+ * release at or before it that gives one (a board's smp_cores in build_sdk.py holds until a later
+ * release changes it); undefined when the release builds no smp-* configs for the board.
  */
-const DOMAINS_2_3_0 = { numDomains: 16, numDomainSchedules: 100 } as const;
-const DOMAINS_2_3_0_SMP = { numDomains: 1, numDomainSchedules: 2 } as const;
-
-export function isMicrokitRelease(s: string): s is MicrokitRelease {
-  return (MICROKIT_RELEASE_NAMES as readonly string[]).includes(s);
+export function smpCores(release: MicrokitRelease, board: Board | undefined): number | undefined {
+  if (!supports(release, 'smp-configs') || !board) return undefined;
+  const upTo = RELEASE_NAMES.slice(0, RELEASE_NAMES.indexOf(release) + 1).reverse();
+  return upTo.map((r) => board.microkit[r]?.smpCores).find((n) => n !== undefined);
 }
 
 /** The configs an SDK of `release` has for `board`. */
 export function configsFor(release: MicrokitRelease, board: Board | undefined): MicrokitConfig[] {
-  const smp = release === '2.3.0' && board?.microkit['2.3.0']?.smpCores !== undefined;
-  return smp ? [...MICROKIT_CONFIG_NAMES] : ['debug', 'release'];
+  return smpCores(release, board) !== undefined ? [...MICROKIT_CONFIG_NAMES] : ['debug', 'release'];
 }
 
-/** A configuration the release builds for the board (smp-*: Microkit 2.3.0, boards with smp_cores). */
+/** A configuration the release builds for the board (smp-*: a release with smp configs, boards with smp_cores). */
 export function checkConfig(release: MicrokitRelease, config: MicrokitConfig, board: Board | undefined): void {
   const configs = configsFor(release, board);
   if (board && !configs.includes(config)) {
+    const since = featureSince('smp-configs');
     throw new UserError(error('microkit-config-unavailable', `Microkit ${release} has no '${config}' configuration for board '${board.name}'`, undefined, {
-      hint: `its configurations are ${configs.join(', ')}${release === '2.0.1' && config.startsWith('smp-') ? '; the smp-* ones come with Microkit 2.3.0 (--microkit 2.3.0 or a 2.3.0 SDK)' : ''}`,
+      hint: `its configurations are ${configs.join(', ')}${!supports(release, 'smp-configs') && config.startsWith('smp-') ? `; the smp-* ones come with Microkit ${since} (--microkit ${since} or a ${since} SDK)` : ''}`,
     }));
   }
 }
@@ -53,13 +51,14 @@ export interface KernelLimits {
 }
 
 export function kernelLimits(model: Pick<SystemModel, 'microkit' | 'config' | 'board' | 'kernel'>): KernelLimits {
-  const release = model.microkit ?? DEFAULT_MICROKIT_RELEASE;
+  const release = model.microkit;
   const config = model.config ?? 'debug';
   const k: KernelFacts | undefined = model.kernel;
-  const smp = isSmpConfig(config);
-  const fallback = release === '2.0.1'
-    ? { numCores: 1, numDomains: 1, numDomainSchedules: 1 }
-    : { numCores: smp ? model.board?.microkit['2.3.0']?.smpCores ?? 1 : 1, ...(smp ? DOMAINS_2_3_0_SMP : DOMAINS_2_3_0) };
+  const facts = releaseFacts(release);
+  const smpDomains = isSmpConfig(config) ? facts.smpKernelDomains : undefined;
+  const fallback = smpDomains
+    ? { numCores: smpCores(release, model.board) ?? 1, ...smpDomains }
+    : { numCores: 1, ...facts.kernelDomains };
   return {
     numCores: k?.numCores ?? fallback.numCores,
     numDomains: k?.numDomains ?? fallback.numDomains,

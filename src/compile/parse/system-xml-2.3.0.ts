@@ -1,44 +1,32 @@
-// What Microkit 2.3.0 added to the system description format, as its tool reads it
-// (tool/microkit/src/sdf.rs at 2.3.0): PD cpu, fpu and domain, a child's setvar_id, <cspace>
-// with cap_tcb, cap_sc and cap_vspace, and <domains> with the domain schedule. The x86 elements
-// (ioport, io_address_space) are rejected: every board here is AArch64.
+// The elements and PD attributes later releases added to the system description format (which
+// release has which: ../releases.ts), as the tool reads them (tool/microkit/src/sdf.rs at 2.3.0):
+// PD cpu, fpu and domain, a child's setvar_id, <cspace> with cap_tcb, cap_sc and cap_vspace, and
+// <domains> with the domain schedule. The x86 elements (ioport, io_address_space) are rejected:
+// every board here is AArch64.
 import type { CapMapModel, DomainsModel, ProtectionDomainModel, SystemModel } from '../model/index.js';
 import type { Reader } from './system-xml.js';
 import type { XmlElement } from './xml-tree.js';
 
-/** Attributes each element gained in 2.3.0 (for the hint on a 2.0.1 file that uses them). */
-const ADDED: Record<string, readonly string[]> = {
-  protection_domain: ['cpu', 'domain', 'fpu', 'setvar_id'],
-  program_image: ['path_for_symbols'],
-  map: ['setvar_prefill_size'],
-  irq: ['setvar_id'],
-  vcpu: ['setvar_id', 'cpu'],
-  end: ['setvar_id'],
-  memory_region: ['prefill_path', 'prefill_bootinfo'],
-};
-
-export function release230Attributes(element: string): readonly string[] {
-  return ADDED[element] ?? [];
-}
-
-/** PD attributes of 2.3.0: the core, the FPU, the scheduling domain, and a child's setvar_id. */
-export function readPd230Attributes(r: Reader, el: XmlElement, pd: ProtectionDomainModel): void {
-  const cpu = r.number(el, 'cpu', el.attrs.get('cpu'));
-  if (cpu !== undefined) pd.cpu = Number(cpu);
-  if (el.attrs.has('fpu')) pd.fpu = r.bool(el, 'fpu', true);
-  if (el.attrs.has('domain')) pd.domain = el.attrs.get('domain');
-  if (el.attrs.has('setvar_id')) pd.setvarId = el.attrs.get('setvar_id');
+/** The PD attributes the file's release added: the core, the FPU, the scheduling domain, and a child's setvar_id. */
+export function readAddedPdAttributes(r: Reader, el: XmlElement, pd: ProtectionDomainModel): void {
+  if (r.has('cpu')) {
+    const cpu = r.number(el, 'cpu', el.attrs.get('cpu'));
+    if (cpu !== undefined) pd.cpu = Number(cpu);
+  }
+  if (r.has('fpu') && el.attrs.has('fpu')) pd.fpu = r.bool(el, 'fpu', true);
+  if (r.has('domains') && el.attrs.has('domain')) pd.domain = el.attrs.get('domain');
+  if (r.has('setvar-id') && el.attrs.has('setvar_id')) pd.setvarId = el.attrs.get('setvar_id');
 }
 
 const CAP_TYPES: Record<string, CapMapModel['type']> = { cap_tcb: 'tcb', cap_sc: 'sc', cap_vspace: 'vspace' };
 
-/** A PD child element of 2.3.0; false when `c` is none of them (the caller reports it). */
-export function readRelease230Children(r: Reader, c: XmlElement, pd: ProtectionDomainModel): boolean {
-  if (c.name === 'ioport') {
+/** A PD child element the file's release added; false when `c` is none of them (the caller reports it). */
+export function readAddedPdChild(r: Reader, c: XmlElement, pd: ProtectionDomainModel): boolean {
+  if (r.has('x86') && c.name === 'ioport') {
     r.fail('x86-only', "<ioport> is an x86 I/O port; every board here is AArch64", c, 'map the device\'s registers with a memory_region and <map> instead');
     return true;
   }
-  if (c.name !== 'cspace') return false;
+  if (!(r.has('cspace') && c.name === 'cspace')) return false;
   if (pd.capMaps) r.fail('pd-duplicate-cspace', `protection domain '${pd.name}' has more than one cspace`, c);
   r.attributes(c, []);
   r.noText(c);
@@ -60,13 +48,13 @@ export function readRelease230Children(r: Reader, c: XmlElement, pd: ProtectionD
   return true;
 }
 
-/** A <system> child of 2.3.0; false when `c` is none of them. */
-export function readRelease230System(r: Reader, c: XmlElement, model: SystemModel): boolean {
-  if (c.name === 'io_address_space') {
+/** A <system> child the file's release added; false when `c` is none of them. */
+export function readAddedSystemChild(r: Reader, c: XmlElement, model: SystemModel): boolean {
+  if (r.has('x86') && c.name === 'io_address_space') {
     r.fail('x86-only', '<io_address_space> is an x86 IOMMU (VT-d) address space; every board here is AArch64', c);
     return true;
   }
-  if (c.name !== 'domains') return false;
+  if (!(r.has('domains') && c.name === 'domains')) return false;
   if (model.domains) {
     r.fail('domains-twice', 'domains must only be specified once', c);
     return true;

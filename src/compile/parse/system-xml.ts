@@ -1,16 +1,21 @@
 // Parse an existing Microkit .system file into the same model a systems.ts resolves to, so the
 // same validation runs on both. Element by element this follows the format as each release's
-// tool reads it (2.0.1 and 2.3.0 tool/microkit/src/sdf.rs); where that tool panics (hex or '_' in
-// irq, channel end and vCPU ids; no <system> element) we report a plain error instead. Microkit
-// 2.3.0's x86 elements get a clear "not on this board" error: every board here is AArch64.
+// tool reads it (tool/microkit/src/sdf.rs): the first release's elements and attributes are
+// written here, what later releases added comes from ../releases.ts. Where that tool panics (hex
+// or '_' in irq, channel end and vCPU ids; no <system> element) we report a plain error instead.
+// The x86 elements of a release that has them get a clear "not on this board" error: every board
+// here is AArch64.
 import type { Board } from '../boards.js';
 import { error, type Diagnostic, type RuleId } from '../diagnostics/index.js';
 import {
   newProtectionDomain, type ChannelEndModel, type ChannelModel, type IrqModel, type Loc, type MapModel, type MemoryRegionModel,
   type ProtectionDomainModel, type SystemModel, type VirtualMachineModel,
 } from '../model/index.js';
-import { DEFAULT_BUDGET, DEFAULT_MICROKIT_RELEASE, microkitFacts, type MicrokitRelease } from '../model/facts.js';
-import { readPd230Attributes, readRelease230Children, readRelease230System, release230Attributes } from './system-xml-2.3.0.js';
+import { DEFAULT_BUDGET } from '../model/facts.js';
+import {
+  addedAttributes, addedElements, DEFAULT_RELEASE, laterAttribute, releaseFacts, supports, type Feature, type FormatPlace, type MicrokitRelease,
+} from '../releases.js';
+import { readAddedPdAttributes, readAddedPdChild, readAddedSystemChild } from './system-xml-2.3.0.js';
 import { markGeneratedTimer } from './generated.js';
 import { parseXmlTree, XmlSyntaxError, type XmlElement } from './xml-tree.js';
 import path from 'node:path';
@@ -29,19 +34,30 @@ export type SystemDialect = 'microkit' | 'sel4cp';
 
 export interface ParseOptions {
   dialect?: SystemDialect;
-  /** The Microkit release whose format the file is in. @default '2.0.1' */
-  release?: MicrokitRelease;
+  /** The Microkit release whose format the file is in. @default DEFAULT_RELEASE */
+  release?: MicrokitRelease | undefined;
 }
 
 export class Reader {
   readonly diagnostics: Diagnostic[] = [];
   readonly release: MicrokitRelease;
-  constructor(readonly file: string, readonly dialect: SystemDialect = 'microkit', release: MicrokitRelease = DEFAULT_MICROKIT_RELEASE) {
+  constructor(readonly file: string, readonly dialect: SystemDialect = 'microkit', release: MicrokitRelease = DEFAULT_RELEASE) {
     this.release = release;
   }
 
-  get is230(): boolean {
-    return this.release === '2.3.0';
+  /** Whether the file's release has `feature`. */
+  has(feature: Feature): boolean {
+    return supports(this.release, feature);
+  }
+
+  /** The attributes the file's release adds at `place` to the first release's. */
+  added(place: FormatPlace): readonly string[] {
+    return addedAttributes(this.release, place);
+  }
+
+  /** The child elements of `parent` the file's release accepts: the first release's, then those it added. */
+  children(parent: FormatPlace, first: readonly string[]): string {
+    return [...first, ...addedElements(this.release, parent)].join(', ');
   }
 
   loc(el: XmlElement): Loc {
@@ -54,19 +70,14 @@ export class Reader {
 
   /** Attributes beyond `allowed` are errors; those of a later release say which release has them. */
   attributes(el: XmlElement, allowed: readonly string[]): void {
-    const later = this.is230 ? [] : release230Attributes(el.name);
     for (const name of el.attrs.keys()) {
       if (allowed.includes(name)) continue;
-      const hint = later.includes(name)
-        ? `'${name}' is Microkit 2.3.0's; this file is read as Microkit ${this.release}: pass --microkit 2.3.0, or use a 2.3.0 SDK`
+      const later = laterAttribute(this.release, el.name, name);
+      const hint = later !== undefined
+        ? `'${name}' is Microkit ${later}'s; this file is read as Microkit ${this.release}: pass --microkit ${later}, or use a ${later} SDK`
         : `'${el.name}' takes: ${allowed.join(', ') || 'no attributes'}`;
       this.fail('xml-invalid-attribute', `invalid attribute '${name}' on element '${el.name}'`, el, hint);
     }
-  }
-
-  /** Attributes only Microkit 2.3.0 has, allowed when reading its format. */
-  since230(names: readonly string[]): readonly string[] {
-    return this.is230 ? names : [];
   }
 
   required(el: XmlElement, name: string): string | undefined {
@@ -136,7 +147,7 @@ function normalisePerms(r: Reader, el: XmlElement): string {
 }
 
 function readMap(r: Reader, el: XmlElement, allowSetvar: boolean): MapModel | undefined {
-  r.attributes(el, allowSetvar ? ['mr', 'vaddr', 'perms', 'cached', 'setvar_vaddr', 'setvar_size', ...r.since230(['setvar_prefill_size'])] : ['mr', 'vaddr', 'perms', 'cached']);
+  r.attributes(el, allowSetvar ? ['mr', 'vaddr', 'perms', 'cached', 'setvar_vaddr', 'setvar_size', ...r.added('protection_domain map')] : ['mr', 'vaddr', 'perms', 'cached']);
   r.noText(el);
   const mr = r.required(el, 'mr');
   const vaddr = r.number(el, 'vaddr', r.required(el, 'vaddr'));
@@ -178,7 +189,7 @@ function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
       const p = r.required(c, 'path');
       if (p !== undefined) vm.sel4cp!.images[image] = { path: p, vaddr: r.number(c, 'vaddr', c.attrs.get('vaddr')), loc: r.loc(c) };
     } else if (c.name === 'vcpu') {
-      r.attributes(c, ['id', ...r.since230(['setvar_id', 'cpu'])]);
+      r.attributes(c, ['id', ...r.added('vcpu')]);
       const id = r.decimal(c, 'id', r.required(c, 'id'));
       const cpu = r.number(c, 'cpu', c.attrs.get('cpu'));
       if (id !== undefined) {
@@ -200,7 +211,7 @@ function readVm(r: Reader, el: XmlElement): VirtualMachineModel {
 }
 
 function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainModel {
-  r.attributes(el, ['name', 'priority', 'budget', 'period', 'passive', 'stack_size', 'smc', ...r.since230(['cpu', 'domain', 'fpu']), ...(isChild ? ['id', ...r.since230(['setvar_id'])] : [])]);
+  r.attributes(el, ['name', 'priority', 'budget', 'period', 'passive', 'stack_size', 'smc', ...r.added('protection_domain'), ...(isChild ? ['id', ...r.added('child protection_domain')] : [])]);
   r.noText(el);
   const name = r.required(el, 'name') ?? '';
   const id = isChild ? r.number(el, 'id', r.required(el, 'id')) : undefined;
@@ -209,17 +220,17 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
     childId: id === undefined ? (isChild ? -1 : undefined) : Number(id),
     ...scheduling(r, el),
     passive: r.bool(el, 'passive', false),
-    stackSize: r.number(el, 'stack_size', el.attrs.get('stack_size')) ?? microkitFacts(r.release).defaultStack,
+    stackSize: r.number(el, 'stack_size', el.attrs.get('stack_size')) ?? releaseFacts(r.release).defaultStack,
     smc: r.bool(el, 'smc', false),
     programImage: '',
     loc: r.loc(el),
   });
-  if (r.is230) readPd230Attributes(r, el, pd);
+  readAddedPdAttributes(r, el, pd);
   let programImages = 0;
   for (const c of el.children) {
     switch (c.name) {
       case 'program_image': {
-        r.attributes(c, ['path', ...r.since230(['path_for_symbols'])]);
+        r.attributes(c, ['path', ...r.added('program_image')]);
         const p = r.required(c, 'path');
         if (++programImages > 1) r.fail('pd-duplicate-program-image', `protection domain '${name}' has more than one program_image`, c);
         else if (p !== undefined) pd.programImage = p;
@@ -232,11 +243,11 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
         break;
       }
       case 'irq': {
-        if (r.is230 && !c.attrs.has('irq') && (c.attrs.has('pin') || c.attrs.has('pcidev'))) {
+        if (r.has('x86') && !c.attrs.has('irq') && (c.attrs.has('pin') || c.attrs.has('pcidev'))) {
           r.fail('x86-only', `<irq> with '${c.attrs.has('pin') ? 'pin' : 'pcidev'}' is an x86 interrupt (I/O APIC or MSI); every board here is AArch64`, c, "give the GIC interrupt number: <irq irq=\"N\" id=\"...\" />");
           break;
         }
-        r.attributes(c, ['irq', 'id', 'trigger', ...r.since230(['setvar_id'])]);
+        r.attributes(c, ['irq', 'id', 'trigger', ...r.added('irq')]);
         const irq = r.decimal(c, 'irq', r.required(c, 'irq'));
         const qid = r.decimal(c, 'id', r.required(c, 'id'));
         const trigger = c.attrs.get('trigger') ?? 'level';
@@ -262,8 +273,8 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
         else pd.virtualMachine = readVm(r, c);
         break;
       default:
-        if (!(r.is230 && readRelease230Children(r, c, pd))) {
-          r.unknown(c, 'protection_domain', `program_image, map, irq, setvar, protection_domain, virtual_machine${r.is230 ? ', cspace' : ''}`);
+        if (!readAddedPdChild(r, c, pd)) {
+          r.unknown(c, 'protection_domain', r.children('protection_domain', ['program_image', 'map', 'irq', 'setvar', 'protection_domain', 'virtual_machine']));
         }
     }
   }
@@ -272,14 +283,14 @@ function readPd(r: Reader, el: XmlElement, isChild: boolean): ProtectionDomainMo
 }
 
 function readMr(r: Reader, el: XmlElement): MemoryRegionModel | undefined {
-  r.attributes(el, ['name', 'size', 'page_size', 'phys_addr', ...r.since230(['prefill_path', 'prefill_bootinfo'])]);
+  r.attributes(el, ['name', 'size', 'page_size', 'phys_addr', ...r.added('memory_region')]);
   r.noText(el);
   const name = r.required(el, 'name');
-  // Microkit 2.3.0: a prefilled region may leave its size to the file (resolved by prefill.ts).
+  // Where the release has prefill: a prefilled region may leave its size to the file (resolved by prefill.ts).
   const prefill = el.attrs.get('prefill_path');
   const bootinfo = el.attrs.get('prefill_bootinfo');
-  const sizeFromPrefill = r.is230 && !el.attrs.has('size') && (prefill !== undefined || bootinfo !== undefined);
-  if (r.is230 && !el.attrs.has('size') && !sizeFromPrefill) {
+  const sizeFromPrefill = r.has('prefill') && !el.attrs.has('size') && (prefill !== undefined || bootinfo !== undefined);
+  if (r.has('prefill') && !el.attrs.has('size') && !sizeFromPrefill) {
     r.fail('xml-missing-attribute', `missing required attribute 'size' on element 'memory_region' (a region that is not prefilled needs one)`, el);
     return undefined;
   }
@@ -308,7 +319,7 @@ function readChannel(r: Reader, el: XmlElement): ChannelModel | undefined {
       ok = false;
       continue;
     }
-    r.attributes(c, ['pd', 'id', 'pp', 'notify', ...r.since230(['setvar_id'])]);
+    r.attributes(c, ['pd', 'id', 'pp', 'notify', ...r.added('end')]);
     const pd = r.required(c, 'pd');
     const id = r.decimal(c, 'id', r.required(c, 'id'));
     const end: ChannelEndModel = {
@@ -383,7 +394,7 @@ export function parseSystemXml(text: string, file: string, board: Board | undefi
         r.fail('vm-not-child', 'a virtual_machine must be a child of a protection_domain (its VMM)', c);
         break;
       default:
-        if (!(r.is230 && readRelease230System(r, c, model))) r.unknown(c, 'system', `memory_region, protection_domain, channel${r.is230 ? ', domains' : ''}`);
+        if (!readAddedSystemChild(r, c, model)) r.unknown(c, 'system', r.children('system', ['memory_region', 'protection_domain', 'channel']));
     }
   }
   markGeneratedTimer(model, text);

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Board } from '../boards.js';
 import type { Diagnostic } from '../diagnostics/index.js';
-import type { MicrokitRelease } from '../model/facts.js';
+import type { MicrokitRelease } from '../releases.js';
 import type { SystemModel } from '../model/index.js';
 import { parseSystemXml, type SystemDialect } from './system-xml.js';
 import { kernelConfig, microkitRelease } from '../model/sdk.js';
@@ -21,7 +21,8 @@ export interface XmlModelOptions {
   sdk?: string | undefined;
 }
 
-export function xmlModel(text: string, file: string, options: XmlModelOptions): { model: SystemModel | undefined; diagnostics: Diagnostic[] } {
+/** The parsed model (in `release`'s format), its parse errors, and the release, also when the file could not be read as a system. */
+export function xmlModel(text: string, file: string, options: XmlModelOptions): { model: SystemModel | undefined; diagnostics: Diagnostic[]; release: MicrokitRelease } {
   const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
   const release = microkitRelease(sdk, options.microkit);
   const config = options.config ?? 'debug';
@@ -29,10 +30,9 @@ export function xmlModel(text: string, file: string, options: XmlModelOptions): 
   const parsed = parseSystemXml(text, file, options.board, { dialect: options.dialect ?? 'microkit', release });
   const model = parsed.model;
   if (model) {
-    model.microkit = release;
     model.config = config;
     if (options.board) model.kernel = kernelConfig(sdk, options.board.microkitBoard, config);
     resolvePrefills(model, [path.dirname(file), ...(options.searchPaths ?? [])]);
   }
-  return parsed;
+  return { ...parsed, release };
 }

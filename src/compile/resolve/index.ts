@@ -16,7 +16,8 @@ import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
-import { DEFAULT_BUDGET, MICROKIT, microkitFacts, type MicrokitRelease } from '../model/facts.js';
+import { DEFAULT_BUDGET, MICROKIT } from '../model/facts.js';
+import { DEFAULT_RELEASE, releaseFacts, type MicrokitRelease } from '../releases.js';
 
 /** What the load stage learnt about an input file (load/images.ts reads files; resolution does not). */
 export interface ImageFacts {
@@ -42,7 +43,7 @@ export interface ResolveInput {
    * that input): the load stage builds the archives before resolution.
    */
   initramfsPaths?: ReadonlyMap<object, string>;
-  /** The Microkit release: its defaults (a PD's stack) and what it allows. @default '2.0.1' */
+  /** The Microkit release: its defaults (a PD's stack) and what it allows. @default DEFAULT_RELEASE */
   microkit?: MicrokitRelease | undefined;
   /** Cores seL4 runs on (Microkit 2.3.0 smp-* configurations): where vCPUs are spread. @default 1 */
   numCores?: number | undefined;
@@ -68,8 +69,12 @@ export class Resolution {
   private readonly pendingMaps: PendingMap[] = [];
   private readonly pendingIds: PendingId[] = [];
   private readonly fixups: (() => void)[] = [];
+  /** The release the model is for: resolved here, once, and stored on the model. */
+  readonly release: MicrokitRelease;
 
-  constructor(readonly input: ResolveInput) {}
+  constructor(readonly input: ResolveInput) {
+    this.release = input.microkit ?? DEFAULT_RELEASE;
+  }
 
   /** The model of a region, created on first use; its place in the output is its first use. */
   region(mr: MemoryRegion, role: RegionRole = { kind: 'user' }): MemoryRegionModel {
@@ -173,13 +178,13 @@ export class Resolution {
       budget,
       period: pd.period ?? budget,
       passive: pd.passive,
-      stackSize: pd.stackSize ?? microkitFacts(this.input.microkit).defaultStack,
+      stackSize: pd.stackSize ?? releaseFacts(this.release).defaultStack,
       smc: pd.smc,
       programImage: pd.program ? path.basename(pd.program.path) : pd.build ? `${pd.name}.elf` : '',
       programPath: pd.program?.path,
       programSegments: pd.program ? this.input.images.get(pd.program.path)?.segments : undefined,
       ...(pd.build ? { programBuild: { sources: pd.build.sources.map((f) => f.path), include: pd.build.include.map((f) => f.path), cflags: [...pd.build.cflags] } } : {}),
-      ...release230Fields(pd),
+      ...addedPdFields(pd),
       loc: pd.loc,
     });
     this.pdByConstruct.set(pd, model);
@@ -291,8 +296,8 @@ export class Resolution {
   }
 }
 
-/** What Microkit 2.3.0 adds to a PD, as the model holds it (left out when not given). */
-function release230Fields(pd: ProtectionDomain): Partial<ProtectionDomainModel> {
+/** What later releases add to a PD (cpu, fpu, domain, ...: ../releases.ts), as the model holds it (left out when not given). */
+function addedPdFields(pd: ProtectionDomain): Partial<ProtectionDomainModel> {
   return {
     ...(pd.cpu !== undefined ? { cpu: pd.cpu } : {}),
     ...(pd.fpu !== undefined ? { fpu: pd.fpu } : {}),
@@ -368,6 +373,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       source: 'typescript',
       loc: system.loc,
       board,
+      microkit: r.release,
       memoryRegions: r.memoryRegions,
       protectionDomains: r.rootPds,
       channels: r.channels,

@@ -4,7 +4,7 @@
 import { error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { mappingContexts, type SystemModel } from '../model/index.js';
 import { userTop } from '../boards.js';
-import { microkitFacts } from '../model/facts.js';
+import { releaseFacts } from '../releases.js';
 import { hex } from '../../format.js';
 import { overlaps, range } from './common.js';
 
@@ -14,7 +14,7 @@ export function checkMaps(system: SystemModel): Diagnostic[] {
   const top = userTop(system.board);
   // 2.0.1: a PD's stack ends at the top of its address space; 2.3.0 puts the IPC buffer and a
   // guard page above it (sel4.rs pd_stack_top), so mappings must stay below the stack's bottom.
-  const aboveStack = microkitFacts(system.microkit).aboveStack;
+  const aboveStack = releaseFacts(system.microkit).aboveStack;
 
   for (const ctx of mappingContexts(system)) {
     const max = ctx.kind === 'protection domain' ? top - aboveStack - ctx.pd.stackSize : top;

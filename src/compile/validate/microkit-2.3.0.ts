@@ -1,7 +1,8 @@
-// What depends on the Microkit release. On 2.0.1, none of 2.3.0's constructs (a systems.ts can
-// write them; a 2.0.1 file cannot: the parser rejects the attributes). On 2.3.0, the checks of
-// its tool/microkit/src/sdf.rs on cores, domains, prefilled regions, cspace maps and the monitor's
-// name, and three places where that tool is wrong and we say so instead:
+// What depends on the Microkit release, each asked of ../releases.ts by feature. A feature the
+// system's release lacks is an error at each use (a systems.ts can write any of them; a .system
+// file of an earlier release cannot: the parser rejects the attributes). Where the release has
+// them, the checks of its tool/microkit/src/sdf.rs on cores, domains, prefilled regions, cspace
+// maps and reserved names, and the places where that tool is wrong and we say so instead:
 // - a prefilled region larger than its file rounded up to its page size makes the tool panic
 //   (capdl/builder.rs: "range start index ... out of range" slicing past the file's end);
 // - vcpu setvar_id is read from the virtual_machine element, not the vcpu, so it is never set;
@@ -9,53 +10,68 @@
 import { error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { allProtectionDomains, mappingContexts, type Loc, type MemoryRegionModel, type SystemModel } from '../model/index.js';
 import { hex } from '../../format.js';
-import { MICROKIT_RELEASES, microkitFacts } from '../model/facts.js';
+import { featureSince, laterRule, releaseFacts, RELEASE_NAMES, supports, type Feature } from '../releases.js';
 import { kernelLimits, type KernelLimits } from '../model/target.js';
 import { PAGE_SIZES } from './common.js';
 
 export function checkMicrokitRelease(system: SystemModel): Diagnostic[] {
-  if ((system.microkit ?? '2.0.1') === '2.0.1') return [...laterFeatures(system), ...namesReservedLater(system)];
+  const has = (f: Feature): boolean => supports(system.microkit, f);
   const limits = kernelLimits(system);
   return [
-    ...cores(system, limits),
-    ...domains(system, limits),
-    ...prefills(system),
-    ...capMaps(system),
+    ...laterFeatures(system),
+    ...(has('cpu') ? cores(system, limits) : []),
+    ...(has('domains') ? domains(system, limits) : []),
+    ...(has('prefill') ? prefills(system) : []),
+    ...(has('cspace') ? capMaps(system) : []),
     ...reservedNames(system),
-    ...vcpuSetvarIds(system),
+    ...namesReservedLater(system),
+    ...(has('vcpu-setvar-id-ignored') ? vcpuSetvarIds(system) : []),
   ];
 }
 
-/** 2.3.0 constructs in a system built for 2.0.1, each at its line. */
-function laterFeatures(system: SystemModel): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const later = (what: string, loc: Loc): void => {
-    out.push(error('microkit-2.3.0-only', `${what} is a Microkit 2.3.0 feature; this system is built for Microkit ${system.microkit ?? '2.0.1'}`, loc, {
-      hint: 'build with a Microkit 2.3.0 SDK (MICROKIT_SDK or --sdk), or pass --microkit 2.3.0 to check for it',
-    }));
-  };
+/** A use of a feature some release lacks: what it is, for the message, and where. */
+interface FeatureUse {
+  feature: Feature;
+  what: string;
+  loc: Loc;
+}
+
+/** The uses in `system` of features that not every release has, in model order. */
+function featureUses(system: SystemModel): FeatureUse[] {
+  const out: FeatureUse[] = [];
+  const use = (feature: Feature, what: string, loc: Loc): void => { out.push({ feature, what, loc }); };
   for (const pd of allProtectionDomains(system)) {
     const what = `protection domain '${pd.name}'`;
-    if (pd.cpu !== undefined) later(`cpu on ${what}`, pd.loc);
-    if (pd.fpu !== undefined) later(`fpu on ${what}`, pd.loc);
-    if (pd.domain !== undefined) later(`domain on ${what}`, pd.loc);
-    if (pd.setvarId !== undefined) later(`setvar_id on ${what}`, pd.loc);
-    if (pd.programForSymbols !== undefined) later(`path_for_symbols on ${what}`, pd.loc);
-    if (pd.capMaps?.length) later(`a cspace on ${what}`, pd.capMaps[0]!.loc);
-    for (const q of pd.irqs) if (q.setvarId !== undefined) later(`setvar_id on irq ${q.irq} of ${what}`, q.loc);
-    for (const m of pd.maps) if (m.setvarPrefillSize !== undefined) later(`setvar_prefill_size on the map of '${m.mr}' in ${what}`, m.loc);
+    if (pd.cpu !== undefined) use('cpu', `cpu on ${what}`, pd.loc);
+    if (pd.fpu !== undefined) use('fpu', `fpu on ${what}`, pd.loc);
+    if (pd.domain !== undefined) use('domains', `domain on ${what}`, pd.loc);
+    if (pd.setvarId !== undefined) use('setvar-id', `setvar_id on ${what}`, pd.loc);
+    if (pd.programForSymbols !== undefined) use('path-for-symbols', `path_for_symbols on ${what}`, pd.loc);
+    if (pd.capMaps?.length) use('cspace', `a cspace on ${what}`, pd.capMaps[0]!.loc);
+    for (const q of pd.irqs) if (q.setvarId !== undefined) use('setvar-id', `setvar_id on irq ${q.irq} of ${what}`, q.loc);
+    for (const m of pd.maps) if (m.setvarPrefillSize !== undefined) use('prefill', `setvar_prefill_size on the map of '${m.mr}' in ${what}`, m.loc);
     for (const v of pd.virtualMachine?.vcpus ?? []) {
-      if (v.cpu !== undefined) later(`cpu on vCPU ${v.id} of '${pd.virtualMachine!.name}'`, v.loc);
-      if (v.setvarId !== undefined) later(`setvar_id on vCPU ${v.id} of '${pd.virtualMachine!.name}'`, v.loc);
+      if (v.cpu !== undefined) use('cpu', `cpu on vCPU ${v.id} of '${pd.virtualMachine!.name}'`, v.loc);
+      if (v.setvarId !== undefined) use('setvar-id', `setvar_id on vCPU ${v.id} of '${pd.virtualMachine!.name}'`, v.loc);
     }
   }
   for (const mr of system.memoryRegions) {
-    if (mr.prefill) later(`a prefill file on memory region '${mr.name}'`, mr.loc);
-    if (mr.prefillBootinfo !== undefined) later(`prefill_bootinfo on memory region '${mr.name}'`, mr.loc);
+    if (mr.prefill) use('prefill', `a prefill file on memory region '${mr.name}'`, mr.loc);
+    if (mr.prefillBootinfo !== undefined) use('prefill', `prefill_bootinfo on memory region '${mr.name}'`, mr.loc);
   }
-  for (const ch of system.channels) for (const e of [ch.a, ch.b]) if (e.setvarId !== undefined) later(`setvar_id on the channel end of '${e.pd}'`, e.loc);
-  if (system.domains) later('a domain schedule', system.domains.loc);
+  for (const ch of system.channels) for (const e of [ch.a, ch.b]) if (e.setvarId !== undefined) use('setvar-id', `setvar_id on the channel end of '${e.pd}'`, e.loc);
+  if (system.domains) use('domains', 'a domain schedule', system.domains.loc);
   return out;
+}
+
+/** Each use of a feature the system's release lacks, at its line, naming the release that brought it. */
+function laterFeatures(system: SystemModel): Diagnostic[] {
+  return featureUses(system).filter((u) => !supports(system.microkit, u.feature)).map((u) => {
+    const since = featureSince(u.feature);
+    return error(laterRule(since), `${u.what} is a Microkit ${since} feature; this system is built for Microkit ${system.microkit}`, u.loc, {
+      hint: `build with a Microkit ${since} SDK (MICROKIT_SDK or --sdk), or pass --microkit ${since} to check for it`,
+    });
+  });
 }
 
 function cores(system: SystemModel, limits: KernelLimits): Diagnostic[] {
@@ -200,10 +216,11 @@ function prefillFile(system: SystemModel, mr: MemoryRegionModel): Diagnostic[] {
       hint: 'leave size out to have the file\'s, or make the region larger',
     })];
   }
+  if (!supports(system.microkit, 'prefill-past-file-panics')) return [];
   const page = toolPageSize(system, mr);
   const filled = (p.bytes + page - 1n) / page * page;
   if (mr.size > filled) {
-    return [error('mr-prefill-panics', `memory region '${mr.name}' (${hex(mr.size)} bytes) is larger than its prefill file rounded up to its ${hex(page)}-byte pages (${hex(filled)}): Microkit 2.3.0's tool panics on this`, mr.loc, {
+    return [error('mr-prefill-panics', `memory region '${mr.name}' (${hex(mr.size)} bytes) is larger than its prefill file rounded up to its ${hex(page)}-byte pages (${hex(filled)}): Microkit ${system.microkit}'s tool panics on this`, mr.loc, {
       notes: [{ message: 'tool/microkit/src/capdl/builder.rs fills every page from the file and slices past its end ("range start index ... out of range")' }],
       hint: `leave size out (the tool then takes ${hex(filled)}), or pad the file to the region's size`,
     })];
@@ -213,7 +230,7 @@ function prefillFile(system: SystemModel, mr: MemoryRegionModel): Diagnostic[] {
 
 function capMaps(system: SystemModel): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const { maxCapSlot } = microkitFacts(system.microkit);
+  const { maxCapSlot } = releaseFacts(system.microkit);
   const pdNames = new Set(allProtectionDomains(system).map((p) => p.name));
   for (const pd of allProtectionDomains(system)) {
     const slots = new Map<number, Loc>();
@@ -230,13 +247,13 @@ function capMaps(system: SystemModel): Diagnostic[] {
 
 /** A name a later release reserves builds here but not there: say so before the user upgrades. */
 function namesReservedLater(system: SystemModel): Diagnostic[] {
-  const own = microkitFacts(system.microkit).reservedPdNames;
+  const own = releaseFacts(system.microkit).reservedPdNames;
   const out: Diagnostic[] = [];
   for (const pd of allProtectionDomains(system)) {
     if (own.includes(pd.name)) continue;
-    const later = Object.values(MICROKIT_RELEASES).find((r) => r.reservedPdNames.includes(pd.name));
+    const later = RELEASE_NAMES.find((r) => releaseFacts(r).reservedPdNames.includes(pd.name));
     if (later) {
-      out.push(warning('pd-name-reserved-later', `the protection domain name '${pd.name}' is reserved for the Microkit monitor from Microkit ${later.release} on: this system will not build with that release`, pd.loc, {
+      out.push(warning('pd-name-reserved-later', `the protection domain name '${pd.name}' is reserved for the Microkit monitor from Microkit ${later} on: this system will not build with that release`, pd.loc, {
         hint: 'choose another name to keep the system portable',
       }));
     }
@@ -245,7 +262,7 @@ function namesReservedLater(system: SystemModel): Diagnostic[] {
 }
 
 function reservedNames(system: SystemModel): Diagnostic[] {
-  const reserved = microkitFacts(system.microkit).reservedPdNames;
+  const reserved = releaseFacts(system.microkit).reservedPdNames;
   return allProtectionDomains(system).filter((pd) => reserved.includes(pd.name)).map((pd) =>
     error('pd-reserved-name', `the protection domain name '${pd.name}' is reserved for the Microkit monitor`, pd.loc, { hint: 'choose another name' }));
 }
@@ -255,7 +272,7 @@ function vcpuSetvarIds(system: SystemModel): Diagnostic[] {
   for (const pd of allProtectionDomains(system)) {
     for (const v of pd.virtualMachine?.vcpus ?? []) {
       if (v.setvarId === undefined) continue;
-      out.push(error('vcpu-setvar-id-ignored', `setvar_id '${v.setvarId}' on vCPU ${v.id} of '${pd.virtualMachine!.name}' would never be set: Microkit 2.3.0's tool reads a vCPU's setvar_id from its virtual_machine element`, v.loc, {
+      out.push(error('vcpu-setvar-id-ignored', `setvar_id '${v.setvarId}' on vCPU ${v.id} of '${pd.virtualMachine!.name}' would never be set: Microkit ${system.microkit}'s tool reads a vCPU's setvar_id from its virtual_machine element`, v.loc, {
         notes: [{ message: 'tool/microkit/src/sdf.rs VirtualMachine::from_xml: node.attribute("setvar_id") on the virtual_machine, where check_attributes does not allow it' }],
         hint: `set the id in the program instead (vCPU ${v.id})`,
       }));

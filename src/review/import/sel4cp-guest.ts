@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Board, BoardDevice } from '../../compile/boards.js';
 import type { IrqModel, MapModel, MemoryRegionModel, ProtectionDomainModel, VirtualMachineModel } from '../../compile/model/index.js';
 import { DEFAULT_VM_PRIORITY, DEFAULT_VMM_PRIORITY } from '../../compile/resolve/guests.js';
-import { DEFAULT_BUDGET, DEFAULT_STACK_SIZE } from '../../compile/model/facts.js';
+import { DEFAULT_BUDGET } from '../../compile/model/facts.js';
+import { releaseFacts } from '../../compile/releases.js';
 import { hex } from '../../format.js';
 import type { ImportedGuest } from './index.js';
 import { arr, call, obj, raw, type Code } from './layout.js';
@@ -151,7 +152,7 @@ function virtualMachineCall(plan: GuestPlan, board: Board, w: Writer): Code {
       ['priority', pd.priority !== 0 && pd.priority !== DEFAULT_VMM_PRIORITY ? decimal(pd.priority) : undefined],
       ['budget', pd.budget !== DEFAULT_BUDGET ? decimal(pd.budget) : undefined],
       ['period', pd.period !== pd.budget ? decimal(pd.period) : undefined],
-      ['stackSize', pd.stackSize !== DEFAULT_STACK_SIZE ? w.sizeOf(pd.stackSize) : undefined],
+      ['stackSize', pd.stackSize !== releaseFacts(w.release).defaultStack ? w.sizeOf(pd.stackSize) : undefined],
     ]), c('vmm')],
     ['idle', str('block'), c('idle')],
   ]));

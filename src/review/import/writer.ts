@@ -4,7 +4,8 @@
 // the seL4 Core Platform one (sel4cp.ts).
 import { hexGrouped } from '../../format.js';
 import type { Loc, MapModel, MemoryRegionModel, ProtectionDomainModel } from '../../compile/model/index.js';
-import { DEFAULT_BUDGET, microkitFacts, type MicrokitRelease } from '../../compile/model/facts.js';
+import { DEFAULT_BUDGET } from '../../compile/model/facts.js';
+import { releaseFacts, type MicrokitRelease } from '../../compile/releases.js';
 import { arr, call, obj, raw, type Code } from './layout.js';
 import { elementKey, type XmlComments } from './xml-comments.js';
 
@@ -80,7 +81,7 @@ export class Writer {
   constructor(
     readonly ids: Map<string, string>,
     readonly comments: XmlComments,
-    readonly release: MicrokitRelease = '2.0.1',
+    readonly release: MicrokitRelease,
     readonly prefillPath: (p: string) => string = (p) => p,
   ) {}
 
@@ -145,7 +146,7 @@ export class Writer {
       ['program', str(pd.programImage)],
       ...this.scheduling(pd),
       ['passive', pd.passive ? raw('true') : undefined],
-      ['stackSize', pd.stackSize !== microkitFacts(this.release).defaultStack ? this.sizeOf(pd.stackSize) : undefined],
+      ['stackSize', pd.stackSize !== releaseFacts(this.release).defaultStack ? this.sizeOf(pd.stackSize) : undefined],
       ['smc', pd.smc ? raw('true') : undefined],
       ['cpu', pd.cpu !== undefined ? decimal(pd.cpu) : undefined],
       ['fpu', pd.fpu === false ? raw('false') : undefined],
