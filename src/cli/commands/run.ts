@@ -86,24 +86,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       progress?.(line);
     };
     const timeoutMs = (args.timeout ?? 0) * 1000;
-    // Piped standard input reaches the guest's console as typed text (a terminal is QEMU's own),
-    // held back, like --send, until --send-after has appeared.
-    const held: string[] = [];
-    let ready = args['send-after'] === undefined;
-    // A line ends as a terminal's Enter ends it: a carriage return (the guest tty's ICRNL makes it
-    // a newline; a bare newline from a pipe is not what a console expects).
-    const forward = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8').replace(/\r?\n/g, '\r');
-      if (ready) qemu.send(text);
-      else held.push(text);
-    };
-    if (!interactive && process.stdin.isTTY !== true) process.stdin.on('data', forward);
+    const input = typeInput(qemu, [args.send ?? []].flat(), args['send-after'], timeoutMs, !interactive);
     try {
-      // yargs gives a lone repeatable value as a string: a list either way.
-      const typing = typeLines(qemu, [args.send ?? []].flat(), args['send-after'], timeoutMs).then(() => {
-        ready = true;
-        for (const text of held.splice(0)) qemu.send(text);
-      });
+      const typing = input.typing;
       // Awaited below; a failure before then is the same QemuError the expectations report.
       typing.catch(() => undefined);
       if (args.expect !== undefined && args.expect.length > 0) {
@@ -126,12 +111,38 @@ export const runCommand: CommandModule<object, RunArgs> = {
       }
       throw e;
     } finally {
-      process.stdin.off('data', forward);
-      process.stdin.pause();
+      input.detach();
       await qemu.stop();
     }
   },
 };
+
+/**
+ * What is typed into the console: the --send lines, and piped standard input (a terminal is
+ * QEMU's own), both held back until --send-after has appeared. A line ends as a terminal's Enter
+ * ends it: a carriage return (the guest tty's ICRNL makes it a newline).
+ */
+function typeInput(qemu: QemuProcess, lines: readonly string[], after: string | undefined, timeoutMs: number, piped: boolean): { typing: Promise<void>; detach: () => void } {
+  const held: string[] = [];
+  let ready = after === undefined;
+  const forward = (chunk: Buffer): void => {
+    const text = chunk.toString('utf8').replace(/\r?\n/g, '\r');
+    if (ready) qemu.send(text);
+    else held.push(text);
+  };
+  if (piped && process.stdin.isTTY !== true) process.stdin.on('data', forward);
+  const typing = typeLines(qemu, lines, after, timeoutMs).then(() => {
+    ready = true;
+    for (const text of held.splice(0)) qemu.send(text);
+  });
+  return {
+    typing,
+    detach: () => {
+      process.stdin.off('data', forward);
+      process.stdin.pause();
+    },
+  };
+}
 
 /** Types each line (and Enter) into the console, once `after` has appeared when given. */
 async function typeLines(qemu: QemuProcess, lines: readonly string[], after: string | undefined, timeoutMs: number): Promise<void> {
