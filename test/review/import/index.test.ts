@@ -6,14 +6,14 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
-import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
-import type { SystemModel } from '../../src/compile/model/index.js';
-import { buildModel } from '../../src/compile/synthesise.js';
-import { identifierFor, importSystemXml } from '../../src/review/import/index.js';
-import { readXmlComments } from '../../src/review/import/xml-comments.js';
-import { resolvePrefills } from '../../src/compile/parse/prefill.js';
-import { missing, repoRoot, runCli, shippedSystemContext, testIf } from '../helpers.js';
+import { parseSystemXml } from '../../../src/compile/parse/system-xml.js';
+import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
+import type { SystemModel } from '../../../src/compile/model/index.js';
+import { buildModel } from '../../../src/compile/synthesise.js';
+import { identifierFor, importSystemXml } from '../../../src/review/import/index.js';
+import { readXmlComments } from '../../../src/review/import/xml-comments.js';
+import { resolvePrefills } from '../../../src/compile/parse/prefill.js';
+import { missing, repoRoot, runCli, shippedSystemContext, testIf } from '../../helpers.js';
 
 /**
  * What a model means as a .system file: no source locations or file names, none of what only

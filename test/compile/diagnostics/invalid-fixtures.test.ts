@@ -7,14 +7,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { synthesise } from '../../src/compile/synthesise.js';
-import { pickBoard } from '../../src/compile/load/boards.js';
-import { UserError, type Diagnostic } from '../../src/compile/diagnostics/index.js';
-import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
-import { validateSystem } from '../../src/compile/validate/index.js';
-import { fixtures, repoRoot } from '../helpers.js';
-import { RULES, type RuleInfo } from '../../src/compile/diagnostics/rules.js';
-import type { RuleId } from '../../src/compile/diagnostics/index.js';
+import { synthesise } from '../../../src/compile/synthesise.js';
+import { pickBoard } from '../../../src/compile/load/boards.js';
+import { UserError, type Diagnostic } from '../../../src/compile/diagnostics/index.js';
+import { parseSystemXml } from '../../../src/compile/parse/system-xml.js';
+import { validateSystem } from '../../../src/compile/validate/index.js';
+import { fixtures, repoRoot } from '../../helpers.js';
+import { RULES, type RuleInfo } from '../../../src/compile/diagnostics/rules.js';
+import type { RuleId } from '../../../src/compile/diagnostics/index.js';
 
 interface Expectation { severity: string; id: string; line: number }
 

@@ -3,14 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
-import { loadSystem } from '../../src/compile/load/index.js';
-import { resolveSystem } from '../../src/compile/resolve/index.js';
-import { validateSystem } from '../../src/compile/validate/index.js';
-import { findBoard } from '../../src/compile/boards.js';
-import { loadBoards } from '../../src/compile/load/boards.js';
-import { allProtectionDomains, type KernelFacts, type SystemModel } from '../../src/compile/model/index.js';
-import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
-import { repoRoot } from '../helpers.js';
+import { loadSystem } from '../../../src/compile/load/index.js';
+import { resolveSystem } from '../../../src/compile/resolve/index.js';
+import { validateSystem } from '../../../src/compile/validate/index.js';
+import { findBoard } from '../../../src/compile/boards.js';
+import { loadBoards } from '../../../src/compile/load/boards.js';
+import { allProtectionDomains, type KernelFacts, type SystemModel } from '../../../src/compile/model/index.js';
+import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
+import { repoRoot } from '../../helpers.js';
 
 async function model(file: string, context: Record<string, string> = {}, boardName = 'qemu_virt_aarch64'): Promise<SystemModel> {
   const system = await loadSystem(path.join(repoRoot, file), { context: new Map(Object.entries(context)), cwd: repoRoot });

@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { missing, runCli, testIf } from '../helpers.js';
-import { parseSystemXml } from '../../src/compile/parse/system-xml.js';
-import { emitSystemXml } from '../../src/compile/emit/system-xml.js';
+import { missing, runCli, testIf } from '../../helpers.js';
+import { parseSystemXml } from '../../../src/compile/parse/system-xml.js';
+import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
 
 /** The model without source locations: what must survive a trip through our emitter. */
 function meaning(xml: string, file: string): unknown {

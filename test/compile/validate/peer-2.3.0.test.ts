@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { missing, runCli, testIf } from '../helpers.js';
+import { missing, runCli, testIf } from '../../helpers.js';
 
 /** For each fixture tests/test.rs expects to fail on AArch64, the error that is the tool's reason. */
 const EXPECTED: Record<string, string> = {

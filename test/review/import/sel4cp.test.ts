@@ -8,12 +8,12 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildModel } from '../../src/compile/synthesise.js';
-import { loadBoards } from '../../src/compile/load/boards.js';
-import { findBoard } from '../../src/compile/boards.js';
-import { importSel4cpXml, SEL4CP_NOTE_KINDS, type Sel4cpNote, type Sel4cpNoteKind } from '../../src/review/import/sel4cp.js';
-import { guestDir, missing, runCli, testIf } from '../helpers.js';
-import { missingForBoot } from '../e2e/requirements.js';
+import { buildModel } from '../../../src/compile/synthesise.js';
+import { loadBoards } from '../../../src/compile/load/boards.js';
+import { findBoard } from '../../../src/compile/boards.js';
+import { importSel4cpXml, SEL4CP_NOTE_KINDS, type Sel4cpNote, type Sel4cpNoteKind } from '../../../src/review/import/sel4cp.js';
+import { guestDir, missing, runCli, testIf } from '../../helpers.js';
+import { missingForBoot } from '../../e2e/requirements.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-import-sel4cp-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
