@@ -1,6 +1,7 @@
-// virtio devices and network links: what resolution makes of them (regions, maps, channels,
-// windows, SPIs), the config entries the VMM gets, the guest's device-tree nodes, and each
-// mistake reported at its line. No SDK or guest image needed.
+// virtio devices and network links: what resolution (src/compile/resolve/virtio.ts) makes of them
+// (regions, maps, channels, windows, SPIs, MACs, the flows a link makes), and each mistake it finds
+// reported at its line. No SDK or guest image needed. The guest's device-tree nodes:
+// test/compile/dtb/guest-dtb.test.ts; the mistakes validation finds: test/compile/validate/virtio.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
@@ -14,11 +15,6 @@ import { allProtectionDomains, type SystemModel } from '../../../src/compile/mod
 import type { Diagnostic } from '../../../src/compile/diagnostics/index.js';
 import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
 import { netLinkRegionSize } from '../../../src/compile/abi/net-link.js';
-import { addVirtioNodes } from '../../../src/compile/dtb/guest-dtb.js';
-import { readFdt } from '../../../src/compile/dtb/fdt-read.js';
-import type { Fdt } from '../../../src/compile/dtb/fdt.js';
-import { propStrings, propU32Array, stringValue, u32Value } from '../../../src/compile/dtb/props.js';
-import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
 import { defaultMac } from '../../../src/compile/resolve/virtio.js';
 import { deriveFlows } from '../../../src/compile/flows.js';
 import { repoRoot } from '../../helpers.js';
@@ -97,32 +93,11 @@ test('explicit MACs are used as given', async () => {
   assert.equal(model.guests.map((g) => g.virtio.find((d) => d.kind === 'net')!.net!.mac), ['02:00:00:00:00:0a', '02:00:00:00:00:0b']);
 });
 
-test('the guest tree gets one virtio,mmio node per device, its SPI on the GIC', () => {
-  // A minimal tree with a GIC (the real guest trees come from QEMU's, in the boot tests).
-  const cells = (...v: number[]): Uint8Array => u32Value(...v);
-  const tree: Fdt = { memReserve: [], bootCpuid: 0, root: { name: '', props: [{ name: '#address-cells', value: cells(2) }, { name: '#size-cells', value: cells(2) }], children: [] } } as unknown as Fdt;
-  tree.root.children.push({ name: 'intc@8000000', props: [{ name: 'compatible', value: stringValue('arm,cortex-a15-gic') }, { name: 'interrupt-controller', value: new Uint8Array(0) }], children: [] });
-  addVirtioNodes(tree, [{ gpa: 0x5000_0000n, size: 0x1000n, intid: 40 }, { gpa: 0x5000_1000n, size: 0x1000n, intid: 41 }]);
-  const back = readFdt(writeFdt(tree));
-  const nodes = back.root.children.filter((n) => n.name.startsWith('virtio_mmio@'));
-  assert.equal(nodes.map((n) => n.name), ['virtio_mmio@50000000', 'virtio_mmio@50001000']);
-  assert.equal(propU32Array(nodes[0]!, 'reg'), [0, 0x5000_0000, 0, 0x1000]);
-  assert.equal(propU32Array(nodes[1]!, 'interrupts'), [0, 9, 4]);
-  const gic = back.root.children.find((n) => n.name.startsWith('intc'))!;
-  assert.equal(propU32Array(nodes[0]!, 'interrupt-parent'), propU32Array(gic, 'phandle'));
-  assert.equal(propStrings(nodes[0]!, 'compatible'), ['virtio,mmio']);
-});
-
+/** The mistakes resolution finds (the ones validation finds: test/compile/validate/virtio.test.ts). */
 const cases: [string, string, number][] = [
   ['loop', 'net-link-loop', 28],
-  ['dup-link', 'net-link-duplicate-name', 29],
-  ['dup-virtio', 'virtio-duplicate-name', 10],
-  ['map-over', 'vm-map-over-virtio', 11],
-  ['input-taken', 'virtio-console-input-taken', 15],
   ['input-bad', 'virtio-console-input-unsupported', 15],
   ['odd-disk', 'virtio-disk-size', 10],
-  ['no-disk', 'virtio-disk-missing', 10],
-  ['too-many', 'virtio-too-many', 19],
   ['two-pds', 'net-link-no-vm', 31],
   ['unknown-end', 'net-link-unknown-end', 32],
 ];

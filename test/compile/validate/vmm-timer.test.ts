@@ -1,5 +1,6 @@
-// The timer PD that wakes idle vCPUs: what resolution adds to a system, and the checks that need
-// the SDK's kernel configuration (given here as facts, so they run everywhere).
+// The timer PD that wakes idle vCPUs: the checks (src/compile/validate/vmm-timer.ts) that need the
+// SDK's kernel configuration, given here as facts so that they run everywhere. What resolution adds
+// to a system: test/compile/resolve/vmm-timer.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
@@ -8,8 +9,7 @@ import { resolveSystem } from '../../../src/compile/resolve/index.js';
 import { validateSystem } from '../../../src/compile/validate/index.js';
 import { findBoard } from '../../../src/compile/boards.js';
 import { loadBoards } from '../../../src/compile/load/boards.js';
-import { allProtectionDomains, type KernelFacts, type SystemModel } from '../../../src/compile/model/index.js';
-import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
+import type { KernelFacts, SystemModel } from '../../../src/compile/model/index.js';
 import { repoRoot } from '../../helpers.js';
 
 async function model(file: string, context: Record<string, string> = {}, boardName = 'qemu_virt_aarch64'): Promise<SystemModel> {
@@ -21,42 +21,6 @@ async function model(file: string, context: Record<string, string> = {}, boardNa
 }
 
 const kernel = (over: Partial<KernelFacts>): KernelFacts => ({ allowSmc: false, exportPtimer: true, vtimerUpdateVoffset: false, source: 'gen_config.json', ...over });
-
-test('two blocking guests get one timer PD: a slot each (VMM rw, timer r), a channel each, a sporadic tick', async () => {
-  const m = await model('examples/two-vms-qemu.ts');
-  const t = m.vmmTimer!;
-  assert.ok(t);
-  assert.is(t.source, 'sched-tick');
-  assert.is(t.tickUs, 1000);
-  assert.equal(t.clients.map((c) => [c.vm, c.vmm, c.slotMr]), [['first', 'first_vmm', 'first_wake_slot'], ['second', 'second_vmm', 'second_wake_slot']]);
-  const pd = allProtectionDomains(m).find((p) => p.name === 'vmm_timer')!;
-  assert.equal([pd.priority, pd.budget, pd.period, pd.programImage], [254, 100, 1000, 'vmm_timer.elf']);
-  assert.equal(pd.maps.map((x) => [x.mr, x.perms]), [['first_wake_slot', 'r'], ['second_wake_slot', 'r']]);
-  for (const c of t.clients) {
-    const vmm = allProtectionDomains(m).find((p) => p.name === c.vmm)!;
-    assert.equal(vmm.maps.filter((x) => x.mr === c.slotMr).map((x) => x.perms), ['rw']);
-    assert.is(c.channel.a.pd, c.vmm);
-    assert.is(c.channel.b.pd, 'vmm_timer');
-    assert.ok(c.channel.a.id >= 0 && c.channel.b.id >= 0);
-  }
-  assert.equal(validateSystem(m).filter((d) => d.severity === 'error'), []);
-  const xml = emitSystemXml(m, { toolVersion: 'test' });
-  assert.match(xml, /<protection_domain name="vmm_timer" priority="254" budget="100" period="1000">/);
-  assert.match(xml, /<map mr="second_wake_slot" vaddr="0x[0-9a-f]+" perms="r"\/>/);
-});
-
-test("no timer PD when every guest spins; the physical timer's PPI when asked for", async () => {
-  const spin = await model('test/fixtures/systems/idle-counter.ts', { idle: 'spin' });
-  assert.is(spin.vmmTimer, undefined);
-  assert.not.ok(allProtectionDomains(spin).some((p) => p.name === 'vmm_timer'));
-  const ptimer = await model('test/fixtures/systems/idle-counter.ts', { timer: 'arm-ptimer' });
-  assert.is(ptimer.vmmTimer!.source, 'arm-ptimer');
-  assert.equal(ptimer.vmmTimer!.irq && [ptimer.vmmTimer!.irq.irq, ptimer.vmmTimer!.irq.trigger], [30, 'level']);
-  const pd = allProtectionDomains(ptimer).find((p) => p.name === 'vmm_timer')!;
-  assert.equal([pd.budget, pd.period], [1000, 1000]);
-  // The PPI comes from the board's data: no irq-not-spi warning for it.
-  assert.equal(validateSystem(ptimer).map((d) => d.id), []);
-});
 
 test("the kernel's configuration decides: no exported physical timer, or a VOFFSET that stops guest time", async () => {
   const ptimer = await model('test/fixtures/systems/idle-counter.ts', { timer: 'arm-ptimer' });
