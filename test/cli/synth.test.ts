@@ -82,9 +82,9 @@ test('the manifest describes the .system file and the guest', () => {
 
 test('a user error exits 1 with a located message, no stack trace and no output files', () => {
   const out = path.join(work, 'bad');
-  const r = runCli([path.join('test', 'fixtures', 'invalid', 'map-overlap.ts'), '--out', out]);
+  const r = runCli([path.join('test', 'fixtures', 'invalid', 'maps', 'map-overlap.ts'), '--out', out]);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /test\/fixtures\/invalid\/map-overlap\.ts:\d+:\d+: error\[map-overlap\]/);
+  assert.match(r.stderr, /test\/fixtures\/invalid\/maps\/map-overlap\.ts:\d+:\d+: error\[map-overlap\]/);
   assert.not.match(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
   assert.not.ok(existsSync(out), 'nothing written');
 });
@@ -126,9 +126,9 @@ test('a missing systems file is a user error', () => {
 
 test('check exits 0 on a valid system and 1 on an invalid .system', () => {
   assert.is(runCli(['check', 'examples/linux-qemu.ts']).status, 0);
-  const r = runCli(['check', path.join('test', 'fixtures', 'invalid-xml', 'irq-id-hex.system')]);
+  const r = runCli(['check', path.join('test', 'fixtures', 'invalid', 'parse', 'xml-id-not-decimal-irq-hex.system')]);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /irq-id-hex\.system:5:\d+: error\[xml-id-not-decimal\]/);
+  assert.match(r.stderr, /xml-id-not-decimal-irq-hex\.system:5:\d+: error\[xml-id-not-decimal\]/);
 });
 
 /** A stand-in arm64 Image: a valid header (text_offset 0, image_size 32 MiB) and little else. */

@@ -38,7 +38,7 @@ for (const [name, file] of [['features', path.join('test', 'fixtures', 'valid', 
 }
 
 testIf(missing('microkit-sdk'), "smc: true is an error when the SDK's kernel for the board is built without SMC calls", () => {
-  const r = runCli(['check', path.join('test', 'fixtures', 'invalid', 'pd-smc.ts')], { env: { MICROKIT_SDK: sdk } });
+  const r = runCli(['check', path.join('test', 'fixtures', 'invalid', 'protection-domains', 'pd-smc.ts')], { env: { MICROKIT_SDK: sdk } });
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /pd-smc\.ts:2:\d+: error\[pd-smc-not-allowed\]/);
   assert.match(r.stderr, /gen_config\.json/);

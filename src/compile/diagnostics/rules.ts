@@ -1,9 +1,10 @@
 // Every diagnostic id sel4cp-synth can report, in one typed registry: `error()`, `warning()` and
-// `DslError` take a RuleId, so an id that is not listed here does not compile, and the
-// fixture-completeness test (test/compile/diagnostics.test.ts) iterates this table instead of
-// searching the sources. `covered` says how each id is exercised: 'fixture' (a tiny invalid
-// systems.ts or .system in test/fixtures/ marks the line it must be reported at), a test file
-// that names the id, or 'untested' (listed, so that the gap is visible).
+// `DslError` take a RuleId, so an id that is not listed here does not compile. The registry test
+// (test/compile/diagnostics/rules.test.ts) iterates this table: `source` must report the id (an
+// `error()`/`warning()` call or a wrapper of one, not a mention), and `covered` says how each id is
+// exercised: 'fixture' (a tiny invalid systems.ts or .system in test/fixtures/invalid/<family>/
+// marks the line it must be reported at), a test file that names the id, or 'untested' (listed,
+// so that the gap is visible).
 //
 // Ids are stable: users and scripts may rely on them.
 

@@ -181,7 +181,7 @@ test('only built-in modules asked for: nothing to load, the declared /init stays
 });
 
 test('check reports an unknown module like a compiler: file, line, did you mean', () => {
-  const r = runCli(['check', 'test/fixtures/invalid/initramfs-unknown-module.ts']);
+  const r = runCli(['check', 'test/fixtures/invalid/load/initramfs-unknown-module.ts']);
   assert.is(r.status, 1, r.stderr + r.stdout);
   const out = r.stderr + r.stdout;
   assert.match(out, /initramfs-unknown-module\.ts:2:\d+/);
