@@ -10,6 +10,7 @@ import { findBoard } from '../../../src/compile/boards.js';
 import { loadBoards } from '../../../src/compile/load/boards.js';
 import { allProtectionDomains, type SystemModel } from '../../../src/compile/model/index.js';
 import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
+import { timerConfigOf, wakeRouteOf } from '../../../src/compile/link/timer-elf.js';
 import { repoRoot } from '../../helpers.js';
 
 async function model(file: string, context: Record<string, string> = {}, boardName = 'qemu_virt_aarch64'): Promise<SystemModel> {
@@ -35,12 +36,20 @@ test('two blocking guests get one timer PD: a slot each (VMM rw, timer r), a cha
     assert.equal(vmm.maps.filter((x) => x.mr === c.slotMr).map((x) => x.perms), ['rw']);
     assert.is(c.channel.a.pd, c.vmm);
     assert.is(c.channel.b.pd, 'vmm_timer');
-    assert.ok(c.channel.a.id >= 0 && c.channel.b.id >= 0);
   }
+  // The ids: first_vmm's 0 is its UART's interrupt, so its timer channel is 1; second_vmm (an
+  // emulated UART, no interrupt) gets 0; the timer PD numbers its clients 0 and 1. These are the
+  // ids the .system file gives the channels, each VMM's wake route names and the timer PD's
+  // client table holds.
+  assert.equal(t.clients.map((c) => [c.channel.a.id, c.channel.b.id]), [[1, 0], [0, 1]]);
+  assert.equal(t.clients.map((c) => wakeRouteOf(t, c.vm)?.timerChannel), [1, 0]);
+  assert.equal(timerConfigOf(t).clients.map((c) => c.channel), [0, 1]);
   assert.equal(validateSystem(m).filter((d) => d.severity === 'error'), []);
   const xml = emitSystemXml(m, { toolVersion: 'test' });
   assert.match(xml, /<protection_domain name="vmm_timer" priority="254" budget="100" period="1000">/);
   assert.match(xml, /<map mr="second_wake_slot" vaddr="0x[0-9a-f]+" perms="r"\/>/);
+  assert.match(xml, /<channel>\s*<end pd="first_vmm" id="1"\/>\s*<end pd="vmm_timer" id="0"\/>\s*<\/channel>/);
+  assert.match(xml, /<channel>\s*<end pd="second_vmm" id="0"\/>\s*<end pd="vmm_timer" id="1"\/>\s*<\/channel>/);
 });
 
 test("no timer PD when every guest spins; the physical timer's PPI when asked for", async () => {
