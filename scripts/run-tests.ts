@@ -11,10 +11,12 @@
  * printed one and then passed.
  *
  * Arguments replace uvu's default directory and pattern: `npm test -- dist/test/compile peer`.
+ * Without them, a compiled test whose source is gone (test/x.test.ts moved or deleted: tsc never
+ * removes dist/test/x.test.js) is not run, and one line names it.
  * Exit status 1 when a test failed, uvu failed, or uvu ended without its summary.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -53,6 +55,23 @@ export function closingLine(s: TestSummary): string {
   return `${s.passed} passed, ${s.total - s.passed} failed, ${s.skipped} skipped (${s.skipLines} SKIP line${s.skipLines === 1 ? '' : 's'})`;
 }
 
+/**
+ * The compiled tests under `distTest` (`dist/test`) whose source under `testDir` (`test`) is gone,
+ * relative to `distTest` with `/` (`compile/synth.test.js` when test/compile/synth.test.ts moved).
+ */
+export function staleTests(distTest: string, testDir: string): string[] {
+  if (!existsSync(distTest)) return [];
+  return readdirSync(distTest, { recursive: true, encoding: 'utf8' })
+    .map((f) => f.split(path.sep).join('/'))
+    .filter((f) => f.endsWith('.test.js') && !existsSync(path.join(testDir, f.replace(/\.js$/, '.ts'))))
+    .sort();
+}
+
+/** An uvu --ignore pattern for exactly this file (relative to the directory uvu walks). */
+export function ignoreExactly(relative: string): string {
+  return `^${relative.split('/').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\\\/]')}$`;
+}
+
 /** The repository: the nearest ancestor of this file holding package.json and boards/. */
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -67,7 +86,13 @@ function repoRoot(): string {
 async function main(args: string[]): Promise<number> {
   const root = repoRoot();
   const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
-  const child = spawn(process.execPath, [uvu, ...(args.length ? args : ['dist/test', '\\.test\\.js$'])], {
+  let uvuArgs = args;
+  if (!args.length) {
+    const stale = staleTests(path.join(root, 'dist', 'test'), path.join(root, 'test'));
+    if (stale.length) process.stdout.write(`not run: ${stale.map((f) => `dist/test/${f}`).join(', ')} (no test/ source; left by an earlier build)\n`);
+    uvuArgs = ['dist/test', '\\.test\\.js$', ...stale.flatMap((f) => ['--ignore', ignoreExactly(f)])];
+  }
+  const child = spawn(process.execPath, [uvu, ...uvuArgs], {
     cwd: root,
     stdio: ['inherit', 'pipe', 'inherit'],
   });

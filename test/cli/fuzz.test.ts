@@ -129,7 +129,7 @@ function mutateBytes(src: Uint8Array, rnd: () => number): Uint8Array {
 test(`${SYSTEM_CASES} mutated .system files through check, graph and import: exit 0 or 1, never 2`, async () => {
   const seeds = [
     ...readdirSync(path.join(fixtures, 'golden')).filter((f) => f.endsWith('.system')).map((f) => path.join(fixtures, 'golden', f)),
-    ...readdirSync(path.join(fixtures, 'invalid-xml')).filter((f) => f.endsWith('.system')).map((f) => path.join(fixtures, 'invalid-xml', f)),
+    ...readdirSync(path.join(fixtures, 'invalid'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.system')).sort().map((f) => path.join(fixtures, 'invalid', f)),
   ].map((f) => readFileSync(f, 'utf8'));
   const rnd = prng(0x5e14c9);
   const codes = new Map<number, number>();

@@ -198,7 +198,7 @@ test('.system input: too deep, garbage, huge attributes, invalid UTF-8, and an i
   const bad = path.join(work, 'bad-utf8.system');
   writeFileSync(bad, Buffer.concat([Buffer.from('<system>\n<memory_region name="'), Buffer.from([0xff, 0xfe]), Buffer.from('" size="0x1000"/>\n</system>\n')]));
   userError(runCli(['check', bad]), 'file-not-utf8', bad, 2);
-  const invalid = path.join(fixtures, 'invalid-xml', 'vm-duplicate-name.system');
+  const invalid = path.join(fixtures, 'invalid', 'names', 'duplicate-vm-name.system');
   const out = path.join(work, 'imported.ts');
   const imp = runCli(['import', invalid, '-o', out]);
   assert.is(imp.status, 1, imp.stderr);

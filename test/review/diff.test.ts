@@ -224,7 +224,7 @@ test('diff: text is coloured only when asked', () => {
 });
 
 test('diff: an invalid systems.ts is an error (exit 2), printed like a compiler', () => {
-  const r = runCli(['diff', 'test/fixtures/invalid/budget-gt-period.ts', 'test/fixtures/review/guest-a.ts']);
+  const r = runCli(['diff', 'test/fixtures/invalid/protection-domains/budget-gt-period.ts', 'test/fixtures/review/guest-a.ts']);
   assert.is(r.status, 2);
   assert.match(r.stderr, /budget-gt-period\.ts:\d+:\d+: error\[budget-gt-period\]/);
 });

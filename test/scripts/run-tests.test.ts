@@ -1,13 +1,14 @@
 // npm test's closing line: uvu's counts read from its (coloured) output, and the runner on a
-// directory of tiny test files that pass, skip, fail and print SKIP lines.
+// directory of tiny test files that pass, skip, fail and print SKIP lines; the compiled tests an
+// earlier build left behind, which it does not run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { closingLine, summariseUvu } from '../../scripts/run-tests.js';
+import { closingLine, ignoreExactly, staleTests, summariseUvu } from '../../scripts/run-tests.js';
 import { repoRoot } from '../helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-run-tests-'));
@@ -62,6 +63,23 @@ test('the runner ends with one line over all files and its status says whether a
   const early = runOn({ 'a.test.mjs': "test('exits', () => { process.exit(0); });" });
   assert.match(early.last, /^uvu ended without its summary/);
   assert.is(early.status, 1);
+});
+
+test('a compiled test whose source is gone is stale, and ignored by exactly its name', () => {
+  const root = mkdtempSync(path.join(work, 'stale-'));
+  const files = ['test/a.test.ts', 'test/compile/b.test.ts', 'dist/test/a.test.js', 'dist/test/compile/b.test.js', 'dist/test/compile/b.test.js.map',
+    'dist/test/compile/moved.test.js', 'dist/test/compile/moved.test.js.map', 'dist/test/gone.test.js', 'dist/test/helpers.js'];
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), '');
+  }
+  assert.equal(staleTests(path.join(root, 'dist', 'test'), path.join(root, 'test')), ['compile/moved.test.js', 'gone.test.js']);
+  assert.equal(staleTests(path.join(root, 'no-dist'), path.join(root, 'test')), []);
+  // uvu tests each name relative to the directory it walks, case-insensitively.
+  const ignores = new RegExp(ignoreExactly('compile/moved.test.js'), 'i');
+  assert.ok(ignores.test('compile/moved.test.js'));
+  assert.ok(ignores.test(path.join('compile', 'moved.test.js')));
+  for (const other of ['compile/moved.test.js.map', 'compile/moved-2.test.js', 'x/compile/moved.test.js', 'compile', 'compileXmoved.test.js']) assert.not.ok(ignores.test(other), other);
 });
 
 test.run();

@@ -5,7 +5,7 @@
 // (vmm_config.h, timer_config.h): a field or constant the header gains fails here until the
 // TypeScript side has it too. The last test checks that no export of the ABI modules was left
 // out, so a constant added there without a comparison fails as well.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { test } from 'uvu';
@@ -181,6 +181,15 @@ test('timer_config.h and vmm_wake.h: the timer PD\'s config blob and the wake sl
   assert.ok(timer.TIMER_CONFIG_HEADER_SIZE <= timer.TIMER_CONFIG_RESERVED_SIZE);
   // A wake slot is the first word of its region.
   assert.ok(BigInt(w.h.sizes.get('wake_slot')!) <= wake.WAKE_SLOT_REGION_SIZE);
+});
+
+test('vmm.c and timer/timer.c: the blob is the symbol the header names, in the section it names, of its reserved size', () => {
+  // The link step patches the section by name (link/elf.ts), the runtime reads the array: the
+  // header's names (compared above with the TypeScript side) are the ones the C source declares.
+  const declared = (file: string): string[][] => [...readFileSync(path.join(repoRoot, 'src/vmm-runtime', file), 'utf8')
+    .matchAll(/__attribute__\(\(section\((\w+)\)[^\n]*\)\)\s*\n\s*uint8_t\s+(\w+)\[(\w+)\];/g)].map((m) => [m[1]!, m[2]!, m[3]!]);
+  assert.equal(declared('vmm.c'), [['VMM_CONFIG_SECTION', vmm.VMM_CONFIG_SYMBOL, 'VMM_CONFIG_RESERVED_SIZE']]);
+  assert.equal(declared('timer/timer.c'), [['TIMER_CONFIG_SECTION', timer.TIMER_CONFIG_SYMBOL, 'TIMER_CONFIG_RESERVED_SIZE']]);
 });
 
 test('net_link.h: a link ring\'s records, alignments and the sizes its macros give', () => {

@@ -6,8 +6,8 @@ import { compileDts, decompileDtb } from '../../../src/compile/dtb/dtc.js';
 import { DtbError, makeNode, type Fdt, type FdtNode, type FdtProp } from '../../../src/compile/dtb/fdt.js';
 import { readFdt } from '../../../src/compile/dtb/fdt-read.js';
 import { writeFdt } from '../../../src/compile/dtb/fdt-write.js';
-import { makeGuestDtb, type GuestDtbOptions } from '../../../src/compile/dtb/guest-dtb.js';
-import { compatibleOf, getProp, propString, stringListValue, stringValue, u32Value } from '../../../src/compile/dtb/props.js';
+import { addVirtioNodes, makeGuestDtb, type GuestDtbOptions } from '../../../src/compile/dtb/guest-dtb.js';
+import { compatibleOf, getProp, propString, propStrings, propU32Array, stringListValue, stringValue, u32Value } from '../../../src/compile/dtb/props.js';
 import { findNode, getNode } from '../../../src/compile/dtb/tree.js';
 import { missing, testIf } from '../../helpers.js';
 import { bytesEqual, debianDtbs, fixtureDir, qemuVirtDtb } from './helpers.js';
@@ -229,6 +229,22 @@ test("guest-dt-gic-version: a GICv2 board's GIC node becomes the GICv3 the virtu
     { id: 'guest-dt-gic-version', severity: 'warning', path: '/intc@8000000', message: "/intc@8000000: the board's GIC is version 2, the virtual machine's is 3; compatible rewritten" },
   ]);
   assert.equal(compatibleOf(child(tree, '/intc@8000000')), ['arm,gic-v3']);
+});
+
+test('the guest tree gets one virtio,mmio node per device, its SPI on the GIC', () => {
+  // A minimal tree with a GIC (the real guest trees come from QEMU's, in the boot tests).
+  const cells = (...v: number[]): Uint8Array => u32Value(...v);
+  const tree: Fdt = { memReserve: [], bootCpuid: 0, root: { name: '', props: [{ name: '#address-cells', value: cells(2) }, { name: '#size-cells', value: cells(2) }], children: [] } } as unknown as Fdt;
+  tree.root.children.push({ name: 'intc@8000000', props: [{ name: 'compatible', value: stringValue('arm,cortex-a15-gic') }, { name: 'interrupt-controller', value: new Uint8Array(0) }], children: [] });
+  addVirtioNodes(tree, [{ gpa: 0x5000_0000n, size: 0x1000n, intid: 40 }, { gpa: 0x5000_1000n, size: 0x1000n, intid: 41 }]);
+  const back = readFdt(writeFdt(tree));
+  const nodes = back.root.children.filter((n) => n.name.startsWith('virtio_mmio@'));
+  assert.equal(nodes.map((n) => n.name), ['virtio_mmio@50000000', 'virtio_mmio@50001000']);
+  assert.equal(propU32Array(nodes[0]!, 'reg'), [0, 0x5000_0000, 0, 0x1000]);
+  assert.equal(propU32Array(nodes[1]!, 'interrupts'), [0, 9, 4]);
+  const gic = back.root.children.find((n) => n.name.startsWith('intc'))!;
+  assert.equal(propU32Array(nodes[0]!, 'interrupt-parent'), propU32Array(gic, 'phandle'));
+  assert.equal(propStrings(nodes[0]!, 'compatible'), ['virtio,mmio']);
 });
 
 test.run();

@@ -19,9 +19,7 @@ import {
   readCpio,
   writeCpio,
 } from '../../../src/compile/initramfs/cpio.js';
-import {
-  GUEST_BUSY_PARAM, GUEST_ECHO_PARAM, GUEST_IDLE_PREFIX, GUEST_MARKER, GUEST_SLEPT_PREFIX, busyboxInitramfsEntries, buildBusyboxInitramfs, idleInitScript, initScript,
-} from '../../../src/compile/initramfs/busybox-initramfs.js';
+import { buildBusyboxInitramfs } from '../../../src/compile/initramfs/busybox-initramfs.js';
 import { missing, testIf } from '../../helpers.js';
 
 const ascii = (b: Uint8Array, from: number, to: number): string => Buffer.from(b.subarray(from, to)).toString('ascii');
@@ -125,30 +123,6 @@ test('invalid entries are reported as problems, all at once', () => {
     'cpio-parent-not-directory',
   ]);
   assert.throws(() => writeCpio([{ kind: 'file', path: 'x/y', content: '' }]), (e: unknown) => e instanceof CpioError && /cpio-missing-parent/.test(e.message));
-});
-
-test('busybox initramfs: layout and /init script', () => {
-  const names = busyboxInitramfsEntries(new Uint8Array(4)).map((e) => e.path).sort();
-  assert.equal(names, ['bin', 'bin/busybox', 'bin/mount', 'bin/poweroff', 'bin/sh', 'bin/sleep', 'dev', 'dev/console', 'init', 'proc', 'sys']);
-  const script = initScript();
-  assert.ok(script.startsWith('#!/bin/sh\n'));
-  assert.ok(script.includes(`echo "${GUEST_MARKER}"`));
-  assert.ok(script.includes(`*" ${GUEST_ECHO_PARAM} "*)`));
-  assert.ok(script.trimEnd().endsWith('poweroff -f'));
-});
-
-test('the idle /init: marker, a timed sleep 1, then a count each second; both scripts parse (sh -n)', () => {
-  const idle = idleInitScript();
-  assert.ok(idle.includes(`echo "${GUEST_MARKER}"`));
-  assert.ok(idle.includes(`echo "${GUEST_SLEPT_PREFIX}$before to $after"`));
-  assert.ok(idle.includes(`echo "${GUEST_IDLE_PREFIX}$n"`));
-  assert.ok(idle.includes(`${GUEST_BUSY_PARAM}) (while :; do :; done) & ;;`));
-  const entries = busyboxInitramfsEntries(new Uint8Array(4), idle);
-  assert.is(entries.find((e) => e.path === 'init' && e.kind === 'file')?.kind, 'file');
-  for (const script of [initScript(), idle]) {
-    const r = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
-    assert.is(r.status, 0, r.stderr);
-  }
 });
 
 // The oracle: Debian's GNU cpio lists and extracts what we wrote.
