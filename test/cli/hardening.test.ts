@@ -187,9 +187,11 @@ test('.system input: too deep, garbage, huge attributes, invalid UTF-8, and an i
   assert.not.match(d.stderr, /internal error/);
   const garbage = path.join(work, 'garbage.system');
   writeFileSync(garbage, Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => 33 + ((i * 7919) % 90))));
-  const t0 = Date.now();
-  userError(runCli(['check', garbage]), 'xml-malformed');
-  assert.ok(Date.now() - t0 < 5000, 'stops at the first fatal error');
+  // It stops at the first fatal error: one error, at the start of the 2 MB, not one per byte.
+  const g = runCli(['check', garbage]);
+  userError(g, 'xml-malformed');
+  assert.is(g.stderr.match(/error\[/g)?.length, 1, g.stderr);
+  assert.match(g.stderr, /garbage\.system:1:\d{1,2}: error\[xml-malformed\]/);
   const big = path.join(work, 'big.system');
   writeFileSync(big, `<system><memory_region name="${'x'.repeat(5_000_000)}" size="0x1000"/></system>`);
   const r = runCli(['check', big]);
@@ -210,10 +212,11 @@ test('Ctrl-C during a run leaves no temporary files behind', async () => {
   const tmp = path.join(work, 'tmp');
   mkdirSync(tmp);
   const out = path.join(work, 'interrupted');
-  const loop = sys('slow.ts', 'await new Promise((r) => setTimeout(r, 60_000));', "export default system({ board: 'qemu' });");
+  const loop = sys('slow.ts', 'await new Promise((r) => setTimeout(r, 600_000));', "export default system({ board: 'qemu' });");
   const child = spawn(process.execPath, [cliPath, loop, '--out', out], { cwd: repoRoot, env: { ...process.env, MICROKIT_SDK: '', TMPDIR: tmp }, stdio: 'ignore' });
   // Wait until it is running the file (its bundle is in the temporary directory), then interrupt.
-  for (let i = 0; i < 100 && readdirSync(tmp).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  // (A busy machine may take a while to type-check it first: wait for the directory, not a time.)
+  for (let i = 0; i < 1200 && readdirSync(tmp).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(readdirSync(tmp).length > 0, 'the run made its temporary directory');
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
