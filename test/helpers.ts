@@ -46,6 +46,17 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Why the Microkit SDK in MICROKIT_SDK (or `sdk`) cannot build for `board` in `config`: an SDK is
+ * built per board, and one built for QEMU alone has no real boards. Undefined when it can.
+ */
+export function missingSdkBoard(board: string, config: string, sdk = process.env['MICROKIT_SDK']): string | undefined {
+  if (!sdk) return undefined;
+  return existsSync(path.join(sdk, 'board', board, config, 'lib', 'libmicrokit.a'))
+    ? undefined
+    : `the Microkit SDK at ${sdk} was not built for board ${board} (${config})`;
+}
+
 /** Print the one line a test prints when what it needs is absent. */
 export function skip(reason: string): void {
   process.stdout.write(`SKIP ${reason}\n`);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
 import { loadBoards } from '../../src/compile/load/boards.js';
-import { missing, repoRoot, testIf } from '../helpers.js';
+import { missing, missingSdkBoard, repoRoot, testIf } from '../helpers.js';
 import { sdk } from './requirements.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-boards-'));
@@ -17,7 +17,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-boards-'));
 for (const board of loadBoards()) {
   const file = board.qemu ? 'examples/linux-qemu.ts' : 'systems/linux.ts';
   // QEMU boards take their device tree from QEMU, the others Debian's from `npm run guest`.
-  const needs = missing('microkit-sdk', 'cross-gcc', 'guest-kernel', 'guest-initrd', board.qemu ? 'qemu' : 'board-dtbs');
+  const needs = missing('microkit-sdk', 'cross-gcc', 'guest-kernel', 'guest-initrd', board.qemu ? 'qemu' : 'board-dtbs') ?? missingSdkBoard(board.microkitBoard, 'release');
   testIf(needs, `${board.name}: ${file} gives a loader.img`, async () => {
     const out = path.join(work, board.name);
     const r = await synthesise({ file: path.join(repoRoot, file), board: board.name, config: 'release', outDir: out, sdk });

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
+import type { RuleId } from '../diagnostics/rules.js';
 import type { Artefact } from '../emit/manifest.js';
 import { allProtectionDomains, type SystemModel } from '../model/index.js';
 
@@ -96,7 +97,7 @@ function run(cmd: string, args: readonly string[]): Promise<{ code: number; outp
   });
 }
 
-function userError(req: PdBuildRequest, id: 'pd-build-failed' | 'pd-source-missing', message: string, hint: string): UserError {
+function userError(req: PdBuildRequest, id: RuleId, message: string, hint: string): UserError {
   return new UserError(error(id, message, req.loc, { hint }));
 }
 

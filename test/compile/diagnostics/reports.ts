@@ -8,7 +8,9 @@
 //   ...)`). Functions and aliases are called by name in the file that declares them; methods
 //   (`fail(id: RuleId, ...)` of the XML reader) as `this.fail('id')` or `r.fail('id')` anywhere;
 // - an object literal with `id: 'id'` and a `severity`: a finding its caller turns into a
-//   diagnostic (the device-tree cross-check and the guest tree cutter return these).
+//   diagnostic (the device-tree cross-check and the guest tree cutter return these);
+// - a release row's `laterRule: 'id'` (src/compile/releases.ts): the error the validator reports,
+//   through laterRule(), for a feature of that release used on an earlier one.
 import { ts } from 'ts-morph';
 
 export interface SourceText {
@@ -133,6 +135,8 @@ export function reportSites(sources: SourceText[]): Map<string, Set<string>> {
           n.properties.find((q) => q.name !== undefined && ts.isIdentifier(q.name) && q.name.text === key);
         const id = prop('id');
         if (id && ts.isPropertyAssignment(id) && ts.isStringLiteral(id.initializer) && prop('severity')) found(id.initializer.text, p.file);
+        const later = prop('laterRule');
+        if (later && ts.isPropertyAssignment(later) && ts.isStringLiteral(later.initializer) && prop('name')) found(later.initializer.text, p.file);
       }
     });
   }

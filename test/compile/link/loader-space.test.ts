@@ -14,7 +14,7 @@ import { loaderSpace, loaderSpaceNeeded } from '../../../src/compile/link/loader
 import { gzipImage } from '../../../src/compile/link/vmm-elf.js';
 import { loadBoards } from '../../../src/compile/load/boards.js';
 import { synthesise } from '../../../src/compile/synthesise.js';
-import { missing, repoRoot, testIf } from '../../helpers.js';
+import { missing, missingSdkBoard, repoRoot, testIf } from '../../helpers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-loader-space-'));
 const sdk = process.env['MICROKIT_SDK'];
@@ -44,7 +44,7 @@ test('loaderSpace without the SDK: estimated from the board file, after the RAM 
   assert.ok(loaderSpaceNeeded(48n << 20n) === 49n << 20n);
 });
 
-testIf(missing('microkit-sdk'), 'loaderSpace with the SDK: the kernel end and the monitor from its ELFs', () => {
+testIf(missing('microkit-sdk') ?? missingSdkBoard('imx8mm_evk', 'debug'), 'loaderSpace with the SDK: the kernel end and the monitor from its ELFs', () => {
   const imx = loaderSpace({ board: board('imx8mm'), sdk, config: 'debug' })!;
   assert.is(imx.source, 'sdk');
   assert.is(imx.kernelEnd, 0x4024_a000n, 'sel4.elf PT_LOAD end (ki_end)');
@@ -79,7 +79,7 @@ test('the Microkit tool\'s "Overlapping regions" panic becomes images-exceed-loa
   }
 });
 
-testIf(missing('microkit-sdk', 'cross-gcc', 'guest-kernel', 'guest-initrd', 'board-dtbs'), "imx8mm: 'auto' compresses the Debian kernel and initrd and the Microkit tool makes loader.img", async () => {
+testIf(missing('microkit-sdk', 'cross-gcc', 'guest-kernel', 'guest-initrd', 'board-dtbs') ?? missingSdkBoard('imx8mm_evk', 'debug'), "imx8mm: 'auto' compresses the Debian kernel and initrd and the Microkit tool makes loader.img", async () => {
   const out = path.join(work, 'imx8mm');
   const r = await synthesise({ file: path.join(repoRoot, 'systems/linux.ts'), board: 'imx8mm', config: 'debug', outDir: out, sdk });
   assert.equal(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
