@@ -2,24 +2,13 @@
 // system. The checks that need the SDK's kernel configuration: test/compile/validate/vmm-timer.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import path from 'node:path';
-import { loadSystem } from '../../../src/compile/load/index.js';
-import { resolveSystem } from '../../../src/compile/resolve/index.js';
 import { validateSystem } from '../../../src/compile/validate/index.js';
-import { findBoard } from '../../../src/compile/boards.js';
-import { loadBoards } from '../../../src/compile/load/boards.js';
-import { allProtectionDomains, type SystemModel } from '../../../src/compile/model/index.js';
+import { allProtectionDomains } from '../../../src/compile/model/index.js';
 import { emitSystemXml } from '../../../src/compile/emit/system-xml.js';
 import { timerConfigOf, wakeRouteOf } from '../../../src/compile/link/timer-elf.js';
-import { repoRoot } from '../../helpers.js';
+import { resolvedModel } from '../resolved-model.js';
 
-async function model(file: string, context: Record<string, string> = {}, boardName = 'qemu_virt_aarch64'): Promise<SystemModel> {
-  const system = await loadSystem(path.join(repoRoot, file), { context: new Map(Object.entries(context)), cwd: repoRoot });
-  const board = findBoard(loadBoards(), boardName)!;
-  const r = resolveSystem({ system, file: path.join(repoRoot, file), board, images: new Map() });
-  assert.equal(r.diagnostics.filter((d) => d.severity === 'error'), []);
-  return r.model;
-}
+const model = resolvedModel;
 
 test('two blocking guests get one timer PD: a slot each (VMM rw, timer r), a channel each, a sporadic tick', async () => {
   const m = await model('examples/two-vms-qemu.ts');

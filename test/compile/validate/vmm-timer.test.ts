@@ -4,21 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
-import { loadSystem } from '../../../src/compile/load/index.js';
-import { resolveSystem } from '../../../src/compile/resolve/index.js';
 import { validateSystem } from '../../../src/compile/validate/index.js';
-import { findBoard } from '../../../src/compile/boards.js';
-import { loadBoards } from '../../../src/compile/load/boards.js';
-import type { KernelFacts, SystemModel } from '../../../src/compile/model/index.js';
-import { repoRoot } from '../../helpers.js';
+import type { KernelFacts } from '../../../src/compile/model/index.js';
+import { resolvedModel } from '../resolved-model.js';
 
-async function model(file: string, context: Record<string, string> = {}, boardName = 'qemu_virt_aarch64'): Promise<SystemModel> {
-  const system = await loadSystem(path.join(repoRoot, file), { context: new Map(Object.entries(context)), cwd: repoRoot });
-  const board = findBoard(loadBoards(), boardName)!;
-  const r = resolveSystem({ system, file: path.join(repoRoot, file), board, images: new Map() });
-  assert.equal(r.diagnostics.filter((d) => d.severity === 'error'), []);
-  return r.model;
-}
+const model = resolvedModel;
 
 const kernel = (over: Partial<KernelFacts>): KernelFacts => ({ allowSmc: false, exportPtimer: true, vtimerUpdateVoffset: false, source: 'gen_config.json', ...over });
 
