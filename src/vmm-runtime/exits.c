@@ -39,9 +39,13 @@ static void handle_maintenance(struct vmm *vmm, unsigned vcpu, seL4_Word lr)
     if (vmm_virtio_eoi(&vmm->virtio, (unsigned)intid)) {
         return;
     }
+    if (vmm_doorbells_eoi(&vmm->doorbells, (unsigned)intid)) {
+        return;
+    }
     for (unsigned i = 0; i < config->device_count; i++) {
         /* A level-triggered emulated line still asserted after EOI is raised again. */
-        if (config->devices[i].intid == (unsigned)intid && pl011_irq_level(&vmm->uarts[i].pl011)) {
+        if (config->devices[i].kind == VMM_CONFIG_DEVICE_PL011 && config->devices[i].intid == (unsigned)intid
+            && pl011_irq_level(&vmm->uarts[i].pl011)) {
             vgic_raise(&vmm->vgic, 0, (unsigned)intid);
         }
     }

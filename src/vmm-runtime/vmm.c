@@ -4,8 +4,9 @@
  * the event loop and the VM's life cycle; what each kind of guest exit does is in exits.c.
  *
  * init():     check the blob, load Linux into guest RAM, set up the virtio devices, start vCPU 0.
- * notified(): the timer PD (a deadline passed), a virtio link peer or console UART, or a
- *             passthrough IRQ's channel (-> raise the guest's INTID in the vGIC).
+ * notified(): the timer PD (a deadline passed), a virtio link peer or console UART, a
+ *             doorbell's peer (-> an edge on its PL061 line), or a passthrough IRQ's channel
+ *             (-> raise the guest's INTID in the vGIC).
  * fault():    a vCPU exited: vmm_handle_exit (exits.c).
  * After every event, suspended vCPUs that now have an interrupt, or whose deadline passed (the
  * timer PD's notification), run again. The VM's state is one struct vmm (vmm.h), `the_vm`,
@@ -212,7 +213,9 @@ void vmm_halt(struct vmm *vmm)
 {
     const struct vmm_config *config = vmm->config;
     for (unsigned i = 0; i < config->device_count; i++) {
-        pl011_flush(&vmm->uarts[i].pl011);
+        if (config->devices[i].kind == VMM_CONFIG_DEVICE_PL011) {
+            pl011_flush(&vmm->uarts[i].pl011);
+        }
     }
     for (unsigned i = 0; i < config->vcpu_count; i++) {
         if (vmm->psci.on[i]) {
@@ -228,6 +231,10 @@ void vmm_halt(struct vmm *vmm)
             "irq=%lu; vCPU suspensions=%lu", vmm->name, e->mmio, e->smc_hvc, e->wfx,
             e->sysreg, e->maintenance, e->vppi, e->irq, vmm->idle.blocks);
     vmm_virtio_log_stats(&vmm->virtio);
+    if (vmm->doorbells.present) {
+        vmm_log("VM '%s' doorbells: rang %lu, notified %lu", vmm->name, vmm->doorbells.rings,
+                vmm->doorbells.notifications);
+    }
 }
 
 void vmm_stop(struct vmm *vmm, const char *why)
@@ -331,8 +338,11 @@ bool vmm_boot(struct vmm *vmm)
     log_image_load(vmm, load_start);
     reset_vgic(vmm);
     for (unsigned i = 0; i < config->device_count; i++) {
-        pl011_init(&vmm->uarts[i].pl011, vmm->name);
+        if (config->devices[i].kind == VMM_CONFIG_DEVICE_PL011) {
+            pl011_init(&vmm->uarts[i].pl011, vmm->name);
+        }
     }
+    vmm_doorbells_reset(&vmm->doorbells);
     struct vmm_virtio_env virtio_env = { virtio_notify, virtio_irq_ack, vmm->name, &vmm->vgic };
     if (!vmm_virtio_init(&vmm->virtio, config, &virtio_env, err, sizeof(err))) {
         vmm_log("VM '%s' not started: %s", vmm->name, err);
@@ -366,7 +376,9 @@ void init(void)
     const struct vmm_config *config = (const struct vmm_config *)(const void *)vmm_config_blob;
     vmm->config = config;
     vmm->name = config->vm_name;
-    if (!vmm_mmio_register(vmm, err, sizeof(err))) {
+    if (!vmm_mmio_register(vmm, err, sizeof(err))
+        || !vmm_doorbells_register(&vmm->doorbells, config, virtio_notify, &vmm->vgic, &vmm->bus,
+                                   err, sizeof(err))) {
         vmm_log("VM '%s' not started: %s", vmm->name, err);
         return;
     }
@@ -403,6 +415,11 @@ void notified(microkit_channel ch)
             vmm_stop(vmm, vmm_virtio_report(&vmm->virtio));
             return;
         }
+        wake_ready_vcpus(vmm);
+        return;
+    }
+    if (vmm_doorbells_notified(&vmm->doorbells, ch)) {
+        /* A peer rang the guest: an edge on its doorbell line (docs/doorbell.md). */
         wake_ready_vcpus(vmm);
         return;
     }

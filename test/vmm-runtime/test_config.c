@@ -194,8 +194,54 @@ static void m_device_on_gicc(struct vmm_config *c)
     c->devices[0] = (struct vmm_config_device){ .guest_base = 0x8011000, .size = 0x1000,
                                                 .kind = VMM_CONFIG_DEVICE_PL011 };
 }
+/* A PL061 at 0x9030000 (SPI 40) with one doorbell on channel 5: lines 0 (ring) and 1. */
+static void with_doorbell(struct vmm_config *c)
+{
+    c->device_count = 1;
+    c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9030000, .size = 0x1000,
+                                                .kind = VMM_CONFIG_DEVICE_PL061, .intid = 40 };
+    c->doorbell_count = 1;
+    c->doorbells[0] = (struct vmm_config_doorbell){ .channel = 5, .device = 0, .ring_line = 0,
+                                                    .notify_line = 1,
+                                                    .flags = VMM_CONFIG_DOORBELL_CAN_RING };
+}
+static void m_doorbell_count(struct vmm_config *c) { with_doorbell(c); c->doorbell_count = 5; }
+static void m_doorbell_device(struct vmm_config *c)
+{
+    with_doorbell(c);
+    c->devices[0].kind = VMM_CONFIG_DEVICE_PL011;
+}
+static void m_doorbell_no_irq(struct vmm_config *c) { with_doorbell(c); c->devices[0].intid = 0; }
+static void m_doorbell_on_irq(struct vmm_config *c) { with_doorbell(c); c->doorbells[0].channel = 1; }
+static void m_doorbell_line(struct vmm_config *c) { with_doorbell(c); c->doorbells[0].notify_line = 200; }
+static void m_doorbell_same_line(struct vmm_config *c) { with_doorbell(c); c->doorbells[0].ring_line = 1; }
+static void m_doorbell_flags(struct vmm_config *c) { with_doorbell(c); c->doorbells[0].flags = 2; }
+static void m_doorbell_shared(struct vmm_config *c)
+{
+    with_doorbell(c);
+    c->doorbell_count = 2;
+    c->doorbells[1] = (struct vmm_config_doorbell){ .channel = 6, .device = 0, .ring_line = 2,
+                                                    .notify_line = 0,
+                                                    .flags = VMM_CONFIG_DOORBELL_CAN_RING };
+}
+static void m_two_pl061(struct vmm_config *c)
+{
+    with_doorbell(c);
+    c->device_count = 2;
+    c->devices[1] = c->devices[0];
+    c->devices[1].guest_base = 0x9040000;
+}
 
 static const struct mutation mutations[] = {
+    { "5 doorbells (at most 4)", m_doorbell_count },
+    { "doorbell 0: flags 0x1, device 0 (no PL061", m_doorbell_device },
+    { "doorbell 0: flags 0x1, device 0 (no PL061 with an interrupt)", m_doorbell_no_irq },
+    { "doorbell 0: channel 1 is out of range or taken", m_doorbell_on_irq },
+    { "doorbell 0: line 0/200 out of range", m_doorbell_line },
+    { "doorbell 0: lines 1/1 shared", m_doorbell_same_line },
+    { "doorbell 0: flags 0x2", m_doorbell_flags },
+    { "doorbell 1: lines 2/0 shared", m_doorbell_shared },
+    { "devices 0 and 1 are both PL061s", m_two_pl061 },
     { "total size", m_sizes },
     { "header size 512", m_header },
     { "VM name", m_name },
@@ -249,6 +295,20 @@ static void config_rejects_each_bad_field(void)
     }
 }
 
+static void config_accepts_doorbells(void)
+{
+    char err[200] = "";
+    make_valid();
+    with_doorbell(cfg());
+    /* A receive-only doorbell (its VMM end may not notify) needs no ring line. */
+    cfg()->doorbell_count = 2;
+    cfg()->doorbells[1] = (struct vmm_config_doorbell){ .channel = 6, .device = 0, .ring_line = 0,
+                                                        .notify_line = 3 };
+    seal();
+    CHECK(check(err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+}
+
 static void config_accepts_gicv3(void)
 {
     char err[200] = "";
@@ -292,6 +352,7 @@ HARNESS_SUITE(config_tests) = {
     { "config: accepts compressed kernel and initrd", config_accepts_compressed_images },
     { "config: accepts a valid GICv2 blob", config_accepts_valid },
     { "config: accepts a valid GICv3 blob", config_accepts_gicv3 },
+    { "config: accepts doorbells on a PL061, one of them receive-only", config_accepts_doorbells },
     { "config: accepts idle vCPUs that block (wake slot, timer channel)", config_accepts_idle_blocking },
     { "config: CRC-32 matches the IEEE check value", config_crc_matches_zlib },
     { "config: rejects an unwritten (zero) section", config_rejects_zero_section },

@@ -14,6 +14,7 @@
 #include "psci.h"
 #include "vcpu_idle.h"
 #include "vgic.h"
+#include "vmm_doorbell.h"
 #include "vmm_config.h"
 #include "vmm_virtio.h"
 
@@ -37,6 +38,7 @@ struct vmm {
     struct psci_vm psci;
     struct vmm_uart uarts[VMM_CONFIG_MAX_DEVICES];
     struct vmm_virtio virtio;
+    struct vmm_doorbells doorbells;     /* channels to peers as PL061 lines (docs/doorbell.md) */
     struct mmio_bus bus;                /* every emulated frame: a stage-2 fault's lookup */
     struct vcpu_idle idle;
     struct vmm_exits exits;

@@ -22,7 +22,7 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       4u
+#define VMM_CONFIG_VERSION       5u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
@@ -39,6 +39,15 @@
 
 #define VMM_CONFIG_DEVICE_NONE   0u
 #define VMM_CONFIG_DEVICE_PL011  1u
+/* Version 5: the PL061 GPIO controller that carries the VM's doorbells (pl061_emul.h). */
+#define VMM_CONFIG_DEVICE_PL061  2u
+
+/* Version 5: doorbells, two lines each of the VM's PL061 (docs/doorbell.md). */
+#define VMM_CONFIG_MAX_DOORBELLS 4u
+#define VMM_CONFIG_DOORBELL_LINES 8u
+/* The VMM's end of the channel may notify the peer (Microkit 2.3.0 `notify`); without the flag
+ * the doorbell only receives and its ring line is not wired. */
+#define VMM_CONFIG_DOORBELL_CAN_RING (1u << 0)
 
 /* Version 4: devices the VMM plays over virtio-mmio (virtio 1.2 §4.2.2). */
 #define VMM_CONFIG_VIRTIO_NET      1u
@@ -140,6 +149,26 @@ _Static_assert(offsetof(struct vmm_config_virtio, mac) == 0x30, "virtio layout")
 _Static_assert(offsetof(struct vmm_config_virtio, capacity) == 0x38, "virtio layout");
 _Static_assert(sizeof(struct vmm_config_virtio) == 0x40, "virtio layout");
 
+/*
+ * A doorbell (version 5): the channel between this VMM and a peer, seen by the guest as two
+ * lines of the PL061 `devices[device]`. A write of 1 to `ring_line` notifies `channel`; a
+ * notification on `channel` is a rising edge on `notify_line`.
+ */
+struct vmm_config_doorbell {
+    uint8_t channel;
+    uint8_t device;         /* index into devices[], a VMM_CONFIG_DEVICE_PL061 */
+    uint8_t ring_line;      /* 0..7; with VMM_CONFIG_DOORBELL_CAN_RING only */
+    uint8_t notify_line;    /* 0..7 */
+    uint8_t flags;          /* VMM_CONFIG_DOORBELL_* */
+    uint8_t reserved[3];    /* 0 */
+};
+_Static_assert(offsetof(struct vmm_config_doorbell, channel) == 0x0, "doorbell layout");
+_Static_assert(offsetof(struct vmm_config_doorbell, device) == 0x1, "doorbell layout");
+_Static_assert(offsetof(struct vmm_config_doorbell, ring_line) == 0x2, "doorbell layout");
+_Static_assert(offsetof(struct vmm_config_doorbell, notify_line) == 0x3, "doorbell layout");
+_Static_assert(offsetof(struct vmm_config_doorbell, flags) == 0x4, "doorbell layout");
+_Static_assert(sizeof(struct vmm_config_doorbell) == 0x8, "doorbell layout");
+
 struct vmm_config {
     uint32_t magic;
     uint16_t version;
@@ -178,6 +207,10 @@ struct vmm_config {
     uint8_t virtio_count;
     uint8_t reserved4[7];   /* 0 */
     struct vmm_config_virtio virtio[VMM_CONFIG_MAX_VIRTIO];
+    /* Version 5: doorbells. */
+    uint8_t doorbell_count;
+    uint8_t reserved5[7];   /* 0 */
+    struct vmm_config_doorbell doorbells[VMM_CONFIG_MAX_DOORBELLS];
 };
 _Static_assert(offsetof(struct vmm_config, magic) == 0x000, "config layout");
 _Static_assert(offsetof(struct vmm_config, version) == 0x004, "config layout");
@@ -210,7 +243,9 @@ _Static_assert(offsetof(struct vmm_config, timer_channel) == 0x238, "config layo
 _Static_assert(offsetof(struct vmm_config, reserved3) == 0x239, "config layout");
 _Static_assert(offsetof(struct vmm_config, virtio_count) == 0x240, "config layout");
 _Static_assert(offsetof(struct vmm_config, virtio) == 0x248, "config layout");
-_Static_assert(sizeof(struct vmm_config) == 0x348, "config layout");
+_Static_assert(offsetof(struct vmm_config, doorbell_count) == 0x348, "config layout");
+_Static_assert(offsetof(struct vmm_config, doorbells) == 0x350, "config layout");
+_Static_assert(sizeof(struct vmm_config) == 0x370, "config layout");
 _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fits its section");
 
 /* GIC frame sizes the checks use: GICv2 IHI0048B 4.1.2 (4 KiB distributor), GICv3 IHI0069

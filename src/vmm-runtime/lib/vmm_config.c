@@ -254,8 +254,13 @@ static bool check_devices(const struct vmm_config *c, char *err, size_t err_size
     }
     for (unsigned i = 0; i < c->device_count; i++) {
         const struct vmm_config_device *d = &c->devices[i];
-        if (d->kind != VMM_CONFIG_DEVICE_PL011) {
+        if (d->kind != VMM_CONFIG_DEVICE_PL011 && d->kind != VMM_CONFIG_DEVICE_PL061) {
             return vmm_fail(err, err_size, "device %u: unknown kind %u", i, d->kind);
+        }
+        for (unsigned j = 0; j < i; j++) {
+            if (d->kind == VMM_CONFIG_DEVICE_PL061 && c->devices[j].kind == VMM_CONFIG_DEVICE_PL061) {
+                return vmm_fail(err, err_size, "devices %u and %u are both PL061s; a VM has one", j, i);
+            }
         }
         uint64_t gicd_size = c->gic_version == 2 ? VMM_GICD_V2_SIZE : VMM_GICD_V3_SIZE;
     uint64_t gic_other = c->gic_version == 2 ? c->gicc_base : c->gicr_base;
@@ -388,6 +393,62 @@ static bool check_virtio(const struct vmm_config *c, char *err, size_t err_size)
     return true;
 }
 
+/* Whether `ch` already serves a passthrough IRQ, the timer PD or a virtio device. */
+static bool channel_taken(const struct vmm_config *c, unsigned ch)
+{
+    for (unsigned i = 0; i < c->irq_count; i++) {
+        if (c->irqs[i].channel == ch) {
+            return true;
+        }
+    }
+    for (unsigned i = 0; i < c->virtio_count; i++) {
+        if (c->virtio[i].channel == ch) {
+            return true;
+        }
+    }
+    return c->timer_channel == ch;
+}
+
+/* Version 5: doorbells on the VM's PL061, each on a channel of its own and lines of its own. */
+static bool check_doorbells(const struct vmm_config *c, char *err, size_t err_size)
+{
+    if (!zero_bytes(c->reserved5, sizeof(c->reserved5)) || c->doorbell_count > VMM_CONFIG_MAX_DOORBELLS) {
+        return vmm_fail(err, err_size, "%u doorbells (at most %u), or reserved bytes set",
+                        c->doorbell_count, VMM_CONFIG_MAX_DOORBELLS);
+    }
+    unsigned lines = 0;
+    for (unsigned i = 0; i < c->doorbell_count; i++) {
+        const struct vmm_config_doorbell *d = &c->doorbells[i];
+        bool rings = (d->flags & VMM_CONFIG_DOORBELL_CAN_RING) != 0;
+        if ((d->flags & ~VMM_CONFIG_DOORBELL_CAN_RING) != 0 || !zero_bytes(d->reserved, sizeof(d->reserved))
+            || d->device >= c->device_count || c->devices[d->device].kind != VMM_CONFIG_DEVICE_PL061
+            || c->devices[d->device].intid == 0) {
+            return vmm_fail(err, err_size, "doorbell %u: flags 0x%x, device %u (no PL061 with an "
+                            "interrupt) or reserved bytes", i, d->flags, d->device);
+        }
+        if (d->channel > VMM_CONFIG_MAX_CHANNEL || channel_taken(c, d->channel)) {
+            return vmm_fail(err, err_size, "doorbell %u: channel %u is out of range or taken", i,
+                            d->channel);
+        }
+        if (d->notify_line >= VMM_CONFIG_DOORBELL_LINES || (rings && d->ring_line >= VMM_CONFIG_DOORBELL_LINES)) {
+            return vmm_fail(err, err_size, "doorbell %u: line %u/%u out of range", i, d->ring_line,
+                            d->notify_line);
+        }
+        unsigned mine = (1u << d->notify_line) | (rings ? 1u << d->ring_line : 0u);
+        if ((rings && d->ring_line == d->notify_line) || (lines & mine) != 0) {
+            return vmm_fail(err, err_size, "doorbell %u: lines %u/%u shared", i, d->ring_line,
+                            d->notify_line);
+        }
+        lines |= mine;
+        for (unsigned j = 0; j < i; j++) {
+            if (c->doorbells[j].channel == d->channel) {
+                return vmm_fail(err, err_size, "doorbells %u and %u share channel %u", j, i, d->channel);
+            }
+        }
+    }
+    return true;
+}
+
 bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_version,
                       char *err, size_t err_size)
 {
@@ -407,5 +468,6 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
            && check_irqs(c, err, err_size)
            && check_devices(c, err, err_size)
            && check_wake(c, err, err_size)
-           && check_virtio(c, err, err_size);
+           && check_virtio(c, err, err_size)
+           && check_doorbells(c, err, err_size);
 }

@@ -30,6 +30,9 @@ bool vmm_mmio_register(struct vmm *vmm, char *err, size_t err_size)
         return false;
     }
     for (unsigned i = 0; i < c->device_count; i++) {
+        if (c->devices[i].kind != VMM_CONFIG_DEVICE_PL011) {
+            continue;   /* the PL061 is the doorbells' (lib/doorbell.c) */
+        }
         struct vmm_uart *u = &vmm->uarts[i];
         u->vgic = &vmm->vgic;
         u->intid = c->devices[i].intid;
