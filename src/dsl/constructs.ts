@@ -504,7 +504,14 @@ export interface Channel extends Construct {
 
 type EndLike = ProtectionDomain | VirtualMachine | ChannelEnd;
 
-/** A channel between two PDs (`<channel>`). A VM given as an end means its VMM. */
+/**
+ * A channel between two PDs (`<channel>`). A VM given as an end means its VMM, and the guest
+ * gets a doorbell for it: two GPIO lines of an emulated PL061, `<peer>-ring` (write 1 to
+ * notify the peer) and `<peer>-notify` (a rising edge per notification from the peer), which a
+ * Linux program uses through the GPIO character device; data goes through a region mapped into
+ * both (docs/doorbell.md, examples/doorbell-qemu.ts). At most 4 such channels per VM.
+ * @example channel(linux, end(monitor, { id: 1 }))
+ */
 export function channel(a: EndLike, b: EndLike): Channel {
   const loc = captureLocation();
   const toEnd = (e: EndLike): ChannelEnd => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeVmmConfig, type VmmConfig } from '../../src/compile/emit/vmm-config.js';
-import { VMM_CONFIG_OFFSETS, VMM_CONFIG_RESERVED_SIZE } from '../../src/compile/abi/vmm-config.js';
+import { VMM_CONFIG_DOORBELL_OFFSETS, VMM_CONFIG_DOORBELL_SIZE, VMM_CONFIG_OFFSETS, VMM_CONFIG_RESERVED_SIZE } from '../../src/compile/abi/vmm-config.js';
 import { crc32 } from '../../src/compile/abi/crc32.js';
 import { sampleVmmConfig } from '../compile/emit/sample-vmm-config.js';
 import { missing, testIf } from '../helpers.js';
@@ -77,6 +77,18 @@ testIf(needs, 'the C start-up check accepts what encodeVmmConfig writes', () => 
   delete cfg3.giccBase;
   const v3 = check(section(encodeVmmConfig(cfg3)), 3);
   assert.is(v3.out.trim(), 'ok');
+});
+
+testIf(needs, 'the C start-up check accepts doorbells as encodeVmmConfig writes them, and refuses a line the encoder would not share', () => {
+  const cfg: VmmConfig = {
+    ...sampleConfig(),
+    devices: [{ kind: 'pl011', guestBase: 0x0900_0000n, size: 0x1000n, intid: 34 }, { kind: 'pl061', guestBase: 0x5000_1000n, size: 0x1000n, intid: 41 }],
+    doorbells: [{ channel: 4, device: 1, ringLine: 0, notifyLine: 1 }, { channel: 6, device: 1, notifyLine: 3 }],
+  };
+  assert.is(check(section(encodeVmmConfig(cfg)), 2).out.trim(), 'ok');
+  const shared = section(encodeVmmConfig(cfg));
+  new DataView(shared.buffer).setUint8(VMM_CONFIG_OFFSETS.doorbells + VMM_CONFIG_DOORBELL_SIZE + VMM_CONFIG_DOORBELL_OFFSETS.notifyLine, 1);
+  assert.match(check(reseal(shared), 2).out, /doorbell 1: lines \d+\/1 shared/);
 });
 
 testIf(needs, 'the C start-up check accepts compressed images as encodeVmmConfig writes them', () => {

@@ -14,11 +14,12 @@ export const VMM_CONFIG_RESERVED_SIZE = 4096;
 export const VMM_CONFIG_MAGIC = 0x4d563453;
 /**
  * Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs
- * that block (the wake slot and timer channel), version 4 virtio devices.
+ * that block (the wake slot and timer channel), version 4 virtio devices, version 5 doorbells
+ * (a PL061 device and the channels on its lines).
  */
-export const VMM_CONFIG_VERSION = 4;
-/** Size of the version-4 structure (`sizeof(struct vmm_config)`). */
-export const VMM_CONFIG_HEADER_SIZE = 0x348;
+export const VMM_CONFIG_VERSION = 5;
+/** Size of the version-5 structure (`sizeof(struct vmm_config)`). */
+export const VMM_CONFIG_HEADER_SIZE = 0x370;
 
 /** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
 export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
@@ -48,7 +49,13 @@ export const VMM_CONFIG_MAX_CHILD = MICROKIT.maxChildId;
 /** `struct vmm_config_irq` `trigger` values. */
 export const VMM_CONFIG_TRIGGERS = { level: 0, edge: 1 } as const;
 /** `struct vmm_config_device` `kind` values (0 is none). */
-export const VMM_CONFIG_DEVICE_KINDS = { none: 0, pl011: 1 } as const;
+export const VMM_CONFIG_DEVICE_KINDS = { none: 0, pl011: 1, pl061: 2 } as const;
+/** Doorbells one VM has: two lines each of its one PL061 (docs/doorbell.md). */
+export const VMM_CONFIG_MAX_DOORBELLS = 4;
+/** Lines of a PL061 (ARM DDI 0190B). */
+export const VMM_CONFIG_DOORBELL_LINES = 8;
+/** `struct vmm_config_doorbell` `flags` bit: the VMM's end may notify the peer (a ring line is wired). */
+export const VMM_CONFIG_DOORBELL_CAN_RING = 1 << 0;
 /** `struct vmm_config_virtio` `kind` values. */
 export const VMM_CONFIG_VIRTIO_KINDS = { net: 1, block: 2, console: 3 } as const;
 /** `struct vmm_config_virtio` `flags` bit: a block device the guest sees as read-only. */
@@ -88,6 +95,8 @@ export const VMM_CONFIG_OFFSETS = {
   timerChannel: 0x238,
   virtioCount: 0x240,
   virtio: 0x248,
+  doorbellCount: 0x348,
+  doorbells: 0x350,
 } as const;
 
 /** Field offsets of `struct vmm_config_image` (the kernel, DTB and initrd records). */
@@ -108,3 +117,7 @@ export const VMM_CONFIG_VIRTIO_OFFSETS = {
   aVaddr: 0x10, aSize: 0x18, bVaddr: 0x20, bSize: 0x28, mac: 0x30, capacity: 0x38,
 } as const;
 export const VMM_CONFIG_VIRTIO_SIZE = 0x40;
+
+/** Field offsets of `struct vmm_config_doorbell` (one of `doorbells[]`). */
+export const VMM_CONFIG_DOORBELL_OFFSETS = { channel: 0x0, device: 0x1, ringLine: 0x2, notifyLine: 0x3, flags: 0x4 } as const;
+export const VMM_CONFIG_DOORBELL_SIZE = 0x8;

@@ -64,6 +64,7 @@ export const RULES = {
   'domains-smp': { source: 'src/compile/validate/microkit-2.3.0.ts', covered: 'test/compile/validate/microkit-2.3.0.test.ts' },
   'domains-too-many': { source: 'src/compile/validate/microkit-2.3.0.ts', covered: 'test/compile/validate/microkit-2.3.0.test.ts' },
   'domains-twice': { source: 'src/compile/parse/system-xml-2.3.0.ts', covered: 'test/compile/validate/microkit-2.3.0.test.ts' },
+  'doorbell-too-many': { source: 'src/compile/resolve/doorbells.ts', covered: 'fixture' },
   'duplicate-channel-id': { source: 'src/compile/validate/channels.ts', covered: 'fixture' },
   'duplicate-mr-name': { source: 'src/compile/validate/names.ts', covered: 'fixture' },
   'duplicate-pd-name': { source: 'src/compile/validate/names.ts', covered: 'fixture' },

@@ -400,13 +400,7 @@ export interface GuestVirtioNode {
  */
 export function addVirtioNodes(tree: Fdt, devices: readonly GuestVirtioNode[]): void {
   if (devices.length === 0) return;
-  const gic = [...walkNodes(tree)].find((r) => gicVersion(r.node) !== undefined);
-  if (!gic) throw new DtbError('dt-no-gic', 'the guest device tree has no Arm GIC node for the virtio devices\' interrupts');
-  let phandle = phandleOf(gic.node);
-  if (phandle === undefined) {
-    phandle = Math.max(0, ...[...walkNodes(tree)].map((r) => phandleOf(r.node) ?? 0)) + 1;
-    setProp(gic.node, 'phandle', u32Value(phandle));
-  }
+  const phandle = gicPhandle(tree, 'the virtio devices\' interrupts');
   const root = tree.root;
   const ac = addressCells(root);
   const sc = sizeCells(root);
@@ -418,4 +412,21 @@ export function addVirtioNodes(tree: Fdt, devices: readonly GuestVirtioNode[]): 
     setProp(node, 'interrupts', u32Value(0, d.intid - 32, 4));
     setProp(node, 'dma-coherent', new Uint8Array(0));
   }
+}
+
+/** A phandle no node of the tree has yet. */
+export function freePhandle(tree: Fdt): number {
+  return Math.max(0, ...[...walkNodes(tree)].map((r) => phandleOf(r.node) ?? 0)) + 1;
+}
+
+/** The phandle of the tree's GIC (given one if it has none), for a node's interrupt-parent. */
+export function gicPhandle(tree: Fdt, forWhat: string): number {
+  const gic = [...walkNodes(tree)].find((r) => gicVersion(r.node) !== undefined);
+  if (!gic) throw new DtbError('dt-no-gic', `the guest device tree has no Arm GIC node for ${forWhat}`);
+  let phandle = phandleOf(gic.node);
+  if (phandle === undefined) {
+    phandle = freePhandle(tree);
+    setProp(gic.node, 'phandle', u32Value(phandle));
+  }
+  return phandle;
 }

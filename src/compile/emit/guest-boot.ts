@@ -7,6 +7,7 @@ import { error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { cloneFdt, DtbError, type Fdt } from '../dtb/fdt.js';
 import { addVirtioNodes, makeGuestDtb } from '../dtb/guest-dtb.js';
 import { crossCheckBoard } from '../dtb/cross-check.js';
+import { addDoorbellNode, addSharedRegionNodes } from '../dtb/doorbell-nodes.js';
 import { prepareLinuxBoot } from '../guest/linux-boot.js';
 import { PlacementError, type LinuxPlacement } from '../guest/placement.js';
 import type { GuestModel } from '../model/index.js';
@@ -87,10 +88,12 @@ function prepareGuestBootOrThrow(input: GuestBootInput): GuestBootResult {
     tree = made.tree;
   }
 
-  if ((guest.virtio ?? []).length > 0) {
+  if ((guest.virtio ?? []).length > 0 || guest.doorbells || (guest.shared ?? []).length > 0) {
     // The user's own tree is shared with the rest of the run: add the nodes to a copy.
     if (tree === input.userTree) tree = cloneFdt(tree);
-    addVirtioNodes(tree, guest.virtio);
+    addVirtioNodes(tree, guest.virtio ?? []);
+    if (guest.doorbells) addDoorbellNode(tree, guest.doorbells);
+    addSharedRegionNodes(tree, guest.shared ?? []);
   }
 
   try {

@@ -113,8 +113,14 @@ function emitPd(system: SystemModel, parent: XMLBuilder, parentName: string, pd:
       ele(release, vel, 'virtual_machine', 'vcpu', { id: String(v.id), ...(v.setvarId !== undefined ? { setvar_id: v.setvarId } : {}), ...(v.cpu !== undefined ? { cpu: String(v.cpu) } : {}) });
     }
     vm.maps.forEach((m) => emitMap(release, vel, 'virtual_machine', m));
-    for (const e of system.guests.find((g) => g.vm === vm.name)?.emulated ?? []) {
+    const guest = system.guests.find((g) => g.vm === vm.name);
+    for (const e of guest?.emulated ?? []) {
       vel.com(comment(`device '${e.device}' is emulated by the VMM: [${hex(e.gpa)}..${hex(e.gpa + e.size)}) stays unmapped so that guest accesses reach it`));
+    }
+    const db = guest?.doorbells;
+    if (db) {
+      const lines = db.lines.map((l) => `channel ${l.end.id} to '${l.peer}' = line${l.ring !== undefined ? `s ${l.ring} (ring) and` : ''} ${l.notify} (notify)`).join(', ');
+      vel.com(comment(`doorbells (docs/doorbell.md): a PL061 the VMM emulates at [${hex(db.gpa)}..${hex(db.gpa + db.size)}), SPI ${db.intid}; ${lines}`));
     }
   }
 }

@@ -14,6 +14,7 @@ import {
   VMM_CONFIG_IRQ_SIZE, VMM_CONFIG_MAGIC, VMM_CONFIG_MAX_CHANNEL, VMM_CONFIG_MAX_CHILD, VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS,
   VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
   VMM_CONFIG_VERSION, VMM_CONFIG_VIRTIO_KINDS, VMM_CONFIG_VIRTIO_OFFSETS, VMM_CONFIG_VIRTIO_READ_ONLY, VMM_CONFIG_VIRTIO_SIZE,
+  VMM_CONFIG_DOORBELL_CAN_RING, VMM_CONFIG_DOORBELL_LINES, VMM_CONFIG_DOORBELL_OFFSETS, VMM_CONFIG_DOORBELL_SIZE, VMM_CONFIG_MAX_DOORBELLS,
 } from '../abi/vmm-config.js';
 import { WAKE_SLOT_REGION_SIZE } from '../abi/wake.js';
 import { GIC, PAGE_4K } from '../model/facts.js';
@@ -52,7 +53,23 @@ export interface VmmConfigIrq {
   trigger: VmmIrqTrigger;
 }
 
-export type VmmDeviceKind = 'pl011';
+export type VmmDeviceKind = 'pl011' | 'pl061';
+
+/**
+ * A doorbell (docs/doorbell.md): the channel between this VMM and a peer, as two lines of the
+ * VM's PL061 (`devices[device]`): the guest writes 1 to `ringLine` to notify the channel, and a
+ * notification on the channel is a rising edge on `notifyLine`.
+ */
+export interface VmmConfigDoorbell {
+  /** The VMM's channel id to the peer (0..61). */
+  channel: number;
+  /** Index of the PL061 in `devices`. */
+  device: number;
+  /** Output line that rings the peer; absent when the VMM's end may not notify. */
+  ringLine?: number;
+  /** Input line that sees an edge per notification. */
+  notifyLine: number;
+}
 
 /** A virtio-mmio device (struct vmm_config_virtio): the windows' meaning depends on the kind. */
 export interface VmmConfigVirtio {
@@ -115,6 +132,8 @@ export interface VmmConfig {
   wake?: { slotVaddr: bigint; timerChannel: number };
   /** @default [] */
   virtio?: VmmConfigVirtio[];
+  /** @default [] */
+  doorbells?: VmmConfigDoorbell[];
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -155,6 +174,7 @@ function validate(cfg: VmmConfig): void {
   validateImages(cfg);
   validateIrqs(cfg.irqs ?? []);
   validateDevices(cfg, gicdSize);
+  validateDoorbells(cfg);
   if (cfg.wake) validateWake(cfg.wake, cfg.ram, cfg.irqs ?? []);
 }
 
@@ -266,7 +286,7 @@ function validateDevices(cfg: VmmConfig, gicdSize: bigint): void {
   const devices = cfg.devices ?? [];
   checkInt('device count', devices.length, 0, VMM_CONFIG_MAX_DEVICES);
   devices.forEach((d, i) => {
-    if (d.kind !== 'pl011') bug(`device ${i} kind ${String(d.kind)}`);
+    if (d.kind !== 'pl011' && d.kind !== 'pl061') bug(`device ${i} kind ${String(d.kind)}`);
     checkRange(`device ${i}`, d.guestBase, d.size);
     if (d.size === 0n || d.guestBase % PAGE !== 0n) bug(`device ${i} window must be non-empty and page-aligned`);
     const [otherBase, otherSize] = cfg.gicVersion === 2
@@ -280,6 +300,28 @@ function validateDevices(cfg: VmmConfig, gicdSize: bigint): void {
   });
 }
 
+/** Doorbells: on the one PL061, each on a channel and lines of its own. */
+function validateDoorbells(cfg: VmmConfig): void {
+  const doorbells = cfg.doorbells ?? [];
+  const devices = cfg.devices ?? [];
+  checkInt('doorbell count', doorbells.length, 0, VMM_CONFIG_MAX_DOORBELLS);
+  if (devices.filter((d) => d.kind === 'pl061').length > 1) bug('more than one PL061');
+  const taken = new Set<number>([...(cfg.irqs ?? []).map((q) => q.channel), ...(cfg.virtio ?? []).flatMap((v) => v.channel ?? []), ...(cfg.wake ? [cfg.wake.timerChannel] : [])]);
+  const lines = new Set<number>();
+  doorbells.forEach((d, i) => {
+    const device = devices[d.device];
+    if (device?.kind !== 'pl061' || !device.intid) bug(`doorbell ${i} is on no PL061 with an interrupt`);
+    checkInt(`doorbell ${i} channel`, d.channel, 0, VMM_CONFIG_MAX_CHANNEL);
+    if (taken.has(d.channel)) bug(`doorbell ${i} channel ${d.channel} is taken`);
+    taken.add(d.channel);
+    for (const line of d.ringLine === undefined ? [d.notifyLine] : [d.ringLine, d.notifyLine]) {
+      checkInt(`doorbell ${i} line`, line, 0, VMM_CONFIG_DOORBELL_LINES - 1);
+      if (lines.has(line)) bug(`doorbell ${i} line ${line} is taken`);
+      lines.add(line);
+    }
+  });
+}
+
 function validateWake(wake: NonNullable<VmmConfig['wake']>, ram: VmmConfig['ram'], irqs: readonly VmmConfigIrq[]): void {
   const { slotVaddr, timerChannel } = wake;
   checkRange('wake slot', slotVaddr, WAKE_SLOT_REGION_SIZE);
@@ -290,7 +332,7 @@ function validateWake(wake: NonNullable<VmmConfig['wake']>, ram: VmmConfig['ram'
 }
 
 /**
- * Encodes a VMM configuration as the version-4 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-5 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
@@ -353,6 +395,7 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   u64(O.wakeSlotVaddr, cfg.wake?.slotVaddr ?? 0n);
   view.setUint8(O.timerChannel, cfg.wake?.timerChannel ?? VMM_CONFIG_NO_CHANNEL);
   encodeVirtio(view, cfg.virtio ?? []);
+  encodeDoorbells(view, cfg.doorbells ?? []);
   view.setUint32(O.crc32, crc32(bytes), true);
   return bytes;
 }
@@ -377,6 +420,34 @@ function encodeVirtio(view: DataView, devices: readonly VmmConfigVirtio[]): void
     view.setBigUint64(off + V.bSize, d.b?.size ?? 0n, true);
     (d.mac ?? []).forEach((o, k) => view.setUint8(off + V.mac + k, o));
     view.setUint32(off + V.capacity, d.capacity ?? 0, true);
+  });
+}
+
+function encodeDoorbells(view: DataView, doorbells: readonly VmmConfigDoorbell[]): void {
+  view.setUint8(VMM_CONFIG_OFFSETS.doorbellCount, doorbells.length);
+  const B = VMM_CONFIG_DOORBELL_OFFSETS;
+  doorbells.forEach((d, i) => {
+    const off = VMM_CONFIG_OFFSETS.doorbells + i * VMM_CONFIG_DOORBELL_SIZE;
+    view.setUint8(off + B.channel, d.channel);
+    view.setUint8(off + B.device, d.device);
+    view.setUint8(off + B.ringLine, d.ringLine ?? 0);
+    view.setUint8(off + B.notifyLine, d.notifyLine);
+    view.setUint8(off + B.flags, d.ringLine !== undefined ? VMM_CONFIG_DOORBELL_CAN_RING : 0);
+  });
+}
+
+function decodeDoorbells(view: DataView): VmmConfigDoorbell[] {
+  const B = VMM_CONFIG_DOORBELL_OFFSETS;
+  const count = Math.min(view.getUint8(VMM_CONFIG_OFFSETS.doorbellCount), VMM_CONFIG_MAX_DOORBELLS);
+  return Array.from({ length: count }, (_, i): VmmConfigDoorbell => {
+    const off = VMM_CONFIG_OFFSETS.doorbells + i * VMM_CONFIG_DOORBELL_SIZE;
+    const rings = (view.getUint8(off + B.flags) & VMM_CONFIG_DOORBELL_CAN_RING) !== 0;
+    return {
+      channel: view.getUint8(off + B.channel),
+      device: view.getUint8(off + B.device),
+      ...(rings ? { ringLine: view.getUint8(off + B.ringLine) } : {}),
+      notifyLine: view.getUint8(off + B.notifyLine),
+    };
   });
 }
 
@@ -462,12 +533,15 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
     devices: Array.from({ length: deviceCount }, (_, i) => {
       const off = O.devices + i * VMM_CONFIG_DEVICE_SIZE;
       const D = VMM_CONFIG_DEVICE_OFFSETS;
-      return { kind: 'pl011' as const, guestBase: u64(off + D.guestBase), size: u64(off + D.size), intid: view.getUint16(off + D.intid, true) };
+      const kind = view.getUint16(off + D.kind, true) === VMM_CONFIG_DEVICE_KINDS.pl061 ? 'pl061' as const : 'pl011' as const;
+      return { kind, guestBase: u64(off + D.guestBase), size: u64(off + D.size), intid: view.getUint16(off + D.intid, true) };
     }),
   };
   if (flags & VMM_CONFIG_FLAG_IDLE_BLOCK) cfg.wake = { slotVaddr: u64(O.wakeSlotVaddr), timerChannel: view.getUint8(O.timerChannel) };
   const virtio = decodeVirtio(view);
   if (virtio.length > 0) cfg.virtio = virtio;
+  const doorbells = decodeDoorbells(view);
+  if (doorbells.length > 0) cfg.doorbells = doorbells;
   if (gicVersion === 2) cfg.giccBase = u64(O.giccBase);
   else cfg.gicrBase = u64(O.gicrBase);
   const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, O.initrdUnpackedSize);

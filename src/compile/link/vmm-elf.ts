@@ -3,7 +3,7 @@
 // runtime where they are and where they go. No C compiler runs per system: the runtime is built
 // once per (board, config, SDK), and everything that differs between systems is data.
 import { crc32 as zlibCrc32, deflateRawSync, constants as zlibConstants } from 'node:zlib';
-import { encodeVmmConfig, type VmmConfig, type VmmConfigImage, type VmmConfigVirtio } from '../emit/vmm-config.js';
+import { encodeVmmConfig, type VmmConfig, type VmmConfigDevice, type VmmConfigDoorbell, type VmmConfigImage, type VmmConfigVirtio } from '../emit/vmm-config.js';
 import { VMM_CONFIG_SECTION } from '../abi/vmm-config.js';
 import { netLinkRegionSize } from '../abi/net-link.js';
 import type { LinuxPlacement } from '../guest/placement.js';
@@ -125,7 +125,7 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     ...(input.initrd && initrdBytes && placement.initrd ? { initrd: image(initrdAt, initrdBytes, input.initrd, placement.initrd.gpa) } : {}),
     entry: placement.entry,
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
-    devices: guest.emulated.map((e) => ({ kind: e.kind, guestBase: e.gpa, size: e.size, ...(e.irq !== undefined ? { intid: e.irq } : {}) })),
+    ...devicesAndDoorbells(guest),
     ...(input.wake ? { wake: input.wake } : {}),
     virtio: virtioConfig(guest, (name) => {
       const at = diskAt.get(name);
@@ -148,6 +148,19 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
 }
 
 /** The config entries of the guest's virtio devices (their maps' addresses are final by now). */
+
+/** The emulated PL011s, then the doorbells' PL061 and its lines (docs/doorbell.md). */
+function devicesAndDoorbells(guest: GuestModel): Pick<VmmConfig, 'devices' | 'doorbells'> {
+  const devices: VmmConfigDevice[] = guest.emulated.map((e) => ({ kind: e.kind, guestBase: e.gpa, size: e.size, ...(e.irq !== undefined ? { intid: e.irq } : {}) }));
+  const db = guest.doorbells;
+  if (!db) return { devices };
+  devices.push({ kind: 'pl061', guestBase: db.gpa, size: db.size, intid: db.intid });
+  const doorbells = db.lines.map((l): VmmConfigDoorbell => ({
+    channel: l.end.id, device: devices.length - 1, notifyLine: l.notify, ...(l.ring !== undefined ? { ringLine: l.ring } : {}),
+  }));
+  return { devices, doorbells };
+}
+
 function virtioConfig(guest: GuestModel, diskImage: (name: string) => { vaddr: bigint; size: bigint } | undefined): VmmConfigVirtio[] {
   return (guest.virtio ?? []).map((d): VmmConfigVirtio => {
     const base = { guestBase: d.gpa, intid: d.intid };

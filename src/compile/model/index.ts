@@ -236,6 +236,10 @@ export interface GuestModel {
   emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
   /** Devices its VMM plays over virtio-mmio (console, block, the VM's ends of network links). */
   virtio: VirtioDeviceModel[];
+  /** Its channels to peers as lines of an emulated PL061 (docs/doorbell.md); undefined without any. */
+  doorbells?: DoorbellsModel | undefined;
+  /** Regions mapped into the VM with map(): described in its device tree for guest programs. */
+  shared?: SharedRegionModel[];
   /** Store kernel and initrd compressed in the VMM: always, never, or when needed to fit below the loader. */
   compressImages: boolean | 'auto';
   /** What an idle vCPU (WFI/WFE) does: sleep until it has work (woken through the timer PD), or spin. */
@@ -261,6 +265,42 @@ export interface VirtioDeviceModel {
   /** net: the link, this side's MAC, the rings it sends and receives on (mapped in the VMM) and the channel to the peer. */
   net?: { link: string; mac: string; tx: MapModel; rx: MapModel; capacity: number; end: ChannelEndModel } | undefined;
   loc: Loc;
+}
+
+/**
+ * A VM's doorbells (docs/doorbell.md): one emulated PL061 GPIO controller (a 4 KiB window left
+ * unmapped, and an SPI) whose lines carry the VM's channels to native PDs and other VMs.
+ */
+export interface DoorbellsModel {
+  gpa: bigint;
+  size: bigint;
+  intid: number;
+  lines: DoorbellLineModel[];
+}
+
+/** One channel of a VM as two PL061 lines. */
+export interface DoorbellLineModel {
+  /** The other end: a native PD's name, or the VM's at the other end. */
+  peer: string;
+  /** The VMM's end of the channel (its id is what the VMM is notified on). */
+  end: ChannelEndModel;
+  /** Output line the guest writes 1 to, to notify the peer; undefined when the VMM's end may not notify. */
+  ring: number | undefined;
+  /** Input line with a rising edge per notification from the peer. */
+  notify: number;
+  /** Line names in the guest (gpio-line-names): `<peer>-ring`, `<peer>-notify`, made unique. */
+  names: { ring: string; notify: string };
+  loc: Loc;
+}
+
+/** A region mapped into a VM's guest-physical space by the user (a buffer shared with a peer). */
+export interface SharedRegionModel {
+  mr: string;
+  gpa: bigint;
+  size: bigint;
+  perms: string;
+  /** The PDs and VMs (other than this one) that map it too. */
+  peers: string[];
 }
 
 /** A network link between two VMs or a VM and a PD: two rings and one channel. */

@@ -16,6 +16,7 @@ import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
+import { addDoorbells, sharedRegionsOf } from './doorbells.js';
 import { DEFAULT_BUDGET, MICROKIT } from '../model/facts.js';
 import { DEFAULT_RELEASE, releaseFacts, type MicrokitRelease } from '../releases.js';
 
@@ -355,6 +356,9 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
     const b = r.channelEnd(ch.b, ch.loc);
     if (a && b) r.channels.push({ a, b, loc: ch.loc });
   }
+  // The user's channels with a VM at one end ring its guest through a PL061 (placed with the
+  // virtio windows by addNetLinks).
+  addDoorbells(r, [...r.channels]);
   // After the user's channels, so that their automatic ids do not move when links are added.
   const links = addNetLinks(r, system, board);
   // After the user's channels, so that their automatic ids do not move when guests block.
@@ -364,6 +368,10 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
   const walk = (pd: ProtectionDomainModel): void => { all.push(pd); pd.children.forEach(walk); };
   r.rootPds.forEach(walk);
   r.allocate(all);
+  for (const g of r.guests) {
+    const vmm = all.find((p) => p.name === g.vmm);
+    if (vmm) g.shared = sharedRegionsOf(vmm, all, r.guests, r);
+  }
 
   const name = system.name ?? path.basename(input.file).replace(/\.[cm]?[tj]s$/, '');
   return {

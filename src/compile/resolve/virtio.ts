@@ -165,7 +165,7 @@ export function addNetLinks(r: Resolution, system: System, board: Board | undefi
   return links;
 }
 
-/** Windows after guest RAM, SPIs above the board's interrupts, in declaration order. */
+/** Windows after guest RAM, SPIs above the board's interrupts, in declaration order; then the doorbells' PL061. */
 export function placeVirtioDevices(guest: GuestModel, board: Board): void {
   const ramEnd = guest.ram.gpa + guest.ram.size;
   const first = (ramEnd + VIRTIO_WINDOWS_ALIGN - 1n) / VIRTIO_WINDOWS_ALIGN * VIRTIO_WINDOWS_ALIGN;
@@ -174,4 +174,9 @@ export function placeVirtioDevices(guest: GuestModel, board: Board): void {
     d.gpa = first + BigInt(i) * VIRTIO_WINDOW_SIZE;
     d.intid = spiBase + i;
   });
+  // The doorbells' PL061 (resolve/doorbells.ts) comes next: one more page and SPI.
+  if (guest.doorbells) {
+    guest.doorbells.gpa = first + BigInt(guest.virtio.length) * VIRTIO_WINDOW_SIZE;
+    guest.doorbells.intid = spiBase + guest.virtio.length;
+  }
 }

@@ -25,6 +25,16 @@ function checkGuestVirtio(system: SystemModel, out: Diagnostic[]): void {
         }
       }
     }
+    const db = g.doorbells;
+    const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
+    for (const m of db ? vm?.maps ?? [] : []) {
+      const mr = system.memoryRegions.find((r) => r.name === m.mr);
+      if (mr && db && overlaps(m.vaddr, mr.size, db.gpa, db.size)) {
+        out.push(error('vm-map-over-virtio', `'${g.vm}' maps '${m.mr}' ${range(m.vaddr, mr.size)} over its doorbells (an emulated PL061) ${range(db.gpa, db.size)}`, m.loc, {
+          hint: 'the doorbells follow the virtio windows after guest RAM; map the region elsewhere in guest-physical space',
+        }));
+      }
+    }
     if (devices.length > VMM_CONFIG_MAX_VIRTIO) {
       out.push(error('virtio-too-many', `virtual machine '${g.vm}' has ${devices.length} virtio devices (console, disks and links); its VMM serves at most ${VMM_CONFIG_MAX_VIRTIO}`, devices[VMM_CONFIG_MAX_VIRTIO]!.loc));
     }

@@ -103,7 +103,7 @@ test('vmm_config.h: the VMM config blob, its records, codes and limits', () => {
     'VMM_CONFIG_RESERVED_SIZE', 'VMM_CONFIG_MAGIC', 'VMM_CONFIG_VERSION', 'VMM_CONFIG_NAME_SIZE', 'VMM_CONFIG_MAX_VCPUS', 'VMM_CONFIG_MAX_IRQS',
     'VMM_CONFIG_MAX_DEVICES', 'VMM_CONFIG_MAX_VIRTIO', 'VMM_CONFIG_MAX_CHANNEL', 'VMM_CONFIG_MAX_CHILD', 'VMM_CONFIG_VIRTIO_READ_ONLY',
     'VMM_CONFIG_VIRTIO_WINDOW', 'VMM_CONFIG_FLAG_KERNEL_GZIP', 'VMM_CONFIG_FLAG_INITRD_GZIP', 'VMM_CONFIG_FLAG_IDLE_BLOCK', 'VMM_CONFIG_NO_CHANNEL',
-    'VMM_CONFIG_GZIP_MIN_SIZE',
+    'VMM_CONFIG_GZIP_MIN_SIZE', 'VMM_CONFIG_MAX_DOORBELLS', 'VMM_CONFIG_DOORBELL_LINES', 'VMM_CONFIG_DOORBELL_CAN_RING',
   ]) c.value('vmm', name);
   c.codes('vmm', 'VMM_CONFIG_TRIGGERS', 'VMM_CONFIG_TRIGGER_');
   c.codes('vmm', 'VMM_CONFIG_DEVICE_KINDS', 'VMM_CONFIG_DEVICE_');
@@ -118,6 +118,8 @@ test('vmm_config.h: the VMM config blob, its records, codes and limits', () => {
   c.size('vmm', 'VMM_CONFIG_DEVICE_SIZE', 'vmm_config_device');
   c.struct('vmm', 'VMM_CONFIG_VIRTIO_OFFSETS', 'vmm_config_virtio');
   c.size('vmm', 'VMM_CONFIG_VIRTIO_SIZE', 'vmm_config_virtio');
+  c.struct('vmm', 'VMM_CONFIG_DOORBELL_OFFSETS', 'vmm_config_doorbell');
+  c.size('vmm', 'VMM_CONFIG_DOORBELL_SIZE', 'vmm_config_doorbell');
   // The GIC frame sizes the runtime checks the blob's addresses with are the architecture facts
   // the encoder checks them with (IHI0048B 4.1.2, IHI0069 12.1).
   assert.is(BigInt(c.define('VMM_GICD_V2_SIZE')), GIC.v2DistributorSize);
@@ -137,7 +139,8 @@ test('vmm_config.h: each array of struct vmm_config holds exactly its limit', ()
   assert.is(O.initrd + vmm.VMM_CONFIG_IMAGE_SIZE, O.irqs);
   assert.is(O.irqs + vmm.VMM_CONFIG_MAX_IRQS * vmm.VMM_CONFIG_IRQ_SIZE, O.devices);
   assert.is(O.devices + vmm.VMM_CONFIG_MAX_DEVICES * vmm.VMM_CONFIG_DEVICE_SIZE, O.kernelUnpackedSize);
-  assert.is(O.virtio + vmm.VMM_CONFIG_MAX_VIRTIO * vmm.VMM_CONFIG_VIRTIO_SIZE, vmm.VMM_CONFIG_HEADER_SIZE);
+  assert.is(O.virtio + vmm.VMM_CONFIG_MAX_VIRTIO * vmm.VMM_CONFIG_VIRTIO_SIZE, O.doorbellCount);
+  assert.is(O.doorbells + vmm.VMM_CONFIG_MAX_DOORBELLS * vmm.VMM_CONFIG_DOORBELL_SIZE, vmm.VMM_CONFIG_HEADER_SIZE);
   assert.ok(vmm.VMM_CONFIG_HEADER_SIZE <= vmm.VMM_CONFIG_RESERVED_SIZE);
 });
 
