@@ -2,12 +2,15 @@
 // two lines of one emulated PL061 GPIO controller in the guest (docs/doorbell.md). The guest
 // writes 1 to the ring line to notify the peer; each notification from the peer is a rising
 // edge on the notify line, which a guest program waits for through Linux's GPIO character
-// device. The controller's window and SPI are placed after the VM's virtio windows
-// (placeVirtioDevices); the regions the VM maps are listed for its device tree.
+// device. The controller's SPI follows the VM's virtio devices' (placeVirtioDevices); its window
+// is the first page after their windows that no mapping or emulated frame of the VM occupies
+// (placeDoorbells), so a doorbell never lands on a buffer the user placed after guest RAM. The
+// regions the VM maps are listed for its device tree.
 import { error } from '../diagnostics/index.js';
 import { VMM_CONFIG_MAX_DOORBELLS } from '../abi/vmm-config.js';
 import type { ChannelEndModel, ChannelModel, DoorbellLineModel, GuestModel, ProtectionDomainModel, SharedRegionModel } from '../model/index.js';
 import type { Resolution } from './index.js';
+import type { Board } from '../boards.js';
 import { PAGE_4K } from './ids.js';
 
 /** The PL061's window: one page (ARM DDI 0190B, 4 KiB of registers). */
@@ -53,6 +56,38 @@ export function addDoorbells(r: Resolution, userChannels: readonly ChannelModel[
       });
     }
     if (lines.length > 0) guest.doorbells = { gpa: 0n, size: DOORBELL_WINDOW_SIZE, intid: 0, lines };
+  }
+}
+
+/**
+ * Moves each guest's PL061 window (placed after its virtio windows) past whatever the VM already
+ * has in guest-physical space: its mappings (RAM, GIC CPU interface, devices, user regions), the
+ * emulated GIC and devices, and the virtio windows.
+ */
+export function placeDoorbells(r: Resolution, board: Board): void {
+  const pds = [...r.rootPds];
+  for (const g of r.guests) {
+    const db = g.doorbells;
+    if (!db) continue;
+    const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
+    const taken: [bigint, bigint][] = [
+      ...(vm?.maps ?? []).map((m): [bigint, bigint] => [m.vaddr, r.memoryRegions.find((x) => x.name === m.mr)?.size ?? PAGE_4K]),
+      ...g.emulated.map((e): [bigint, bigint] => [e.gpa, e.size]),
+      ...g.virtio.map((d): [bigint, bigint] => [d.gpa, d.size]),
+      [board.guest.gicDistributor, board.gic.distributor.size],
+      ...(board.guest.gicRedistributor !== undefined && board.gic.redistributor ? [[board.guest.gicRedistributor, board.gic.redistributor.size] as [bigint, bigint]] : []),
+    ];
+    let gpa = db.gpa;
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const [base, size] of taken) {
+        if (gpa < base + size && base < gpa + db.size) {
+          gpa = (base + size + PAGE_4K - 1n) / PAGE_4K * PAGE_4K;
+          moved = true;
+        }
+      }
+    }
+    db.gpa = gpa;
   }
 }
 

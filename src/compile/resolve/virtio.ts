@@ -165,7 +165,7 @@ export function addNetLinks(r: Resolution, system: System, board: Board | undefi
   return links;
 }
 
-/** Windows after guest RAM, SPIs above the board's interrupts, in declaration order; then the doorbells' PL061. */
+/** Windows after guest RAM, SPIs above the board's interrupts, in declaration order; then the doorbells' SPI. */
 export function placeVirtioDevices(guest: GuestModel, board: Board): void {
   const ramEnd = guest.ram.gpa + guest.ram.size;
   const first = (ramEnd + VIRTIO_WINDOWS_ALIGN - 1n) / VIRTIO_WINDOWS_ALIGN * VIRTIO_WINDOWS_ALIGN;
@@ -174,7 +174,8 @@ export function placeVirtioDevices(guest: GuestModel, board: Board): void {
     d.gpa = first + BigInt(i) * VIRTIO_WINDOW_SIZE;
     d.intid = spiBase + i;
   });
-  // The doorbells' PL061 (resolve/doorbells.ts) comes next: one more page and SPI.
+  // The doorbells' PL061 (resolve/doorbells.ts) takes the next SPI; its window, the first page
+  // after these that nothing else of the VM's occupies (placeDoorbells).
   if (guest.doorbells) {
     guest.doorbells.gpa = first + BigInt(guest.virtio.length) * VIRTIO_WINDOW_SIZE;
     guest.doorbells.intid = spiBase + guest.virtio.length;

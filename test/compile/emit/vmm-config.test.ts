@@ -8,12 +8,12 @@ import { sampleVmmConfig } from './sample-vmm-config.js';
 
 const sample = sampleVmmConfig;
 
-test('the blob starts with S4VM, version 4, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 5, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
-  assert.is(view.getUint16(4, true), 4);
+  assert.is(view.getUint16(4, true), 5);
   assert.is(view.getUint16(6, true), VMM_CONFIG_HEADER_SIZE);
   assert.is(view.getUint32(8, true), VMM_CONFIG_HEADER_SIZE);
   // No wake route: idle vCPUs spin, and the timer channel says "none".

@@ -50,11 +50,18 @@ test('the PL061 follows the virtio windows: next page after them, next SPI', asy
   assert.match(xml, /channel 9 to 'mon' = lines 4 \(ring\) and 5 \(notify\)/);
 });
 
+test('the PL061 window moves past a region the VM maps where it would go, and keeps its SPI', async () => {
+  const { model, diagnostics } = await build();
+  assert.equal(diagnostics.filter((d) => d.id === 'vm-map-over-virtio'), []);
+  const b = model.guests.find((g) => g.vm === 'b')!;
+  assert.equal([b.virtio[0]!.gpa, b.doorbells!.gpa, b.doorbells!.intid], [0x5000_0000n, 0x5000_3000n, b.virtio[0]!.intid + 1]);
+});
+
 test('the regions a VM maps are listed with their address and the others that map them', async () => {
   const { model } = await build();
   const a = model.guests.find((g) => g.vm === 'a')!;
   assert.equal(a.shared, [{ mr: 'box', gpa: 0x6000_0000n, size: 0x1000n, perms: 'rw', peers: ['mon'] }]);
-  assert.equal(model.guests.find((g) => g.vm === 'b')!.shared, []);
+  assert.equal(model.guests.find((g) => g.vm === 'b')!.shared, [{ mr: 'late', gpa: 0x5000_1000n, size: 0x2000n, perms: 'rw', peers: [] }]);
 });
 
 test.run();
