@@ -22,7 +22,7 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       5u
+#define VMM_CONFIG_VERSION       6u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
@@ -65,8 +65,17 @@
  * something to do, woken on time through the timer PD (vmm_wake.h, `wake_slot_vaddr`,
  * `timer_channel`); without the flag it is resumed at once and spins. */
 #define VMM_CONFIG_FLAG_IDLE_BLOCK   (1u << 2)
+/* Version 6: the image is already at its guest address when the VMM starts (Microkit 2.3.0
+ * prefilled regions, src/compile/guest/prefill.ts), so the first boot copies nothing; its
+ * `vmm_vaddr` is then a read-only pristine copy to place it from again (a restart), or 0 when
+ * the guest has none and cannot be restarted. Never with the *_GZIP flag. */
+#define VMM_CONFIG_FLAG_KERNEL_IN_PLACE  (1u << 3)
+#define VMM_CONFIG_FLAG_DTB_IN_PLACE     (1u << 4)
+#define VMM_CONFIG_FLAG_INITRD_IN_PLACE  (1u << 5)
 #define VMM_CONFIG_FLAGS_KNOWN       (VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP \
-                                      | VMM_CONFIG_FLAG_IDLE_BLOCK)
+                                      | VMM_CONFIG_FLAG_IDLE_BLOCK | VMM_CONFIG_FLAG_KERNEL_IN_PLACE \
+                                      | VMM_CONFIG_FLAG_DTB_IN_PLACE \
+                                      | VMM_CONFIG_FLAG_INITRD_IN_PLACE)
 #define VMM_CONFIG_NO_CHANNEL        0xffu
 /* RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
 #define VMM_CONFIG_GZIP_MIN_SIZE     18u
@@ -117,7 +126,8 @@ _Static_assert(sizeof(struct vmm_config_device) == 0x18, "device layout");
  *   net:     a = the link ring this VMM sends on, b = the ring it receives on (net_link.h);
  *            channel = the link's channel to the peer; mac; capacity = frames per ring.
  *   block:   a = the disk region (read-write in the VMM), b = the disk image in the VMM's image
- *            segment, copied into a at boot (b_size bytes, at most a_size).
+ *            segment, copied into a at boot (b_size bytes, at most a_size); b absent (0, 0):
+ *            the region holds the image already (version 6: prefilled on Microkit 2.3.0).
  *   console: a = the input UART's registers (0 for output only), channel = its IRQ's channel.
  */
 struct vmm_config_virtio {
