@@ -242,6 +242,13 @@ export interface GuestModel {
   shared?: SharedRegionModel[];
   /** Store kernel and initrd compressed in the VMM: always, never, or when needed to fit below the loader. */
   compressImages: boolean | 'auto';
+  /**
+   * Keep a pristine copy of kernel, DTB and initrd for placing them again (a restart): on a
+   * release with prefilled regions, a read-only prefilled copy mapped into the VMM only
+   * (guest/prefill.ts). The hook for restart policies (issue 22: set when a VM's restart policy
+   * is not 'never'); nothing sets it yet. @default false
+   */
+  needsPristineImages?: boolean | undefined;
   /** What an idle vCPU (WFI/WFE) does: sleep until it has work (woken through the timer PD), or spin. */
   idle: 'block' | 'spin';
   loc: Loc;
