@@ -134,7 +134,7 @@ static void m_device(struct vmm_config *c)
     c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9000000, .size = 0x1000,
                                                 .kind = 7 };
 }
-static void m_flags(struct vmm_config *c) { c->flags = 1u << 6; }
+static void m_flags(struct vmm_config *c) { c->flags = 1u << 7; }
 static void m_wake_no_slot(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0; }
 static void m_wake_in_ram(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0x20001000; }
 static void m_wake_unaligned(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0x30000800; }
@@ -203,6 +203,10 @@ static void m_in_place_pristine_in_ram(struct vmm_config *c)
 {
     c->flags |= VMM_CONFIG_FLAG_DTB_IN_PLACE;
     c->dtb.vmm_vaddr = 0x20001000;
+}
+static void m_unmapped_but_copied(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED | VMM_CONFIG_FLAG_KERNEL_IN_PLACE;
 }
 static void m_device_on_gicc(struct vmm_config *c)
 {
@@ -282,6 +286,7 @@ static const struct mutation mutations[] = {
     { "kernel image is in place but compressed", m_in_place_packed },
     { "initrd image is in place but compressed or empty", m_in_place_absent },
     { "DTB image source overlaps the VMM's guest RAM mapping", m_in_place_pristine_in_ram },
+    { "images not mapped into the VMM must all be in place", m_unmapped_but_copied },
     { "initrd image is stored as is but has an unpacked size 0x1000", m_unpacked_without_flag },
     { "compressed kernel image of 0x800000 bytes unpacking to 0x0 bytes", m_packed_no_unpacked },
     { "is too small to be a gzip member", m_packed_tiny },
@@ -378,6 +383,11 @@ static void config_accepts_images_in_place(void)
     seal();
     CHECK(check(err, sizeof(err)));
     CHECK(strcmp(err, "") == 0);
+    /* Not mapped into the VMM at all: no copies of any image anywhere. */
+    cfg()->initrd.vmm_vaddr = 0;
+    cfg()->flags |= VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED;
+    seal();
+    CHECK(check(err, sizeof(err)));
 }
 
 HARNESS_SUITE(config_tests) = {

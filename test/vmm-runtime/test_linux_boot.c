@@ -290,7 +290,21 @@ static void boot_in_place_restart_needs_pristine(void)
     CHECK_EQ(harness_cache_cleans, 3);
 }
 
+static void boot_unmapped_touches_nothing(void)
+{
+    char err[200] = "";
+    uint64_t copied = 1;
+    setup_in_place(false);
+    cfg.flags |= VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED;
+    window.vmm = NULL;                                      /* not mapped: any access would crash */
+    CHECK(guest_place_linux(&cfg, &window, false, &copied, err, sizeof(err)));
+    CHECK_EQ(copied, 0);
+    CHECK(!guest_place_linux(&cfg, &window, true, &copied, err, sizeof(err)));
+    CHECK_CONTAINS(err, "cannot place them again");
+}
+
 HARNESS_SUITE(linux_boot_tests) = {
+    { "linux_boot: images in place and not mapped into the VMM are left alone", boot_unmapped_touches_nothing },
     { "linux_boot: images in place (prefilled) are checked and not copied", boot_in_place_copies_nothing },
     { "linux_boot: a restart places prefilled images from pristine copies, or refuses", boot_in_place_restart_needs_pristine },
     { "linux_boot: unpacks a compressed kernel and initrd in place", boot_unpacks_compressed_images },

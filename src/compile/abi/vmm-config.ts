@@ -34,6 +34,8 @@ export const VMM_CONFIG_FLAG_IDLE_BLOCK = 1 << 2;
 export const VMM_CONFIG_FLAG_KERNEL_IN_PLACE = 1 << 3;
 export const VMM_CONFIG_FLAG_DTB_IN_PLACE = 1 << 4;
 export const VMM_CONFIG_FLAG_INITRD_IN_PLACE = 1 << 5;
+/** `flags` bit: the images in place are not mapped into the VMM (it needs no guest memory: no virtio device, no pristine copies). */
+export const VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED = 1 << 6;
 /** `timer_channel` (and a virtio device's `channel`) when there is none. */
 export const VMM_CONFIG_NO_CHANNEL = 0xff;
 /** RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */

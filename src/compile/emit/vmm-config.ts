@@ -10,7 +10,7 @@
 import { crc32 } from '../abi/crc32.js';
 import {
   VMM_CONFIG_DEVICE_KINDS, VMM_CONFIG_DEVICE_OFFSETS, VMM_CONFIG_DEVICE_SIZE, VMM_CONFIG_FLAG_DTB_IN_PLACE, VMM_CONFIG_FLAG_IDLE_BLOCK,
-  VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE, VMM_CONFIG_GZIP_MIN_SIZE, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_IMAGE_OFFSETS, VMM_CONFIG_IRQ_OFFSETS,
+  VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE, VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED, VMM_CONFIG_GZIP_MIN_SIZE, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_IMAGE_OFFSETS, VMM_CONFIG_IRQ_OFFSETS,
   VMM_CONFIG_IRQ_SIZE, VMM_CONFIG_MAGIC, VMM_CONFIG_MAX_CHANNEL, VMM_CONFIG_MAX_CHILD, VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS,
   VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
   VMM_CONFIG_VERSION, VMM_CONFIG_VIRTIO_KINDS, VMM_CONFIG_VIRTIO_OFFSETS, VMM_CONFIG_VIRTIO_READ_ONLY, VMM_CONFIG_VIRTIO_SIZE,
@@ -140,6 +140,12 @@ export interface VmmConfig {
   virtio?: VmmConfigVirtio[];
   /** @default [] */
   doorbells?: VmmConfigDoorbell[];
+  /**
+   * The images in place are not mapped into the VMM (no virtio device, no pristine copy): it
+   * leaves them alone. Every image must then be in place with no pristine copy.
+   * @default false
+   */
+  imagesUnmapped?: boolean;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -269,6 +275,9 @@ function validateImages(cfg: VmmConfig): void {
       if (overlaps(a.img.guestAddr, guestSize(a.img), b.img.guestAddr, guestSize(b.img))) bug(`${a.what} and ${b.what} overlap in guest RAM`);
     }
   }
+  if (cfg.imagesUnmapped && (placed.some(({ img }) => !img.inPlace || img.vmmVaddr !== 0n) || (cfg.virtio ?? []).length > 0)) {
+    bug('images not mapped into the VMM must all be in place, without pristine copies or virtio devices');
+  }
   checkU64('entry', cfg.entry);
   if (cfg.entry < cfg.kernel.guestAddr || cfg.entry >= cfg.kernel.guestAddr + guestSize(cfg.kernel)) {
     bug('entry point lies outside the kernel image');
@@ -370,7 +379,8 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   const packed = (img: VmmConfigImage | undefined): boolean => img !== undefined && img.size > 0n && img.unpackedSize !== undefined;
   const flags = (packed(cfg.kernel) ? VMM_CONFIG_FLAG_KERNEL_GZIP : 0) | (packed(cfg.initrd) ? VMM_CONFIG_FLAG_INITRD_GZIP : 0)
     | (cfg.wake ? VMM_CONFIG_FLAG_IDLE_BLOCK : 0) | (cfg.kernel.inPlace ? VMM_CONFIG_FLAG_KERNEL_IN_PLACE : 0)
-    | (cfg.dtb.inPlace ? VMM_CONFIG_FLAG_DTB_IN_PLACE : 0) | (cfg.initrd?.inPlace ? VMM_CONFIG_FLAG_INITRD_IN_PLACE : 0);
+    | (cfg.dtb.inPlace ? VMM_CONFIG_FLAG_DTB_IN_PLACE : 0) | (cfg.initrd?.inPlace ? VMM_CONFIG_FLAG_INITRD_IN_PLACE : 0)
+    | (cfg.imagesUnmapped ? VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED : 0);
   view.setUint32(O.flags, flags, true);
   if (packed(cfg.kernel)) u64(O.kernelUnpackedSize, cfg.kernel.unpackedSize!);
   if (packed(cfg.initrd)) u64(O.initrdUnpackedSize, cfg.initrd!.unpackedSize!);
@@ -546,6 +556,7 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
       return { kind, guestBase: u64(off + D.guestBase), size: u64(off + D.size), intid: view.getUint16(off + D.intid, true) };
     }),
   };
+  if (flags & VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED) cfg.imagesUnmapped = true;
   if (flags & VMM_CONFIG_FLAG_IDLE_BLOCK) cfg.wake = { slotVaddr: u64(O.wakeSlotVaddr), timerChannel: view.getUint8(O.timerChannel) };
   const virtio = decodeVirtio(view);
   if (virtio.length > 0) cfg.virtio = virtio;

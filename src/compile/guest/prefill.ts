@@ -16,6 +16,8 @@
  *
  * A guest that may be restarted (`needsPristineImages`) also gets a read-only prefilled copy of
  * each image mapped into its VMM only, to place the images again from; other guests have none.
+ * The VMM maps the image regions only when it needs guest memory (a virtio device, a pristine
+ * copy): each 4 KiB mapping is two initialiser calls. The DTB's region is its whole 2 MiB block.
  *
  * Pure: bytes and the model in, a new model and the files out.
  */
@@ -30,6 +32,8 @@ export type GuestImageKind = 'kernel' | 'dtb' | 'initrd';
 export interface PrefilledImages {
   /** Bytes of each image at its guest address. */
   sizes: Record<'kernel' | 'dtb', bigint> & { initrd?: bigint };
+  /** The image regions are not mapped into the VMM (it serves no virtio device and keeps no pristine copy). */
+  unmapped: boolean;
   /** VMM virtual address of each read-only pristine copy; absent when the guest has none. */
   pristine?: Record<'kernel' | 'dtb', bigint> & { initrd?: bigint };
 }
@@ -79,7 +83,10 @@ export function guestRamPieces(ram: GuestModel['ram'], images: { image: GuestIma
   let at = 0n;
   for (const img of sorted) {
     const off = img.gpa - ram.gpa;
-    const size = alignUp(img.file.bytes, PAGE_4K);
+    // The DTB has its 2 MiB block to itself (placement.ts): one large page, which the initialiser
+    // fills from a few deflated KiB, rather than 511 small frames of free RAM beside one page.
+    const wholeBlock = large && img.image === 'dtb' && off % PAGE_2M === 0n && off + PAGE_2M <= ram.size && img.file.bytes <= PAGE_2M;
+    const size = wholeBlock ? PAGE_2M : alignUp(img.file.bytes, PAGE_4K);
     if (off < at || off % PAGE_4K !== 0n || off + size > ram.size) throw new Error(`internal error: ${img.image} at 0x${img.gpa.toString(16)} cannot be a region of its own in guest RAM`);
     out.push(...freePieces(at, off, large), { off, size, image: img.image, file: img.file });
     at = off + size;
@@ -102,6 +109,9 @@ function splitGuestRam(model: SystemModel, g: GuestModel, bytes: GuestImageBytes
     ...(bytes.initrd && p.initrd ? [{ image: 'initrd' as const, gpa: p.initrd.gpa, file: { path: initrdFile, bytes: BigInt(bytes.initrd.length) } }] : []),
   ];
   const large = ramRegion.pageSize === PAGE_2M;
+  // The VMM reads guest RAM only to serve virtio devices and to place images again from pristine
+  // copies: without either, the image regions stay out of its address space (half the mappings).
+  const unmapped = !pristine && g.virtio.length === 0;
   let free = 0;
   const regions: MemoryRegionModel[] = [];
   const vmMaps: MapModel[] = [];
@@ -110,21 +120,21 @@ function splitGuestRam(model: SystemModel, g: GuestModel, bytes: GuestImageBytes
   const vmmMap = pdOf(model, g.vmm).maps.find((m) => m.mr === g.ram.mr)!;
   for (const piece of guestRamPieces(g.ram, images, large)) {
     const name = piece.image ? `${g.ram.mr}_${piece.image}` : `${g.ram.mr}_${free++}`;
-    const pageSize = !piece.image && large && piece.off % PAGE_2M === 0n && piece.size % PAGE_2M === 0n ? PAGE_2M : undefined;
+    const pageSize = (!piece.image || piece.image === 'dtb') && large && piece.off % PAGE_2M === 0n && piece.size % PAGE_2M === 0n ? PAGE_2M : undefined;
     regions.push({
-      name, size: piece.size, pageSize, shared: false, role: ramRegion.role, loc: ramRegion.loc,
+      name, size: piece.size, pageSize, shared: false, role: { kind: 'guest-ram', vm: g.vm, ...(piece.image ? { image: piece.image } : {}) }, loc: ramRegion.loc,
       physAddr: piece.image || ramRegion.physAddr === undefined ? undefined : ramRegion.physAddr + piece.off,
       ...(piece.file ? { prefill: { path: piece.file.path, file: undefined, bytes: piece.file.bytes } } : {}),
     });
     vmMaps.push({ ...vmMap, mr: name, vaddr: vmMap.vaddr + piece.off });
-    vmmMaps.push({ ...vmmMap, mr: name, vaddr: vmmMap.vaddr + piece.off });
+    if (!piece.image || !unmapped) vmmMaps.push({ ...vmmMap, mr: name, vaddr: vmmMap.vaddr + piece.off });
   }
   const sizeOf = (k: GuestImageKind): bigint | undefined => images.find((i) => i.image === k)?.file.bytes;
   const initrdSize = sizeOf('initrd');
   const sizes: PrefilledImages['sizes'] = { kernel: sizeOf('kernel')!, dtb: sizeOf('dtb')!, ...(initrdSize !== undefined ? { initrd: initrdSize } : {}) };
   const files: Artefact[] = [{ file: kernelFile, kind: 'guest-image-prefill', content: bytes.kernel }];
   if (bytes.initrd && p.initrd) files.push({ file: initrdFile, kind: 'guest-image-prefill', content: bytes.initrd });
-  if (!pristine) return { regions, vmMaps, vmmMaps, files, images: { sizes } };
+  if (!pristine) return { regions, vmMaps, vmmMaps, files, images: { sizes, unmapped } };
   // The pristine copies: read-only in the VMM, above everything it maps (2 MiB apart, so each
   // starts a fresh leaf table).
   let vaddr = alignUp(pdOf(model, g.vmm).maps.reduce((top, m) => {
@@ -135,12 +145,15 @@ function splitGuestRam(model: SystemModel, g: GuestModel, bytes: GuestImageBytes
   for (const img of images) {
     const name = `${g.vm}_pristine_${img.image}`;
     const size = alignUp(img.file.bytes, PAGE_4K);
-    regions.push({ name, size, pageSize: undefined, physAddr: undefined, shared: false, role: ramRegion.role, loc: ramRegion.loc, prefill: { path: img.file.path, file: undefined, bytes: img.file.bytes } });
+    regions.push({
+      name, size, pageSize: undefined, physAddr: undefined, shared: false, role: { kind: 'guest-ram', vm: g.vm, image: img.image, pristine: true }, loc: ramRegion.loc,
+      prefill: { path: img.file.path, file: undefined, bytes: img.file.bytes },
+    });
     vmmMaps.push({ ...vmmMap, mr: name, vaddr, perms: 'r' });
     at[img.image] = vaddr;
     vaddr = alignUp(vaddr + size, PAGE_2M);
   }
-  return { regions, vmMaps, vmmMaps, files, images: { sizes, pristine: { kernel: at.kernel!, dtb: at.dtb!, ...(at.initrd !== undefined ? { initrd: at.initrd } : {}) } } };
+  return { regions, vmMaps, vmmMaps, files, images: { sizes, unmapped, pristine: { kernel: at.kernel!, dtb: at.dtb!, ...(at.initrd !== undefined ? { initrd: at.initrd } : {}) } } };
 }
 
 function pdOf(model: SystemModel, name: string): ProtectionDomainModel {

@@ -143,6 +143,7 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
     ...devicesAndDoorbells(guest),
     ...(input.wake ? { wake: input.wake } : {}),
+    ...(prefilled?.unmapped ? { imagesUnmapped: true } : {}),
     virtio: virtioConfig(guest, (name) => {
       const at = diskAt.get(name);
       const bytes = input.disks?.get(name);

@@ -13,7 +13,8 @@ export type IrqTrigger = 'level' | 'edge';
 /** What an element is for, beyond what the .system file says. Lets checks and reviews speak plainly. */
 export type RegionRole =
   | { kind: 'user' }
-  | { kind: 'guest-ram'; vm: string }
+  /** Guest RAM; on Microkit 2.3.0 one of its pieces may hold an image prefilled in place, or be a pristine copy of one for its VMM (guest/prefill.ts). */
+  | { kind: 'guest-ram'; vm: string; image?: 'kernel' | 'dtb' | 'initrd' | undefined; pristine?: boolean | undefined }
   | { kind: 'gic-vcpu'; vm: string }
   /** A board device: passed through to `vm`, or, with `virtioConsoleInput`, driven by its VMM as the input of its virtio console. */
   | { kind: 'device'; device: string; vm?: string; virtioConsoleInput?: boolean }

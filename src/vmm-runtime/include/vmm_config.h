@@ -72,10 +72,15 @@
 #define VMM_CONFIG_FLAG_KERNEL_IN_PLACE  (1u << 3)
 #define VMM_CONFIG_FLAG_DTB_IN_PLACE     (1u << 4)
 #define VMM_CONFIG_FLAG_INITRD_IN_PLACE  (1u << 5)
+/* Version 6: the images in place are not mapped into the VMM at all (a guest without virtio
+ * devices and without pristine copies: the VMM never needs that memory), so the VMM neither reads
+ * nor checks them there; the build checked them (src/compile/load/images.ts). */
+#define VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED (1u << 6)
 #define VMM_CONFIG_FLAGS_KNOWN       (VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP \
                                       | VMM_CONFIG_FLAG_IDLE_BLOCK | VMM_CONFIG_FLAG_KERNEL_IN_PLACE \
                                       | VMM_CONFIG_FLAG_DTB_IN_PLACE \
-                                      | VMM_CONFIG_FLAG_INITRD_IN_PLACE)
+                                      | VMM_CONFIG_FLAG_INITRD_IN_PLACE \
+                                      | VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED)
 #define VMM_CONFIG_NO_CHANNEL        0xffu
 /* RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
 #define VMM_CONFIG_GZIP_MIN_SIZE     18u

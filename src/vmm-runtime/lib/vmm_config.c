@@ -207,6 +207,14 @@ static bool check_images(const struct vmm_config *c, char *err, size_t err_size)
                         err_size)) {
         return false;
     }
+    const uint32_t all_in_place = VMM_CONFIG_FLAG_KERNEL_IN_PLACE | VMM_CONFIG_FLAG_DTB_IN_PLACE
+                                  | (c->initrd.size != 0 ? VMM_CONFIG_FLAG_INITRD_IN_PLACE : 0);
+    if ((c->flags & VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED)
+        && ((c->flags & all_in_place) != all_in_place || c->kernel.vmm_vaddr != 0
+            || c->dtb.vmm_vaddr != 0 || c->initrd.vmm_vaddr != 0 || c->virtio_count != 0)) {
+        return vmm_fail(err, err_size, "images not mapped into the VMM must all be in place, "
+                        "without pristine copies or virtio devices");
+    }
     /* Unpacked extents: what each image occupies in guest RAM. */
     uint64_t kernel_size = vmm_config_kernel_guest_size(c);
     uint64_t initrd_size = vmm_config_initrd_guest_size(c);

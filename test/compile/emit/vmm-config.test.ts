@@ -73,6 +73,10 @@ test('images in place (prefilled) set their flags, may have no pristine copy, an
   assert.equal(decodeVmmConfig(blob), c);
   // Not copied from anywhere, so it cannot be compressed.
   assert.throws(() => encodeVmmConfig({ ...c, kernel: { ...c.kernel, unpackedSize: 0x200_0000n } }), /in place and compressed/);
+  // Not mapped into the VMM: only when every image is in place without a copy, and no virtio device.
+  const unmapped = { ...c, initrd: { ...c.initrd!, vmmVaddr: 0n }, imagesUnmapped: true };
+  assert.equal(decodeVmmConfig(encodeVmmConfig(unmapped)), unmapped);
+  assert.throws(() => encodeVmmConfig({ ...c, imagesUnmapped: true }), /not mapped into the VMM/);
   // Copied images still need their source.
   assert.throws(() => encodeVmmConfig({ ...c, dtb: { ...c.dtb, inPlace: false } }), /no VMM address/);
 });

@@ -274,6 +274,13 @@ bool guest_place_linux(const struct vmm_config *cfg, const struct guest_ram *ram
                        uint64_t *copied, char *err, size_t err_size)
 {
     struct linux_load l = { .restart = restart, .copied = 0 };
+    *copied = 0;
+    if (cfg->flags & VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED) {
+        /* In guest RAM, and checked by the build and by vmm_config_check (inside guest RAM,
+         * apart); not ours to read. */
+        return !restart || vmm_fail(err, err_size, "the images were prefilled and are not mapped "
+                                    "into the VMM: it cannot place them again");
+    }
     bool ok = place_kernel(cfg, ram, &l, err, err_size)
               && place_dtb_and_initrd(cfg, ram, &l, err, err_size)
               && write_images(cfg, &l, err, err_size);
