@@ -162,6 +162,7 @@ static void post_wake_deadline(struct vmm *vmm)
     if (notify) {
         /* The timer PD may run on another core (SMP kernels): the slot first, then the signal. */
         __asm__ volatile("dmb ish" : : : "memory");
+        vmm->events.notify_out++;
         microkit_notify(vmm->config->timer_channel);
     }
 }
@@ -197,6 +198,7 @@ static void wake_ready_vcpus(struct vmm *vmm)
     uint64_t now = vcpu_idle_waiting_on_time(idle) ? vmm_counter_now() : 0;
     for (unsigned v = 0; v < vmm->config->vcpu_count; v++) {
         if (idle->blocked[v] && vcpu_idle_wake(idle, v, vgic_vcpu_has_work(&vmm->vgic, v), now)) {
+            vmm->events.resumes++;
             seL4_Error err = seL4_TCB_Resume(BASE_VM_TCB_CAP + vmm_vcpu_id(vmm, v));
             if (err != seL4_NoError) {
                 vmm_log("VM '%s' vCPU %u: cannot resume it (seL4 error %d)", vmm->name, v,
@@ -302,7 +304,17 @@ static void log_image_load(const struct vmm *vmm, uint64_t start, uint64_t copie
 
 static void virtio_notify(unsigned channel)
 {
+    the_vm.events.notify_out++;
     microkit_notify(channel);
+}
+
+/* A line of guest console output: the counters marker (vmm.h) prints our counters. */
+static void console_line(void *ctx, const char *line)
+{
+    char label[VMM_COUNTERS_LABEL_MAX + 1];
+    if (vmm_counters_marker(line, label)) {
+        vmm_counters_log(ctx, label);
+    }
 }
 
 static void virtio_irq_ack(unsigned channel)
@@ -353,6 +365,8 @@ bool vmm_boot(struct vmm *vmm)
     for (unsigned i = 0; i < config->device_count; i++) {
         if (config->devices[i].kind == VMM_CONFIG_DEVICE_PL011) {
             pl011_init(&vmm->uarts[i].pl011, vmm->name);
+            vmm->uarts[i].pl011.on_line = console_line;
+            vmm->uarts[i].pl011.on_line_ctx = vmm;
         }
     }
     vmm_doorbells_reset(&vmm->doorbells);
@@ -418,6 +432,7 @@ void notified(microkit_channel ch)
         return;
     }
     const struct vmm_config *config = vmm->config;
+    vmm->events.notify_in++;
     if (vmm_idle_blocks(vmm) && ch == config->timer_channel) {
         /* The timer PD: a deadline of ours has passed. */
         wake_ready_vcpus(vmm);

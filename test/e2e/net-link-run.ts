@@ -15,6 +15,30 @@ export interface NetRun {
   sentMd5: string;
   receivedMd5: string;
   bootMs: number;
+  /** What the VMMs printed at the guests' counters markers: vm -> label -> key -> count. */
+  counters: VmmCounters;
+}
+
+/** vm -> marker label -> counter -> value; a virtio device's keys are prefixed, e.g. "net0.kicks". */
+export type VmmCounters = Record<string, Record<string, Record<string, number>>>;
+
+/** The counters lines (src/vmm-runtime/include/vmm.h, vmm_counters_log) in a console log. */
+export function parseCounters(out: string): VmmCounters {
+  const all: VmmCounters = {};
+  for (const m of out.matchAll(/VM '([^']+)'(?: virtio-(\w+) (\d+))? counters '([\w-]+)': ([^\r\n]*)/g)) {
+    const [, vm, kind, index, label, pairs] = m;
+    const at = ((all[vm!] ??= {})[label!] ??= {});
+    for (const p of pairs!.matchAll(/(\w+)=(\d+)/g)) at[kind ? `${kind}${index}.${p[1]}` : p[1]!] = Number(p[2]);
+  }
+  return all;
+}
+
+/** counters[vm][to] - counters[vm][from], key by key (the cost of what happened in between). */
+export function counterDelta(c: VmmCounters, vm: string, from: string, to: string): Record<string, number> {
+  const a = c[vm]?.[from];
+  const b = c[vm]?.[to];
+  if (!a || !b) throw new Error(`no counters '${from}' and '${to}' from VM '${vm}' in the console`);
+  return Object.fromEntries(Object.keys(b).map((k) => [k, b[k]! - (a[k] ?? 0)]));
 }
 
 const num = (m: RegExpMatchArray | null, what: string): number => {
@@ -31,6 +55,7 @@ export async function runNetLink(outDir: string, sdkDir: string, timeoutMs = BOO
   try {
     const up = await q.waitFor('SEL4CP-SYNTH: net up eth0 10.0.0.1/24', timeoutMs);
     await q.waitFor(/right\| SEL4CP-SYNTH: ping back ok .*\r?\n/, timeoutMs);
+    await q.waitFor(/VM 'right' virtio-net \d+ counters 'ping-end'.*\r?\n/, timeoutMs);
     const out = q.output;
     const stopped = /VM '(left|right)' stopped: .*/.exec(out);
     if (stopped) throw new Error(`a VMM stopped its VM: ${stopped[0]}`);
@@ -42,6 +67,7 @@ export async function runNetLink(outDir: string, sdkDir: string, timeoutMs = BOO
       sentMd5: /SEL4CP-SYNTH: sent md5 ([0-9a-f]{32})/.exec(out)?.[1] ?? '',
       receivedMd5: /SEL4CP-SYNTH: received md5 ([0-9a-f]{32})/.exec(out)?.[1] ?? '',
       bootMs: up.elapsedMs,
+      counters: parseCounters(out),
     };
   } finally {
     await q.stop();

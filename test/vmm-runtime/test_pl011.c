@@ -1,5 +1,6 @@
 #include "harness.h"
 #include "pl011_emul.h"
+#include "vmm.h"
 
 static uint64_t rd(struct pl011 *u, uint64_t off, unsigned width)
 {
@@ -72,7 +73,50 @@ static void pl011_checks_accesses(void)
     CHECK_EQ(rd(&u, 0x030, 4), 0x300);  /* reset: TXE | RXE */
 }
 
+static char seen_line[PL011_LINE_MAX + 1];
+
+static void remember_line(void *ctx, const char *line)
+{
+    (*(unsigned *)ctx)++;
+    strcpy(seen_line, line);
+}
+
+static void pl011_hands_each_line_to_its_hook(void)
+{
+    struct pl011 u;
+    pl011_init(&u, "vm");
+    unsigned lines = 0;
+    u.on_line = remember_line;
+    u.on_line_ctx = &lines;
+    for (const char *p = "SEL4CP-SYNTH: counters tcp-start\r\n"; *p; p++) {
+        wr(&u, 0x000, 1, (uint8_t)*p);
+    }
+    CHECK_EQ(lines, 1);
+    CHECK(strcmp(seen_line, "SEL4CP-SYNTH: counters tcp-start") == 0);
+    char label[VMM_COUNTERS_LABEL_MAX + 1];
+    CHECK(vmm_counters_marker(seen_line, label));
+    CHECK(strcmp(label, "tcp-start") == 0);
+}
+
+static void counters_marker_takes_only_a_short_plain_label(void)
+{
+    char label[VMM_COUNTERS_LABEL_MAX + 1];
+    CHECK(vmm_counters_marker("SEL4CP-SYNTH: counters a_1-B trailing words", label));
+    CHECK(strcmp(label, "a_1-B") == 0);
+    CHECK(!vmm_counters_marker("SEL4CP-SYNTH: counters ", label));
+    CHECK(!vmm_counters_marker("SEL4CP-SYNTH: counter x", label));
+    CHECK(!vmm_counters_marker("x SEL4CP-SYNTH: counters x", label));
+    CHECK(!vmm_counters_marker("SEL4CP-SYNTH: counters %s%n", label));
+    CHECK(!vmm_counters_marker("SEL4CP-SYNTH: counters 0123456789012345678901234567890123", label));
+    CHECK(vmm_counters_marker("SEL4CP-SYNTH: counters 01234567890123456789012345678901", label));
+    CHECK_EQ(strlen(label), VMM_COUNTERS_LABEL_MAX);
+}
+
 HARNESS_SUITE(pl011_tests) = {
+    { "pl011: each complete line goes to the on_line hook (the counters marker)",
+      pl011_hands_each_line_to_its_hook },
+    { "vmm counters: a marker's label is 1..32 letters, digits, '-' or '_'",
+      counters_marker_takes_only_a_short_plain_label },
     { "pl011: prints prefixed lines", pl011_prints_prefixed_lines },
     { "pl011: identifies as a PL011 on the AMBA bus", pl011_identifies_as_pl011 },
     { "pl011: TX interrupt level follows UARTIMSC", pl011_tx_interrupt_follows_mask },

@@ -28,6 +28,9 @@ void pl011_flush(struct pl011 *u)
     vmm_snprintf(out, sizeof(out), "%s| %s\n", u->name, u->line);
     vmm_log_sink(out);
     u->line_len = 0;
+    if (u->on_line != NULL) {
+        u->on_line(u->on_line_ctx, u->line);
+    }
 }
 
 static void pl011_putc(struct pl011 *u, char c)

@@ -44,6 +44,10 @@ struct pl011 {
     char line[PL011_LINE_MAX + 1];
     unsigned line_len;
     unsigned long chars_out;
+    /* Called with each complete line after it is printed (NULL: none); the VMM uses it for
+     * its counters marker (vmm_counters.h). */
+    void (*on_line)(void *ctx, const char *line);
+    void *on_line_ctx;
 };
 
 enum pl011_status {

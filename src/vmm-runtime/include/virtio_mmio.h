@@ -108,6 +108,7 @@ struct virtio_mmio_dev {
     uint32_t interrupt_status;
     uint32_t config_generation;
     struct virtq queues[VIRTIO_MAX_QUEUES];
+    unsigned long queue_notifies;   /* QueueNotify writes (each one a guest exit) */
     bool broken;
     char report[VIRTIO_REPORT_SIZE];
 };

@@ -79,6 +79,7 @@ struct virtio_net {
     struct virtio_net_backend backend;
     bool tx_blocked;                /* backend.tx said "no room": wait for virtio_net_tx_kick */
     unsigned long tx_frames, tx_dropped, rx_frames, rx_dropped;
+    unsigned long long tx_bytes, rx_bytes;  /* of the frames sent and delivered */
     struct virtq_chain tx_chain;
     struct virtq_chain rx_chain;
 };

@@ -23,11 +23,19 @@ struct vmm_exits {
     unsigned long mmio, smc_hvc, wfx, sysreg, maintenance, vppi, irq;
 };
 
+/* What else the VMM does for its VM, counted for the counters line (vmm_counters_log). */
+struct vmm_events {
+    unsigned long notify_in;        /* notifications received (timer PD, links, IRQs) */
+    unsigned long notify_out;       /* notifications sent (link peers, the timer PD) */
+    unsigned long resumes;          /* suspended vCPUs resumed */
+};
+
 /* An emulated PL011 and where its interrupt goes. */
 struct vmm_uart {
     struct pl011 pl011;
     struct vgic *vgic;
     unsigned intid;     /* 0: no interrupt */
+    unsigned long accesses;     /* trapped accesses (each one an exit) */
 };
 
 struct vmm {
@@ -43,6 +51,7 @@ struct vmm {
     struct mmio_bus bus;                /* every emulated frame: a stage-2 fault's lookup */
     struct vcpu_idle idle;
     struct vmm_exits exits;
+    struct vmm_events events;
     /* One period of Linux's event stream (arch_timer_evtstrm, 10 kHz), in counter ticks. */
     uint64_t wfe_slice;
     /* Per vCPU: SCTLR_EL1 as the kernel set it up, restored at each start. */
@@ -58,3 +67,20 @@ struct vmm {
  * when two of them overlap.
  */
 bool vmm_mmio_register(struct vmm *vmm, char *err, size_t err_size);
+
+/*
+ * Counters on request: a guest console line (an emulated PL011's) that starts with
+ * VMM_COUNTERS_MARKER and goes on with a label of 1..32 letters, digits, '-' or '_' makes the
+ * VMM print its counters, one line for the VM and one per virtio device, each
+ * "VM '<vm>' counters '<label>'..." with key=value pairs, cumulative since the VM started
+ * (npm run bench subtracts two of them). Counts, unlike times, do not drift on a loaded host.
+ */
+#define VMM_COUNTERS_MARKER "SEL4CP-SYNTH: counters "
+#define VMM_COUNTERS_LABEL_MAX 32u
+
+/* The label of a marker line, copied into label[VMM_COUNTERS_LABEL_MAX + 1]; false if the
+ * line is no marker. */
+bool vmm_counters_marker(const char *line, char *label);
+
+/* Prints the counters lines under `label`. */
+void vmm_counters_log(const struct vmm *vmm, const char *label);

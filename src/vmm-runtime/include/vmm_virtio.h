@@ -34,6 +34,8 @@ struct vmm_virtio_dev {
     const struct vmm_config_virtio *cfg;
     char name[48];
     bool asserted;          /* the SPI is raised and not yet EOI'd */
+    unsigned long irqs;     /* times the SPI was raised */
+    unsigned long peer_notifies;    /* net: notifications sent to the link's peer */
     union {
         struct virtio_net net;
         struct virtio_blk blk;
@@ -79,3 +81,6 @@ const char *vmm_virtio_report(const struct vmm_virtio *vv);
 
 /* One line per device with its counters (when the VM stops). */
 void vmm_virtio_log_stats(const struct vmm_virtio *vv);
+
+/* One counters line per device (vmm_counters_log, vmm.h). */
+void vmm_virtio_log_counters(const struct vmm_virtio *vv, const char *label);

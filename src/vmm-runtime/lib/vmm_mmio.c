@@ -9,6 +9,7 @@
 static enum mmio_status uart_access(void *opaque, struct mmio_access *a)
 {
     struct vmm_uart *u = opaque;
+    u->accesses++;
     bool before = pl011_irq_level(&u->pl011);
     enum pl011_status st = pl011_access(&u->pl011, a->offset, a->width, a->write, &a->value);
     if (u->intid != 0 && !before && pl011_irq_level(&u->pl011)) {

@@ -32,6 +32,7 @@ static void raise_irq(void *ctx)
     struct vmm_virtio_dev *v = ctx;
     if (!v->asserted) {
         v->asserted = true;
+        v->irqs++;
         vgic_raise(v->owner->env.vgic, 0, v->cfg->intid);
     }
 }
@@ -104,6 +105,7 @@ static void link_signal(struct vmm_virtio_dev *v)
     bool tx = !v->link_broken && net_link_tx_notify_needed(&v->tx);
     bool rx = !v->link_broken && net_link_rx_notify_needed(&v->rx);
     if (tx || rx) {
+        v->peer_notifies++;
         v->owner->env.notify(v->cfg->channel);
     }
 }
@@ -350,5 +352,28 @@ void vmm_virtio_log_stats(const struct vmm_virtio *vv)
             vmm_log("%s: %lu reads, %lu writes, %lu errors", v->name, v->u.blk.reads,
                     v->u.blk.writes, v->u.blk.errors);
         }
+    }
+}
+
+void vmm_virtio_log_counters(const struct vmm_virtio *vv, const char *label)
+{
+    for (unsigned i = 0; i < vv->count; i++) {
+        const struct vmm_virtio_dev *v = &vv->devs[i];
+        const struct virtio_mmio_dev *d = &v->u.net.dev;
+        unsigned long txf = 0, rxf = 0;
+        unsigned long long txb = 0, rxb = 0;
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET) {
+            txf = v->u.net.tx_frames;
+            rxf = v->u.net.rx_frames;
+            txb = v->u.net.tx_bytes;
+            rxb = v->u.net.rx_bytes;
+        } else if (v->cfg->kind == VMM_CONFIG_VIRTIO_BLOCK) {
+            d = &v->u.blk.dev;
+        } else {
+            d = &v->u.con.dev;
+        }
+        vmm_log("%s counters '%s': kicks=%lu irqs=%lu peer_notify=%lu tx_frames=%lu "
+                "tx_bytes=%llu rx_frames=%lu rx_bytes=%llu", v->name, label, d->queue_notifies,
+                v->irqs, v->peer_notifies, txf, txb, rxf, rxb);
     }
 }

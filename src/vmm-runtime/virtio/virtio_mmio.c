@@ -283,6 +283,7 @@ static bool wr_queue_notify(struct virtio_mmio_dev *d, uint32_t v)
 {
     /* §2.1.2: no buffers are used before DRIVER_OK (the driver_ok hook catches up); without
      * VIRTIO_F_NOTIFICATION_DATA the value is the queue index (§4.2.2). */
+    d->queue_notifies++;
     if (!virtio_mmio_running(d) || v >= d->cls->num_queues || !d->queues[v].ready) {
         return true;
     }

@@ -42,6 +42,7 @@ static bool net_tx(struct virtio_net *n)
             return true;
         } else {
             n->tx_frames++;
+            n->tx_bytes += len;
         }
         /* §5.1.6.2.2: transmit buffers are returned with nothing written to them. */
         if (!virtio_mmio_complete(d, VIRTIO_NET_TX_QUEUE, c->head, 0)) {
@@ -160,5 +161,6 @@ enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const void *frame,
         return VIRTIO_NET_RX_GUEST_ERROR;
     }
     n->rx_frames++;
+    n->rx_bytes += len;
     return VIRTIO_NET_RX_DELIVERED;
 }

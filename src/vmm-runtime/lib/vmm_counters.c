@@ -1,0 +1,50 @@
+/*
+ * The counters line (vmm.h): what a VM cost its VMM so far, printed when the guest asks with a
+ * marker line on its console. Pure; the host tests drive it.
+ */
+#include "vmm.h"
+#include "vmm_fmt.h"
+
+bool vmm_counters_marker(const char *line, char *label)
+{
+    const char *m = VMM_COUNTERS_MARKER;
+    unsigned i = 0;
+    for (; m[i] != '\0'; i++) {
+        if (line[i] != m[i]) {
+            return false;
+        }
+    }
+    unsigned n = 0;
+    for (const char *p = line + i; *p != '\0' && *p != ' '; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                  || c == '-' || c == '_';
+        if (!ok || n == VMM_COUNTERS_LABEL_MAX) {
+            return false;
+        }
+        label[n] = c;
+    }
+    label[n] = '\0';
+    return n > 0;
+}
+
+static unsigned long console_exits(const struct vmm *vmm)
+{
+    unsigned long n = 0;
+    for (unsigned i = 0; vmm->config != NULL && i < vmm->config->device_count; i++) {
+        n += vmm->uarts[i].accesses;
+    }
+    return n;
+}
+
+void vmm_counters_log(const struct vmm *vmm, const char *label)
+{
+    const struct vmm_exits *e = &vmm->exits;
+    unsigned long exits = e->mmio + e->smc_hvc + e->wfx + e->sysreg + e->maintenance + e->vppi;
+    vmm_log("VM '%s' counters '%s': exits=%lu console=%lu mmio=%lu wfx=%lu maintenance=%lu "
+            "vppi=%lu smc_hvc=%lu sysreg=%lu notify_in=%lu notify_out=%lu suspends=%lu "
+            "resumes=%lu", vmm->name, label, exits, console_exits(vmm), e->mmio, e->wfx,
+            e->maintenance, e->vppi, e->smc_hvc, e->sysreg, vmm->events.notify_in,
+            vmm->events.notify_out, vmm->idle.blocks, vmm->events.resumes);
+    vmm_virtio_log_counters(&vmm->virtio, label);
+}
