@@ -17,6 +17,8 @@ export interface NetRun {
   bootMs: number;
   /** What the VMMs printed at the guests' counters markers: vm -> label -> key -> count. */
   counters: VmmCounters;
+  /** The whole console log. */
+  console: string;
 }
 
 /** vm -> marker label -> counter -> value; a virtio device's keys are prefixed, e.g. "net0.kicks". */
@@ -56,6 +58,7 @@ export async function runNetLink(outDir: string, sdkDir: string, timeoutMs = BOO
     const up = await q.waitFor('SEL4CP-SYNTH: net up eth0 10.0.0.1/24', timeoutMs);
     await q.waitFor(/right\| SEL4CP-SYNTH: ping back ok .*\r?\n/, timeoutMs);
     await q.waitFor(/VM 'right' virtio-net \d+ counters 'ping-end'.*\r?\n/, timeoutMs);
+    await q.waitFor(/VM 'left' virtio-net \d+ counters 'after-ping-back'.*\r?\n/, timeoutMs);
     const out = q.output;
     const stopped = /VM '(left|right)' stopped: .*/.exec(out);
     if (stopped) throw new Error(`a VMM stopped its VM: ${stopped[0]}`);
@@ -68,6 +71,7 @@ export async function runNetLink(outDir: string, sdkDir: string, timeoutMs = BOO
       receivedMd5: /SEL4CP-SYNTH: received md5 ([0-9a-f]{32})/.exec(out)?.[1] ?? '',
       bootMs: up.elapsedMs,
       counters: parseCounters(out),
+      console: out,
     };
   } finally {
     await q.stop();

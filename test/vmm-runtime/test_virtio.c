@@ -116,7 +116,8 @@ static void virtio_mmio_negotiates_features(void)
 {
     struct tv_guest *g = setup();
     tv_wr(g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    CHECK_EQ(tv_rd(g, VIRTIO_MMIO_DEVICE_FEATURES), (1u << 3) | (1u << 5) | (1u << 16));
+    CHECK_EQ(tv_rd(g, VIRTIO_MMIO_DEVICE_FEATURES) & ~VIRTIO_NET_OFFLOAD_FEATURES,
+             (1u << 3) | (1u << 5) | (1u << 16) | (1u << VIRTIO_F_EVENT_IDX));
     tv_wr(g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
     CHECK_EQ(tv_rd(g, VIRTIO_MMIO_DEVICE_FEATURES), 1);          /* VIRTIO_F_VERSION_1 */
     tv_wr(g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
@@ -132,7 +133,7 @@ static void virtio_mmio_negotiates_features(void)
     /* Refused: no VERSION_1 (a legacy driver), a feature not offered, bits beyond 63. */
     CHECK(!tv_negotiate(g, VIRTIO_FEATURE(VIRTIO_NET_F_MAC)));
     CHECK(!tv_negotiate(g, v1 | VIRTIO_FEATURE(VIRTIO_F_INDIRECT_DESC)));
-    CHECK(!tv_negotiate(g, v1 | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
+    CHECK(tv_negotiate(g, v1 | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
     tv_negotiate(g, v1);
     tv_wr(g, VIRTIO_MMIO_STATUS, 0);
     tv_wr(g, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);
@@ -236,6 +237,40 @@ static void virtio_mmio_interrupt_status_and_ack(void)
     }
     CHECK_EQ(used, 3);
     CHECK_EQ(tx_frames, 3);
+    tv_guest_free(g);
+}
+
+/* VIRTIO_F_EVENT_IDX (§2.7.10): the driver's used_event picks the one used entry that
+ * interrupts (NO_INTERRUPT is ignored), and the device's avail_event asks for a notification
+ * only for the entry it waits for. Hostile values only move interrupts. */
+static void virtq_event_idx_suppresses_interrupts_and_notifications(void)
+{
+    struct tv_guest *g = setup();
+    CHECK(tv_probe(g, VIRTIO_FEATURE(VIRTIO_NET_F_MAC) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
+    struct tv_queue *tq = &g->q[1];
+    uint16_t *used_event = (uint16_t *)(void *)(tv_host(g, tq->avail) + 4 + 2u * tq->num);
+    uint16_t *avail_event = (uint16_t *)(void *)(tv_host(g, tq->used) + 4 + 8u * tq->num);
+    ((struct virtq_avail *)(void *)tv_host(g, tq->avail))->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    *used_event = 2;        /* Linux's virtqueue_enable_cb_delayed: after entry 2 */
+    struct tv_seg s = { tv_alloc(g, 72), 72, false };
+    tv_post(g, 1, &s, 1);
+    CHECK(tv_notify(g, 1));
+    CHECK_EQ(g->irqs, 0);
+    CHECK_EQ(*avail_event, 1);      /* drained: notify me when entry 1 is added */
+    tv_post(g, 1, &s, 1);
+    tv_post(g, 1, &s, 1);
+    CHECK(tv_notify(g, 1));
+    CHECK_EQ(g->irqs, 1);           /* entry 2 was written */
+    CHECK_EQ(*avail_event, 3);
+    tv_wr(g, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    *used_event = 0xffff;           /* far away (or hostile): no interrupt, nothing else */
+    for (unsigned i = 0; i < 5; i++) {
+        tv_post(g, 1, &s, 1);
+        CHECK(tv_notify(g, 1));
+    }
+    CHECK_EQ(g->irqs, 1);
+    CHECK_EQ(tx_frames, 8);
+    CHECK(!virtio_mmio_broken(g->d));
     tv_guest_free(g);
 }
 
@@ -504,6 +539,8 @@ HARNESS_SUITE(virtio_tests) = {
     { "virtio-mmio: register width, alignment and window checks", virtio_mmio_checks_access_width },
     { "virtio-mmio: reset forgets the driver; no buffers used before DRIVER_OK", virtio_mmio_reset_forgets_the_driver },
     { "virtio-mmio: interrupt status, ACK and NO_INTERRUPT suppression", virtio_mmio_interrupt_status_and_ack },
+    { "virtq: EVENT_IDX: used_event picks the interrupt, avail_event the notification",
+      virtq_event_idx_suppresses_interrupts_and_notifications },
     { "virtq: queue size power of two within QueueNumMax", virtq_checks_queue_size },
     { "virtq: ring alignment and extents inside guest RAM", virtq_checks_ring_addresses },
     { "virtq: descriptor outside guest RAM", virtq_rejects_descriptor_outside_ram },

@@ -358,7 +358,7 @@ static void blk_read_only_refuses_writes(void)
     blk_setup(&g, true);
     tv_wr(&g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     CHECK_EQ(tv_rd(&g, VIRTIO_MMIO_DEVICE_FEATURES),
-             (1u << VIRTIO_BLK_F_RO) | (1u << VIRTIO_BLK_F_SEG_MAX));
+             (1u << VIRTIO_BLK_F_RO) | (1u << VIRTIO_BLK_F_SEG_MAX) | (1u << VIRTIO_F_EVENT_IDX));
     uint8_t before[512];
     memcpy(before, disk, 512);
     uint64_t buf = tv_alloc(&g, 512);

@@ -32,9 +32,23 @@
 
 #define VIRTIO_ID_NET           1u
 /* Feature bits, §5.1.3. */
+#define VIRTIO_NET_F_CSUM       0u
+#define VIRTIO_NET_F_GUEST_CSUM 1u
 #define VIRTIO_NET_F_MTU        3u
 #define VIRTIO_NET_F_MAC        5u
+#define VIRTIO_NET_F_GUEST_TSO4 7u
+#define VIRTIO_NET_F_GUEST_TSO6 8u
+#define VIRTIO_NET_F_HOST_TSO4  11u
+#define VIRTIO_NET_F_HOST_TSO6  12u
+#define VIRTIO_NET_F_MRG_RXBUF  15u
 #define VIRTIO_NET_F_STATUS     16u
+/* The checksum and segmentation offloads and mergeable receive buffers, offered when the
+ * backend carries them (virtio_net_init's `offloads`). */
+#define VIRTIO_NET_OFFLOAD_FEATURES                                                     \
+    (VIRTIO_FEATURE(VIRTIO_NET_F_CSUM) | VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_CSUM)        \
+     | VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_TSO6) \
+     | VIRTIO_FEATURE(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_FEATURE(VIRTIO_NET_F_HOST_TSO6)   \
+     | VIRTIO_FEATURE(VIRTIO_NET_F_MRG_RXBUF))
 /* Configuration layout, §5.1.4 (mac, status, max_virtqueue_pairs, mtu). */
 #define VIRTIO_NET_CONFIG_MAC     0u
 #define VIRTIO_NET_CONFIG_STATUS  6u

@@ -23,6 +23,9 @@ struct virtq {
     struct virtq_used *used;
     uint16_t last_avail;    /* next available-ring entry to take */
     uint16_t used_idx;      /* the device's copy of used->idx (never read back from the guest) */
+    /* VIRTIO_F_EVENT_IDX negotiated (§2.7.7.2, §2.7.10.2): the driver's used_event says when
+     * it wants an interrupt, our avail_event when we want a notification. */
+    bool event_idx;
 };
 
 /* One buffer of a descriptor chain, in the VMM's address space (inside guest RAM). */
@@ -64,7 +67,10 @@ enum virtq_status virtq_make_ready(struct virtq *vq, uint16_t num_max,
 /*
  * Takes the next chain the driver made available on a ready queue (§2.7.13): VIRTQ_OK with *out
  * filled, VIRTQ_EMPTY when there is none, VIRTQ_GUEST_ERROR when the ring or the chain breaks a
- * rule (nothing is taken).
+ * rule (nothing is taken). With event_idx, finding the ring empty also asks the driver to
+ * notify for the next chain it adds (avail_event = the index we wait for, §2.7.10.2), then
+ * looks once more, so a chain added in between is not missed; while chains remain the driver
+ * is not asked, so it does not notify for every buffer it adds.
  */
 enum virtq_status virtq_pop(struct virtq *vq, const struct virtio_guest_mem *mem,
                             struct virtq_chain *out, char *why, size_t why_size);
@@ -76,8 +82,10 @@ void virtq_unpop(struct virtq *vq);
 /*
  * Returns chain `head` to the driver in the used ring with `written` bytes written to its
  * device-writable buffers (§2.7.8), the used element made visible before the index.
- * VIRTQ_INTERRUPT unless the driver suppressed used-buffer interrupts (then VIRTQ_OK), or
- * VIRTQ_NOT_READY.
+ * VIRTQ_INTERRUPT unless the driver suppressed used-buffer interrupts (then VIRTQ_OK): with
+ * event_idx, only the push that writes used entry number used_event interrupts (§2.7.10.1:
+ * vring_need_event for one entry), else only without VIRTQ_AVAIL_F_NO_INTERRUPT (§2.7.7.1).
+ * VIRTQ_NOT_READY when the queue is not ready or head is out of range.
  */
 enum virtq_status virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 

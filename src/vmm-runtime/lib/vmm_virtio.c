@@ -46,6 +46,7 @@ static bool device_failed(struct vmm_virtio_dev *v)
 
 /* ---------------------------------------------------------------- network links */
 
+
 /* virtio_net backend: copy the frame once into a free buffer of the ring we send on. */
 static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
 {
@@ -61,6 +62,7 @@ static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t 
     if (st == NET_LINK_OK) {
         virtq_chain_read(c, skip, buf, len);
         st = net_link_tx_publish(&v->tx, (uint32_t)len);
+
     }
     if (st == NET_LINK_ERROR) {
         v->link_broken = true;
@@ -91,6 +93,7 @@ static bool link_rx(struct vmm_virtio_dev *v)
         if (r == VIRTIO_NET_RX_NO_BUFFER) {
             return true;    /* kept on the ring; rx_ready brings us back */
         }
+
         if (net_link_rx_release(&v->rx) == NET_LINK_ERROR) {
             v->link_broken = true;
             vmm_log("%s: link stopped: %s", v->name, v->rx.report);

@@ -166,7 +166,8 @@ bool virtio_mmio_init(struct virtio_mmio_dev *d, const struct virtio_device_clas
     d->mem = *mem;
     d->raise_irq = raise_irq;
     d->irq_ctx = irq_ctx;
-    d->device_features = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | class_features;
+    d->device_features = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)
+                         | class_features;
     virtio_mmio_reset(d);
     return true;
 }
@@ -276,6 +277,7 @@ static bool wr_queue_ready(struct virtio_mmio_dev *d, uint32_t v)
         != VIRTQ_OK) {
         return queue_fail(d, d->queue_sel, why);
     }
+    q->event_idx = virtio_mmio_negotiated(d, VIRTIO_F_EVENT_IDX);
     return true;
 }
 

@@ -174,6 +174,14 @@ enum virtq_status virtq_pop(struct virtq *vq, const struct virtio_guest_mem *mem
 {
     uint16_t avail_idx = LOAD(&vq->avail->idx);
     uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
+    if (pending == 0 && vq->event_idx) {
+        /* avail_event follows the used ring's Queue Size entries (§2.7.8); notify when the
+         * entry we wait for is added. Our store before the driver's idx is re-read. */
+        STORE((uint16_t *)(void *)&vq->used->ring[vq->num], vq->last_avail);
+        virtio_barrier();
+        avail_idx = LOAD(&vq->avail->idx);
+        pending = (uint16_t)(avail_idx - vq->last_avail);
+    }
     if (pending == 0) {
         return VIRTQ_EMPTY;
     }
@@ -217,8 +225,14 @@ enum virtq_status virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
     virtio_barrier();
     vq->used_idx++;
     STORE(&vq->used->idx, vq->used_idx);
-    /* idx before flags: the driver re-enables interrupts and then re-checks idx (§2.7.7). */
+    /* idx before flags / used_event: the driver re-enables interrupts and then re-checks idx
+     * (§2.7.7). */
     virtio_barrier();
+    if (vq->event_idx) {
+        /* used_event follows the available ring's Queue Size entries (§2.7.6). */
+        uint16_t used_event = LOAD(&vq->avail->ring[vq->num]);
+        return used_event == (uint16_t)(vq->used_idx - 1u) ? VIRTQ_INTERRUPT : VIRTQ_OK;
+    }
     return (LOAD(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT) ? VIRTQ_OK : VIRTQ_INTERRUPT;
 }
 
