@@ -10,8 +10,10 @@ static struct virtio_net net;
 static struct tv_guest guest;
 static unsigned tx_frames;
 
-static bool count_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+static bool count_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
+                     const struct virtio_net_hdr *hdr)
 {
+    (void)hdr;
     (void)ctx;
     (void)c;
     (void)skip;
@@ -27,7 +29,7 @@ static struct tv_guest *setup(void)
 {
     tv_guest_init(&guest);
     struct virtio_net_backend be = { .ctx = NULL, .tx = count_tx, .rx_ready = NULL };
-    CHECK(virtio_net_init(&net, &guest.mem, mac, &be, tv_raise, &guest));
+    CHECK(virtio_net_init(&net, &guest.mem, mac, &be, true, tv_raise, &guest));
     guest.d = &net.dev;
     tx_frames = 0;
     return &guest;

@@ -17,9 +17,13 @@ static unsigned sent_count;
 static bool backend_full;
 static unsigned rx_ready_calls;
 
-static bool capture_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+static struct virtio_net_hdr sent_hdr;
+
+static bool capture_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
+                       const struct virtio_net_hdr *hdr)
 {
     (void)ctx;
+    sent_hdr = *hdr;
     if (backend_full) {
         return false;
     }
@@ -31,6 +35,15 @@ static bool capture_tx(void *ctx, const struct virtq_chain *c, size_t skip, size
     return true;
 }
 
+/* A plain frame in one piece. */
+static enum virtio_net_rx_status rx_plain(const uint8_t *frame, size_t len)
+{
+    const uint8_t *seg[1] = { frame };
+    uint16_t seg_len[1] = { (uint16_t)len };
+    struct virtio_net_frame f = { .len = len, .count = 1, .seg = seg, .seg_len = seg_len };
+    return virtio_net_rx(&net, &f);
+}
+
 static const uint8_t *rx_ready_frame;   /* delivered from rx_ready when set */
 
 static void note_rx_ready(void *ctx)
@@ -38,7 +51,7 @@ static void note_rx_ready(void *ctx)
     (void)ctx;
     rx_ready_calls++;
     if (rx_ready_frame != NULL) {
-        (void)virtio_net_rx(&net, rx_ready_frame, 60);
+        (void)rx_plain(rx_ready_frame, 60);
     }
 }
 
@@ -47,7 +60,7 @@ static void net_setup(struct tv_guest *g)
     static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 1 };
     tv_guest_init(g);
     struct virtio_net_backend be = { .ctx = NULL, .tx = capture_tx, .rx_ready = note_rx_ready };
-    CHECK(virtio_net_init(&net, &g->mem, mac, &be, tv_raise, g));
+    CHECK(virtio_net_init(&net, &g->mem, mac, &be, true, tv_raise, g));
     g->d = &net.dev;
     sent_count = 0;
     backend_full = false;
@@ -142,10 +155,10 @@ static void net_rx_delivers_frames(void)
     uint8_t frame[1514];
     fill(frame, sizeof(frame), 3);
     /* Before DRIVER_OK, frames are dropped (the interface is down). */
-    CHECK_EQ(virtio_net_rx(&net, frame, 60), VIRTIO_NET_RX_DROPPED);
+    CHECK_EQ(rx_plain(frame, 60), VIRTIO_NET_RX_DROPPED);
     CHECK(tv_probe(&g, VIRTIO_FEATURE(VIRTIO_NET_F_MAC)));
     CHECK_EQ(rx_ready_calls, 1);            /* DRIVER_OK */
-    CHECK_EQ(virtio_net_rx(&net, frame, 60), VIRTIO_NET_RX_NO_BUFFER);
+    CHECK_EQ(rx_plain(frame, 60), VIRTIO_NET_RX_NO_BUFFER);
     /* Linux's small receive buffers: one writable descriptor of header + 1518 + padding. */
     uint64_t buf = tv_alloc(&g, 1536);
     memset(tv_host(&g, buf), 0xee, 1536);
@@ -153,7 +166,7 @@ static void net_rx_delivers_frames(void)
     tv_post(&g, 0, &s, 1);
     CHECK(tv_notify(&g, 0));
     CHECK_EQ(rx_ready_calls, 2);
-    CHECK_EQ(virtio_net_rx(&net, frame, 1514), VIRTIO_NET_RX_DELIVERED);
+    CHECK_EQ(rx_plain(frame, 1514), VIRTIO_NET_RX_DELIVERED);
     uint32_t id, len;
     CHECK(tv_used(&g, 0, &id, &len));
     CHECK_EQ(len, 12 + 1514);
@@ -166,8 +179,8 @@ static void net_rx_delivers_frames(void)
     CHECK_EQ(tv_host(&g, buf)[12 + 1514], 0xee);     /* nothing written past the frame */
     CHECK(virtio_mmio_irq_pending(g.d));
     /* Out-of-range frames are the caller's to drop. */
-    CHECK_EQ(virtio_net_rx(&net, frame, 13), VIRTIO_NET_RX_DROPPED);
-    CHECK_EQ(virtio_net_rx(&net, frame, 1515), VIRTIO_NET_RX_DROPPED);
+    CHECK_EQ(rx_plain(frame, 13), VIRTIO_NET_RX_DROPPED);
+    CHECK_EQ(rx_plain(frame, 1515), VIRTIO_NET_RX_DROPPED);
     tv_guest_free(&g);
 }
 
@@ -181,13 +194,13 @@ static void net_rx_buffer_split_and_too_small(void)
     /* Too small for this frame but not for a shorter one: kept. */
     struct tv_seg small = { tv_alloc(&g, 12 + 64), 12 + 64, true };
     tv_post(&g, 0, &small, 1);
-    CHECK_EQ(virtio_net_rx(&net, frame, 100), VIRTIO_NET_RX_DROPPED);
-    CHECK_EQ(virtio_net_rx(&net, frame, 64), VIRTIO_NET_RX_DELIVERED);
+    CHECK_EQ(rx_plain(frame, 100), VIRTIO_NET_RX_DROPPED);
+    CHECK_EQ(rx_plain(frame, 64), VIRTIO_NET_RX_DELIVERED);
     /* A header split over two buffers and the frame over a third. */
     uint64_t b = tv_alloc(&g, 256);
     struct tv_seg split[3] = { { b, 4, true }, { b + 16, 8, true }, { b + 32, 200, true } };
     tv_post(&g, 0, split, 3);
-    CHECK_EQ(virtio_net_rx(&net, frame, 100), VIRTIO_NET_RX_DELIVERED);
+    CHECK_EQ(rx_plain(frame, 100), VIRTIO_NET_RX_DELIVERED);
     CHECK_EQ(tv_host(&g, b + 16)[6], 1);      /* num_buffers at byte 10 of the header */
     CHECK(memcmp(tv_host(&g, b + 32), frame, 100) == 0);
     uint32_t id, len;
@@ -206,11 +219,11 @@ static void net_rx_rejects_a_buffer_without_room_for_the_header(void)
     struct tv_seg s = { tv_alloc(&g, 10), 10, true };
     tv_post(&g, 0, &s, 1);
     uint8_t frame[60] = { 0 };
-    CHECK_EQ(virtio_net_rx(&net, frame, 60), VIRTIO_NET_RX_GUEST_ERROR);
+    CHECK_EQ(rx_plain(frame, 60), VIRTIO_NET_RX_GUEST_ERROR);
     CHECK(virtio_mmio_broken(g.d));
     CHECK_CONTAINS(virtio_mmio_report(g.d), "virtio-net queue 0 (rx): the chain from head 0 has "
                    "10 device-writable bytes, fewer than the 12-byte virtio-net header");
-    CHECK_EQ(virtio_net_rx(&net, frame, 60), VIRTIO_NET_RX_GUEST_ERROR);
+    CHECK_EQ(rx_plain(frame, 60), VIRTIO_NET_RX_GUEST_ERROR);
     tv_guest_free(&g);
 }
 

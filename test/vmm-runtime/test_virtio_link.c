@@ -211,10 +211,17 @@ static void link_rejects_a_hostile_sender(void)
     expect_rx_error(r, "buffer offset 0xfffffffffffff800");
     r = one_frame();
     queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0].len = 2000;
-    expect_rx_error(r, "active queue entry 0: frame length 2000 is outside 14..1514 bytes");
+    expect_rx_error(r, "active queue entry 0: a 2000-byte frame with flags 0x0, csum 0+0, "
+                    "gso_size 0 breaks the rules");
+    r = one_frame();
+    queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0].len = 2049;
+    expect_rx_error(r, "active queue entry 0: 2049 bytes in a buffer (1..2048");
     r = one_frame();
     queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0].len = 0;
-    expect_rx_error(r, "frame length 0 is outside");
+    expect_rx_error(r, "active queue entry 0: 0 bytes in a buffer");
+    r = one_frame();
+    queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0].len = 13;
+    expect_rx_error(r, "a 13-byte frame");
     r = one_frame();
     queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->tail = 100;
     expect_rx_error(r, "active queue: the sender's tail 100 is more than the capacity 4 past "
@@ -228,6 +235,120 @@ static void link_rejects_a_hostile_sender(void)
     CHECK_EQ(net_link_rx_release(&rx), NET_LINK_ERROR);
     CHECK_CONTAINS(rx.report, "free queue: the sender's head 0 does not fit our tail 4 "
                    "(capacity 4)");
+    free(r);
+}
+
+/* Version 2's fields: a frame over several buffers and its offload information. */
+static void expect_meta_error(uint8_t flags, uint16_t csum_start, uint8_t csum_offset,
+                              uint16_t gso_size, const char *text)
+{
+    uint8_t *r = one_frame();
+    struct net_link_desc *d = &queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0];
+    d->flags = flags;
+    d->csum_start = csum_start;
+    d->csum_offset = csum_offset;
+    d->gso_size = gso_size;
+    expect_rx_error(r, text);
+}
+
+static void link_rejects_hostile_frame_fields(void)
+{
+    /* Flags nobody defined; both GSO types; GSO without a partial checksum or a segment
+     * size; a checksum field beyond the frame; partial and valid at once; fields without
+     * their flag; a plain frame above 1514 bytes is covered above. */
+    expect_meta_error(0x80, 0, 0, 0, "flags 0x80");
+    expect_meta_error(NET_LINK_DESC_GSO_TCPV4 | NET_LINK_DESC_GSO_TCPV6 | NET_LINK_DESC_CSUM_PARTIAL,
+                      14, 16, 1448, "flags 0x32");
+    expect_meta_error(NET_LINK_DESC_GSO_TCPV4, 0, 0, 1448, "flags 0x10");
+    expect_meta_error(NET_LINK_DESC_GSO_TCPV4 | NET_LINK_DESC_CSUM_PARTIAL, 34, 16, 0,
+                      "gso_size 0 breaks");
+    expect_meta_error(NET_LINK_DESC_CSUM_PARTIAL, 43, 16, 0, "csum 43+16");
+    expect_meta_error(NET_LINK_DESC_CSUM_PARTIAL, 0xffff, 0xff, 0, "csum 65535+255");
+    expect_meta_error(NET_LINK_DESC_CSUM_PARTIAL | NET_LINK_DESC_CSUM_VALID, 34, 16, 0,
+                      "flags 0x6");
+    expect_meta_error(0, 34, 0, 0, "csum 34+0");
+    expect_meta_error(0, 0, 0, 1448, "gso_size 1448 breaks");
+    /* MORE on the last published entry: the frame goes on beyond the tail. */
+    expect_meta_error(NET_LINK_DESC_MORE, 0, 0, 0, "active queue entry 0: 60 bytes in a buffer "
+                      "(1..2048, and 2048 where the frame goes on)");
+    uint8_t *r = one_frame();
+    struct net_link_desc *d = &queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0];
+    d->flags = NET_LINK_DESC_MORE;
+    d->len = 2048;
+    expect_rx_error(r, "active queue entry 0: a frame goes on beyond the published tail");
+    /* A continuation entry with frame fields. */
+    r = one_frame();
+    CHECK_EQ(send(&tx, 60, 1), NET_LINK_OK);
+    d = &queue_at(r, NET_LINK_ACTIVE_OFFSET(4))->buffers[0];
+    d->flags = NET_LINK_DESC_MORE;
+    d->len = 2048;
+    d[1].gso_size = 7;
+    expect_rx_error(r, "active queue entry 1: frame fields on a buffer that continues a frame");
+}
+
+/* More buffers than a frame may have (NET_LINK_MAX_FRAME_BUFFERS) is an error, however many
+ * are published. */
+static void link_rejects_an_endless_frame(void)
+{
+    uint8_t *r = region_new(64);
+    CHECK(net_link_tx_init(&tx, r, net_link_region_size(64), 64, "evil->vm"));
+    CHECK(net_link_rx_init(&rx, r, net_link_region_size(64), 64, "evil->vm"));
+    for (unsigned i = 0; i < 40; i++) {
+        CHECK_EQ(send(&tx, 60, i), NET_LINK_OK);
+    }
+    struct net_link_queue *active = queue_at(r, NET_LINK_ACTIVE_OFFSET(64));
+    for (unsigned i = 0; i < 40; i++) {
+        active->buffers[i].flags = NET_LINK_DESC_MORE;
+        active->buffers[i].len = 2048;
+    }
+    expect_rx_error(r, "active queue entry 32: a frame goes on beyond the most buffers a frame "
+                    "may have");
+}
+
+/* A 64 KiB frame over the ring: 33 buffers, one tail store, the fields on the first entry;
+ * the receiver sees it whole. */
+static void gso_fill(void *ctx, size_t offset, uint8_t *dst, size_t len)
+{
+    const uint8_t *src = ctx;
+    memcpy(dst, src + offset, len);
+}
+
+static void link_carries_a_64k_frame(void)
+{
+    uint8_t *r = region_new(64);
+    CHECK(net_link_tx_init(&tx, r, net_link_region_size(64), 64, "a->b"));
+    CHECK(net_link_rx_init(&rx, r, net_link_region_size(64), 64, "a->b"));
+    static uint8_t big[NET_LINK_MAX_FRAME], back[NET_LINK_MAX_FRAME];
+    frame_fill(big, sizeof(big), 7);
+    struct net_link_meta m = { NET_LINK_DESC_CSUM_PARTIAL | NET_LINK_DESC_GSO_TCPV4, 16, 34,
+                               1448 };
+    CHECK_EQ(net_link_tx_send(&tx, NET_LINK_MAX_FRAME, &m, gso_fill, big), NET_LINK_OK);
+    CHECK_EQ(queue_at(r, NET_LINK_ACTIVE_OFFSET(64))->tail, NET_LINK_MAX_FRAME_BUFFERS);
+    /* 64 - 33 buffers left: a second one does not fit, and asks to be told. */
+    CHECK_EQ(net_link_tx_send(&tx, NET_LINK_MAX_FRAME, &m, gso_fill, big), NET_LINK_EMPTY);
+    CHECK_EQ(queue_at(r, NET_LINK_FREE_OFFSET)->consumer_signalled, NET_LINK_SIGNAL_REQUESTED);
+    const struct net_link_frame *f;
+    CHECK_EQ(net_link_rx_peek_frame(&rx, &f), NET_LINK_OK);
+    CHECK_EQ(f->len, NET_LINK_MAX_FRAME);
+    CHECK_EQ(f->count, NET_LINK_MAX_FRAME_BUFFERS);
+    CHECK_EQ(f->meta.flags, m.flags);
+    CHECK_EQ(f->meta.gso_size, 1448);
+    CHECK_EQ(f->meta.csum_start, 34);
+    CHECK_EQ(f->meta.csum_offset, 16);
+    CHECK_EQ(net_link_frame_read(f, 0, back, sizeof(back)), sizeof(back));
+    CHECK(memcmp(back, big, sizeof(big)) == 0);
+    /* A receiver of single-buffer frames drops it unread. */
+    const uint8_t *one;
+    uint32_t n;
+    CHECK_EQ(net_link_rx_peek(&rx, &one, &n), NET_LINK_EMPTY);
+    CHECK_EQ(rx.skipped, 1);
+    CHECK(net_link_rx_notify_needed(&rx));
+    CHECK_EQ(net_link_tx_send(&tx, NET_LINK_MAX_FRAME, &m, gso_fill, big), NET_LINK_OK);
+    /* Our own mistakes: fields the rules do not allow. */
+    struct net_link_meta bad = { NET_LINK_DESC_GSO_TCPV4, 0, 0, 1448 };
+    CHECK_EQ(net_link_tx_send(&tx, 2000, &bad, gso_fill, big), NET_LINK_ERROR);
+    CHECK_CONTAINS(tx.report, "send of a 2000-byte frame with flags 0x10 that docs/net-link.md "
+                   "does not allow");
     free(r);
 }
 
@@ -264,28 +385,54 @@ static void link_rejects_a_hostile_receiver(void)
 
 static struct virtio_net net_a, net_b;
 
-static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+struct chain_src {
+    const struct virtq_chain *c;
+    size_t skip;
+};
+
+static void chain_fill(void *ctx, size_t offset, uint8_t *dst, size_t len)
 {
-    uint8_t *buf;
-    enum net_link_status st = net_link_tx_acquire(ctx, &buf);
-    if (st == NET_LINK_EMPTY) {
-        return false;
+    const struct chain_src *src = ctx;
+    CHECK_EQ(virtq_chain_read(src->c, src->skip + offset, dst, len), len);
+}
+
+/* As lib/vmm_virtio.c: the checked header as the link's frame fields. */
+static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
+                    const struct virtio_net_hdr *h)
+{
+    struct net_link_meta m = { 0, 0, 0, 0 };
+    if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        m = (struct net_link_meta){ NET_LINK_DESC_CSUM_PARTIAL, (uint8_t)h->csum_offset,
+                                    h->csum_start, 0 };
     }
-    if (st == NET_LINK_OK) {
-        CHECK_EQ(virtq_chain_read(c, skip, buf, len), len);
-        CHECK_EQ(net_link_tx_publish(ctx, (uint32_t)len), NET_LINK_OK);
+    if (h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4) {
+        m.flags |= NET_LINK_DESC_GSO_TCPV4;
+        m.gso_size = h->gso_size;
     }
-    return true;
+    struct chain_src src = { c, skip };
+    enum net_link_status st = net_link_tx_send(ctx, (uint32_t)len, &m, chain_fill, &src);
+    CHECK(st == NET_LINK_OK || st == NET_LINK_EMPTY);
+    return st != NET_LINK_EMPTY;
 }
 
 /* What the receiving VMM does on the link's signal or the guest's rx_ready. */
 static unsigned deliver(struct net_link_end *l, struct virtio_net *n)
 {
     unsigned frames = 0;
-    const uint8_t *f;
-    uint32_t len;
-    while (net_link_rx_peek(l, &f, &len) == NET_LINK_OK) {
-        if (virtio_net_rx(n, f, len) == VIRTIO_NET_RX_NO_BUFFER) {
+    const struct net_link_frame *lf;
+    while (net_link_rx_peek_frame(l, &lf) == NET_LINK_OK) {
+        struct virtio_net_frame f = { .len = lf->len, .count = lf->count, .seg = lf->seg,
+                                      .seg_len = lf->seg_len };
+        if (lf->meta.flags & NET_LINK_DESC_CSUM_PARTIAL) {
+            f.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            f.hdr.csum_start = lf->meta.csum_start;
+            f.hdr.csum_offset = lf->meta.csum_offset;
+        }
+        if (lf->meta.flags & NET_LINK_DESC_GSO_TCPV4) {
+            f.hdr.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+            f.hdr.gso_size = lf->meta.gso_size;
+        }
+        if (virtio_net_rx(n, &f) == VIRTIO_NET_RX_NO_BUFFER) {
             break;
         }
         CHECK_EQ(net_link_rx_release(l), NET_LINK_OK);
@@ -306,8 +453,8 @@ static void link_between_two_virtio_nets(void)
     CHECK(net_link_rx_init(&rx, r, net_link_region_size(8), 8, "a->b"));
     struct virtio_net_backend be_a = { .ctx = &tx, .tx = link_tx, .rx_ready = NULL };
     struct virtio_net_backend be_b = { .ctx = NULL, .tx = link_tx, .rx_ready = NULL };
-    CHECK(virtio_net_init(&net_a, &ga.mem, mac_a, &be_a, tv_raise, &ga));
-    CHECK(virtio_net_init(&net_b, &gb.mem, mac_b, &be_b, tv_raise, &gb));
+    CHECK(virtio_net_init(&net_a, &ga.mem, mac_a, &be_a, false, tv_raise, &ga));
+    CHECK(virtio_net_init(&net_b, &gb.mem, mac_b, &be_b, false, tv_raise, &gb));
     ga.d = &net_a.dev;
     gb.d = &net_b.dev;
     CHECK(tv_probe(&ga, VIRTIO_FEATURE(VIRTIO_NET_F_MAC)));
@@ -355,6 +502,109 @@ static void link_between_two_virtio_nets(void)
     tv_guest_free(&gb);
 }
 
+/* Guest A hands a 64 KiB TCP segment with a partial checksum to virtio-net (HOST_TSO4, CSUM);
+ * it crosses the link as one frame and reaches guest B (GUEST_TSO4, GUEST_CSUM, MRG_RXBUF)
+ * across 4 KiB receive buffers, num_buffers and the offload fields in the first header. */
+static void link_carries_tso_between_virtio_nets(void)
+{
+    static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 0xa };
+    struct tv_guest ga, gb;
+    tv_guest_init(&ga);
+    tv_guest_init(&gb);
+    uint8_t *r = region_new(128);
+    CHECK(net_link_tx_init(&tx, r, net_link_region_size(128), 128, "a->b"));
+    CHECK(net_link_rx_init(&rx, r, net_link_region_size(128), 128, "a->b"));
+    struct virtio_net_backend be = { .ctx = &tx, .tx = link_tx, .rx_ready = NULL };
+    CHECK(virtio_net_init(&net_a, &ga.mem, mac, &be, true, tv_raise, &ga));
+    CHECK(virtio_net_init(&net_b, &gb.mem, mac, &be, true, tv_raise, &gb));
+    ga.d = &net_a.dev;
+    gb.d = &net_b.dev;
+    uint64_t offloads = VIRTIO_NET_OFFLOAD_FEATURES;
+    CHECK(tv_probe(&ga, offloads));
+    CHECK(tv_probe(&gb, offloads));
+    uint32_t len = 60000;
+    uint64_t hdr = tv_alloc(&ga, 12), data = tv_alloc(&ga, len);
+    struct virtio_net_hdr h = { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 66, 1448,
+                                34, 16, 0 };
+    memcpy(tv_host(&ga, hdr), &h, sizeof(h));
+    frame_fill(tv_host(&ga, data), len, 3);
+    struct tv_seg segs[2] = { { hdr, 12, false }, { data, len, false } };
+    tv_post(&ga, 1, segs, 2);
+    CHECK(tv_notify(&ga, 1));
+    CHECK_EQ(net_a.tx_frames, 1);
+    CHECK_EQ(tx.frames, 1);
+    /* Too few buffers posted: the frame waits on the ring. */
+    uint64_t bufs[16];
+    for (unsigned i = 0; i < 16; i++) {
+        bufs[i] = tv_alloc(&gb, 4096);
+        struct tv_seg s = { bufs[i], 4096, true };
+        tv_post(&gb, 0, &s, 1);
+        if (i == 7) {
+            CHECK_EQ(deliver(&rx, &net_b), 0);
+            CHECK(rx.holding);
+        }
+    }
+    CHECK_EQ(deliver(&rx, &net_b), 1);
+    /* 12 + 60000 bytes in 15 buffers of 4096. */
+    uint32_t id, got, total = 0;
+    unsigned used = 0;
+    while (tv_used(&gb, 0, &id, &got)) {
+        used++;
+        total += got;
+    }
+    CHECK_EQ(used, 15);
+    CHECK_EQ(total, 12 + len);
+    struct virtio_net_hdr b;
+    memcpy(&b, tv_host(&gb, bufs[0]), sizeof(b));
+    CHECK_EQ(b.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    CHECK_EQ(b.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    CHECK_EQ(b.gso_size, 1448);
+    CHECK_EQ(b.csum_start, 34);
+    CHECK_EQ(b.csum_offset, 16);
+    CHECK_EQ(b.num_buffers, 15);
+    CHECK(memcmp(tv_host(&gb, bufs[0]) + 12, tv_host(&ga, data), 4096 - 12) == 0);
+    CHECK(memcmp(tv_host(&gb, bufs[1]), tv_host(&ga, data) + 4096 - 12, 4096) == 0);
+    /* The same frame to a driver without GUEST_TSO4 is dropped and counted. */
+    CHECK(tv_probe(&gb, VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_CSUM)
+                            | VIRTIO_FEATURE(VIRTIO_NET_F_MRG_RXBUF)));
+    for (unsigned i = 0; i < 16; i++) {
+        struct tv_seg s = { tv_alloc(&gb, 4096), 4096, true };
+        tv_post(&gb, 0, &s, 1);
+    }
+    tv_post(&ga, 1, segs, 2);
+    CHECK(tv_notify(&ga, 1));
+    unsigned dropped = net_b.rx_dropped;
+    CHECK_EQ(deliver(&rx, &net_b), 1);
+    CHECK_EQ(net_b.rx_dropped, dropped + 1);
+    CHECK_EQ(net_b.rx_frames, 1);
+    /* A driver asking for what it did not negotiate, or a checksum field beyond the frame,
+     * has its frame dropped, not sent. */
+    tv_guest_free(&ga);
+    tv_guest_init(&ga);     /* fresh rings */
+    CHECK(virtio_net_init(&net_a, &ga.mem, mac, &be, true, tv_raise, &ga));
+    ga.d = &net_a.dev;
+    CHECK(tv_probe(&ga, VIRTIO_FEATURE(VIRTIO_NET_F_CSUM)));
+    hdr = tv_alloc(&ga, 12);
+    data = tv_alloc(&ga, len);
+    memcpy(tv_host(&ga, hdr), &h, sizeof(h));
+    segs[0].gpa = hdr;
+    segs[1].gpa = data;
+    tv_post(&ga, 1, segs, 2);
+    CHECK(tv_notify(&ga, 1));
+    h.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    h.csum_start = 1500;
+    memcpy(tv_host(&ga, hdr), &h, sizeof(h));
+    segs[1].len = 1400;
+    tv_post(&ga, 1, segs, 2);
+    CHECK(tv_notify(&ga, 1));
+    CHECK_EQ(net_a.tx_dropped, 2);
+    CHECK_EQ(tx.frames, 2);
+    CHECK(!virtio_mmio_broken(ga.d) && !virtio_mmio_broken(gb.d));
+    free(r);
+    tv_guest_free(&ga);
+    tv_guest_free(&gb);
+}
+
 HARNESS_SUITE(virtio_link_tests) = {
     { "net link: region sizes (capacity 512: 0x105000 bytes)", link_region_sizes },
     { "net link: frames through, counters wrap", link_carries_frames },
@@ -364,5 +614,12 @@ HARNESS_SUITE(virtio_link_tests) = {
     { "net link: a hostile sender (offset, length, index) is reported", link_rejects_a_hostile_sender },
     { "net link: a hostile receiver (offset, index) is reported", link_rejects_a_hostile_receiver },
     { "net link: virtio-net to virtio-net through a link", link_between_two_virtio_nets },
+    { "net link v2: a hostile sender's frame fields (flags, checksum, GSO, MORE) are reported",
+      link_rejects_hostile_frame_fields },
+    { "net link v2: a frame of more buffers than NET_LINK_MAX_FRAME_BUFFERS is reported",
+      link_rejects_an_endless_frame },
+    { "net link v2: a 64 KiB frame crosses as one, in 33 buffers", link_carries_a_64k_frame },
+    { "net link v2: a 64 KiB TSO segment from virtio-net to virtio-net (MRG_RXBUF)",
+      link_carries_tso_between_virtio_nets },
     HARNESS_END,
 };

@@ -1,30 +1,35 @@
 /*
  * virtio-net (virtio 1.2 §5.1) over virtio-mmio: one receive queue and one transmit queue,
- * a MAC address, link status and an MTU of 1500; no offloads, no GSO, no mergeable receive
- * buffers, no control queue. Frames go to and come from a backend (a net link, see
- * net_link.h), each copied exactly once between guest RAM and the backend's memory.
+ * a MAC address, link status and an MTU of 1500; no control queue. With `offloads` (a backend
+ * that carries them, as the version 2 net link does) it also offers checksum offload both ways
+ * (CSUM, GUEST_CSUM), TCP segmentation offload both ways (HOST_TSO4/6, GUEST_TSO4/6: a TCP
+ * segment of up to 64 KiB crosses as one frame) and mergeable receive buffers (MRG_RXBUF, so
+ * such a frame fills several of the driver's page-sized buffers). Frames go to and come from a
+ * backend (a net link, see net_link.h), each copied exactly once between guest RAM and the
+ * backend's memory.
  *
  * Transmit: the driver's notification of queue 1 hands every frame (the chain minus its
- * 12-byte header) to backend.tx. Returning false means "no room now": the chain stays in the
- * ring and virtio_net_tx_kick sends it when the VMM learns the backend has room again.
- * Frames longer than VIRTIO_NET_MAX_FRAME are dropped and counted.
+ * 12-byte header) and its header, checked, to backend.tx. Returning false means "no room now":
+ * the chain stays in the ring and virtio_net_tx_kick sends it when the VMM learns the backend
+ * has room again. Frames whose header asks for what was not negotiated, or longer than that
+ * allows (VIRTIO_NET_MAX_FRAME; VIRTIO_NET_MAX_GSO_FRAME for a GSO frame) are dropped and
+ * counted.
  *
- * Receive: virtio_net_rx copies one frame into the next receive buffer. When the driver has
- * none posted the frame stays with the caller (VIRTIO_NET_RX_NO_BUFFER); backend.rx_ready
- * tells the VMM when the driver posts more.
+ * Receive: virtio_net_rx copies one frame into the next receive buffer (with MRG_RXBUF: as many
+ * as it needs, num_buffers in the header). When the driver has not posted enough the frame
+ * stays with the caller (VIRTIO_NET_RX_NO_BUFFER); backend.rx_ready tells the VMM when the
+ * driver posts more. A frame that needs an offload the driver did not take (a partial
+ * checksum without GUEST_CSUM, a GSO frame without GUEST_TSO4/6) is dropped and counted.
  *
  * A typical tx backend over a net link:
  *
- *     static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+ *     static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
+ *                         const struct virtio_net_hdr *hdr)
  *     {
- *         uint8_t *buf;
- *         enum net_link_status st = net_link_tx_acquire(ctx, &buf);
- *         if (st == NET_LINK_EMPTY) return false;         // retried on the peer's signal
- *         if (st != NET_LINK_OK) return true;             // link down: the frame is dropped
- *         virtq_chain_read(c, skip, buf, len);
- *         net_link_tx_publish(ctx, (uint32_t)len);        // notify the peer after the batch
- *         return true;
- *     }
+ *         struct net_link_meta m = ...from hdr...;
+ *         enum net_link_status st = net_link_tx_send(ctx, len, &m, read_chain, &(c, skip));
+ *         return st != NET_LINK_EMPTY;    // EMPTY: retried on the peer's signal; else taken
+ *     }                                   // (sent, or dropped when the link is down)
  */
 #pragma once
 
@@ -63,6 +68,15 @@
 #define VIRTIO_NET_ETH_HLEN     14u
 /* An untagged Ethernet frame without FCS: destination, source, type (14) + MTU. */
 #define VIRTIO_NET_MAX_FRAME    (VIRTIO_NET_ETH_HLEN + VIRTIO_NET_MTU)
+/* A GSO frame: 64 KiB of IP packet (Linux's GSO_LEGACY_MAX_SIZE) behind the Ethernet header. */
+#define VIRTIO_NET_MAX_GSO_FRAME (VIRTIO_NET_ETH_HLEN + 65536u)
+
+/* virtio_net_hdr flags and gso_type, §5.1.6. */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM     1u
+#define VIRTIO_NET_HDR_F_DATA_VALID     2u
+#define VIRTIO_NET_HDR_GSO_NONE         0u
+#define VIRTIO_NET_HDR_GSO_TCPV4        1u
+#define VIRTIO_NET_HDR_GSO_TCPV6        4u
 
 /* §5.1.6: the header before every frame. A modern device's always has num_buffers, 12 bytes
  * (only the legacy one lacked it without VIRTIO_NET_F_MRG_RXBUF, §5.1.6.1). */
@@ -82,8 +96,12 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout");
 struct virtio_net_backend {
     void *ctx;
     /* Send the frame of `len` bytes at readable offset `skip` of chain c (copy it with
-     * virtq_chain_read). True: taken (sent or dropped); false: no room, retry later. */
-    bool (*tx)(void *ctx, const struct virtq_chain *c, size_t skip, size_t len);
+     * virtq_chain_read) with its header (a private copy, checked against what was negotiated:
+     * NEEDS_CSUM with the checksum field inside the frame and csum_offset < 256; a GSO type
+     * only with NEEDS_CSUM and gso_size >= 1). True: taken (sent or dropped); false: no room,
+     * retry later. */
+    bool (*tx)(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
+               const struct virtio_net_hdr *hdr);
     /* The driver posted receive buffers (may be NULL). */
     void (*rx_ready)(void *ctx);
 };
@@ -96,22 +114,36 @@ struct virtio_net {
     unsigned long long tx_bytes, rx_bytes;  /* of the frames sent and delivered */
     struct virtq_chain tx_chain;
     struct virtq_chain rx_chain;
+    /* The receive buffers one frame fills (MRG_RXBUF: up to the queue size). */
+    uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
+    uint32_t rx_written[VIRTIO_NET_QUEUE_SIZE];
 };
 
 bool virtio_net_init(struct virtio_net *n, const struct virtio_guest_mem *mem,
                      const uint8_t mac[6], const struct virtio_net_backend *backend,
-                     void (*raise_irq)(void *ctx), void *irq_ctx);
+                     bool offloads, void (*raise_irq)(void *ctx), void *irq_ctx);
+
+/* A frame for the driver: its bytes in `count` pieces and what its header says (flags,
+ * gso_type, gso_size, csum_start, csum_offset; hdr_len and num_buffers are the device's). */
+struct virtio_net_frame {
+    struct virtio_net_hdr hdr;
+    size_t len;
+    unsigned count;
+    const uint8_t *const *seg;
+    const uint16_t *seg_len;
+};
 
 enum virtio_net_rx_status {
     VIRTIO_NET_RX_DELIVERED,
     VIRTIO_NET_RX_NO_BUFFER,    /* no receive buffer posted: keep the frame, retry on rx_ready */
-    VIRTIO_NET_RX_DROPPED,      /* driver not running, frame not 14..1514 bytes, or the buffer
-                                 * too small for it: the frame is consumed */
+    VIRTIO_NET_RX_DROPPED,      /* driver not running, a frame it cannot take (length, an
+                                 * offload not negotiated), or buffers too small for it: the
+                                 * frame is consumed */
     VIRTIO_NET_RX_GUEST_ERROR,  /* the device is broken: stop the VM with virtio_mmio_report */
 };
 
-/* Delivers one frame (14..VIRTIO_NET_MAX_FRAME bytes) to the guest. */
-enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const void *frame, size_t len);
+/* Delivers one frame to the guest. */
+enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const struct virtio_net_frame *f);
 
 /* Sends what waits in the transmit queue (the backend has room again). False: guest error. */
 bool virtio_net_tx_kick(struct virtio_net *n);

@@ -28,6 +28,10 @@ struct vmm_virtio_env {
 
 struct vmm_virtio;
 
+/* The ring capacity from which a network device offers checksum and segmentation offloads: a
+ * 64 KiB frame takes NET_LINK_MAX_FRAME_BUFFERS buffers, and two of them fit. */
+#define VMM_VIRTIO_OFFLOAD_MIN_CAPACITY (2u * NET_LINK_MAX_FRAME_BUFFERS)
+
 /* One device of the config and what it is connected to. */
 struct vmm_virtio_dev {
     struct vmm_virtio *owner;

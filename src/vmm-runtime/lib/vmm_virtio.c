@@ -13,7 +13,8 @@
 
 /* A frame virtio-net takes from the guest fits the link, and one the link carries fits the
  * guest. */
-_Static_assert(VIRTIO_NET_MAX_FRAME == NET_LINK_MAX_FRAME
+_Static_assert(VIRTIO_NET_MAX_FRAME == NET_LINK_MAX_PLAIN_FRAME
+               && VIRTIO_NET_MAX_GSO_FRAME == NET_LINK_MAX_FRAME
                && VIRTIO_NET_ETH_HLEN == NET_LINK_MIN_FRAME,
                "virtio-net and the net link carry the same Ethernet frames");
 
@@ -47,22 +48,48 @@ static bool device_failed(struct vmm_virtio_dev *v)
 /* ---------------------------------------------------------------- network links */
 
 
-/* virtio_net backend: copy the frame once into a free buffer of the ring we send on. */
-static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len)
+/* Where net_link_tx_send's pieces of a frame come from: the guest's transmit chain. */
+struct chain_src {
+    const struct virtq_chain *c;
+    size_t skip;
+};
+
+static void fill_from_chain(void *ctx, size_t offset, uint8_t *dst, size_t len)
+{
+    const struct chain_src *src = ctx;
+    virtq_chain_read(src->c, src->skip + offset, dst, len);
+}
+
+/* virtio-net's checked transmit header as the link's frame fields (docs/net-link.md). */
+static struct net_link_meta meta_of(const struct virtio_net_hdr *h)
+{
+    struct net_link_meta m = { 0, 0, 0, 0 };
+    if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        m.flags |= NET_LINK_DESC_CSUM_PARTIAL;
+        m.csum_start = h->csum_start;
+        m.csum_offset = (uint8_t)h->csum_offset;    /* < 256: virtio_net checked it */
+    }
+    if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+        m.flags |= h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4 ? NET_LINK_DESC_GSO_TCPV4
+                                                           : NET_LINK_DESC_GSO_TCPV6;
+        m.gso_size = h->gso_size;
+    }
+    return m;
+}
+
+/* virtio_net backend: copy the frame once into free buffers of the ring we send on. */
+static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
+                    const struct virtio_net_hdr *hdr)
 {
     struct vmm_virtio_dev *v = ctx;
     if (v->link_broken) {
         return true;    /* the link is down: the frame is dropped */
     }
-    uint8_t *buf;
-    enum net_link_status st = net_link_tx_acquire(&v->tx, &buf);
+    struct net_link_meta m = meta_of(hdr);
+    struct chain_src src = { c, skip };
+    enum net_link_status st = net_link_tx_send(&v->tx, (uint32_t)len, &m, fill_from_chain, &src);
     if (st == NET_LINK_EMPTY) {
         return false;   /* retried when the peer signals free buffers */
-    }
-    if (st == NET_LINK_OK) {
-        virtq_chain_read(c, skip, buf, len);
-        st = net_link_tx_publish(&v->tx, (uint32_t)len);
-
     }
     if (st == NET_LINK_ERROR) {
         v->link_broken = true;
@@ -71,32 +98,57 @@ static bool link_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t 
     return true;
 }
 
+/* A frame from the link as virtio-net delivers it (its fields were checked by net_link). */
+static struct virtio_net_frame frame_of(const struct net_link_frame *lf)
+{
+    struct virtio_net_frame f = { .len = lf->len, .count = lf->count, .seg = lf->seg,
+                                  .seg_len = lf->seg_len };
+    memset(&f.hdr, 0, sizeof(f.hdr));
+    const struct net_link_meta *m = &lf->meta;
+    if (m->flags & NET_LINK_DESC_CSUM_PARTIAL) {
+        f.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        f.hdr.csum_start = m->csum_start;
+        f.hdr.csum_offset = m->csum_offset;
+    } else if (m->flags & NET_LINK_DESC_CSUM_VALID) {
+        f.hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+    }
+    if (m->flags & (NET_LINK_DESC_GSO_TCPV4 | NET_LINK_DESC_GSO_TCPV6)) {
+        f.hdr.gso_type = (m->flags & NET_LINK_DESC_GSO_TCPV4) ? VIRTIO_NET_HDR_GSO_TCPV4
+                                                               : VIRTIO_NET_HDR_GSO_TCPV6;
+        f.hdr.gso_size = m->gso_size;
+    }
+    return f;
+}
+
+static void link_stopped(struct vmm_virtio_dev *v, const struct net_link_end *l)
+{
+    v->link_broken = true;
+    vmm_log("%s: link stopped: %s", v->name, l->report);
+}
+
 /* Frames waiting on the ring we receive on, into the guest's receive buffers. */
 static bool link_rx(struct vmm_virtio_dev *v)
 {
     for (;;) {
-        const uint8_t *frame;
-        uint32_t len;
-        enum net_link_status st = net_link_rx_peek(&v->rx, &frame, &len);
+        const struct net_link_frame *lf;
+        enum net_link_status st = net_link_rx_peek_frame(&v->rx, &lf);
         if (st == NET_LINK_EMPTY || st == NET_LINK_NOT_READY) {
             return true;
         }
         if (st == NET_LINK_ERROR) {
-            v->link_broken = true;
-            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+            link_stopped(v, &v->rx);
             return true;
         }
-        enum virtio_net_rx_status r = virtio_net_rx(&v->u.net, frame, len);
+        struct virtio_net_frame f = frame_of(lf);
+        enum virtio_net_rx_status r = virtio_net_rx(&v->u.net, &f);
         if (r == VIRTIO_NET_RX_GUEST_ERROR) {
             return device_failed(v);
         }
         if (r == VIRTIO_NET_RX_NO_BUFFER) {
             return true;    /* kept on the ring; rx_ready brings us back */
         }
-
         if (net_link_rx_release(&v->rx) == NET_LINK_ERROR) {
-            v->link_broken = true;
-            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+            link_stopped(v, &v->rx);
             return true;
         }
     }
@@ -129,7 +181,8 @@ static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
     struct virtio_net_backend backend = { v, link_tx, link_rx_ready };
     if (!net_link_tx_init(&v->tx, (void *)(uintptr_t)c->a_vaddr, c->a_size, c->capacity, v->name)
         || !net_link_rx_init(&v->rx, (void *)(uintptr_t)c->b_vaddr, c->b_size, c->capacity, v->name)
-        || !virtio_net_init(&v->u.net, mem, c->mac, &backend, raise_irq, v)) {
+        || !virtio_net_init(&v->u.net, mem, c->mac, &backend,
+                            c->capacity >= VMM_VIRTIO_OFFLOAD_MIN_CAPACITY, raise_irq, v)) {
         return vmm_fail(err, n, "%s: ring or device set-up failed (capacity %u, rings 0x%llx and "
                         "0x%llx bytes)", v->name, c->capacity, (unsigned long long)c->a_size,
                         (unsigned long long)c->b_size);

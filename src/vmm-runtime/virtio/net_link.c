@@ -105,20 +105,133 @@ bool net_link_tx_init(struct net_link_end *l, void *region, uint64_t region_size
     return true;
 }
 
-/* How many free buffers the receiver has returned; arms its signal when there are none. */
-static int32_t tx_free_count(struct net_link_end *l)
+/* Whether at least `want` free buffers have been returned; arms the receiver's signal when
+ * not. -1 when the receiver's counter is more than the capacity away (a link error). */
+static int32_t tx_free_count(struct net_link_end *l, uint32_t want)
 {
     int32_t n = queue_count(l, LOAD(&l->free_q->tail), l->free_idx);
-    if (n == 0) {
+    if (n >= 0 && (uint32_t)n < want) {
         /* Ask to be told, then look again: a buffer returned in between is not missed. */
         STORE(&l->free_q->consumer_signalled, NET_LINK_SIGNAL_REQUESTED);
         virtio_barrier();
         n = queue_count(l, LOAD(&l->free_q->tail), l->free_idx);
-        if (n != 0) {
+        if (n >= 0 && (uint32_t)n >= want) {
             STORE(&l->free_q->consumer_signalled, NET_LINK_SIGNAL_NOT_NEEDED);
         }
     }
     return n;
+}
+
+/* Takes `want` free buffers (their offsets into out[]), or none: NET_LINK_EMPTY. */
+static enum net_link_status tx_take(struct net_link_end *l, uint32_t want, uint64_t *out)
+{
+    int32_t n = tx_free_count(l, want);
+    if (n < 0) {
+        return link_fail(l, "sender", "free queue: the receiver's tail %u is more than the "
+                         "capacity %u past our head %u", LOAD(&l->free_q->tail), l->capacity,
+                         l->free_idx);
+    }
+    if ((uint32_t)n < want) {
+        return NET_LINK_EMPTY;
+    }
+    virtio_barrier();   /* the tail before the entries it covers */
+    for (uint32_t i = 0; i < want; i++) {
+        uint16_t slot = (uint16_t)((l->free_idx + i) & (l->capacity - 1u));
+        uint64_t offset = LOAD(&l->free_q->buffers[slot].offset);
+        if (!buffer_ok(l, offset)) {
+            return link_fail(l, "sender", "free queue entry %u: buffer offset 0x%llx is not one "
+                             "of the %u %u-byte buffers of the data area", slot,
+                             (unsigned long long)offset, l->capacity, NET_LINK_BUFFER_SIZE);
+        }
+        out[i] = offset;
+    }
+    virtio_barrier();   /* the entries are read before their slots are handed back */
+    l->free_idx = (uint16_t)(l->free_idx + want);
+    STORE(&l->free_q->head, l->free_idx);
+    return NET_LINK_OK;
+}
+
+bool net_link_meta_ok(const struct net_link_meta *m, uint32_t len)
+{
+    uint8_t gso = m->flags & (NET_LINK_DESC_GSO_TCPV4 | NET_LINK_DESC_GSO_TCPV6);
+    bool partial = (m->flags & NET_LINK_DESC_CSUM_PARTIAL) != 0;
+    if ((m->flags & ~NET_LINK_DESC_FRAME_FLAGS) != 0 || len < NET_LINK_MIN_FRAME
+        || len > (gso != 0 ? NET_LINK_MAX_FRAME : NET_LINK_MAX_PLAIN_FRAME)) {
+        return false;
+    }
+    if (gso == (NET_LINK_DESC_GSO_TCPV4 | NET_LINK_DESC_GSO_TCPV6)
+        || (gso != 0 && (!partial || m->gso_size == 0)) || (gso == 0 && m->gso_size != 0)) {
+        return false;
+    }
+    if (partial && (m->flags & NET_LINK_DESC_CSUM_VALID)) {
+        return false;
+    }
+    /* The checksum field lies inside the frame; without CSUM_PARTIAL both are 0. */
+    return partial ? (uint32_t)m->csum_start + m->csum_offset + 2u <= len
+                   : m->csum_start == 0 && m->csum_offset == 0;
+}
+
+/* Publishes `count` taken buffers as one frame: entries first, then one tail store. */
+static enum net_link_status tx_publish_frame(struct net_link_end *l, const uint64_t *offsets,
+                                             uint32_t count, uint32_t len,
+                                             const struct net_link_meta *m)
+{
+    uint16_t head = LOAD(&l->active_q->head);
+    int32_t n = queue_count(l, l->active_idx, head);
+    /* We hold `count` buffers, so a correct receiver leaves room for them. */
+    if (n < 0 || (uint32_t)n + count > l->capacity) {
+        return link_fail(l, "sender", "active queue: the receiver's head %u does not fit our "
+                         "tail %u (capacity %u)", head, l->active_idx, l->capacity);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        struct net_link_desc *e =
+            &l->active_q->buffers[(uint16_t)(l->active_idx + i) & (l->capacity - 1u)];
+        uint32_t piece = i + 1 < count ? NET_LINK_BUFFER_SIZE
+                                       : len - (count - 1u) * NET_LINK_BUFFER_SIZE;
+        STORE(&e->offset, offsets[i]);
+        STORE(&e->len, (uint16_t)piece);
+        STORE(&e->flags, (uint8_t)((i == 0 ? m->flags : 0u)
+                                   | (i + 1 < count ? NET_LINK_DESC_MORE : 0u)));
+        STORE(&e->csum_offset, i == 0 ? m->csum_offset : (uint8_t)0);
+        STORE(&e->csum_start, i == 0 ? m->csum_start : (uint16_t)0);
+        STORE(&e->gso_size, i == 0 ? m->gso_size : (uint16_t)0);
+    }
+    virtio_barrier();       /* the frame and its entries before the tail that publishes them */
+    l->active_idx = (uint16_t)(l->active_idx + count);
+    STORE(&l->active_q->tail, l->active_idx);
+    l->moved = true;
+    l->frames++;
+    return NET_LINK_OK;
+}
+
+enum net_link_status net_link_tx_send(struct net_link_end *l, uint32_t len,
+                                      const struct net_link_meta *m, net_link_fill_fn fill,
+                                      void *ctx)
+{
+    if (l->broken) {
+        return NET_LINK_ERROR;
+    }
+    if (l->holding || !net_link_meta_ok(m, len)) {
+        return link_fail(l, "sender", "send of a %u-byte frame with flags 0x%x %s (a VMM bug)",
+                         len, m->flags, l->holding ? "while a buffer is acquired"
+                                                   : "that docs/net-link.md does not allow");
+    }
+    uint32_t count = (len + NET_LINK_BUFFER_SIZE - 1u) / NET_LINK_BUFFER_SIZE;
+    if (count > l->capacity) {
+        return link_fail(l, "sender", "a %u-byte frame needs %u buffers, more than the %u of "
+                         "the ring", len, count, l->capacity);
+    }
+    uint64_t offsets[NET_LINK_MAX_FRAME_BUFFERS];
+    enum net_link_status st = tx_take(l, count, offsets);
+    if (st != NET_LINK_OK) {
+        return st;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        size_t at = (size_t)i * NET_LINK_BUFFER_SIZE;
+        size_t piece = len - at < NET_LINK_BUFFER_SIZE ? len - at : NET_LINK_BUFFER_SIZE;
+        fill(ctx, at, l->data + offsets[i], piece);
+    }
+    return tx_publish_frame(l, offsets, count, len, m);
 }
 
 enum net_link_status net_link_tx_acquire(struct net_link_end *l, uint8_t **buf)
@@ -127,28 +240,11 @@ enum net_link_status net_link_tx_acquire(struct net_link_end *l, uint8_t **buf)
         return NET_LINK_ERROR;
     }
     if (!l->holding) {
-        int32_t n = tx_free_count(l);
-        if (n < 0) {
-            return link_fail(l, "sender", "free queue: the receiver's tail %u is more than the "
-                             "capacity %u past our head %u", LOAD(&l->free_q->tail),
-                             l->capacity, l->free_idx);
+        enum net_link_status st = tx_take(l, 1, &l->held_offset);
+        if (st != NET_LINK_OK) {
+            return st;
         }
-        if (n == 0) {
-            return NET_LINK_EMPTY;
-        }
-        virtio_barrier();   /* the tail before the entry it covers */
-        uint16_t slot = (uint16_t)(l->free_idx & (l->capacity - 1u));
-        uint64_t offset = LOAD(&l->free_q->buffers[slot].offset);
-        if (!buffer_ok(l, offset)) {
-            return link_fail(l, "sender", "free queue entry %u: buffer offset 0x%llx is not one "
-                             "of the %u %u-byte buffers of the data area", slot,
-                             (unsigned long long)offset, l->capacity, NET_LINK_BUFFER_SIZE);
-        }
-        virtio_barrier();   /* the entry is read before the slot is handed back */
-        l->free_idx++;
-        STORE(&l->free_q->head, l->free_idx);
         l->holding = true;
-        l->held_offset = offset;
     }
     *buf = l->data + l->held_offset;
     return NET_LINK_OK;
@@ -159,27 +255,14 @@ enum net_link_status net_link_tx_publish(struct net_link_end *l, uint32_t len)
     if (l->broken) {
         return NET_LINK_ERROR;
     }
-    if (!l->holding || len < NET_LINK_MIN_FRAME || len > NET_LINK_MAX_FRAME) {
+    if (!l->holding || len < NET_LINK_MIN_FRAME || len > NET_LINK_MAX_PLAIN_FRAME) {
         return link_fail(l, "sender", "publish of a %u-byte frame %s (a VMM bug)", len,
                          l->holding ? "outside 14..1514 bytes" : "without an acquired buffer");
     }
-    uint16_t head = LOAD(&l->active_q->head);
-    int32_t n = queue_count(l, l->active_idx, head);
-    /* We hold a buffer, so a correct receiver leaves room for it. */
-    if (n < 0 || (uint32_t)n >= l->capacity) {
-        return link_fail(l, "sender", "active queue: the receiver's head %u does not fit our "
-                         "tail %u (capacity %u)", head, l->active_idx, l->capacity);
-    }
-    struct net_link_desc *e = &l->active_q->buffers[l->active_idx & (l->capacity - 1u)];
-    STORE(&e->offset, l->held_offset);
-    STORE(&e->len, (uint16_t)len);
-    virtio_barrier();       /* the frame and its entry before the tail that publishes them */
-    l->active_idx++;
-    STORE(&l->active_q->tail, l->active_idx);
+    static const struct net_link_meta plain;
+    enum net_link_status st = tx_publish_frame(l, &l->held_offset, 1, len, &plain);
     l->holding = false;
-    l->moved = true;
-    l->frames++;
-    return NET_LINK_OK;
+    return st;
 }
 
 /* The producer side of the handshake: notify only a consumer that asked, and clear its
@@ -252,7 +335,7 @@ static enum net_link_status rx_attach(struct net_link_end *l)
     return NET_LINK_OK;
 }
 
-/* How many frames wait; arms the sender's signal when there are none. */
+/* How many entries wait; arms the sender's signal when there are none. */
 static int32_t rx_active_count(struct net_link_end *l)
 {
     int32_t n = queue_count(l, LOAD(&l->active_q->tail), l->active_idx);
@@ -267,8 +350,82 @@ static int32_t rx_active_count(struct net_link_end *l)
     return n;
 }
 
-enum net_link_status net_link_rx_peek(struct net_link_end *l, const uint8_t **frame,
-                                      uint32_t *len)
+/* Reads the frame's entry i (of `avail` published) into the held frame, each field once. */
+static enum net_link_status rx_entry(struct net_link_end *l, uint32_t i, bool *more)
+{
+    struct net_link_frame *f = &l->held;
+    uint16_t slot = (uint16_t)((l->active_idx + i) & (l->capacity - 1u));
+    const struct net_link_desc *e = &l->active_q->buffers[slot];
+    uint64_t offset = LOAD(&e->offset);
+    uint16_t len = LOAD(&e->len);
+    uint8_t flags = LOAD(&e->flags);
+    if (!buffer_ok(l, offset)) {
+        return link_fail(l, "receiver", "active queue entry %u: buffer offset 0x%llx is not "
+                         "one of the %u %u-byte buffers of the data area", slot,
+                         (unsigned long long)offset, l->capacity, NET_LINK_BUFFER_SIZE);
+    }
+    *more = (flags & NET_LINK_DESC_MORE) != 0;
+    if (len == 0 || len > NET_LINK_BUFFER_SIZE || (*more && len != NET_LINK_BUFFER_SIZE)) {
+        return link_fail(l, "receiver", "active queue entry %u: %u bytes in a buffer (1..%u, "
+                         "and %u where the frame goes on)", slot, len, NET_LINK_BUFFER_SIZE,
+                         NET_LINK_BUFFER_SIZE);
+    }
+    if (i == 0) {
+        f->meta = (struct net_link_meta){ (uint8_t)(flags & ~NET_LINK_DESC_MORE),
+                                          LOAD(&e->csum_offset), LOAD(&e->csum_start),
+                                          LOAD(&e->gso_size) };
+    } else if ((flags & ~NET_LINK_DESC_MORE) != 0 || LOAD(&e->csum_offset) != 0
+               || LOAD(&e->csum_start) != 0 || LOAD(&e->gso_size) != 0) {
+        return link_fail(l, "receiver", "active queue entry %u: frame fields on a buffer that "
+                         "continues a frame (flags 0x%x)", slot, flags);
+    }
+    f->seg[i] = l->data + offset;
+    f->seg_len[i] = len;
+    f->seg_offset[i] = offset;
+    f->len += len;
+    return NET_LINK_OK;
+}
+
+/* The frame at the head of the active queue, all its entries checked, into l->held. */
+static enum net_link_status rx_take_frame(struct net_link_end *l)
+{
+    int32_t avail = rx_active_count(l);
+    if (avail < 0) {
+        return link_fail(l, "receiver", "active queue: the sender's tail %u is more than the "
+                         "capacity %u past our head %u", LOAD(&l->active_q->tail),
+                         l->capacity, l->active_idx);
+    }
+    if (avail == 0) {
+        return NET_LINK_EMPTY;
+    }
+    virtio_barrier();   /* the tail before the entries and the frame it publishes */
+    struct net_link_frame *f = &l->held;
+    f->len = 0;
+    f->count = 0;
+    for (bool more = true; more; f->count++) {
+        if (f->count == NET_LINK_MAX_FRAME_BUFFERS || f->count == (uint32_t)avail) {
+            return link_fail(l, "receiver", "active queue entry %u: a frame goes on beyond %s",
+                             (uint16_t)((l->active_idx + f->count - 1u) & (l->capacity - 1u)),
+                             f->count == (uint32_t)avail ? "the published tail"
+                                                         : "the most buffers a frame may have");
+        }
+        enum net_link_status st = rx_entry(l, f->count, &more);
+        if (st != NET_LINK_OK) {
+            return st;
+        }
+    }
+    if (!net_link_meta_ok(&f->meta, f->len)) {
+        return link_fail(l, "receiver", "active queue entry %u: a %u-byte frame with flags 0x%x, "
+                         "csum %u+%u, gso_size %u breaks the rules of docs/net-link.md",
+                         (uint16_t)(l->active_idx & (l->capacity - 1u)), f->len, f->meta.flags,
+                         f->meta.csum_start, f->meta.csum_offset, f->meta.gso_size);
+    }
+    l->holding = true;
+    return NET_LINK_OK;
+}
+
+enum net_link_status net_link_rx_peek_frame(struct net_link_end *l,
+                                            const struct net_link_frame **frame)
 {
     if (l->broken) {
         return NET_LINK_ERROR;
@@ -280,35 +437,35 @@ enum net_link_status net_link_rx_peek(struct net_link_end *l, const uint8_t **fr
         }
     }
     if (!l->holding) {
-        int32_t n = rx_active_count(l);
-        if (n < 0) {
-            return link_fail(l, "receiver", "active queue: the sender's tail %u is more than the "
-                             "capacity %u past our head %u", LOAD(&l->active_q->tail),
-                             l->capacity, l->active_idx);
+        enum net_link_status st = rx_take_frame(l);
+        if (st != NET_LINK_OK) {
+            return st;
         }
-        if (n == 0) {
-            return NET_LINK_EMPTY;
-        }
-        virtio_barrier();   /* the tail before the entry and the frame it publishes */
-        uint16_t slot = (uint16_t)(l->active_idx & (l->capacity - 1u));
-        uint64_t offset = LOAD(&l->active_q->buffers[slot].offset);
-        uint16_t flen = LOAD(&l->active_q->buffers[slot].len);
-        if (!buffer_ok(l, offset)) {
-            return link_fail(l, "receiver", "active queue entry %u: buffer offset 0x%llx is not "
-                             "one of the %u %u-byte buffers of the data area", slot,
-                             (unsigned long long)offset, l->capacity, NET_LINK_BUFFER_SIZE);
-        }
-        if (flen < NET_LINK_MIN_FRAME || flen > NET_LINK_MAX_FRAME) {
-            return link_fail(l, "receiver", "active queue entry %u: frame length %u is outside "
-                             "%u..%u bytes", slot, flen, NET_LINK_MIN_FRAME, NET_LINK_MAX_FRAME);
-        }
-        l->holding = true;
-        l->held_offset = offset;
-        l->held_len = flen;
     }
-    *frame = l->data + l->held_offset;
-    *len = l->held_len;
+    *frame = &l->held;
     return NET_LINK_OK;
+}
+
+enum net_link_status net_link_rx_peek(struct net_link_end *l, const uint8_t **frame,
+                                      uint32_t *len)
+{
+    for (;;) {
+        const struct net_link_frame *f;
+        enum net_link_status st = net_link_rx_peek_frame(l, &f);
+        if (st != NET_LINK_OK) {
+            return st;
+        }
+        if (f->count == 1) {
+            *frame = f->seg[0];
+            *len = f->len;
+            return NET_LINK_OK;
+        }
+        l->skipped++;
+        st = net_link_rx_release(l);
+        if (st != NET_LINK_OK) {
+            return st;
+        }
+    }
 }
 
 enum net_link_status net_link_rx_release(struct net_link_end *l)
@@ -319,26 +476,51 @@ enum net_link_status net_link_rx_release(struct net_link_end *l)
     if (!l->holding) {
         return link_fail(l, "receiver", "release without a peeked frame (a VMM bug)");
     }
+    const struct net_link_frame *f = &l->held;
     uint16_t head = LOAD(&l->free_q->head);
     int32_t n = queue_count(l, l->free_idx, head);
-    /* We hold a buffer, so the free queue cannot be full with a correct sender. */
-    if (n < 0 || (uint32_t)n >= l->capacity) {
+    /* We hold the frame's buffers, so a correct sender leaves room for them. */
+    if (n < 0 || (uint32_t)n + f->count > l->capacity) {
         return link_fail(l, "receiver", "free queue: the sender's head %u does not fit our tail "
                          "%u (capacity %u)", head, l->free_idx, l->capacity);
     }
-    virtio_barrier();       /* the frame has been read before its buffer is handed back */
-    struct net_link_desc *e = &l->free_q->buffers[l->free_idx & (l->capacity - 1u)];
-    STORE(&e->offset, l->held_offset);
-    STORE(&e->len, (uint16_t)0);
-    virtio_barrier();       /* the entry before the tail */
-    l->free_idx++;
+    virtio_barrier();       /* the frame has been read before its buffers are handed back */
+    for (uint32_t i = 0; i < f->count; i++) {
+        struct net_link_desc *e =
+            &l->free_q->buffers[(uint16_t)(l->free_idx + i) & (l->capacity - 1u)];
+        STORE(&e->offset, f->seg_offset[i]);
+        STORE(&e->len, (uint16_t)0);
+        STORE(&e->flags, (uint8_t)0);
+        STORE(&e->csum_offset, (uint8_t)0);
+        STORE(&e->csum_start, (uint16_t)0);
+        STORE(&e->gso_size, (uint16_t)0);
+    }
+    virtio_barrier();       /* the entries before the tail */
+    l->free_idx = (uint16_t)(l->free_idx + f->count);
     STORE(&l->free_q->tail, l->free_idx);
-    l->active_idx++;
+    l->active_idx = (uint16_t)(l->active_idx + f->count);
     STORE(&l->active_q->head, l->active_idx);
     l->holding = false;
     l->moved = true;
     l->frames++;
     return NET_LINK_OK;
+}
+
+size_t net_link_frame_read(const struct net_link_frame *f, size_t offset, void *dst, size_t len)
+{
+    size_t done = 0;
+    for (uint32_t i = 0; i < f->count && done < len; i++) {
+        if (offset >= f->seg_len[i]) {
+            offset -= f->seg_len[i];
+            continue;
+        }
+        size_t n = f->seg_len[i] - offset;
+        n = n < len - done ? n : len - done;
+        memcpy((uint8_t *)dst + done, f->seg[i] + offset, n);
+        done += n;
+        offset = 0;
+    }
+    return done;
 }
 
 bool net_link_rx_notify_needed(struct net_link_end *l)
