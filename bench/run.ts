@@ -1,6 +1,7 @@
 // npm run bench: synthesis and validation time for the largest system Microkit allows, stage by
 // stage (median of 5), and the Microkit tool's own run on the same XML when an SDK is present;
-// then the image pipeline and boot (bench/boot.ts) and idle guests (bench/idle.ts).
+// then the image pipeline and boot (bench/boot.ts), idle guests (bench/idle.ts) and networking
+// over links (bench/net.ts; `npm run bench -- net` runs that part only).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -105,16 +106,21 @@ async function benchFlows(): Promise<void> {
   console.log(`flows of the largest system (${allProtectionDomains(model).length} PDs, ${model.channels.length} channels): ${flows} flows, median ${ms(median(times))}  (runs: ${times.map((x) => x.toFixed(1)).join(', ')})`);
 }
 
-const xml = await benchSynthesis();
-await benchFlows();
-benchMicrokit(xml);
-await benchBoot(root);
-await benchStartup(root);
+// `npm run bench -- net` runs only the networking part (bench/net.ts).
+const only = process.argv[2];
+if (only !== undefined && only !== 'net') throw new Error(`npm run bench: unknown part '${only}' (known: net)`);
+if (only === undefined) {
+  const xml = await benchSynthesis();
+  await benchFlows();
+  benchMicrokit(xml);
+  await benchBoot(root);
+  await benchStartup(root);
+}
 const sdkForIdle = process.env['MICROKIT_SDK'];
 if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
-  await benchIdle(root, sdkForIdle);
-  await benchNet(sdkForIdle);
+  if (only === undefined) await benchIdle(root, sdkForIdle);
+  await benchNet(root, sdkForIdle);
 } else {
-  console.log("SKIP idle guests: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
-  console.log("SKIP VM-to-VM link: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
+  if (only === undefined) console.log("SKIP idle guests: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
+  console.log("SKIP networking over links: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
 }
