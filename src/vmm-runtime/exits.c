@@ -263,6 +263,11 @@ static bool handle_wfx(struct vmm *vmm, unsigned vcpu, uint64_t esr, microkit_ms
     if (!vmm_idle_blocks(vmm) || ti > 1) {
         return advance_pc(vmm, vcpu, reply);
     }
+    /* Sent frames go back before it sleeps (vmm_virtio_exit_done): their interrupt is work. */
+    if (!vmm_virtio_exit_done(&vmm->virtio)) {
+        vmm_stop(vmm, vmm_virtio_report(&vmm->virtio));
+        return false;
+    }
     uint64_t now = vmm_counter_now();
     struct vcpu_idle_wfx w = {
         .wfe = ti == 1,

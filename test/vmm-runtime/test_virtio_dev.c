@@ -246,6 +246,63 @@ static void net_rx_error_in_rx_ready_fails_the_notify(void)
     tv_guest_free(&g);
 }
 
+/* Deferred completions: a sent chain goes back at virtio_net_tx_return or with a received
+ * frame, one interrupt for all; a reset forgets them. */
+static void net_tx_completions_can_wait(void)
+{
+    struct tv_guest g;
+    net_setup(&g);
+    net.tx_defer = true;
+    CHECK(tv_probe(&g, VIRTIO_FEATURE(VIRTIO_NET_F_MAC)));
+    uint64_t b = tv_alloc(&g, 12 + 60);
+    struct tv_seg s = { b, 12 + 60, false };
+    uint32_t id, len;
+    for (unsigned i = 0; i < 3; i++) {
+        tv_post(&g, 1, &s, 1);
+        CHECK(tv_notify(&g, 1));
+    }
+    CHECK_EQ(sent_count, 3);
+    CHECK(!tv_used(&g, 1, &id, &len));
+    CHECK_EQ(g.irqs, 0);
+    CHECK(virtio_net_tx_return(&net));
+    CHECK_EQ(g.irqs, 1);
+    unsigned used = 0;
+    while (tv_used(&g, 1, &id, &len)) {
+        used++;
+    }
+    CHECK_EQ(used, 3);
+    tv_wr(&g, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    /* A received frame brings the waiting ones back with it. */
+    tv_post(&g, 1, &s, 1);
+    CHECK(tv_notify(&g, 1));
+    struct tv_seg r = { tv_alloc(&g, 1526), 1526, true };
+    tv_post(&g, 0, &r, 1);
+    uint8_t frame[60];
+    fill(frame, sizeof(frame), 1);
+    CHECK_EQ(rx_plain(frame, 60), VIRTIO_NET_RX_DELIVERED);
+    CHECK(tv_used(&g, 1, &id, &len));
+    CHECK_EQ(g.irqs, 2);
+    /* At most VIRTIO_NET_TX_DEFER_MAX wait. */
+    for (unsigned i = 0; i < VIRTIO_NET_TX_DEFER_MAX; i++) {
+        tv_post(&g, 1, &s, 1);
+        CHECK(tv_notify(&g, 1));
+    }
+    CHECK_EQ(net.tx_done_count, 0);
+    used = 0;
+    while (tv_used(&g, 1, &id, &len)) {
+        used++;
+    }
+    CHECK_EQ(used, VIRTIO_NET_TX_DEFER_MAX);
+    tv_post(&g, 1, &s, 1);
+    CHECK(tv_notify(&g, 1));
+    CHECK_EQ(net.tx_done_count, 1);
+    tv_wr(&g, VIRTIO_MMIO_STATUS, 0);
+    CHECK_EQ(net.tx_done_count, 0);
+    CHECK(virtio_net_tx_return(&net));
+    CHECK(!virtio_mmio_broken(g.d));
+    tv_guest_free(&g);
+}
+
 static void net_link_status_notifies(void)
 {
     struct tv_guest g;
@@ -582,6 +639,8 @@ HARNESS_SUITE(virtio_dev_tests) = {
     { "virtio-net: rx buffer shorter than the header is a guest error", net_rx_rejects_a_buffer_without_room_for_the_header },
     { "virtio-net: a guest error found from rx_ready fails the notify", net_rx_error_in_rx_ready_fails_the_notify },
     { "virtio-net: link status changes notify the driver", net_link_status_notifies },
+    { "virtio-net: deferred tx completions return together, with rx, or at 64",
+      net_tx_completions_can_wait },
     { "virtio-blk: read, write, flush; capacity in config", blk_reads_and_writes },
     { "virtio-blk: out-of-range and partial-sector requests fail with IOERR", blk_checks_ranges },
     { "virtio-blk: read-only device offers RO and refuses writes", blk_read_only_refuses_writes },

@@ -64,6 +64,7 @@
 #define VIRTIO_NET_RX_QUEUE     0u
 #define VIRTIO_NET_TX_QUEUE     1u
 #define VIRTIO_NET_QUEUE_SIZE   256u
+#define VIRTIO_NET_TX_DEFER_MAX 64u
 #define VIRTIO_NET_MTU          1500u
 #define VIRTIO_NET_ETH_HLEN     14u
 /* An untagged Ethernet frame without FCS: destination, source, type (14) + MTU. */
@@ -114,6 +115,10 @@ struct virtio_net {
     unsigned long long tx_bytes, rx_bytes;  /* of the frames sent and delivered */
     struct virtq_chain tx_chain;
     struct virtq_chain rx_chain;
+    /* Deferred transmit completions (tx_defer): chains sent but not yet returned. */
+    bool tx_defer;
+    unsigned tx_done_count;
+    uint16_t tx_done[VIRTIO_NET_TX_DEFER_MAX];
     /* The receive buffers one frame fills (MRG_RXBUF: up to the queue size). */
     uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
     uint32_t rx_written[VIRTIO_NET_QUEUE_SIZE];
@@ -147,6 +152,17 @@ enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const struct virti
 
 /* Sends what waits in the transmit queue (the backend has room again). False: guest error. */
 bool virtio_net_tx_kick(struct virtio_net *n);
+
+/*
+ * Deferred transmit completions (set tx_defer after virtio_net_init): a sent chain goes back to
+ * the driver, with its used-buffer interrupt, not at once but at the next
+ * virtio_net_tx_return: the VMM calls it at the vCPU's next exit other than a transmit
+ * notification (WFI included, before it decides to sleep), and the device with each received
+ * frame and once VIRTIO_NET_TX_DEFER_MAX chains wait. A sender's completions then ride on the
+ * interrupt of the acknowledgements it receives, or on its next exit, instead of costing an
+ * interrupt (three exits) per frame. False: guest error.
+ */
+bool virtio_net_tx_return(struct virtio_net *n);
 
 /* Sets the link status the driver sees (VIRTIO_NET_F_STATUS) and notifies it (§5.1.4). */
 void virtio_net_set_link(struct virtio_net *n, bool up);

@@ -57,6 +57,7 @@ struct vmm_virtio {
     struct vmm_virtio_env env;
     unsigned count;
     struct vmm_virtio_dev devs[VMM_CONFIG_MAX_VIRTIO];
+    bool tx_kick;           /* the exit being handled is a virtio-net transmit notification */
     char report[VIRTIO_REPORT_SIZE + 64];   /* the first broken device's line */
     uint64_t disk_bytes_copied;             /* by the last init: disk images copied from the ELF */
 };
@@ -76,6 +77,11 @@ bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
 /* A notification on `channel`: a link peer (frames or free buffers) or a console's UART.
  * True when it was one of ours; *guest_error set when serving it broke a device. */
 bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error);
+
+/* A vCPU exit was handled (or a vCPU is about to sleep): unless it was a virtio-net transmit
+ * notification, the network devices return the chains they sent (virtio_net_tx_return), with
+ * their interrupt. False when that found a guest error (the report is in vmm_virtio_report). */
+bool vmm_virtio_exit_done(struct vmm_virtio *vv);
 
 /* The guest EOI'd `intid`: a virtio line still asserted is raised again. True if it was ours. */
 bool vmm_virtio_eoi(struct vmm_virtio *vv, unsigned intid);

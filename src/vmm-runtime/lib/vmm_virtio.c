@@ -187,6 +187,7 @@ static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
                         "0x%llx bytes)", v->name, c->capacity, (unsigned long long)c->a_size,
                         (unsigned long long)c->b_size);
     }
+    v->u.net.tx_defer = true;
     /* Our ring's header is written: the peer may attach (a pending signal is not lost). */
     v->owner->env.notify(c->channel);
     return true;
@@ -298,6 +299,10 @@ static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
 static enum mmio_status window_access(void *opaque, struct mmio_access *a)
 {
     struct vmm_virtio_dev *v = opaque;
+    if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && a->write && a->offset == VIRTIO_MMIO_QUEUE_NOTIFY
+        && a->value == VIRTIO_NET_TX_QUEUE) {
+        v->owner->tx_kick = true;   /* this exit sends: its completions wait (virtio_net.h) */
+    }
     bool ok = virtio_mmio_access(mmio_of(v), a->offset, a->write, a->width, &a->value);
     if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && !v->link_broken) {
         link_signal(v);
@@ -373,6 +378,20 @@ bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_er
         }
     }
     return mine;
+}
+
+bool vmm_virtio_exit_done(struct vmm_virtio *vv)
+{
+    bool kick = vv->tx_kick;
+    vv->tx_kick = false;
+    for (unsigned i = 0; !kick && i < vv->count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && v->u.net.tx_done_count != 0
+            && !virtio_mmio_broken(&v->u.net.dev) && !virtio_net_tx_return(&v->u.net)) {
+            return device_failed(v);
+        }
+    }
+    return true;
 }
 
 bool vmm_virtio_eoi(struct vmm_virtio *vv, unsigned intid)

@@ -74,10 +74,29 @@ static bool net_tx(struct virtio_net *n)
             n->tx_bytes += len;
         }
         /* §5.1.6.2.2: transmit buffers are returned with nothing written to them. */
-        if (!virtio_mmio_complete(d, VIRTIO_NET_TX_QUEUE, c->head, 0)) {
-            return false;
+        if (!n->tx_defer) {
+            if (!virtio_mmio_complete(d, VIRTIO_NET_TX_QUEUE, c->head, 0)) {
+                return false;
+            }
+        } else {
+            n->tx_done[n->tx_done_count++] = c->head;
+            if (n->tx_done_count == VIRTIO_NET_TX_DEFER_MAX && !virtio_net_tx_return(n)) {
+                return false;
+            }
         }
     }
+}
+
+bool virtio_net_tx_return(struct virtio_net *n)
+{
+    unsigned count = n->tx_done_count;
+    n->tx_done_count = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (!virtio_mmio_complete(&n->dev, VIRTIO_NET_TX_QUEUE, n->tx_done[i], 0)) {
+            return !n->dev.broken;  /* the queue was reset meanwhile: nothing to return */
+        }
+    }
+    return true;
 }
 
 bool virtio_net_tx_kick(struct virtio_net *n)
@@ -106,6 +125,7 @@ static bool net_driver_ok(struct virtio_mmio_dev *d)
 static void net_reset(struct virtio_mmio_dev *d)
 {
     net_of(d)->tx_blocked = false;
+    net_of(d)->tx_done_count = 0;   /* §2.4: the driver forgot those chains */
 }
 
 static const struct virtio_device_class net_class = {
@@ -296,6 +316,10 @@ enum virtio_net_rx_status virtio_net_rx(struct virtio_net *n, const struct virti
     if (st == VIRTIO_NET_RX_DELIVERED) {
         n->rx_frames++;
         n->rx_bytes += f->len;
+        /* One interrupt for both queues (virtio-mmio has one line): return sent chains now. */
+        if (!virtio_net_tx_return(n)) {
+            st = VIRTIO_NET_RX_GUEST_ERROR;
+        }
     }
     return st;
 }
