@@ -156,7 +156,7 @@ static void post_wake_deadline(struct vmm *vmm)
         return;
     }
     bool notify;
-    uint64_t deadline = vcpu_idle_post(&vmm->idle, vmm_counter_now(), &notify);
+    uint64_t deadline = vcpu_idle_post(&vmm->idle, &notify);
     struct wake_slot *slot = (struct wake_slot *)(uintptr_t)vmm->config->wake_slot_vaddr;
     slot->deadline = deadline;
     if (notify) {

@@ -83,17 +83,16 @@ static void idle_wfi_blocks_until_deadline_or_work(void)
     CHECK(s.blocked[0]);
     CHECK(vcpu_idle_waiting_on_time(&s));
     bool notify;
-    CHECK_EQ(vcpu_idle_post(&s, 100, &notify), 500);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), 500);
     CHECK(notify);
     /* Posting the same again does not notify. */
-    CHECK_EQ(vcpu_idle_post(&s, 100, &notify), 500);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), 500);
     CHECK(!notify);
     /* Too early, no work: stays asleep; an interrupt or the deadline wakes it. */
     CHECK(!vcpu_idle_wake(&s, 0, false, 499));
     CHECK(vcpu_idle_wake(&s, 0, false, 500));
     CHECK(!s.blocked[0]);
-    /* Nobody sleeps: the slot keeps 500, nothing to tell. */
-    CHECK_EQ(vcpu_idle_post(&s, 500, &notify), 500);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), WAKE_NEVER);
     CHECK(!notify);
     CHECK(vcpu_idle_block(&s, 1, &w));
     CHECK(vcpu_idle_wake(&s, 1, true, 0));
@@ -116,39 +115,21 @@ static void idle_post_notifies_only_when_earlier(void)
     bool notify;
     struct vcpu_idle_wfx w = wfi(800, 100);
     CHECK(vcpu_idle_block(&s, 0, &w));
-    CHECK_EQ(vcpu_idle_post(&s, 100, &notify), 800);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), 800);
     CHECK(notify);
     /* A later deadline of another vCPU leaves the earliest at 800. */
     w = wfi(900, 100);
     CHECK(vcpu_idle_block(&s, 1, &w));
-    CHECK_EQ(vcpu_idle_post(&s, 100, &notify), 800);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), 800);
     CHECK(!notify);
-    /* vCPU 0 woken early: the slot moves later, without a notification (800 is still to
-     * come: the timer PD reads the slot again then). */
+    /* vCPU 0 woken early: the slot moves later, without a notification. */
     CHECK(vcpu_idle_wake(&s, 0, true, 150));
-    CHECK_EQ(vcpu_idle_post(&s, 150, &notify), 900);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), 900);
     CHECK(!notify);
     /* Earlier again: notify. */
     w = wfi(300, 200);
     CHECK(vcpu_idle_block(&s, 0, &w));
-    CHECK_EQ(vcpu_idle_post(&s, 200, &notify), 300);
-    CHECK(notify);
-    /* Both woken by interrupts: the slot keeps 300; sleeping again until 300 (the same guest
-     * timer, the usual case after a frame) needs no notification. */
-    CHECK(vcpu_idle_wake(&s, 0, true, 210));
-    CHECK(vcpu_idle_wake(&s, 1, true, 210));
-    CHECK_EQ(vcpu_idle_post(&s, 210, &notify), 300);
-    CHECK(!notify);
-    w = wfi(300, 220);
-    CHECK(vcpu_idle_block(&s, 0, &w));
-    CHECK_EQ(vcpu_idle_post(&s, 220, &notify), 300);
-    CHECK(!notify);
-    /* The posted deadline passed (the timer PD may have delivered it and forgotten the slot):
-     * a later one is told, even though it is later. */
-    CHECK(vcpu_idle_wake(&s, 0, false, 300));
-    w = wfi(700, 310);
-    CHECK(vcpu_idle_block(&s, 0, &w));
-    CHECK_EQ(vcpu_idle_post(&s, 310, &notify), 700);
+    CHECK_EQ(vcpu_idle_post(&s, &notify), 300);
     CHECK(notify);
     vcpu_idle_reset(&s);
     CHECK(!s.blocked[0] && !s.blocked[1]);

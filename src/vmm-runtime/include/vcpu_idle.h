@@ -56,13 +56,9 @@ bool vcpu_idle_wake(struct vcpu_idle *s, unsigned vcpu, bool has_work, uint64_t 
 /* Whether any blocked vCPU waits for a deadline (the caller then reads the counter). */
 bool vcpu_idle_waiting_on_time(const struct vcpu_idle *s);
 
-/* The deadline this VMM's wake slot should hold at `now`: the earliest of its blocked vCPUs',
- * or, when none waits on time, what it held (the timer PD then wakes the VMM once for nothing,
- * which costs less than a notification at every sleep). Sets *notify when the timer PD must
- * re-read it: the deadline moved earlier, or the one posted before has passed (and may have
- * been delivered). A later deadline than one still to come is only written: the timer PD reads
- * the slot again when that one comes. */
-uint64_t vcpu_idle_post(struct vcpu_idle *s, uint64_t now, bool *notify);
+/* The deadline this VMM's wake slot should hold now: the earliest of its blocked vCPUs'.
+ * Sets *notify when it moved earlier than what was posted (the timer PD must re-read). */
+uint64_t vcpu_idle_post(struct vcpu_idle *s, bool *notify);
 
 /* Forgets every blocked vCPU (the VM stopped or restarts). */
 void vcpu_idle_reset(struct vcpu_idle *s);

@@ -9,10 +9,8 @@
  *   - each VMM owns one 4 KiB wake slot, mapped read-write into the VMM and read-only into the
  *     timer PD, holding the earliest physical-counter value (CNTPCT_EL0 ticks) at which one of
  *     its vCPUs must run again, or WAKE_NEVER;
- *   - when the VMM moves that deadline earlier, or posts one after the last has passed, it
- *     writes the slot and notifies the timer PD (a later deadline than one still to come is
- *     only written: the timer fires early, finds nothing due, re-reads; a VMM with no vCPU
- *     asleep leaves the slot as it is, and is woken once for nothing);
+ *   - when the VMM moves that deadline earlier it writes the slot and notifies the timer PD
+ *     (later deadlines are only written: the timer fires early, finds nothing due, re-reads);
  *   - when a slot's deadline has passed the timer PD notifies that VMM once, which then resumes
  *     the vCPUs that are due and posts its next deadline.
  *

@@ -80,7 +80,7 @@ bool vcpu_idle_waiting_on_time(const struct vcpu_idle *s)
     return false;
 }
 
-uint64_t vcpu_idle_post(struct vcpu_idle *s, uint64_t now, bool *notify)
+uint64_t vcpu_idle_post(struct vcpu_idle *s, bool *notify)
 {
     uint64_t earliest = WAKE_NEVER;
     for (unsigned v = 0; v < s->nr_vcpus; v++) {
@@ -88,15 +88,7 @@ uint64_t vcpu_idle_post(struct vcpu_idle *s, uint64_t now, bool *notify)
             earliest = s->wake_at[v];
         }
     }
-    if (earliest == WAKE_NEVER) {
-        /* Nobody waits on time: the slot keeps what it holds (at most one early wake-up),
-         * so that the next sleep, usually until the same guest timer, needs no notification. */
-        *notify = false;
-        return s->posted;
-    }
-    /* A posted deadline still ahead makes the timer PD read the slot again by then; one that
-     * has passed may have been delivered and forgotten, so the timer PD must be told. */
-    *notify = earliest < s->posted || s->posted <= now;
+    *notify = earliest < s->posted;
     s->posted = earliest;
     return earliest;
 }
