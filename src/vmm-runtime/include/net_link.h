@@ -24,6 +24,11 @@
  * A bad value is a link error: one line in `report`, and every later call returns
  * NET_LINK_ERROR (the VMM stops serving the link; the VM goes on).
  *
+ * Version 2 adds the sender's link state to the header (`link_state`, `link_epoch`): a VMM
+ * whose guest stops writes DOWN (and drops what arrives for it), and UP when a new guest runs;
+ * the peer's VMM shows it to its guest as the virtio-net link status. The rings themselves
+ * keep running across a restart: the VMMs, not the guests, own them.
+ *
  * Layout shared with TypeScript and user PDs: the _Static_asserts pin it; a test reads this
  * header (test/c-header.ts).
  */
@@ -35,7 +40,7 @@
 
 /* 'S' '4' 'N' 'L' in memory order, read as a little-endian u32. */
 #define NET_LINK_MAGIC              0x4c4e3453u
-#define NET_LINK_VERSION            1u
+#define NET_LINK_VERSION            2u
 #define NET_LINK_HEADER_SIZE        0x40u
 #define NET_LINK_BUFFER_SIZE        2048u
 /* The largest frame: an untagged Ethernet frame without FCS (14-byte header + 1500). */
@@ -52,6 +57,9 @@
 /* consumer_signalled values (as in sDDF): 0 the consumer asks to be notified, 1 it does not. */
 #define NET_LINK_SIGNAL_REQUESTED   0u
 #define NET_LINK_SIGNAL_NOT_NEEDED  1u
+/* link_state values (version 2): what the sender's side of the wire is doing. */
+#define NET_LINK_STATE_UP           1u
+#define NET_LINK_STATE_DOWN         2u
 
 /* Written once by the sender before it sets `magic` (last); checked by the receiver. */
 struct net_link_header {
@@ -65,7 +73,11 @@ struct net_link_header {
     uint32_t active_offset;
     uint32_t data_offset;
     uint64_t region_size;   /* NET_LINK_REGION_SIZE(capacity) */
-    uint8_t reserved[24];   /* 0 */
+    /* Version 2, written by the sender at any time after `magic`: NET_LINK_STATE_*, then
+     * link_epoch + 1 (a barrier between), then a notification. */
+    uint32_t link_state;
+    uint32_t link_epoch;
+    uint8_t reserved[16];   /* 0 */
 };
 _Static_assert(offsetof(struct net_link_header, magic) == 0x00, "net link layout");
 _Static_assert(offsetof(struct net_link_header, version) == 0x04, "net link layout");
@@ -77,7 +89,9 @@ _Static_assert(offsetof(struct net_link_header, free_offset) == 0x14, "net link 
 _Static_assert(offsetof(struct net_link_header, active_offset) == 0x18, "net link layout");
 _Static_assert(offsetof(struct net_link_header, data_offset) == 0x1c, "net link layout");
 _Static_assert(offsetof(struct net_link_header, region_size) == 0x20, "net link layout");
-_Static_assert(offsetof(struct net_link_header, reserved) == 0x28, "net link layout");
+_Static_assert(offsetof(struct net_link_header, link_state) == 0x28, "net link layout");
+_Static_assert(offsetof(struct net_link_header, link_epoch) == 0x2c, "net link layout");
+_Static_assert(offsetof(struct net_link_header, reserved) == 0x30, "net link layout");
 _Static_assert(sizeof(struct net_link_header) == 0x40, "net link layout");
 
 /* One buffer: `offset` from the start of the data area (a multiple of NET_LINK_BUFFER_SIZE);
@@ -154,6 +168,8 @@ struct net_link_end {
     uint16_t held_len;
     bool moved;             /* published / released since the last notify check */
     bool broken;
+    uint32_t epoch;         /* sender: the last link_epoch written; receiver: the last seen */
+    bool peer_up;           /* receiver: the sender's link_state was UP at `epoch` */
     unsigned long frames;
     char report[NET_LINK_REPORT_SIZE];
 };
@@ -169,6 +185,9 @@ bool net_link_tx_init(struct net_link_end *l, void *region, uint64_t region_size
 enum net_link_status net_link_tx_acquire(struct net_link_end *l, uint8_t **buf);
 enum net_link_status net_link_tx_publish(struct net_link_end *l, uint32_t len);
 bool net_link_tx_notify_needed(struct net_link_end *l);
+/* Sender: announces our side of the wire up or down (version 2 link_state); the caller then
+ * notifies the receiver. net_link_tx_init starts it UP. */
+void net_link_tx_set_state(struct net_link_end *l, bool up);
 
 /*
  * Receiver. net_link_rx_init only records the region; the header is checked on first use
@@ -183,3 +202,9 @@ enum net_link_status net_link_rx_peek(struct net_link_end *l, const uint8_t **fr
                                       uint32_t *len);
 enum net_link_status net_link_rx_release(struct net_link_end *l);
 bool net_link_rx_notify_needed(struct net_link_end *l);
+/* Receiver: whether the sender's link state changed since the last call (always false before
+ * the header was checked); *up is its state now. A state other than UP counts as down. */
+bool net_link_rx_peer_state(struct net_link_end *l, bool *up);
+/* Receiver: drops every frame waiting (our side is down: nobody would take them), returning
+ * their buffers; the number dropped, or -1 on a link error. */
+long net_link_rx_drop_all(struct net_link_end *l);
