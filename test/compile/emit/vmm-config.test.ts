@@ -25,6 +25,29 @@ test('the blob starts with S4VM, version 5, sizes and a checksum over itself', (
   assert.is(view.getUint32(12, true), crc32(copy));
   assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.dtb + 16, true), 0x4f00_0000n);
   assert.is(view.getUint16(VMM_CONFIG_OFFSETS.irqs + 2, true), 33);
+  // No restart policy ('never'), no controller.
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.restartPolicy), 0);
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.controlChannel), VMM_CONFIG_NO_CHANNEL);
+});
+
+test('version 5: the restart policy and the control page round-trip; a backoff without the timer PD is our bug', () => {
+  const c = sample();
+  c.wake = { slotVaddr: 0x3000_0000n, timerChannel: 7 };
+  c.restart = { policy: 'on-failure', maxRestarts: 'unlimited', backoffMs: 250 };
+  c.control = { vaddr: 0x3000_1000n, channel: 9 };
+  const blob = encodeVmmConfig(c);
+  const view = new DataView(blob.buffer);
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.restartPolicy), 1);
+  assert.is(view.getUint32(VMM_CONFIG_OFFSETS.maxRestarts, true), 0xffffffff);
+  assert.is(view.getUint32(VMM_CONFIG_OFFSETS.backoffMs, true), 250);
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.controlVaddr, true), 0x3000_1000n);
+  assert.equal(decodeVmmConfig(blob), c);
+  const spin = sample();
+  spin.restart = { policy: 'always', maxRestarts: 3, backoffMs: 10 };
+  assert.throws(() => encodeVmmConfig(spin), /backoff needs the timer PD/);
+  const clash = sample();
+  clash.control = { vaddr: 0x3000_1000n, channel: clash.irqs![0]!.channel };
+  assert.throws(() => encodeVmmConfig(clash), /already in use/);
 });
 
 test('encode is deterministic and decode inverts it', () => {
