@@ -1,6 +1,7 @@
 // npm run bench: synthesis and validation time for the largest system Microkit allows, stage by
 // stage (median of 5), and the Microkit tool's own run on the same XML when an SDK is present;
-// then the image pipeline and boot (bench/boot.ts) and idle guests (bench/idle.ts).
+// then the image pipeline and boot (bench/boot.ts), idle guests (bench/idle.ts), the VM-to-VM link
+// (bench/net.ts) and a VM's restart beside its cold boot (bench/lifecycle.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { benchBoot } from './boot.js';
 import { benchStartup } from './startup.js';
 import { benchIdle } from './idle.js';
 import { benchNet } from './net.js';
+import { benchLifecycle } from './lifecycle.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -114,7 +116,9 @@ const sdkForIdle = process.env['MICROKIT_SDK'];
 if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
   await benchIdle(root, sdkForIdle);
   await benchNet(sdkForIdle);
+  await benchLifecycle(sdkForIdle);
 } else {
   console.log("SKIP idle guests: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
   console.log("SKIP VM-to-VM link: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
+  console.log("SKIP VM restart: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
 }

@@ -35,12 +35,15 @@ static bool controlled(const struct vmm *vmm)
 }
 
 /* The state line on the console, and the state block for the controlling PD, then its
- * notification (state_seq last, after a barrier: vmm_control.h). */
+ * notification (state_seq last, after a barrier: vmm_control.h). A restart without backoff
+ * prints only its "restarted" line. */
 static void publish_state(struct vmm *vmm)
 {
-    char line[LIFECYCLE_DETAIL_SIZE + 120];
-    lifecycle_line(&vmm->life, vmm->name, line, sizeof(line));
-    vmm_log("%s", line);
+    if (vmm->life.state != VMM_VM_RESTARTING || vmm->life.backoff_ms != 0) {
+        char line[LIFECYCLE_DETAIL_SIZE + 120];
+        lifecycle_line(&vmm->life, vmm->name, line, sizeof(line));
+        vmm_log("%s", line);
+    }
     if (!controlled(vmm)) {
         return;
     }

@@ -246,7 +246,8 @@ void vmm_stop(struct vmm *vmm, uint32_t cause, const char *why)
 {
     vmm_log("VM '%s' stopped: %s", vmm->name, why);
     vmm_halt(vmm);
-    vmm_guest_stopped(vmm, cause, why);
+    /* A PSCI stop's cause says it all; a device the guest broke is the detail of a fault. */
+    vmm_guest_stopped(vmm, cause, cause == VMM_CAUSE_GUEST_FAULT ? why : "");
 }
 
 /* The vCPU registers a guest changes and a start restores (seL4_VCPUReg_*, the same on
@@ -488,6 +489,38 @@ void notified(microkit_channel ch)
 /* Before a restart: the sources of interrupts the old guest never EOI'd are still masked
  * (passthrough IRQs un-acked, those that came while it was stopped, the timer PPI masked by
  * the kernel); release them. */
+/*
+ * Before a restart: a list register the old guest left pending (it died with interrupts
+ * masked) would be delivered to the new kernel as soon as it unmasks them, before any driver
+ * has mapped that INTID; Linux then never EOIs it (gic_handle_irq: no mapping, no eoi), the
+ * list register stays active and that device's interrupt is lost for good. seL4 lets us
+ * overwrite a pending (not an active) list register, so each one the vGIC still counts as held
+ * becomes SGI 0, which Linux maps before it first unmasks interrupts and EOIs as a reschedule
+ * IPI; its maintenance frees the register as usual. An active one (the guest died inside a
+ * handler) cannot be replaced and stays held.
+ */
+static void scrub_list_registers(struct vmm *vmm)
+{
+    for (unsigned v = 0; v < vmm->config->vcpu_count; v++) {
+        const struct vgic_irq *sgi0 = vgic_irq(&vmm->vgic, v, 0);
+        uint8_t group = sgi0 != NULL && sgi0->group1 ? 1 : 0;
+        for (unsigned lr = 0; lr < VGIC_NR_LRS; lr++) {
+            if (vmm->vgic.vcpu[v].lr[lr] == 0) {
+                continue;
+            }
+            seL4_Error err = seL4_ARM_VCPU_InjectIRQ(BASE_VCPU_CAP + vmm_vcpu_id(vmm, v), 0, 0,
+                                                     group, (seL4_Uint8)lr);
+            if (err == seL4_NoError) {
+                vmm->vgic.vcpu[v].lr[lr] = 1u;      /* SGI 0, INTID + 1 */
+            } else {
+                vmm_log("VM '%s' vCPU %u: list register %u still holds INTID %u of the last "
+                        "guest (active; seL4 error %d)", vmm->name, v, lr,
+                        vmm->vgic.vcpu[v].lr[lr] - 1u, (int)err);
+            }
+        }
+    }
+}
+
 void vmm_release_held_interrupts(struct vmm *vmm)
 {
     const struct vmm_config *config = vmm->config;
@@ -508,6 +541,7 @@ void vmm_release_held_interrupts(struct vmm *vmm)
             }
         }
     }
+    scrub_list_registers(vmm);
 }
 
 seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo *reply_msginfo)
