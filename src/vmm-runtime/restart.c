@@ -193,6 +193,11 @@ static void notified_stopped(struct vmm *vmm, unsigned ch)
 
 bool vmm_life_notified(struct vmm *vmm, unsigned ch)
 {
+    if (vmm->life.state == 0) {
+        /* init() never got as far as the life cycle (its frames were refused): nothing runs,
+         * and nothing may start it. */
+        return true;
+    }
     if (controlled(vmm) && ch == vmm->config->control_channel) {
         control_notified(vmm);
         return true;
