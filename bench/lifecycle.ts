@@ -21,8 +21,9 @@ export async function benchLifecycle(sdk: string): Promise<void> {
     cold.push(r.at.firstUp - r.at.vmmStarted);
     restart.push(r.at.secondUp - r.at.failureSeen);
     const images = [...r.output.matchAll(/VM 'web' images: copied (\d+) bytes .* in (\d+) us/g)].map((m) => `${(Number(m[2]) / 1000).toFixed(1)} ms`);
-    loads.push(images.slice(0, 2).join(' / '));
-    console.log(`  round ${i + 1}: cold boot ${(cold[i]! / 1000).toFixed(2)} s, restart ${(restart[i]! / 1000).toFixed(2)} s (images placed: boot / restart ${loads[i]})`);
+    const cleared = /VM 'web' RAM cleared: (\d+) MiB in (\d+) us/.exec(r.output);
+    loads.push(`images placed at boot / restart ${images.slice(0, 2).join(' / ')}${cleared ? `; ${cleared[1]} MiB of RAM cleared in ${(Number(cleared[2]) / 1000).toFixed(1)} ms` : ''}`);
+    console.log(`  round ${i + 1}: cold boot ${(cold[i]! / 1000).toFixed(2)} s, restart ${(restart[i]! / 1000).toFixed(2)} s (${loads[i]})`);
   }
   console.log(`VM restart (QEMU TCG, host clock, median of ${rounds}): failure -> marker ${(median(restart) / 1000).toFixed(2)} s; cold boot of the same guest (VMM start -> marker) ${(median(cold) / 1000).toFixed(2)} s`);
 }
