@@ -50,7 +50,7 @@ static void with_wake(struct vmm_config *c)
     c->timer_channel = 2;
 }
 
-/* Version 5: the restart policy and the control page. */
+/* Version 6: the restart policy and the control page. */
 static void with_control(struct vmm_config *c)
 {
     c->control_channel = 5;

@@ -367,7 +367,7 @@ function validateWake(wake: NonNullable<VmmConfig['wake']>, ram: VmmConfig['ram'
 }
 
 /**
- * Encodes a VMM configuration as the version-5 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-6 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {

@@ -1,6 +1,6 @@
 /*
  * A VM's life cycle: what its VMM does when the guest stops (the restart policy of
- * `virtualMachine({ restart })`, config version 5), what a command of the controlling PD does
+ * `virtualMachine({ restart })`, config version 6), what a command of the controlling PD does
  * (vmm_control.h), and the one console line each state change prints. Pure decisions and
  * text; vmm.c carries them out (stopping vCPUs, clearing RAM, placing the images again).
  *

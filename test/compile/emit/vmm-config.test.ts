@@ -8,12 +8,12 @@ import { sampleVmmConfig } from './sample-vmm-config.js';
 
 const sample = sampleVmmConfig;
 
-test('the blob starts with S4VM, version 5, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 6, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
-  assert.is(view.getUint16(4, true), 5);
+  assert.is(view.getUint16(4, true), 6);
   assert.is(view.getUint16(6, true), VMM_CONFIG_HEADER_SIZE);
   assert.is(view.getUint32(8, true), VMM_CONFIG_HEADER_SIZE);
   // No wake route: idle vCPUs spin, and the timer channel says "none".
@@ -30,7 +30,7 @@ test('the blob starts with S4VM, version 5, sizes and a checksum over itself', (
   assert.is(view.getUint8(VMM_CONFIG_OFFSETS.controlChannel), VMM_CONFIG_NO_CHANNEL);
 });
 
-test('version 5: the restart policy and the control page round-trip; a backoff without the timer PD is our bug', () => {
+test('version 6: the restart policy and the control page round-trip; a backoff without the timer PD is our bug', () => {
   const c = sample();
   c.wake = { slotVaddr: 0x3000_0000n, timerChannel: 7 };
   c.restart = { policy: 'on-failure', maxRestarts: 'unlimited', backoffMs: 250 };
