@@ -140,6 +140,10 @@ const FEATURES = [
     attributes: { 'memory_region': ['prefill_path', 'prefill_bootinfo'], 'protection_domain map': ['setvar_prefill_size'] },
   },
   {
+    feature: 'embedded-frames', since: '2.3.0',
+    about: "a 4 KiB frame with data and no physical address is a page of the capDL initialiser's own image, mapped where it is, never copied (capdl/packaging.rs embed_frames; rust-sel4 transform.rs can_embed); other frames with data are filled at start-up from deflated bytes. So guest images and virtioBlock disks go into guest RAM and disk regions as prefilled 4 KiB regions (guest/prefill.ts) instead of the VMM's program image",
+  },
+  {
     feature: 'smp-configs', since: '2.3.0',
     about: 'smp-debug and smp-release kernels on boards with smp_cores, with one domain and 2 schedule entries (build_sdk.py elaborate_all_board_configs; the SDK\'s gen_config.json)',
     facts: { smpKernelDomains: { numDomains: 1, numDomainSchedules: 2 } },

@@ -3,15 +3,19 @@
 // Microkit tool → loader.img) → write. This module only sequences the stages; each lives in its
 // own folder beside it, and the commands (src/cli) only map their flags onto these options.
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { hasErrors, type Diagnostic } from './diagnostics/index.js';
 import { emitGuestTrees } from './emit/guest-trees.js';
 import { emitManifest, type Artefact } from './emit/manifest.js';
 import { emitSystemXml } from './emit/system-xml.js';
+import type { GuestBoot } from './emit/guest-boot.js';
+import { prefillDisks, prefillGuestImages, type GuestImageBytes, type PrefilledImages } from './guest/prefill.js';
+import { loadKernel } from './load/images.js';
+import { supports } from './releases.js';
 import { checkGuestImages, makeImage, type Skipped } from './link/image.js';
 import { loaderSpace, type LoaderSpace } from './link/loader-space.js';
 import { buildUserPds, missingSources } from './link/pd-build.js';
-import { checkUncompressedImages } from './link/vmm-elf.js';
+import { checkDisksInElf, checkUncompressedImages } from './link/vmm-elf.js';
 import { pickBoard } from './load/boards.js';
 import { gatherImages } from './load/images.js';
 import { loadSystem, unreadContextWarnings } from './load/index.js';
@@ -73,6 +77,10 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
     // Images that must stay uncompressed and cannot fit below the loader: known without linking.
     const guests = resolved.model.guests.map((g) => ({ vm: g.vm, compressImages: g.compressImages, sizes: [g.kernel.size ?? 0n, g.initrd?.size ?? 0n], loc: g.loc }));
     diagnostics.push(...checkUncompressedImages(guests, space));
+    if (!supports(release, 'embedded-frames')) {
+      const disks = resolved.model.guests.flatMap((g) => g.virtio.flatMap((d) => (d.disk?.size !== undefined ? [{ vm: g.vm, name: d.name, size: d.disk.size, loc: d.loc }] : [])));
+      diagnostics.push(...checkDisksInElf(disks, space, release));
+    }
   }
   return { model: resolved.model, diagnostics, loaderSpace: space };
 }
@@ -115,14 +123,17 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     const t = options.timings;
     const systemFile = `${model.name}.system`;
     const artefacts: Artefact[] = [];
-    const trees = timed(t, 'emit', () => {
-      artefacts.push({ file: systemFile, kind: 'microkit-system-description', content: emitSystemXml(model, { toolVersion: TOOL_VERSION }) });
-      return emitGuestTrees(model);
-    });
+    // Guest images are placed before the .system is written: where a release prefills regions,
+    // the placement decides how guest RAM is cut (guest/prefill.ts).
+    const trees = timed(t, 'emit', () => emitGuestTrees(model));
     artefacts.push(...trees.artefacts);
     diagnostics.push(...trees.diagnostics);
     skipped.push(...trees.skipped);
     if (hasErrors(diagnostics)) return none();
+    const prefill = await timedAsync(t, 'emit', () => prefillStage(model, trees.boots));
+    artefacts.push(...prefill.files);
+    const emitted = prefill.model;
+    timed(t, 'emit', () => artefacts.push({ file: systemFile, kind: 'microkit-system-description', content: emitSystemXml(emitted, { toolVersion: TOOL_VERSION }) }));
 
     // The user's own PDs, built from their sources: the Microkit tool finds them in staging.
     const pds = await timedAsync(t, 'link', () => buildUserPds(model, { sdk, config: options.config, cacheDir: runtimeCacheDir(), progress: options.onProgress ?? (() => undefined) }));
@@ -130,18 +141,47 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     skipped.push(...pds.skipped);
     for (const a of artefacts) await writeFile(path.join(output.staging, a.file), a.content);
     const image = await makeImage({
-      model, config: options.config, sdk, systemFile, staging: output.staging, space, boots: trees.boots, placements: trees.placements,
+      model: emitted, config: options.config, sdk, systemFile, staging: output.staging, space, boots: trees.boots, placements: trees.placements, prefilled: prefill.guests,
       timings: t, progress: options.onProgress ?? (() => undefined),
     });
     artefacts.push(...image.artefacts);
     skipped.push(...image.skipped);
-    const manifest = emitManifest({ toolVersion: TOOL_VERSION, system: model, config: options.config, outDir, artefacts, placements: trees.placements, skipped });
+    const manifest = emitManifest({ toolVersion: TOOL_VERSION, system: emitted, config: options.config, outDir, artefacts, placements: trees.placements, skipped });
     await writeFile(path.join(output.staging, 'manifest.json'), manifest);
     const names = [...artefacts.map((a) => a.file), 'manifest.json'];
     await timedAsync(t, 'write', () => output.commit(names));
     if (image.made) options.onProgress?.(`image: ${path.relative(cwd, path.join(outDir, 'loader.img'))}`);
-    return { model, diagnostics, outDir, written: names, skipped, loaderImage: image.made ? path.join(outDir, 'loader.img') : undefined };
+    return { model: emitted, diagnostics, outDir, written: names, skipped, loaderImage: image.made ? path.join(outDir, 'loader.img') : undefined };
   } finally {
     await output.discard();
   }
+}
+
+/**
+ * On a release whose 4 KiB frames with data are embedded (releases.ts 'embedded-frames'): each
+ * guest whose boot images are all here gets them prefilled in place, and every virtioBlock disk
+ * its region prefilled (guest/prefill.ts); the model the .system and the link step see is the
+ * result. On other releases, the model as it was: the VMM carries and copies the images.
+ */
+async function prefillStage(model: SystemModel, boots: ReadonlyMap<string, GuestBoot>): Promise<{ model: SystemModel; files: Artefact[]; guests: Map<string, PrefilledImages> }> {
+  if (!supports(model.microkit, 'embedded-frames') || !supports(model.microkit, 'prefill')) return { model, files: [], guests: new Map() };
+  const inputs = new Map<string, GuestImageBytes>();
+  for (const g of model.guests) {
+    const boot = boots.get(g.vm);
+    if (!boot) continue;
+    inputs.set(g.vm, {
+      placement: boot.placement,
+      kernel: (await loadKernel(g.kernel.path)).image,
+      dtb: boot.dtb,
+      dtbFile: `${g.vm}.dtb`,
+      initrd: g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined,
+    });
+  }
+  const guests = prefillGuestImages(model, inputs);
+  const disks = new Map<string, Uint8Array>();
+  for (const d of model.guests.flatMap((g) => g.virtio)) {
+    if (d.disk?.size !== undefined) disks.set(d.disk.mr, new Uint8Array(await readFile(d.disk.path)));
+  }
+  const withDisks = prefillDisks(guests.model, disks);
+  return { model: withDisks.model, files: [...guests.files, ...withDisks.files], guests: guests.guests };
 }

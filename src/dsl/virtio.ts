@@ -51,9 +51,12 @@ export interface VirtioBlock {
 }
 
 /**
- * A block device (Linux `/dev/vdX`) backed by a disk image: the image is carried in the VMM's
- * program image and copied at boot into a memory region of its size (`<vm>_<name>_disk`), which
- * only the VMM maps. Writes last until the machine stops.
+ * A block device (Linux `/dev/vdX`) backed by a disk image, served from a memory region of its
+ * size (`<vm>_<name>_disk`) that only the VMM maps. On Microkit 2.3.0 that region is prefilled
+ * from the image (written beside the .system as `<vm>-<name>.disk`): the VMM's program image does
+ * not carry it and nothing is copied at boot. On 2.0.1 the image travels in the VMM's program
+ * image and is copied into the region at boot, so it must fit below the board's Microkit loader
+ * (`virtio-disk-too-large` otherwise). Writes last until the machine stops.
  */
 export function virtioBlock(name: string, options: VirtioBlockOptions): VirtioBlock {
   const loc = captureLocation();

@@ -153,7 +153,9 @@ export interface VirtualMachineOptions extends SchedulingOptions {
    * Store the kernel and initrd gzip-compressed in the VMM's program image; the VMM unpacks them
    * into guest RAM at boot. Microkit 2.0.1 copies all program images into the RAM between the
    * seL4 kernel and its loader, which on some boards (imx8mm_evk: about 13 MiB) is smaller than
-   * a distribution kernel. `'auto'` compresses only when the images would not fit there.
+   * a distribution kernel. `'auto'` compresses only when the images would not fit there. On
+   * Microkit 2.3.0 the images are prefilled in guest RAM instead (never compressed, never copied),
+   * and this has no effect.
    * @default 'auto'
    */
   compressImages?: boolean | 'auto';

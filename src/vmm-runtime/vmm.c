@@ -299,28 +299,40 @@ bool vmm_start_vcpu(struct vmm *vmm, unsigned vcpu, uint64_t pc, uint64_t x0)
     return true;
 }
 
-/* What loading the images cost, for npm run bench (bench/startup.ts reads this line): the bytes
- * written into guest RAM (copied, or unpacked from the stored size) and the time from `start`,
- * which includes zeroing the kernel's BSS and the cache clean. Only where there is a console
+/* What placing the images cost, for npm run bench and the boot tests (bench/startup.ts,
+ * test/e2e read this line): the bytes written into guest RAM from a copy elsewhere (copied, or
+ * unpacked from the stored size; 0 when every image was prefilled in place), the images' sizes
+ * in guest RAM, the disk images copied into their regions, and the time from `start`, which
+ * includes zeroing the kernel's BSS and the cache clean. Only where there is a console
  * (CONFIG_PRINTING: Microkit debug builds; libmicrokit's microkit_dbg_putc tests the same). */
-static void log_image_load(const struct vmm *vmm, uint64_t start)
+static void log_image_load(const struct vmm *vmm, uint64_t start, uint64_t copied)
 {
 #if defined(CONFIG_PRINTING)
     const struct vmm_config *config = vmm->config;
     uint64_t ticks = vmm_counter_now() - start;
     uint64_t frequency;
     __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
-    uint64_t kernel = vmm_config_kernel_guest_size(config);
-    uint64_t initrd = vmm_config_initrd_guest_size(config);
-    vmm_log("VM '%s' images: copied %llu bytes (kernel %llu, DTB %llu, initrd %llu; stored %llu) "
-            "in %llu us", vmm->name, (unsigned long long)(kernel + config->dtb.size + initrd),
-            (unsigned long long)kernel, (unsigned long long)config->dtb.size,
-            (unsigned long long)initrd,
-            (unsigned long long)(config->kernel.size + config->dtb.size + config->initrd.size),
+    uint32_t in_place = config->flags & (VMM_CONFIG_FLAG_KERNEL_IN_PLACE | VMM_CONFIG_FLAG_DTB_IN_PLACE
+                                         | VMM_CONFIG_FLAG_INITRD_IN_PLACE);
+    uint64_t stored = 0;
+    const struct vmm_config_image *images[] = { &config->kernel, &config->dtb, &config->initrd };
+    const uint32_t flags[] = { VMM_CONFIG_FLAG_KERNEL_IN_PLACE, VMM_CONFIG_FLAG_DTB_IN_PLACE,
+                               VMM_CONFIG_FLAG_INITRD_IN_PLACE };
+    for (unsigned i = 0; i < 3; i++) {
+        stored += (config->flags & flags[i]) ? 0 : images[i]->size;
+    }
+    vmm_log("VM '%s' images: copied %llu bytes (kernel %llu, DTB %llu, initrd %llu%s; disks copied "
+            "%llu; stored %llu) in %llu us", vmm->name, (unsigned long long)copied,
+            (unsigned long long)vmm_config_kernel_guest_size(config),
+            (unsigned long long)config->dtb.size,
+            (unsigned long long)vmm_config_initrd_guest_size(config),
+            in_place ? " prefilled in place" : "",
+            (unsigned long long)vmm->virtio.disk_bytes_copied, (unsigned long long)stored,
             (unsigned long long)(frequency != 0 ? ticks * 1000000u / frequency : 0));
 #else
     (void)vmm;
     (void)start;
+    (void)copied;
 #endif
 }
 
@@ -357,11 +369,12 @@ static void reset_vgic(struct vmm *vmm)
 }
 
 /*
- * The guest images: kernel, initrd and DTB placed in guest RAM from their pristine copies in
- * the VMM's program image (checked, unpacked if stored compressed), at boot and at every
- * restart. One step, so that where the images come from can change in one place.
+ * The guest images: kernel, initrd and DTB placed in guest RAM, at boot and at every restart.
+ * On Microkit 2.3.0 they are prefilled in place for the first boot (nothing copied), and a
+ * restart copies them from read-only pristine copies; on 2.0.1 they are copied (unpacked if
+ * stored compressed) from the VMM's program image. *copied: the bytes written.
  */
-bool guest_images_place(struct vmm *vmm, char *err, size_t err_size)
+bool guest_images_place(struct vmm *vmm, uint64_t *copied, char *err, size_t err_size)
 {
     const struct vmm_config *config = vmm->config;
     struct guest_ram ram = {
@@ -369,18 +382,20 @@ bool guest_images_place(struct vmm *vmm, char *err, size_t err_size)
         .size = config->ram_size,
         .vmm = (uint8_t *)(uintptr_t)config->ram_vmm_vaddr,
     };
-    uint64_t load_start = vmm_counter_now();
-    if (!guest_load_linux(config, &ram, err, err_size)) {
+    *copied = 0;
+    if (!guest_place_linux(config, &ram, vmm->booted, copied, err, err_size)) {
         return false;
     }
-    log_image_load(vmm, load_start);
+    vmm->booted = true;
     return true;
 }
 
 bool vmm_boot(struct vmm *vmm, bool first, char *err, size_t err_size)
 {
     const struct vmm_config *config = vmm->config;
-    if (!guest_images_place(vmm, err, err_size)) {
+    uint64_t load_start = vmm_counter_now();
+    uint64_t copied = 0;
+    if (!guest_images_place(vmm, &copied, err, err_size)) {
         return false;
     }
     reset_vgic(vmm);
@@ -395,6 +410,7 @@ bool vmm_boot(struct vmm *vmm, bool first, char *err, size_t err_size)
               : !vmm_virtio_reset(&vmm->virtio, config, &virtio_env, err, (unsigned)err_size)) {
         return false;
     }
+    log_image_load(vmm, load_start, copied);
     vmm->vgic.vcpu[0].online = true;
     vmm->running = true;
     if (!vmm_start_vcpu(vmm, 0, config->entry, config->dtb.guest_addr)) {

@@ -66,4 +66,21 @@ testIf(needs, 'the Microkit 2.3.0 tool builds a loader image from what we emit',
   assert.is(mk.status, 0, `microkit 2.3.0 rejected it:\n${mk.stdout}${mk.stderr}`);
 });
 
+testIf(missing('qemu', 'guest-kernel', 'guest-initrd'), '--microkit 2.3.0 with guest images: the prefill files and the .system are byte-identical from two runs', () => {
+  const outs = ['a', 'b'].map((n) => {
+    const out = path.join(work, `prefill-${n}`);
+    const r = runCli(['examples/linux-qemu.ts', '--out', out, '--microkit', '2.3.0', '--quiet'], { env: { MICROKIT_SDK: '' } });
+    assert.is(r.status, 0, r.stderr);
+    return out;
+  });
+  const xml = readFileSync(path.join(outs[0]!, 'linux-qemu.system'), 'utf8');
+  for (const [mr, file] of [['linux_guest_ram_kernel', 'linux-kernel.img'], ['linux_guest_ram_initrd', 'linux-initrd.img'], ['linux_guest_ram_dtb', 'linux.dtb']]) {
+    assert.match(xml, new RegExp(`<memory_region name="${mr}" size="0x[0-9a-f]+"( page_size="0x200000")? prefill_path="${file}"/>`));
+  }
+  for (const f of ['linux-qemu.system', 'linux-kernel.img', 'linux-initrd.img', 'linux.dtb', 'manifest.json']) {
+    assert.ok(readFileSync(path.join(outs[0]!, f)).equals(readFileSync(path.join(outs[1]!, f))), `${f} differs between two runs`);
+  }
+  assert.ok(readFileSync(path.join(outs[0]!, 'linux-kernel.img')).equals(readFileSync('.cache/guest/Image')), 'the kernel is prefilled as it is');
+});
+
 test.run();

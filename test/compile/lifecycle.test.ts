@@ -1,6 +1,6 @@
 // Restart policies and controllers in the model (no SDK, no QEMU): control(vm, { by }) becomes a
 // page mapped into the VM's VMM and the PD (whose symbol finds it), a channel, the VMM's config
-// blob (version 6, decoded back) and a control flow; graph draws it, diff lists a new controller
+// blob (version 7, decoded back) and a control flow; graph draws it, diff lists a new controller
 // as a widening; no VM controls another.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -109,6 +109,10 @@ testIf(need, "each row against the release's tool source: constants, symbols, at
       assert.not.ok(toolSource(before, 'sdf.rs').includes(`"${name}"`), `${row.feature}: "${name}" is already in ${before}'s sdf.rs`);
     }
   }
+  // embedded-frames: the release's tool packs frames embedded (guest/prefill.ts relies on it).
+  const packaging = toolSource(featureSince('embedded-frames'), path.join('capdl', 'packaging.rs'));
+  assert.match(packaging, /let embed_frames = true;/, 'capdl/packaging.rs embeds the frames it can');
+  assert.not.ok(existsSync(path.join(checkouts[RELEASE_NAMES[0]!]!, 'tool', 'microkit', 'src', 'capdl')), 'the first release has no capDL initialiser');
   const buildSdk = readFileSync(path.join(checkouts[featureSince('domains')]!, 'build_sdk.py'), 'utf8');
   const { numDomains, numDomainSchedules } = releaseFacts(featureSince('domains')).kernelDomains;
   assert.match(buildSdk, new RegExp(`"KernelNumDomains": ${numDomains},`));

@@ -1,5 +1,6 @@
 // End to end on Microkit 2.3.0 (its SDK in MICROKIT_SDK_2_3_0): the QEMU example boots in debug
-// and release, on GICv3, two VMs boot side by side, and a 2-vCPU guest on the smp-debug
+// and release, on GICv3 (its kernel, DTB and initrd prefilled in guest RAM: the debug VMM says it
+// copied 0 bytes of them), two VMs boot side by side, and a 2-vCPU guest on the smp-debug
 // configuration has 2 CPUs online that run on 2 cores. The cores are seL4's word: the tool's
 // report gives each vCPU thread its affinity, and the kernel's scheduler dump (which the debug
 // VMM asks for when it starts a vCPU) lists the threads of the VMM's core: the second vCPU is
@@ -40,6 +41,13 @@ for (const [board, config] of [['qemu_virt_aarch64', 'debug'], ['qemu_virt_aarch
     try {
       const up = await q.waitFor(GUEST_MARKER, BOOT_MS);
       process.stdout.write(`2.3.0 ${board} ${config}: marker after ${(up.elapsedMs / 1000).toFixed(2)} s\n`);
+      if (config === 'debug') {
+        // Kernel, DTB and initrd were prefilled in guest RAM: the VMM's own count (vmm.c log_image_load).
+        const line = /vmm: VM 'linux' images: copied (\d+) bytes \(kernel (\d+), DTB (\d+), initrd (\d+) prefilled in place;/.exec(q.output);
+        assert.ok(line, `no prefilled image line in:\n${q.output.slice(0, 4000)}`);
+        assert.is(line[1], '0', 'the VMM copied no byte of kernel, DTB or initrd');
+        assert.ok(Number(line[2]) > 1 << 20 && Number(line[4]) > 0, line[0]);
+      }
     } finally {
       await q.stop();
     }

@@ -10,10 +10,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesise } from '../../src/compile/synthesise.js';
+import { synthesise, type SynthResult } from '../../src/compile/synthesise.js';
+import { GUEST_IMAGES_VADDR } from '../../src/compile/link/vmm-elf.js';
+import { PT_LOAD, readElf } from '../../src/compile/link/elf.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { allProtectionDomains } from '../../src/compile/model/index.js';
@@ -42,13 +44,18 @@ function secretImage(name: string): { image: string; secret: string } {
   return { image: ext2Image(name, { 'secret.txt': `${secret}\n` }), secret };
 }
 
-async function boot(kase: string, disk: string): Promise<QemuProcess> {
+async function build(kase: string, disk: string, withSdk = sdk, out = kase): Promise<SynthResult> {
   const result = await synthesise({
     file: path.join(repoRoot, 'test/fixtures/systems/block-console.ts'), board: 'qemu_virt_aarch64', config: 'debug',
-    outDir: path.join(work, kase), sdk, context: new Map([['case', kase], ['disk', disk]]),
+    outDir: path.join(work, out), sdk: withSdk, context: new Map([['case', kase], ['disk', disk]]),
   });
   assert.equal(result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
   assert.ok(result.loaderImage, `no loader.img: ${result.skipped.map((s) => s.reason).join('; ')}`);
+  return result;
+}
+
+async function boot(kase: string, disk: string, withSdk = sdk, out = kase): Promise<QemuProcess> {
+  const result = await build(kase, disk, withSdk, out);
   return startQemu({ args: qemuArgs(result.model.board!, result.loaderImage!, result.model) });
 }
 
@@ -128,6 +135,33 @@ testIf(forBoot, 'virtio-console: a line typed on uart0 reaches the guest through
     const echo = await q.waitFor(guestLine(`${M} echo [${line}]`), 60_000);
     await q.waitFor("vmm: VM 'guest' stopped: PSCI SYSTEM_OFF", 60_000);
     process.stdout.write(`echo: ready after ${seconds(ready.elapsedMs)}, ${line.length} characters echoed ${seconds(echo.elapsedMs - ready.elapsedMs)} later\n`);
+  } finally {
+    await q.stop();
+  }
+});
+
+const sdk230 = process.env['MICROKIT_SDK_2_3_0'] ?? '';
+const forBoot230 = (!sdk230 || !existsSync(path.join(sdk230, 'bin', 'microkit')) ? 'MICROKIT_SDK_2_3_0 is not set to a Microkit 2.3.0 SDK' : undefined) ?? forBoot;
+
+/** Bytes of the VMM ELF's segment at GUEST_IMAGES_VADDR (what the link step adds to the runtime). */
+function imageSegment(elfFile: string): bigint {
+  return readElf(readFileSync(elfFile)).segments.filter((g) => g.type === PT_LOAD && g.vaddr === GUEST_IMAGES_VADDR).reduce((n, g) => n + g.filesz, 0n);
+}
+
+testIf(forBoot230, 'virtio-blk on Microkit 2.3.0: the disk is a prefilled region, not in the VMM ELF; the guest reads it and its writes come back', async () => {
+  const { image, secret } = secretImage('rw230');
+  const result = await build('rw', image, sdk230, 'rw-2.3.0');
+  const disk = result.model.memoryRegions.find((m) => m.name === 'guest_data_disk')!;
+  assert.equal(disk.prefill?.path, 'guest-data.disk');
+  assert.equal(readFileSync(path.join(result.outDir, 'guest-data.disk')), readFileSync(image), 'the prefill file is the image');
+  const elf = path.join(result.outDir, 'vmm-guest.elf');
+  assert.is(imageSegment(elf), 0n, 'the VMM ELF carries no disk and no guest image');
+  process.stdout.write(`2.3.0: vmm-guest.elf is ${statSync(elf).size} bytes with a ${statSync(image).size}-byte disk\n`);
+  const q = startQemu({ args: qemuArgs(result.model.board!, result.loaderImage!, result.model) });
+  try {
+    await q.waitFor(guestLine(`${M} file ${secret}`), BOOT_MS);
+    await q.waitFor(guestLine(`${M} read back written-${secret}`), 60_000);
+    assert.match(q.output, /vmm: VM 'guest' images: copied 0 bytes \([^)]*prefilled in place; disks copied 0;/);
   } finally {
     await q.stop();
   }

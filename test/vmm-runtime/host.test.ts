@@ -91,7 +91,7 @@ testIf(needs, 'the C start-up check accepts doorbells as encodeVmmConfig writes 
   assert.match(check(reseal(shared), 2).out, /doorbell 1: lines \d+\/1 shared/);
 });
 
-testIf(needs, 'the C start-up check accepts a restart policy and a control page as encodeVmmConfig writes them (version 6)', () => {
+testIf(needs, 'the C start-up check accepts a restart policy and a control page as encodeVmmConfig writes them (version 7)', () => {
   const cfg: VmmConfig = {
     ...sampleConfig(),
     wake: { slotVaddr: 0x30_0000_0000n, timerChannel: 5 },
@@ -216,7 +216,7 @@ testIf(needs, 'the C start-up check rejects corrupted blobs with one clear line'
     ['unwritten section', () => new Uint8Array(VMM_CONFIG_RESERVED_SIZE), 2, /bad magic 0x00000000/],
     ['bad magic', (b) => { b[0] = 0x58; return reseal(b); }, 2, /bad magic 0x4d563458/],
     ['bad CRC', (b) => { b[0x100] = (b[0x100] ?? 0) ^ 0xff; return b; }, 2, /checksum mismatch/],
-    ['wrong version', (b) => { b[VMM_CONFIG_OFFSETS.version] = 7; return reseal(b); }, 2, /unsupported version 7/],
+    ['wrong version', (b) => { b[VMM_CONFIG_OFFSETS.version] = 99; return reseal(b); }, 2, /unsupported version 99/],
     ['image outside RAM', (b) => {
       new DataView(b.buffer).setBigUint64(VMM_CONFIG_OFFSETS.kernel + 16, 0x3000_0000n, true);
       return reseal(b);

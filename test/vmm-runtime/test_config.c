@@ -156,7 +156,7 @@ static void m_device(struct vmm_config *c)
     c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9000000, .size = 0x1000,
                                                 .kind = 7 };
 }
-static void m_flags(struct vmm_config *c) { c->flags = 8; }
+static void m_flags(struct vmm_config *c) { c->flags = 1u << 7; }
 static void m_wake_no_slot(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0; }
 static void m_wake_in_ram(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0x20001000; }
 static void m_wake_unaligned(struct vmm_config *c) { with_wake(c); c->wake_slot_vaddr = 0x30000800; }
@@ -209,6 +209,26 @@ static void m_packed_entry(struct vmm_config *c)
     packed_kernel(c);
     c->kernel_unpacked_size = 0x1000;       /* entry must lie in the unpacked kernel */
     c->entry = 0x40001000;
+}
+/* In place (prefilled): never compressed, never empty; a pristine copy stays out of guest RAM. */
+static void m_in_place_packed(struct vmm_config *c)
+{
+    packed_kernel(c);
+    c->flags |= VMM_CONFIG_FLAG_KERNEL_IN_PLACE;
+}
+static void m_in_place_absent(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_INITRD_IN_PLACE;
+    c->initrd = (struct vmm_config_image){ 0, 0, 0 };
+}
+static void m_in_place_pristine_in_ram(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_DTB_IN_PLACE;
+    c->dtb.vmm_vaddr = 0x20001000;
+}
+static void m_unmapped_but_copied(struct vmm_config *c)
+{
+    c->flags |= VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED | VMM_CONFIG_FLAG_KERNEL_IN_PLACE;
 }
 static void m_device_on_gicc(struct vmm_config *c)
 {
@@ -306,6 +326,10 @@ static const struct mutation mutations[] = {
     { "overlaps the VMM's guest RAM mapping", m_src_over },
     { "unknown kind 7", m_device },
     { "unknown flags", m_flags },
+    { "kernel image is in place but compressed", m_in_place_packed },
+    { "initrd image is in place but compressed or empty", m_in_place_absent },
+    { "DTB image source overlaps the VMM's guest RAM mapping", m_in_place_pristine_in_ram },
+    { "images not mapped into the VMM must all be in place", m_unmapped_but_copied },
     { "initrd image is stored as is but has an unpacked size 0x1000", m_unpacked_without_flag },
     { "compressed kernel image of 0x800000 bytes unpacking to 0x0 bytes", m_packed_no_unpacked },
     { "is too small to be a gzip member", m_packed_tiny },
@@ -391,8 +415,27 @@ static void config_accepts_compressed_images(void)
     CHECK_EQ(vmm_config_initrd_guest_size(cfg()), 0x400000);
 }
 
+static void config_accepts_images_in_place(void)
+{
+    char err[200] = "";
+    make_valid();
+    cfg()->flags |= VMM_CONFIG_FLAG_KERNEL_IN_PLACE | VMM_CONFIG_FLAG_DTB_IN_PLACE
+                    | VMM_CONFIG_FLAG_INITRD_IN_PLACE;
+    cfg()->kernel.vmm_vaddr = 0;            /* no pristine copy: the guest cannot be restarted */
+    cfg()->dtb.vmm_vaddr = 0;
+    seal();
+    CHECK(check(err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
+    /* Not mapped into the VMM at all: no copies of any image anywhere. */
+    cfg()->initrd.vmm_vaddr = 0;
+    cfg()->flags |= VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED;
+    seal();
+    CHECK(check(err, sizeof(err)));
+}
+
 HARNESS_SUITE(config_tests) = {
     { "config: accepts a restart policy, its backoff and a control page", config_accepts_a_restart_policy_and_control },
+    { "config: accepts images in place (prefilled), with or without pristine copies", config_accepts_images_in_place },
     { "config: accepts compressed kernel and initrd", config_accepts_compressed_images },
     { "config: accepts a valid GICv2 blob", config_accepts_valid },
     { "config: accepts a valid GICv3 blob", config_accepts_gicv3 },

@@ -241,7 +241,72 @@ static void boot_checks_unpacked_size(void)
     CHECK_CONTAINS(err, "not an arm64 Linux Image");
 }
 
+/* Microkit 2.3.0 prefilled regions: the images are in guest RAM when the VMM starts. */
+static void setup_in_place(bool pristine)
+{
+    setup();
+    memcpy(ram + 0x200000, kernel, sizeof(kernel));
+    memcpy(ram + 0xf00000, dtb, sizeof(dtb));
+    memcpy(ram + 0xe00000, initrd, sizeof(initrd));
+    cfg.flags = VMM_CONFIG_FLAG_KERNEL_IN_PLACE | VMM_CONFIG_FLAG_DTB_IN_PLACE
+                | VMM_CONFIG_FLAG_INITRD_IN_PLACE;
+    if (!pristine) {
+        cfg.kernel.vmm_vaddr = cfg.dtb.vmm_vaddr = cfg.initrd.vmm_vaddr = 0;
+    }
+}
+
+static void boot_in_place_copies_nothing(void)
+{
+    char err[200] = "";
+    uint64_t copied = 1;
+    setup_in_place(false);
+    CHECK(guest_place_linux(&cfg, &window, false, &copied, err, sizeof(err)));
+    CHECK_EQ(copied, 0);
+    CHECK(memcmp(ram + 0x200000, kernel, sizeof(kernel)) == 0);
+    CHECK_EQ(ram[0x200000 + sizeof(kernel)], 0xaa);         /* fresh RAM: nothing written */
+    CHECK_EQ(harness_cache_cleans, 0);
+    /* Its header is still checked, where it is. */
+    ram[0x200000 + 0x38] = 0;
+    CHECK(!guest_place_linux(&cfg, &window, false, &copied, err, sizeof(err)));
+    CHECK_CONTAINS(err, "not an arm64 Linux Image");
+}
+
+static void boot_in_place_restart_needs_pristine(void)
+{
+    char err[200] = "";
+    uint64_t copied = 0;
+    setup_in_place(false);
+    memset(ram + 0x200000, 0x55, 0x5000);                   /* the last run wrote over it */
+    CHECK(!guest_place_linux(&cfg, &window, true, &copied, err, sizeof(err)));
+    CHECK_CONTAINS(err, "no pristine copy");
+    setup_in_place(true);
+    memset(ram + 0x200000, 0x55, 0x5000);
+    memset(ram + 0xe00000, 0x55, sizeof(initrd));
+    CHECK(guest_place_linux(&cfg, &window, true, &copied, err, sizeof(err)));
+    CHECK_EQ(copied, sizeof(kernel) + sizeof(dtb) + sizeof(initrd));
+    CHECK(memcmp(ram + 0x200000, kernel, sizeof(kernel)) == 0);
+    CHECK_EQ(ram[0x200000 + 0x5000 - 1], 0);                /* BSS cleared again */
+    CHECK(memcmp(ram + 0xe00000, initrd, sizeof(initrd)) == 0);
+    CHECK_EQ(harness_cache_cleans, 3);
+}
+
+static void boot_unmapped_touches_nothing(void)
+{
+    char err[200] = "";
+    uint64_t copied = 1;
+    setup_in_place(false);
+    cfg.flags |= VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED;
+    window.vmm = NULL;                                      /* not mapped: any access would crash */
+    CHECK(guest_place_linux(&cfg, &window, false, &copied, err, sizeof(err)));
+    CHECK_EQ(copied, 0);
+    CHECK(!guest_place_linux(&cfg, &window, true, &copied, err, sizeof(err)));
+    CHECK_CONTAINS(err, "cannot place them again");
+}
+
 HARNESS_SUITE(linux_boot_tests) = {
+    { "linux_boot: images in place and not mapped into the VMM are left alone", boot_unmapped_touches_nothing },
+    { "linux_boot: images in place (prefilled) are checked and not copied", boot_in_place_copies_nothing },
+    { "linux_boot: a restart places prefilled images from pristine copies, or refuses", boot_in_place_restart_needs_pristine },
     { "linux_boot: unpacks a compressed kernel and initrd in place", boot_unpacks_compressed_images },
     { "linux_boot: refuses corrupt or truncated compressed images", boot_rejects_bad_streams },
     { "linux_boot: checks the unpacked size against the config", boot_checks_unpacked_size },

@@ -15,11 +15,12 @@ export const VMM_CONFIG_MAGIC = 0x4d563453;
 /**
  * Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs
  * that block (the wake slot and timer channel), version 4 virtio devices, version 5 doorbells
- * (a PL061 device and the channels on its lines), version 6 the restart policy and the control
- * page of a PD that controls the VM.
+ * (a PL061 device and the channels on its lines), version 6 images already in place (the
+ * *_IN_PLACE flags) and block devices whose disk region is prefilled, version 7 the restart
+ * policy and the control page of a PD that controls the VM.
  */
-export const VMM_CONFIG_VERSION = 6;
-/** Size of the version-6 structure (`sizeof(struct vmm_config)`). */
+export const VMM_CONFIG_VERSION = 7;
+/** Size of the version-7 structure (`sizeof(struct vmm_config)`). */
 export const VMM_CONFIG_HEADER_SIZE = 0x388;
 
 /** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
@@ -27,6 +28,15 @@ export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
 export const VMM_CONFIG_FLAG_INITRD_GZIP = 1 << 1;
 /** `flags` bit: idle vCPUs are suspended and woken through the timer PD (vmm_wake.h). */
 export const VMM_CONFIG_FLAG_IDLE_BLOCK = 1 << 2;
+/**
+ * `flags` bits: the kernel / DTB / initrd is in guest RAM at its address before the VMM starts
+ * (Microkit 2.3.0 prefilled regions); its `vmm_vaddr` is a pristine copy, or 0 for none.
+ */
+export const VMM_CONFIG_FLAG_KERNEL_IN_PLACE = 1 << 3;
+export const VMM_CONFIG_FLAG_DTB_IN_PLACE = 1 << 4;
+export const VMM_CONFIG_FLAG_INITRD_IN_PLACE = 1 << 5;
+/** `flags` bit: the images in place are not mapped into the VMM (it needs no guest memory: no virtio device, no pristine copies). */
+export const VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED = 1 << 6;
 /** `timer_channel` (and a virtio device's `channel`) when there is none. */
 export const VMM_CONFIG_NO_CHANNEL = 0xff;
 /** RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */

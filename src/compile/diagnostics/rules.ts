@@ -201,6 +201,7 @@ export const RULES = {
   'virtio-console-input-taken': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
   'virtio-console-input-unsupported': { source: 'src/compile/resolve/virtio.ts', covered: 'test/compile/resolve/virtio.test.ts' },
   'virtio-disk-missing': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
+  'virtio-disk-too-large': { source: 'src/compile/link/vmm-elf.ts', covered: 'fixture' },
   'virtio-disk-size': { source: 'src/compile/resolve/virtio.ts', covered: 'test/compile/resolve/virtio.test.ts' },
   'virtio-duplicate-name': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
   'virtio-too-many': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },

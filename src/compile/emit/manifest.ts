@@ -18,6 +18,8 @@ export interface GuestPlacement {
   entry: bigint | undefined;
   /** How the link step stored kernel and initrd in the VMM (absent when nothing was linked). */
   stored?: { kernel: StoredImageFacts; initrd: StoredImageFacts | undefined } | undefined;
+  /** Kernel, DTB and initrd are prefilled in guest RAM (Microkit 2.3.0): the VMM copies none of them. */
+  prefilled?: boolean | undefined;
 }
 
 export interface StoredImageFacts {
@@ -75,6 +77,7 @@ export function emitManifest(input: ManifestInput): string {
         dtb: { path: g.dtb ? rel(outDir, g.dtb.path) : null, ...spread(range(p?.dtb)) },
         initrd: g.initrd ? { path: rel(outDir, g.initrd.path), found: g.initrd.size !== undefined, ...spread(range(p?.initrd)), ...stored(p?.stored?.initrd) } : null,
         compressImages: g.compressImages,
+        ...(p?.prefilled ? { imagesPrefilled: true } : {}),
         bootargs: g.bootargs,
         passthrough: g.passthrough.map((d) => ({
           device: d.device,

@@ -30,7 +30,11 @@ function where(system: SystemModel, loc: Loc): string {
 
 function regionComment(system: SystemModel, mr: MemoryRegionModel): string | undefined {
   switch (mr.role.kind) {
-    case 'guest-ram': return `guest RAM of virtual machine '${mr.role.vm}'${where(system, mr.loc)}`;
+    case 'guest-ram': {
+      const { vm, image, pristine } = mr.role;
+      if (pristine) return `pristine copy of the ${image} of virtual machine '${vm}', read-only in its VMM, to place it again on a restart${where(system, mr.loc)}`;
+      return `guest RAM of virtual machine '${vm}'${image ? `, prefilled with its ${image} where it boots from` : ''}${where(system, mr.loc)}`;
+    }
     case 'gic-vcpu': return `GIC virtual CPU interface, mapped into each virtual machine where the guest expects its CPU interface${where(system, mr.loc)}`;
     case 'device': {
       const how = !mr.role.vm ? '' : mr.role.virtioConsoleInput

@@ -9,8 +9,8 @@
  */
 import { crc32 } from '../abi/crc32.js';
 import {
-  VMM_CONFIG_DEVICE_KINDS, VMM_CONFIG_DEVICE_OFFSETS, VMM_CONFIG_DEVICE_SIZE, VMM_CONFIG_FLAG_IDLE_BLOCK, VMM_CONFIG_FLAG_INITRD_GZIP,
-  VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_GZIP_MIN_SIZE, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_IMAGE_OFFSETS, VMM_CONFIG_IRQ_OFFSETS,
+  VMM_CONFIG_DEVICE_KINDS, VMM_CONFIG_DEVICE_OFFSETS, VMM_CONFIG_DEVICE_SIZE, VMM_CONFIG_FLAG_DTB_IN_PLACE, VMM_CONFIG_FLAG_IDLE_BLOCK,
+  VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE, VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED, VMM_CONFIG_GZIP_MIN_SIZE, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_IMAGE_OFFSETS, VMM_CONFIG_IRQ_OFFSETS,
   VMM_CONFIG_IRQ_SIZE, VMM_CONFIG_MAGIC, VMM_CONFIG_MAX_CHANNEL, VMM_CONFIG_MAX_CHILD, VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS,
   VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
   VMM_CONFIG_VERSION, VMM_CONFIG_VIRTIO_KINDS, VMM_CONFIG_VIRTIO_OFFSETS, VMM_CONFIG_VIRTIO_READ_ONLY, VMM_CONFIG_VIRTIO_SIZE,
@@ -36,6 +36,12 @@ export interface VmmConfigImage {
    * @default absent (stored as is)
    */
   unpackedSize?: bigint;
+  /**
+   * The image is at `guestAddr` in guest RAM before the VMM starts (Microkit 2.3.0 prefilled
+   * regions): `vmmVaddr` is then a read-only pristine copy to place it again from, or 0 for none.
+   * @default absent (the VMM copies it from `vmmVaddr`)
+   */
+  inPlace?: boolean;
 }
 
 /** Bytes an image occupies in guest RAM. */
@@ -135,6 +141,12 @@ export interface VmmConfig {
   virtio?: VmmConfigVirtio[];
   /** @default [] */
   doorbells?: VmmConfigDoorbell[];
+  /**
+   * The images in place are not mapped into the VMM (no virtio device, no pristine copy): it
+   * leaves them alone. Every image must then be in place with no pristine copy.
+   * @default false
+   */
+  imagesUnmapped?: boolean;
   /**
    * What the VMM does when the guest stops (virtualMachine({ restart, maxRestarts, backoff })).
    * A backoff needs `wake` (the timer PD tells the VMM when it has passed).
@@ -285,9 +297,10 @@ function validateImages(cfg: VmmConfig): void {
     if (img.unpackedSize !== undefined && (img.size < GZIP_MIN_SIZE || img.unpackedSize === 0n)) {
       bug(`compressed ${what} image of ${img.size} bytes unpacking to ${img.unpackedSize} cannot be a gzip member`);
     }
-    if (img.vmmVaddr === 0n) bug(`${what} image has no VMM address`);
+    if (img.inPlace && img.unpackedSize !== undefined) bug(`${what} image is in place and compressed`);
+    if (img.vmmVaddr === 0n && !img.inPlace) bug(`${what} image has no VMM address`);
     if (!inside(img.guestAddr, guestSize(img), ram.guestBase, ram.size)) bug(`${what} image lies outside guest RAM`);
-    if (overlaps(img.vmmVaddr, img.size, ram.vmmVaddr, ram.size)) bug(`${what} source overlaps the guest RAM mapping`);
+    if (img.vmmVaddr !== 0n && overlaps(img.vmmVaddr, img.size, ram.vmmVaddr, ram.size)) bug(`${what} source overlaps the guest RAM mapping`);
   }
   const placed = images.flatMap(([what, img]) => (img && img.size > 0n ? [{ what, img }] : []));
   for (let i = 0; i < placed.length; i++) {
@@ -296,6 +309,9 @@ function validateImages(cfg: VmmConfig): void {
       const b = placed[j]!;
       if (overlaps(a.img.guestAddr, guestSize(a.img), b.img.guestAddr, guestSize(b.img))) bug(`${a.what} and ${b.what} overlap in guest RAM`);
     }
+  }
+  if (cfg.imagesUnmapped && (placed.some(({ img }) => !img.inPlace || img.vmmVaddr !== 0n) || (cfg.virtio ?? []).length > 0)) {
+    bug('images not mapped into the VMM must all be in place, without pristine copies or virtio devices');
   }
   checkU64('entry', cfg.entry);
   if (cfg.entry < cfg.kernel.guestAddr || cfg.entry >= cfg.kernel.guestAddr + guestSize(cfg.kernel)) {
@@ -367,7 +383,7 @@ function validateWake(wake: NonNullable<VmmConfig['wake']>, ram: VmmConfig['ram'
 }
 
 /**
- * Encodes a VMM configuration as the version-6 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-7 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
@@ -397,7 +413,9 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   view.setUint8(O.deviceCount, devices.length);
   const packed = (img: VmmConfigImage | undefined): boolean => img !== undefined && img.size > 0n && img.unpackedSize !== undefined;
   const flags = (packed(cfg.kernel) ? VMM_CONFIG_FLAG_KERNEL_GZIP : 0) | (packed(cfg.initrd) ? VMM_CONFIG_FLAG_INITRD_GZIP : 0)
-    | (cfg.wake ? VMM_CONFIG_FLAG_IDLE_BLOCK : 0);
+    | (cfg.wake ? VMM_CONFIG_FLAG_IDLE_BLOCK : 0) | (cfg.kernel.inPlace ? VMM_CONFIG_FLAG_KERNEL_IN_PLACE : 0)
+    | (cfg.dtb.inPlace ? VMM_CONFIG_FLAG_DTB_IN_PLACE : 0) | (cfg.initrd?.inPlace ? VMM_CONFIG_FLAG_INITRD_IN_PLACE : 0)
+    | (cfg.imagesUnmapped ? VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED : 0);
   view.setUint32(O.flags, flags, true);
   if (packed(cfg.kernel)) u64(O.kernelUnpackedSize, cfg.kernel.unpackedSize!);
   if (packed(cfg.initrd)) u64(O.initrdUnpackedSize, cfg.initrd!.unpackedSize!);
@@ -537,11 +555,12 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
   const u64 = (off: number) => view.getBigUint64(off, true);
   const flags = view.getUint32(O.flags, true);
   const I = VMM_CONFIG_IMAGE_OFFSETS;
-  const image = (off: number, flag = 0, unpackedAt = 0): VmmConfigImage => ({
+  const image = (off: number, flag: number, inPlaceFlag: number, unpackedAt = 0): VmmConfigImage => ({
     vmmVaddr: u64(off + I.vmmVaddr),
     size: u64(off + I.size),
     guestAddr: u64(off + I.guestAddr),
     ...(flags & flag ? { unpackedSize: u64(unpackedAt) } : {}),
+    ...(flags & inPlaceFlag ? { inPlace: true } : {}),
   });
   const nameBytes = blob.subarray(O.vmName, O.vmName + VMM_CONFIG_NAME_SIZE);
   const nul = nameBytes.indexOf(0);
@@ -559,8 +578,8 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
     vcpuIds: Array.from({ length: vcpuCount }, (_, i) => view.getUint8(O.vcpuIds + i)),
     gicdBase: u64(O.gicdBase),
     ram: { guestBase: u64(O.ramGuestBase), size: u64(O.ramSize), vmmVaddr: u64(O.ramVmmVaddr) },
-    kernel: image(O.kernel, VMM_CONFIG_FLAG_KERNEL_GZIP, O.kernelUnpackedSize),
-    dtb: image(O.dtb),
+    kernel: image(O.kernel, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE, O.kernelUnpackedSize),
+    dtb: image(O.dtb, 0, VMM_CONFIG_FLAG_DTB_IN_PLACE),
     entry: u64(O.entry),
     irqs: Array.from({ length: irqCount }, (_, i) => {
       const off = O.irqs + i * VMM_CONFIG_IRQ_SIZE;
@@ -578,6 +597,7 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
       return { kind, guestBase: u64(off + D.guestBase), size: u64(off + D.size), intid: view.getUint16(off + D.intid, true) };
     }),
   };
+  if (flags & VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED) cfg.imagesUnmapped = true;
   if (flags & VMM_CONFIG_FLAG_IDLE_BLOCK) cfg.wake = { slotVaddr: u64(O.wakeSlotVaddr), timerChannel: view.getUint8(O.timerChannel) };
   const virtio = decodeVirtio(view);
   if (virtio.length > 0) cfg.virtio = virtio;
@@ -585,7 +605,7 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
   if (doorbells.length > 0) cfg.doorbells = doorbells;
   if (gicVersion === 2) cfg.giccBase = u64(O.giccBase);
   else cfg.gicrBase = u64(O.gicrBase);
-  const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, O.initrdUnpackedSize);
+  const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, O.initrdUnpackedSize);
   if (initrd.size > 0n) cfg.initrd = initrd;
   const policy = Object.entries(VMM_CONFIG_RESTART).find(([, v]) => v === view.getUint8(O.restartPolicy))?.[0] as VmmRestartPolicy['policy'] | undefined;
   if (policy && policy !== 'never') {

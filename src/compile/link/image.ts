@@ -19,6 +19,7 @@ import { runMicrokit } from './microkit-tool.js';
 import { buildRuntime } from './runtime-build.js';
 import { linkTimer, wakeRouteOf } from './timer-elf.js';
 import { linkVmms, type VmmLinkRequest } from './vmm-elf.js';
+import type { PrefilledImages } from '../guest/prefill.js';
 
 /** The control page (as the VMM maps it) and the VMM's end of the channel, when a PD controls `vm`. */
 function controlRouteOf(model: SystemModel, vm: string): { vaddr: bigint; channel: number } | undefined {
@@ -110,6 +111,8 @@ export interface ImageInput {
   boots: ReadonlyMap<string, GuestBoot>;
   /** Each guest's placement; how its images are stored is added here. */
   placements: Map<string, GuestPlacement>;
+  /** The guests whose images are prefilled in guest RAM (../guest/prefill.ts). @default none */
+  prefilled?: ReadonlyMap<string, PrefilledImages>;
   timings: StageTimings | undefined;
   progress: (line: string) => void;
 }
@@ -133,7 +136,7 @@ export async function makeImage(input: ImageInput): Promise<ImageResult> {
     return out;
   }
   const sdk = input.sdk!;
-  for (const a of await timedAsync(t, 'link', () => linkGuests(model, input.boots, sdk, input.config, progress, input.space, input.placements))) {
+  for (const a of await timedAsync(t, 'link', () => linkGuests(model, input.boots, sdk, input.config, progress, input.space, input.placements, input.prefilled ?? new Map()))) {
     await writeFile(path.join(staging, a.file), a.content);
     out.artefacts.push(a);
   }
@@ -195,7 +198,7 @@ async function linkTimerPd(model: SystemModel, sdk: string, config: MicrokitConf
 
 /** Build (or reuse) the runtime for each GIC flavour in use, link one VMM per guest and the timer PD. */
 async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBoot>, sdk: string, config: MicrokitConfig, progress: (line: string) => void,
-  space: LoaderSpace | undefined, placements: Map<string, GuestPlacement>): Promise<Artefact[]> {
+  space: LoaderSpace | undefined, placements: Map<string, GuestPlacement>, prefilled: ReadonlyMap<string, PrefilledImages>): Promise<Artefact[]> {
   const timerArtefact = await linkTimerPd(model, sdk, config, progress);
   const requests: VmmLinkRequest[] = [];
   const runtimes = new Map<number, Uint8Array>();
@@ -208,16 +211,19 @@ async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBo
       runtime = new Uint8Array(await readFile(built.elf));
       runtimes.set(g.gicVersion, runtime);
     }
-    progress(`link: vmm-${g.vm}.elf (kernel, device tree${g.initrd ? ', initrd' : ''} and config)`);
+    const inPlace = prefilled.get(g.vm);
+    progress(`link: vmm-${g.vm}.elf (${inPlace ? 'config; kernel, device tree and initrd are prefilled in guest RAM' : `kernel, device tree${g.initrd ? ', initrd' : ''} and config`})`);
     const boot = boots.get(g.vm)!;
     const kernel = (await loadKernel(g.kernel.path)).image;
     const initrd = g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined;
     const vm = pds.find((p) => p.name === g.vmm)?.virtualMachine;
     const disks = new Map<string, Uint8Array>();
-    for (const d of g.virtio ?? []) if (d.disk) disks.set(d.name, new Uint8Array(await readFile(d.disk.path)));
+    // A disk whose region is prefilled does not travel in the ELF.
+    const inElf = (mr: string): boolean => !model.memoryRegions.find((m) => m.name === mr)?.prefill;
+    for (const d of g.virtio ?? []) if (d.disk && inElf(d.disk.mr)) disks.set(d.name, new Uint8Array(await readFile(d.disk.path)));
     requests.push({
       runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd,
-      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm), control: controlRouteOf(model, g.vm), disks,
+      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm), control: controlRouteOf(model, g.vm), disks, prefilled: inPlace,
     });
   }
   // The other programs share the room below the loader with the VMMs.
@@ -235,6 +241,7 @@ async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBo
     const g = requests[i]!.guest;
     const p = placements.get(g.vm);
     if (p) p.stored = { kernel: l.stored.kernel, initrd: l.stored.initrd };
+    if (p && requests[i]!.prefilled) p.prefilled = true;
     if (l.stored.kernel.compressed) progress(`link: vmm-${g.vm}.elf carries its kernel${l.stored.initrd ? ' and initrd' : ''} compressed`);
     return { file: `vmm-${g.vm}.elf`, kind: 'vmm-program-image', content: l.elf };
   });

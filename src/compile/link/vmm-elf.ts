@@ -7,11 +7,13 @@ import { encodeVmmConfig, type VmmConfig, type VmmConfigDevice, type VmmConfigDo
 import { VMM_CONFIG_SECTION } from '../abi/vmm-config.js';
 import { netLinkRegionSize } from '../abi/net-link.js';
 import type { LinuxPlacement } from '../guest/placement.js';
+import type { PrefilledImages } from '../guest/prefill.js';
+import { featureSince } from '../releases.js';
 import type { Board } from '../boards.js';
-import { UserError, type Diagnostic } from '../diagnostics/index.js';
+import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
 import type { GuestModel, Loc } from '../model/index.js';
 import { addLoadSegment, patchSection, PF_R } from './elf.js';
-import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, type LoaderSpace, type PlacedData } from './loader-space.js';
+import { elfPlacedSize, loaderSpaceError, loaderSpaceNeeded, mib, type LoaderSpace, type PlacedData } from './loader-space.js';
 
 /**
  * Where guest images live in every VMM's address space: above the runtime (linked at 0x200000)
@@ -71,8 +73,14 @@ export interface VmmLinkInput {
   wake?: { slotVaddr: bigint; timerChannel: number } | undefined;
   /** The control page (in the VMM) and channel of the PD that controls the VM (control()). @default none */
   control?: { vaddr: bigint; channel: number } | undefined;
-  /** The disk image of each virtioBlock(), by device name. @default none */
+  /** The disk image of each virtioBlock() that travels in the ELF, by device name (a prefilled disk region is not listed). @default none */
   disks?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Kernel, DTB and initrd are prefilled in guest RAM (Microkit 2.3.0, ../guest/prefill.ts): the
+   * ELF carries none of them and the config marks them in place. `compress` is then moot.
+   * @default absent (the ELF carries them and the VMM copies them)
+   */
+  prefilled?: PrefilledImages | undefined;
 }
 
 export interface VmmLinkOutput {
@@ -84,14 +92,17 @@ export interface VmmLinkOutput {
 }
 
 export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
-  const { guest, board, placement } = input;
-  const pack = (data: Uint8Array): Uint8Array => (input.compress ? gzipImage(data) : data);
-  const kernelBytes = pack(input.kernel);
-  const initrdBytes = input.initrd ? pack(input.initrd) : undefined;
+  const { guest, board, placement, prefilled } = input;
+  const compress = (input.compress ?? false) && !prefilled;
+  const pack = (data: Uint8Array): Uint8Array => (compress ? gzipImage(data) : data);
+  // Prefilled images are in guest RAM already: nothing of theirs goes into the ELF.
+  const kernelBytes = prefilled ? new Uint8Array(0) : pack(input.kernel);
+  const dtbBytes = prefilled ? new Uint8Array(0) : input.dtb;
+  const initrdBytes = input.initrd && !prefilled ? pack(input.initrd) : undefined;
   const kernelAt = 0n;
   const dtbAt = alignUp(BigInt(kernelBytes.length), PAGE);
-  const initrdAt = alignUp(dtbAt + BigInt(input.dtb.length), PAGE);
-  let total = initrdBytes ? initrdAt + BigInt(initrdBytes.length) : dtbAt + BigInt(input.dtb.length);
+  const initrdAt = alignUp(dtbAt + BigInt(dtbBytes.length), PAGE);
+  let total = initrdBytes ? initrdAt + BigInt(initrdBytes.length) : dtbAt + BigInt(dtbBytes.length);
   // Disk images after the boot images, each page-aligned; the VMM copies them into their regions.
   const diskAt = new Map<string, bigint>();
   for (const [name, bytes] of input.disks ?? []) {
@@ -100,14 +111,18 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
   }
   const images = new Uint8Array(Number(total));
   images.set(kernelBytes, Number(kernelAt));
-  images.set(input.dtb, Number(dtbAt));
+  images.set(dtbBytes, Number(dtbAt));
   if (initrdBytes) images.set(initrdBytes, Number(initrdAt));
   for (const [name, bytes] of input.disks ?? []) images.set(bytes, Number(diskAt.get(name)!));
   const image = (at: bigint, stored: Uint8Array, original: Uint8Array, guestAddr: bigint): VmmConfigImage => ({
     vmmVaddr: GUEST_IMAGES_VADDR + at,
     size: BigInt(stored.length),
     guestAddr,
-    ...(input.compress ? { unpackedSize: BigInt(original.length) } : {}),
+    ...(compress ? { unpackedSize: BigInt(original.length) } : {}),
+  });
+  // In place: the size in guest RAM, and the pristine copy (if any) as the source to place it again from.
+  const inPlace = (kind: 'kernel' | 'dtb' | 'initrd', guestAddr: bigint): VmmConfigImage => ({
+    vmmVaddr: prefilled!.pristine?.[kind] ?? 0n, size: prefilled!.sizes[kind]!, guestAddr, inPlace: true,
   });
   const storedOf = (stored: Uint8Array, original: Uint8Array, compressed: boolean): StoredImage => ({
     size: BigInt(stored.length),
@@ -122,8 +137,9 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     gicdBase: board.guest.gicDistributor,
     ...(guest.gicVersion === 3 ? { gicrBase: board.guest.gicRedistributor! } : { giccBase: board.guest.gicCpuInterface! }),
     ram: { guestBase: guest.ram.gpa, size: guest.ram.size, vmmVaddr: guest.ram.vmmVaddr },
-    kernel: image(kernelAt, kernelBytes, input.kernel, placement.kernel.gpa),
-    dtb: { vmmVaddr: GUEST_IMAGES_VADDR + dtbAt, size: BigInt(input.dtb.length), guestAddr: placement.dtb.gpa },
+    kernel: prefilled ? inPlace('kernel', placement.kernel.gpa) : image(kernelAt, kernelBytes, input.kernel, placement.kernel.gpa),
+    dtb: prefilled ? inPlace('dtb', placement.dtb.gpa) : { vmmVaddr: GUEST_IMAGES_VADDR + dtbAt, size: BigInt(input.dtb.length), guestAddr: placement.dtb.gpa },
+    ...(input.initrd && placement.initrd && prefilled ? { initrd: inPlace('initrd', placement.initrd.gpa) } : {}),
     ...(input.initrd && initrdBytes && placement.initrd ? { initrd: image(initrdAt, initrdBytes, input.initrd, placement.initrd.gpa) } : {}),
     entry: placement.entry,
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
@@ -131,6 +147,7 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     ...(input.wake ? { wake: input.wake } : {}),
     ...(guest.restart ? { restart: guest.restart } : {}),
     ...(input.control ? { control: input.control } : {}),
+    ...(prefilled?.unmapped ? { imagesUnmapped: true } : {}),
     virtio: virtioConfig(guest, (name) => {
       const at = diskAt.get(name);
       const bytes = input.disks?.get(name);
@@ -138,14 +155,14 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     }),
   };
   const withConfig = patchSection(input.runtimeElf, VMM_CONFIG_SECTION, encodeVmmConfig(config));
-  const elf = addLoadSegment(withConfig, { vaddr: GUEST_IMAGES_VADDR, data: images, flags: PF_R });
+  const elf = total > 0n ? addLoadSegment(withConfig, { vaddr: GUEST_IMAGES_VADDR, data: images, flags: PF_R }) : withConfig;
   return {
     elf,
     config,
     stored: {
-      kernel: storedOf(kernelBytes, input.kernel, input.compress ?? false),
-      dtb: storedOf(input.dtb, input.dtb, false),
-      initrd: input.initrd && initrdBytes ? storedOf(initrdBytes, input.initrd, input.compress ?? false) : undefined,
+      kernel: storedOf(kernelBytes, input.kernel, compress),
+      dtb: storedOf(dtbBytes, input.dtb, false),
+      initrd: input.initrd ? storedOf(initrdBytes ?? new Uint8Array(0), input.initrd, compress) : undefined,
     },
     imagesSize: total,
   };
@@ -254,4 +271,19 @@ export function checkUncompressedImages(
   const total = data.reduce((t, d) => t + d.size, 0n);
   if (fixed.length === 0 || total <= space.room) return [];
   return [loaderSpaceError(space, data, data[0]!.loc, false)];
+}
+
+/**
+ * Where a release has no prefilled regions (Microkit 2.0.1), a virtioBlock() disk image travels
+ * in its VMM's program image, which the board's room below the loader must hold with everything
+ * else (see loader-space.ts); the VMM then copies it into the disk region at boot. A disk image
+ * larger than that whole room can never be carried: an error at the virtioBlock() line. (Smaller
+ * ones may still not fit beside the guest images: images-exceed-loader-space at link time.)
+ */
+export function checkDisksInElf(disks: readonly { vm: string; name: string; size: bigint; loc: Loc }[], space: LoaderSpace | undefined, release: string): Diagnostic[] {
+  if (!space) return [];
+  const later = featureSince('embedded-frames');
+  return disks.filter((d) => alignUp(d.size, PAGE) > space.room).map((d) => error('virtio-disk-too-large',
+    `the disk image of virtioBlock('${d.name}') in '${d.vm}' is ${mib(d.size)}: on Microkit ${release} a disk image travels in its VMM's program image, and board '${space.board}' has room for at most ${mib(space.room)} of program images below its Microkit loader${space.source === 'board-file' ? ' (from the board file; the SDK gives exact numbers)' : ''}`,
+    d.loc, { hint: `use Microkit ${later}, where the disk is a prefilled region and not part of the VMM's image (its SDK, or --microkit ${later}), or a disk image below ${mib(space.room)}` }));
 }

@@ -13,7 +13,8 @@ export type IrqTrigger = 'level' | 'edge';
 /** What an element is for, beyond what the .system file says. Lets checks and reviews speak plainly. */
 export type RegionRole =
   | { kind: 'user' }
-  | { kind: 'guest-ram'; vm: string }
+  /** Guest RAM; on Microkit 2.3.0 one of its pieces may hold an image prefilled in place, or be a pristine copy of one for its VMM (guest/prefill.ts). */
+  | { kind: 'guest-ram'; vm: string; image?: 'kernel' | 'dtb' | 'initrd' | undefined; pristine?: boolean | undefined }
   | { kind: 'gic-vcpu'; vm: string }
   /** A board device: passed through to `vm`, or, with `virtioConsoleInput`, driven by its VMM as the input of its virtio console. */
   | { kind: 'device'; device: string; vm?: string; virtioConsoleInput?: boolean }
@@ -244,6 +245,13 @@ export interface GuestModel {
   shared?: SharedRegionModel[];
   /** Store kernel and initrd compressed in the VMM: always, never, or when needed to fit below the loader. */
   compressImages: boolean | 'auto';
+  /**
+   * Keep a pristine copy of kernel, DTB and initrd for placing them again (a restart): on a
+   * release with prefilled regions, a read-only prefilled copy mapped into the VMM only
+   * (guest/prefill.ts), which also keeps one for a guest with a restart policy or a controller.
+   * @default false
+   */
+  needsPristineImages?: boolean | undefined;
   /** What an idle vCPU (WFI/WFE) does: sleep until it has work (woken through the timer PD), or spin. */
   idle: 'block' | 'spin';
   /** What its VMM does when the guest stops (virtualMachine({ restart, maxRestarts, backoff })). */

@@ -64,6 +64,13 @@ bool guest_check_linux_header(const uint8_t *image, uint64_t size, struct linux_
 bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
                       char *err, size_t err_size);
 
+/* The same, first boot or again (`restart`: guest RAM holds a previous run). An image the config
+ * marks in place (*_IN_PLACE, prefilled on Microkit 2.3.0) is checked where it is and not copied
+ * on the first boot; on a restart it is copied from its pristine copy, and without one this
+ * fails. *copied: the bytes written into guest RAM from elsewhere (copied or unpacked). */
+bool guest_place_linux(const struct vmm_config *cfg, const struct guest_ram *ram, bool restart,
+                       uint64_t *copied, char *err, size_t err_size);
+
 /* Returns a host pointer to guest-physical [addr, addr + size), or NULL if that range is not
  * entirely inside the RAM window (overflow-safe). */
 uint8_t *guest_ram_ptr(const struct guest_ram *ram, uint64_t addr, uint64_t size);

@@ -40,6 +40,7 @@ struct vmm {
     const struct vmm_config *config;    /* the checked blob; NULL when it was refused */
     const char *name;                   /* the VM's, for log lines */
     bool running;
+    bool booted;                        /* guest RAM holds a run: images placed again come from copies */
     struct vgic vgic;
     struct psci_vm psci;
     struct vmm_uart uarts[VMM_CONFIG_MAX_DEVICES];

@@ -22,7 +22,7 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       6u
+#define VMM_CONFIG_VERSION       7u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
@@ -56,7 +56,7 @@
 #define VMM_CONFIG_VIRTIO_READ_ONLY (1u << 0)   /* block: the guest sees VIRTIO_BLK_F_RO */
 #define VMM_CONFIG_VIRTIO_WINDOW   0x1000u      /* one page of guest-physical space each */
 
-/* Version 6: what the VMM does when its guest stops (vmm_lifecycle.h), and the PD that may
+/* Version 7: what the VMM does when its guest stops (vmm_lifecycle.h), and the PD that may
  * control it (vmm_control.h). */
 #define VMM_CONFIG_RESTART_NEVER      0u
 #define VMM_CONFIG_RESTART_ON_FAILURE 1u
@@ -74,8 +74,22 @@
  * something to do, woken on time through the timer PD (vmm_wake.h, `wake_slot_vaddr`,
  * `timer_channel`); without the flag it is resumed at once and spins. */
 #define VMM_CONFIG_FLAG_IDLE_BLOCK   (1u << 2)
+/* Version 6: the image is already at its guest address when the VMM starts (Microkit 2.3.0
+ * prefilled regions, src/compile/guest/prefill.ts), so the first boot copies nothing; its
+ * `vmm_vaddr` is then a read-only pristine copy to place it from again (a restart), or 0 when
+ * the guest has none and cannot be restarted. Never with the *_GZIP flag. */
+#define VMM_CONFIG_FLAG_KERNEL_IN_PLACE  (1u << 3)
+#define VMM_CONFIG_FLAG_DTB_IN_PLACE     (1u << 4)
+#define VMM_CONFIG_FLAG_INITRD_IN_PLACE  (1u << 5)
+/* Version 6: the images in place are not mapped into the VMM at all (a guest without virtio
+ * devices and without pristine copies: the VMM never needs that memory), so the VMM neither reads
+ * nor checks them there; the build checked them (src/compile/load/images.ts). */
+#define VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED (1u << 6)
 #define VMM_CONFIG_FLAGS_KNOWN       (VMM_CONFIG_FLAG_KERNEL_GZIP | VMM_CONFIG_FLAG_INITRD_GZIP \
-                                      | VMM_CONFIG_FLAG_IDLE_BLOCK)
+                                      | VMM_CONFIG_FLAG_IDLE_BLOCK | VMM_CONFIG_FLAG_KERNEL_IN_PLACE \
+                                      | VMM_CONFIG_FLAG_DTB_IN_PLACE \
+                                      | VMM_CONFIG_FLAG_INITRD_IN_PLACE \
+                                      | VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED)
 #define VMM_CONFIG_NO_CHANNEL        0xffu
 /* RFC 1952 2.3: a 10-byte header and an 8-byte trailer around the DEFLATE data. */
 #define VMM_CONFIG_GZIP_MIN_SIZE     18u
@@ -126,7 +140,8 @@ _Static_assert(sizeof(struct vmm_config_device) == 0x18, "device layout");
  *   net:     a = the link ring this VMM sends on, b = the ring it receives on (net_link.h);
  *            channel = the link's channel to the peer; mac; capacity = frames per ring.
  *   block:   a = the disk region (read-write in the VMM), b = the disk image in the VMM's image
- *            segment, copied into a at boot (b_size bytes, at most a_size).
+ *            segment, copied into a at boot (b_size bytes, at most a_size); b absent (0, 0):
+ *            the region holds the image already (version 6: prefilled on Microkit 2.3.0).
  *   console: a = the input UART's registers (0 for output only), channel = its IRQ's channel.
  */
 struct vmm_config_virtio {
@@ -220,7 +235,7 @@ struct vmm_config {
     uint8_t doorbell_count;
     uint8_t reserved5[7];   /* 0 */
     struct vmm_config_doorbell doorbells[VMM_CONFIG_MAX_DOORBELLS];
-    /* Version 6: the restart policy (VMM_CONFIG_RESTART_*), at most `max_restarts` restarts
+    /* Version 7: the restart policy (VMM_CONFIG_RESTART_*), at most `max_restarts` restarts
      * (VMM_CONFIG_RESTARTS_UNLIMITED) each `backoff_ms` after the stop (needs the wake slot:
      * VMM_CONFIG_FLAG_IDLE_BLOCK); the control page (vmm_control.h) and the channel to the PD
      * that controls the VM: 0 and VMM_CONFIG_NO_CHANNEL when none does. */

@@ -35,7 +35,7 @@ void vmm_stop(struct vmm *vmm, uint32_t cause, const char *why);
 bool vmm_start_vcpu(struct vmm *vmm, unsigned vcpu, uint64_t pc, uint64_t x0);
 /* Places kernel, initrd and DTB in guest RAM from their pristine copies (at boot and at every
  * restart); false with a line in err. */
-bool guest_images_place(struct vmm *vmm, char *err, size_t err_size);
+bool guest_images_place(struct vmm *vmm, uint64_t *copied, char *err, size_t err_size);
 /* Places the images, sets up (`first`) or resets the devices and starts vCPU 0. */
 bool vmm_boot(struct vmm *vmm, bool first, char *err, size_t err_size);
 /* Before a restart: acks the interrupts the old guest never EOI'd. */

@@ -52,6 +52,7 @@ struct vmm_virtio {
     unsigned count;
     struct vmm_virtio_dev devs[VMM_CONFIG_MAX_VIRTIO];
     char report[VIRTIO_REPORT_SIZE + 64];   /* the first broken device's line */
+    uint64_t disk_bytes_copied;             /* by the last init: disk images copied from the ELF */
 };
 
 /* Registers each device's window (VMM_CONFIG_VIRTIO_WINDOW bytes) on the MMIO bus; an access
@@ -60,7 +61,8 @@ struct vmm_virtio {
 bool vmm_virtio_register(struct vmm_virtio *vv, const struct vmm_config *c, struct mmio_bus *bus,
                          char *err, size_t err_size);
 
-/* Sets up every device of the config: copies disk images into their regions, writes the
+/* Sets up every device of the config: copies disk images into their regions (those not
+ * prefilled; counted in disk_bytes_copied), writes the
  * headers of the rings this VMM sends on and tells the peers. False with a line in err. */
 bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
                      const struct vmm_virtio_env *env, char *err, unsigned err_size);

@@ -54,11 +54,15 @@ uint64_t vmm_config_initrd_guest_size(const struct vmm_config *c)
     return (c->flags & VMM_CONFIG_FLAG_INITRD_GZIP) ? c->initrd_unpacked_size : c->initrd.size;
 }
 
-/* `unpacked` is the image's *_unpacked_size field; `compressed` its *_GZIP flag. */
+/* `unpacked` is the image's *_unpacked_size field; `compressed` its *_GZIP flag; `in_place`
+ * its *_IN_PLACE flag (then `vmm_vaddr` is a pristine copy, or 0 for none). */
 static bool check_image(const struct vmm_config *c, const char *what,
                         const struct vmm_config_image *img, bool required, bool compressed,
-                        uint64_t unpacked, char *err, size_t err_size)
+                        bool in_place, uint64_t unpacked, char *err, size_t err_size)
 {
+    if (in_place && (compressed || img->size == 0)) {
+        return vmm_fail(err, err_size, "%s image is in place but compressed or empty", what);
+    }
     if (!compressed && unpacked != 0) {
         return vmm_fail(err, err_size, "%s image is stored as is but has an unpacked size 0x%llx",
                     what, (unsigned long long)unpacked);
@@ -83,6 +87,9 @@ static bool check_image(const struct vmm_config *c, const char *what,
                     "%s image [0x%llx..+0x%llx) is outside guest RAM [0x%llx..+0x%llx)", what,
                     (unsigned long long)img->guest_addr, (unsigned long long)guest_size,
                     (unsigned long long)c->ram_guest_base, (unsigned long long)c->ram_size);
+    }
+    if (in_place && img->vmm_vaddr == 0) {
+        return true;
     }
     if (!range_valid(img->vmm_vaddr, img->size) || img->vmm_vaddr == 0) {
         return vmm_fail(err, err_size, "%s image source 0x%llx+0x%llx is not a valid VMM range", what,
@@ -191,11 +198,22 @@ static bool check_ram_and_gic(const struct vmm_config *c, char *err, size_t err_
 static bool check_images(const struct vmm_config *c, char *err, size_t err_size)
 {
     if (!check_image(c, "kernel", &c->kernel, true, c->flags & VMM_CONFIG_FLAG_KERNEL_GZIP,
-                     c->kernel_unpacked_size, err, err_size)
-        || !check_image(c, "DTB", &c->dtb, true, false, 0, err, err_size)
+                     c->flags & VMM_CONFIG_FLAG_KERNEL_IN_PLACE, c->kernel_unpacked_size, err,
+                     err_size)
+        || !check_image(c, "DTB", &c->dtb, true, false, c->flags & VMM_CONFIG_FLAG_DTB_IN_PLACE, 0,
+                        err, err_size)
         || !check_image(c, "initrd", &c->initrd, false, c->flags & VMM_CONFIG_FLAG_INITRD_GZIP,
-                        c->initrd_unpacked_size, err, err_size)) {
+                        c->flags & VMM_CONFIG_FLAG_INITRD_IN_PLACE, c->initrd_unpacked_size, err,
+                        err_size)) {
         return false;
+    }
+    const uint32_t all_in_place = VMM_CONFIG_FLAG_KERNEL_IN_PLACE | VMM_CONFIG_FLAG_DTB_IN_PLACE
+                                  | (c->initrd.size != 0 ? VMM_CONFIG_FLAG_INITRD_IN_PLACE : 0);
+    if ((c->flags & VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED)
+        && ((c->flags & all_in_place) != all_in_place || c->kernel.vmm_vaddr != 0
+            || c->dtb.vmm_vaddr != 0 || c->initrd.vmm_vaddr != 0 || c->virtio_count != 0)) {
+        return vmm_fail(err, err_size, "images not mapped into the VMM must all be in place, "
+                        "without pristine copies or virtio devices");
     }
     /* Unpacked extents: what each image occupies in guest RAM. */
     uint64_t kernel_size = vmm_config_kernel_guest_size(c);
@@ -332,7 +350,9 @@ static bool check_virtio_windows(const struct vmm_config *c, unsigned i, char *e
 {
     const struct vmm_config_virtio *v = &c->virtio[i];
     bool needs_a = v->kind != VMM_CONFIG_VIRTIO_CONSOLE || v->a_vaddr != 0;
-    bool needs_b = v->kind != VMM_CONFIG_VIRTIO_CONSOLE;
+    /* A block device's image window is absent when its disk region was prefilled. */
+    bool needs_b = v->kind == VMM_CONFIG_VIRTIO_NET
+                   || (v->kind == VMM_CONFIG_VIRTIO_BLOCK && (v->b_vaddr != 0 || v->b_size != 0));
     if ((needs_a && (v->a_vaddr == 0 || v->a_size == 0 || !range_valid(v->a_vaddr, v->a_size)))
         || (needs_b && (v->b_vaddr == 0 || v->b_size == 0 || !range_valid(v->b_vaddr, v->b_size)))
         || (!needs_b && (v->b_vaddr != 0 || v->b_size != 0))) {
@@ -460,7 +480,7 @@ static bool doorbell_channel(const struct vmm_config *c, unsigned ch)
     return false;
 }
 
-/* Version 6: the restart policy, and the control page and channel (both or neither). */
+/* Version 7: the restart policy, and the control page and channel (both or neither). */
 static bool check_lifecycle(const struct vmm_config *c, char *err, size_t err_size)
 {
     if (c->restart_policy > VMM_CONFIG_RESTART_ALWAYS || c->reserved6 != 0 || c->reserved7 != 0) {

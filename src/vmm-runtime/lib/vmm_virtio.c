@@ -226,10 +226,12 @@ static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
     case VMM_CONFIG_VIRTIO_BLOCK:
         vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", v->owner->env.vm_name,
                      (unsigned)(v - v->owner->devs));
-        /* The disk is copied in once: like a real disk, what a guest wrote is still there
-         * after a restart. */
-        if (first) {
+        /* The disk is copied in once (the image travels in the VMM's ELF on Microkit 2.0.1;
+         * a prefilled region needs no copy): like a real disk, what a guest wrote is still
+         * there after a restart. */
+        if (first && c->b_size != 0) {
             memcpy((void *)(uintptr_t)c->a_vaddr, (const void *)(uintptr_t)c->b_vaddr, c->b_size);
+            v->owner->disk_bytes_copied += c->b_size;
         }
         if (!virtio_blk_init(&v->u.blk, mem, (uint8_t *)(uintptr_t)c->a_vaddr,
                              c->a_size / VIRTIO_BLK_SECTOR_SIZE,
@@ -292,6 +294,7 @@ static bool setup_all(struct vmm_virtio *vv, const struct vmm_config *c,
     vv->env = *env;
     vv->count = c->virtio_count;
     vv->report[0] = '\0';
+    vv->disk_bytes_copied = 0;
     struct virtio_guest_mem mem = { c->ram_guest_base, c->ram_size,
                                     (uint8_t *)(uintptr_t)c->ram_vmm_vaddr };
     for (unsigned i = 0; i < vv->count; i++) {

@@ -3,17 +3,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeVmmConfig, encodeVmmConfig, type VmmConfig } from '../../../src/compile/emit/vmm-config.js';
 import { crc32 } from '../../../src/compile/abi/crc32.js';
-import { VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_OFFSETS, VMM_CONFIG_NO_CHANNEL } from '../../../src/compile/abi/vmm-config.js';
+import {
+  VMM_CONFIG_FLAG_DTB_IN_PLACE, VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE,
+  VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_OFFSETS, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_VERSION,
+} from '../../../src/compile/abi/vmm-config.js';
 import { sampleVmmConfig } from './sample-vmm-config.js';
 
 const sample = sampleVmmConfig;
 
-test('the blob starts with S4VM, version 6, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 7, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
-  assert.is(view.getUint16(4, true), 6);
+  assert.is(view.getUint16(4, true), VMM_CONFIG_VERSION);
+  assert.is(VMM_CONFIG_VERSION, 7);
   assert.is(view.getUint16(6, true), VMM_CONFIG_HEADER_SIZE);
   assert.is(view.getUint32(8, true), VMM_CONFIG_HEADER_SIZE);
   // No wake route: idle vCPUs spin, and the timer channel says "none".
@@ -30,7 +34,7 @@ test('the blob starts with S4VM, version 6, sizes and a checksum over itself', (
   assert.is(view.getUint8(VMM_CONFIG_OFFSETS.controlChannel), VMM_CONFIG_NO_CHANNEL);
 });
 
-test('version 6: the restart policy and the control page round-trip; a backoff without the timer PD is our bug', () => {
+test('version 7: the restart policy and the control page round-trip; a backoff without the timer PD is our bug', () => {
   const c = sample();
   c.wake = { slotVaddr: 0x3000_0000n, timerChannel: 7 };
   c.restart = { policy: 'on-failure', maxRestarts: 'unlimited', backoffMs: 250 };
@@ -79,6 +83,25 @@ test('compressed images set their flags and unpacked sizes, and decode back', ()
   const b2 = encodeVmmConfig(kernelOnly);
   assert.is(new DataView(b2.buffer).getUint32(VMM_CONFIG_OFFSETS.flags, true), VMM_CONFIG_FLAG_KERNEL_GZIP);
   assert.equal(decodeVmmConfig(b2), kernelOnly);
+});
+
+test('images in place (prefilled) set their flags, may have no pristine copy, and decode back', () => {
+  const c = sample();
+  c.kernel = { ...c.kernel, vmmVaddr: 0n, inPlace: true };
+  c.dtb = { ...c.dtb, vmmVaddr: 0n, inPlace: true };
+  c.initrd = { ...c.initrd!, vmmVaddr: 0x30_0000_0000n, inPlace: true };
+  const blob = encodeVmmConfig(c);
+  const flags = new DataView(blob.buffer).getUint32(VMM_CONFIG_OFFSETS.flags, true);
+  assert.is(flags, VMM_CONFIG_FLAG_KERNEL_IN_PLACE | VMM_CONFIG_FLAG_DTB_IN_PLACE | VMM_CONFIG_FLAG_INITRD_IN_PLACE);
+  assert.equal(decodeVmmConfig(blob), c);
+  // Not copied from anywhere, so it cannot be compressed.
+  assert.throws(() => encodeVmmConfig({ ...c, kernel: { ...c.kernel, unpackedSize: 0x200_0000n } }), /in place and compressed/);
+  // Not mapped into the VMM: only when every image is in place without a copy, and no virtio device.
+  const unmapped = { ...c, initrd: { ...c.initrd!, vmmVaddr: 0n }, imagesUnmapped: true };
+  assert.equal(decodeVmmConfig(encodeVmmConfig(unmapped)), unmapped);
+  assert.throws(() => encodeVmmConfig({ ...c, imagesUnmapped: true }), /not mapped into the VMM/);
+  // Copied images still need their source.
+  assert.throws(() => encodeVmmConfig({ ...c, dtb: { ...c.dtb, inPlace: false } }), /no VMM address/);
 });
 
 test('placement checks use the unpacked sizes', () => {

@@ -88,13 +88,17 @@ static bool unpack_image(const char *what, const uint8_t *src, uint64_t size, ui
     return true;
 }
 
-/* Where each image goes in guest RAM, checked: the phases of guest_load_linux share this. */
+/* Where each image goes in guest RAM, checked: the phases of guest_place_linux share this. */
 struct linux_load {
+    bool restart;               /* guest RAM holds a previous run: in-place images come again */
+    uint64_t copied;            /* bytes written into guest RAM from a copy elsewhere */
     const uint8_t *kernel;      /* the Image to copy (already in place when it was unpacked) */
     uint8_t *kernel_dst;
     uint64_t kernel_size;       /* bytes in guest RAM (the unpacked size for a compressed one) */
     uint64_t k_lo, k_hi;        /* the kernel's footprint, BSS included */
     struct linux_image_info info;
+    const uint8_t *dtb;         /* where each comes from (its destination when in place) */
+    const uint8_t *initrd;
     uint8_t *dtb_dst;
     uint8_t *initrd_dst;        /* NULL: no initrd */
     uint64_t initrd_size;
@@ -105,14 +109,39 @@ static bool overlaps_kernel(const struct linux_load *l, uint64_t base, uint64_t 
     return base < l->k_hi && l->k_lo < base + size;
 }
 
+/* Where an image's bytes come from: the VMM's copy; for one in place (prefilled), guest RAM
+ * itself on the first boot and its pristine copy on a restart (NULL: it has none). */
+static const uint8_t *image_source(const struct vmm_config *cfg, const struct guest_ram *ram,
+                                   const struct vmm_config_image *img, uint32_t in_place_flag,
+                                   bool restart)
+{
+    if (!(cfg->flags & in_place_flag) || restart) {
+        return (const uint8_t *)(uintptr_t)img->vmm_vaddr;
+    }
+    return guest_ram_ptr(ram, img->guest_addr, img->size);
+}
+
+/* Copies an image unless it is in place; counts what was copied. */
+static void copy_image(struct linux_load *l, uint8_t *dst, const uint8_t *src, uint64_t size)
+{
+    if (dst != src) {
+        memcpy(dst, src, size);
+        l->copied += size;
+    }
+}
+
 /* The kernel: unpacked in place if compressed (its header is readable only then; nothing else
  * is written yet, and its source is in the VMM's image segment, not guest RAM), its header
  * checked, its footprint inside guest RAM at text_offset above a 2 MiB boundary. */
 static bool place_kernel(const struct vmm_config *cfg, const struct guest_ram *ram,
                          struct linux_load *l, char *err, size_t err_size)
 {
-    l->kernel = (const uint8_t *)(uintptr_t)cfg->kernel.vmm_vaddr;
+    l->kernel = image_source(cfg, ram, &cfg->kernel, VMM_CONFIG_FLAG_KERNEL_IN_PLACE, l->restart);
     l->kernel_size = vmm_config_kernel_guest_size(cfg);
+    if (l->kernel == NULL) {
+        return vmm_fail(err, err_size, "the kernel was prefilled and has no pristine copy to place "
+                    "it again from");
+    }
     if (cfg->flags & VMM_CONFIG_FLAG_KERNEL_GZIP) {
         uint8_t *dst = guest_ram_ptr(ram, cfg->kernel.guest_addr, l->kernel_size);
         if (dst == NULL) {
@@ -125,6 +154,7 @@ static bool place_kernel(const struct vmm_config *cfg, const struct guest_ram *r
             return false;
         }
         l->kernel = dst;
+        l->copied += l->kernel_size;
     }
     if (!guest_check_linux_header(l->kernel, l->kernel_size, &l->info, err, err_size)) {
         return false;
@@ -151,7 +181,11 @@ static bool place_kernel(const struct vmm_config *cfg, const struct guest_ram *r
 static bool place_dtb_and_initrd(const struct vmm_config *cfg, const struct guest_ram *ram,
                                  struct linux_load *l, char *err, size_t err_size)
 {
-    const uint8_t *dtb = (const uint8_t *)(uintptr_t)cfg->dtb.vmm_vaddr;
+    const uint8_t *dtb = image_source(cfg, ram, &cfg->dtb, VMM_CONFIG_FLAG_DTB_IN_PLACE, l->restart);
+    if (dtb == NULL) {
+        return vmm_fail(err, err_size, "the DTB was prefilled and has no pristine copy to place it "
+                    "again from");
+    }
     if (cfg->dtb.size < 8 || be32(dtb) != FDT_MAGIC) {
         return vmm_fail(err, err_size, "DTB does not start with the FDT magic 0x%08x", FDT_MAGIC);
     }
@@ -163,6 +197,7 @@ static bool place_dtb_and_initrd(const struct vmm_config *cfg, const struct gues
         return vmm_fail(err, err_size, "DTB at 0x%llx must be 8-byte aligned and at most 2 MiB",
                     (unsigned long long)cfg->dtb.guest_addr);
     }
+    l->dtb = dtb;
     l->dtb_dst = guest_ram_ptr(ram, cfg->dtb.guest_addr, cfg->dtb.size);
     if (l->dtb_dst == NULL) {
         return vmm_fail(err, err_size, "DTB is outside guest RAM");
@@ -181,6 +216,11 @@ static bool place_dtb_and_initrd(const struct vmm_config *cfg, const struct gues
     if (l->initrd_dst == NULL) {
         return vmm_fail(err, err_size, "initrd is outside guest RAM");
     }
+    l->initrd = image_source(cfg, ram, &cfg->initrd, VMM_CONFIG_FLAG_INITRD_IN_PLACE, l->restart);
+    if (l->initrd == NULL) {
+        return vmm_fail(err, err_size, "the initrd was prefilled and has no pristine copy to place "
+                    "it again from");
+    }
     if (overlaps_kernel(l, cfg->initrd.guest_addr, l->initrd_size)) {
         return vmm_fail(err, err_size, "initrd at 0x%llx overlaps the kernel footprint "
                     "[0x%llx..0x%llx)", (unsigned long long)cfg->initrd.guest_addr,
@@ -190,43 +230,67 @@ static bool place_dtb_and_initrd(const struct vmm_config *cfg, const struct gues
 }
 
 /* Everything checked: copy (or unpack) the images into guest RAM and make them visible to a
- * kernel that starts with the MMU and D-cache off. */
-static bool write_images(const struct vmm_config *cfg, const struct linux_load *l, char *err,
+ * kernel that starts with the MMU and D-cache off. Images in place on the first boot are left
+ * alone: the Microkit loader wrote them before seL4 started and cleaned its caches to the point
+ * of coherency before entering the kernel (loader.c), and nothing has written them since. */
+static bool write_images(const struct vmm_config *cfg, struct linux_load *l, char *err,
                          size_t err_size)
 {
     if (!(cfg->flags & VMM_CONFIG_FLAG_KERNEL_GZIP)) {
-        memcpy(l->kernel_dst, l->kernel, l->kernel_size);
+        copy_image(l, l->kernel_dst, l->kernel, l->kernel_size);
     }
+    bool untouched = l->copied == 0;
     /* The BSS beyond the file is the kernel's to clear, but a clean slate makes reloads
-     * (SYSTEM_RESET) deterministic. */
-    memset(l->kernel_dst + l->kernel_size, 0, l->info.image_size - l->kernel_size);
-    memcpy(l->dtb_dst, (const uint8_t *)(uintptr_t)cfg->dtb.vmm_vaddr, cfg->dtb.size);
-    if (l->initrd_dst != NULL) {
-        const uint8_t *initrd = (const uint8_t *)(uintptr_t)cfg->initrd.vmm_vaddr;
-        if (cfg->flags & VMM_CONFIG_FLAG_INITRD_GZIP) {
-            if (!unpack_image("initrd", initrd, cfg->initrd.size, l->initrd_dst, l->initrd_size,
-                              err, err_size)) {
-                return false;
-            }
-        } else {
-            memcpy(l->initrd_dst, initrd, l->initrd_size);
-        }
+     * (SYSTEM_RESET) deterministic; a fresh prefilled guest RAM is that slate already. */
+    if (!untouched) {
+        memset(l->kernel_dst + l->kernel_size, 0, l->info.image_size - l->kernel_size);
+        guest_cache_clean(l->kernel_dst, l->info.image_size);
     }
-    /* booting.rst: what we wrote through our cacheable mapping (copied or unpacked alike) must
-     * reach the point of coherency; the I-cache must not hold stale lines for the kernel text. */
-    guest_cache_clean(l->kernel_dst, l->info.image_size);
-    guest_cache_clean(l->dtb_dst, cfg->dtb.size);
-    if (l->initrd_dst != NULL) {
+    uint64_t before = l->copied;
+    copy_image(l, l->dtb_dst, l->dtb, cfg->dtb.size);
+    if (l->copied != before) {
+        guest_cache_clean(l->dtb_dst, cfg->dtb.size);
+    }
+    if (l->initrd_dst == NULL) {
+        return true;
+    }
+    before = l->copied;
+    if (cfg->flags & VMM_CONFIG_FLAG_INITRD_GZIP) {
+        if (!unpack_image("initrd", l->initrd, cfg->initrd.size, l->initrd_dst, l->initrd_size,
+                          err, err_size)) {
+            return false;
+        }
+        l->copied += l->initrd_size;
+    } else {
+        copy_image(l, l->initrd_dst, l->initrd, l->initrd_size);
+    }
+    if (l->copied != before) {
         guest_cache_clean(l->initrd_dst, l->initrd_size);
     }
     return true;
 }
 
+bool guest_place_linux(const struct vmm_config *cfg, const struct guest_ram *ram, bool restart,
+                       uint64_t *copied, char *err, size_t err_size)
+{
+    struct linux_load l = { .restart = restart, .copied = 0 };
+    *copied = 0;
+    if (cfg->flags & VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED) {
+        /* In guest RAM, and checked by the build and by vmm_config_check (inside guest RAM,
+         * apart); not ours to read. */
+        return !restart || vmm_fail(err, err_size, "the images were prefilled and are not mapped "
+                                    "into the VMM: it cannot place them again");
+    }
+    bool ok = place_kernel(cfg, ram, &l, err, err_size)
+              && place_dtb_and_initrd(cfg, ram, &l, err, err_size)
+              && write_images(cfg, &l, err, err_size);
+    *copied = l.copied;
+    return ok;
+}
+
 bool guest_load_linux(const struct vmm_config *cfg, const struct guest_ram *ram,
                       char *err, size_t err_size)
 {
-    struct linux_load l;
-    return place_kernel(cfg, ram, &l, err, err_size)
-           && place_dtb_and_initrd(cfg, ram, &l, err, err_size)
-           && write_images(cfg, &l, err, err_size);
+    uint64_t copied;
+    return guest_place_linux(cfg, ram, false, &copied, err, err_size);
 }
