@@ -1,7 +1,8 @@
 // npm run bench: synthesis and validation time for the largest system Microkit allows, stage by
 // stage (median of 5), and the Microkit tool's own run on the same XML when an SDK is present;
-// then the image pipeline and boot (bench/boot.ts), idle guests (bench/idle.ts) and networking
-// over links (bench/net.ts; `npm run bench -- net` runs that part only).
+// then the image pipeline and boot (bench/boot.ts), idle guests (bench/idle.ts), networking
+// over links (bench/net.ts; `npm run bench -- net` runs that part only) and a VM's restart beside
+// its cold boot (bench/lifecycle.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { benchBoot } from './boot.js';
 import { benchStartup } from './startup.js';
 import { benchIdle } from './idle.js';
 import { benchNet } from './net.js';
+import { benchLifecycle } from './lifecycle.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -120,7 +122,9 @@ const sdkForIdle = process.env['MICROKIT_SDK'];
 if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
   if (only === undefined) await benchIdle(root, sdkForIdle);
   await benchNet(root, sdkForIdle);
+  if (only === undefined) await benchLifecycle(sdkForIdle);
 } else {
   if (only === undefined) console.log("SKIP idle guests: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
   console.log("SKIP networking over links: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
+  if (only === undefined) console.log("SKIP VM restart: needs MICROKIT_SDK and the guest images (run 'npm run guest')");
 }

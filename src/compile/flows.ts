@@ -18,7 +18,8 @@ import { inBoardRam } from './validate/maps.js';
  *  - device: the source drives a device (maps its registers writable) whose interrupt the
  *    destination receives;
  *  - control: a parent may stop, restart and read the state of its child; a PD holding another's
- *    TCB, VSpace or scheduling context cap (Microkit 2.3.0 cspace) controls it the same way;
+ *    TCB, VSpace or scheduling context cap (Microkit 2.3.0 cspace) controls it the same way; a
+ *    PD given a VM by control() stops, starts and restarts it through its VMM;
  *  - fault: a child's faults are delivered to its parent.
  */
 export type FlowKind = 'memory' | 'notify' | 'ppc' | 'device' | 'control' | 'fault';
@@ -190,6 +191,15 @@ function capFlows(system: SystemModel, of: Map<string, string>, out: FlowSet): v
   }
 }
 
+/** control: a PD that control() lets stop, start and restart a VM (through its VMM's control page). */
+function vmControlFlows(system: SystemModel, of: Map<string, string>, out: FlowSet): void {
+  for (const c of system.controls ?? []) {
+    const from = of.get(c.by);
+    const to = of.get(c.vmm);
+    if (from && to) out.add(from, to, 'control', { what: `'${c.by}' may stop, start and restart virtual machine '${c.vm}' (control page '${c.mr}', channel ${c.channel.a.pd}:${c.channel.a.id} <-> ${c.channel.b.pd}:${c.channel.b.id})`, loc: c.loc });
+  }
+}
+
 /** The flow graph of a system. */
 export function deriveFlows(system: SystemModel): FlowGraph {
   const { list, of } = principals(system);
@@ -200,6 +210,7 @@ export function deriveFlows(system: SystemModel): FlowGraph {
   deviceFlows(system, uses, of, out);
   parentFlows(system, of, out);
   capFlows(system, of, out);
+  vmControlFlows(system, of, out);
   const order = new Map(list.map((p, i) => [p.name, i]));
   const flows = out.list().sort((x, y) => order.get(x.from)! - order.get(y.from)! || order.get(x.to)! - order.get(y.to)! || FLOW_KINDS.indexOf(x.kind) - FLOW_KINDS.indexOf(y.kind));
   return { principals: list, flows, principalOf: of };

@@ -10,7 +10,7 @@ export {
 } from './constructs.js';
 export {
   virtualMachine, passthrough, emulated,
-  type VirtualMachine, type Emulated, type EmulatedKind, type VirtualMachineOptions, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
+  type VirtualMachine, type Emulated, type EmulatedKind, type VirtualMachineOptions, type RestartPolicy, type Passthrough, type PassthroughOptions, type DeviceSpec, type VmmOptions,
 } from './vm.js';
 export { system, type System, type SystemOptions, type VmmTimerOptions } from './system.js';
 export { domain, domainSchedule, type Domain, type DomainOptions, type DomainSchedule, type DomainScheduleOptions, type DomainSlot } from './domains.js';
@@ -19,6 +19,7 @@ export {
   type VirtioConsole, type VirtioConsoleOptions, type VirtioBlock, type VirtioBlockOptions, type VirtioDevice,
   type NetLink, type NetLinkEndpoint, type NetLinkOptions,
 } from './virtio.js';
+export { control, type Control, type ControlOptions } from './lifecycle.js';
 export { initramfs, networkSetupScript, GUEST_IP_PARAM, NETWORK_APPLETS, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, guestImage, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';

@@ -2,6 +2,7 @@ import { captureLocation, type SourceLocation } from './location.js';
 import type { Channel, ChildPd, MemoryRegion, ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
 import type { NetLink } from './virtio.js';
+import type { Control } from './lifecycle.js';
 import { DslError } from './errors.js';
 import { checkConstructs, checkOptions, checkString } from './check.js';
 import { isPolicy, type Policy } from './policy.js';
@@ -51,6 +52,8 @@ export interface SystemOptions {
   links?: NetLink[];
   /** The timer PD that wakes idle vCPUs. @default name 'vmm_timer', source 'sched-tick', priority 254 */
   vmmTimer?: VmmTimerOptions;
+  /** PDs that may stop, start and restart a VM (see control()). @default [] */
+  controls?: Control[];
   /** The information flows the system may have (see policy()); every other flow is an error. @default none: no flow is checked */
   policy?: Policy;
   /** Microkit 2.3.0: the domain schedule (see domainSchedule()); then every PD needs a domain. @default none */
@@ -66,6 +69,7 @@ export interface System {
   readonly memoryRegions: readonly MemoryRegion[];
   readonly channels: readonly Channel[];
   readonly links: readonly NetLink[];
+  readonly controls: readonly Control[];
   readonly vmmTimer: VmmTimerOptions;
   readonly policy: Policy | undefined;
   readonly domains: DomainSchedule | undefined;
@@ -109,6 +113,7 @@ export function system(options: SystemOptions): System {
   checkConstructs('system() memoryRegions', options.memoryRegions, ['memoryRegion'], 'memoryRegion(...)', loc);
   checkConstructs('system() channels', options.channels, ['channel'], 'channel(...)', loc);
   checkConstructs('system() links', options.links, ['netLink'], 'netLink(...)', loc);
+  checkConstructs('system() controls', options.controls, ['control'], 'control(...)', loc);
   if (options.domains !== undefined) checkConstructs('system() domains', [options.domains], ['domainSchedule'], 'domainSchedule(...)', loc);
   const pds: ProtectionDomain[] = [];
   const vms: VirtualMachine[] = [...(options.virtualMachines ?? [])];
@@ -128,6 +133,7 @@ export function system(options: SystemOptions): System {
     memoryRegions: options.memoryRegions ?? [],
     channels: options.channels ?? [],
     links: options.links ?? [],
+    controls: options.controls ?? [],
     vmmTimer: checkVmmTimer(options.vmmTimer, loc),
     policy: checkPolicyOption(options.policy, loc),
     domains: options.domains,

@@ -167,6 +167,38 @@ export interface VirtualMachineOptions extends SchedulingOptions {
    * @default 'block'
    */
   idle?: 'block' | 'spin';
+  /**
+   * What its VMM does when the guest stops (docs/lifecycle.md). `'never'`: it stays stopped.
+   * `'on-failure'`: it is restarted after a failure — a fault its VMM stops it for (an access
+   * to no device, an exception it cannot take, a virtio ring it breaks) or a reset it asks for
+   * (PSCI SYSTEM_RESET: Linux `reboot`, or a panic with `panic=N` on its command line); a
+   * `poweroff` (PSCI SYSTEM_OFF) is a clean stop and stays off. `'always'`: after a power-off too.
+   * A restart is a cold boot with nothing of the last incarnation left: guest RAM cleared, the
+   * images placed again, every vCPU, the vGIC, the timer and every virtio device reset (a disk
+   * keeps what was written); the peers of its network links see the link go down and come back.
+   * Each change prints one line: `vmm: [web] restarted after guest fault (...): 2 of 5`.
+   * @default 'never'
+   */
+  restart?: 'never' | 'on-failure' | 'always';
+  /**
+   * The restart policy's limit: after this many restarts the VM stays stopped ("gave up")
+   * until the PD that controls it (control()) starts it again, which starts the count afresh.
+   * @default 5
+   */
+  maxRestarts?: number | 'unlimited';
+  /**
+   * Milliseconds between the stop and each restart (0 to 60000). The VMM waits on the timer PD,
+   * so it needs `idle: 'block'` (the default).
+   * @default 0
+   */
+  backoff?: number;
+}
+
+/** The restart policy of a VM (virtualMachine({ restart, maxRestarts, backoff })). */
+export interface RestartPolicy {
+  readonly policy: 'never' | 'on-failure' | 'always';
+  readonly maxRestarts: number | 'unlimited';
+  readonly backoffMs: number;
 }
 
 export interface VirtualMachine {
@@ -194,7 +226,26 @@ export interface VirtualMachine {
   readonly vmmOptions: VmmOptions;
   readonly compressImages: boolean | 'auto';
   readonly idle: 'block' | 'spin';
+  readonly restart: RestartPolicy;
   readonly loc: SourceLocation | undefined;
+}
+
+/** restart, maxRestarts and backoff, checked together (a backoff needs the timer PD). */
+function checkRestart(what: string, options: VirtualMachineOptions, loc: SourceLocation | undefined): RestartPolicy {
+  checkOneOf(`${what} restart`, options.restart, ['never', 'on-failure', 'always'], loc);
+  if (options.maxRestarts !== 'unlimited') checkNumber(`${what} maxRestarts`, options.maxRestarts, loc, { optional: true, integer: true, min: 0, max: 0xfffffffe });
+  checkNumber(`${what} backoff`, options.backoff, loc, { optional: true, integer: true, min: 0, max: 60000 });
+  const policy = options.restart ?? 'never';
+  if (policy === 'never' && (options.maxRestarts !== undefined || options.backoff !== undefined)) {
+    throw new DslError('bad-argument', `${what}: maxRestarts and backoff apply to a restart policy, and restart is 'never'`,
+      "add restart: 'on-failure' (or 'always'), or leave maxRestarts and backoff out", loc);
+  }
+  const backoffMs = options.backoff ?? 0;
+  if (backoffMs > 0 && options.idle === 'spin') {
+    throw new DslError('restart-backoff-needs-timer', `${what}: a restart backoff of ${backoffMs} ms needs the timer PD, and idle is 'spin' (the VM has none)`,
+      "leave idle at 'block' (the default), or drop backoff", loc);
+  }
+  return { policy, maxRestarts: options.maxRestarts ?? 5, backoffMs };
 }
 
 /** What types cannot catch, at the user's call (check.ts); ranges are validation's. */
@@ -228,6 +279,7 @@ function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions
     throw new DslError('bad-argument', `${what}: compressImages must be true, false or 'auto', not ${JSON.stringify(compress)}`, undefined, loc);
   }
   checkOneOf(`${what} idle`, options.idle, ['block', 'spin'], loc);
+  checkRestart(what, options, loc);
 }
 
 /** A Linux guest and the VMM that runs it; the board decides the addresses. */
@@ -259,6 +311,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     vmmOptions,
     compressImages: options.compressImages ?? 'auto',
     idle: options.idle ?? 'block',
+    restart: checkRestart(`virtualMachine(${JSON.stringify(name)})`, options, loc),
     loc,
   };
   // The VMM's program image is produced by the link step (vmm-<vm>.elf), so it has none here.

@@ -23,6 +23,7 @@ const TITLES: Record<ChangeKind, [section: string, element: string]> = {
   'domain': ['Domains', 'domain or schedule slot'],
   'guest': ['Guests', 'guest (VM)'],
   'passthrough': ['Passthrough devices', 'device (VM / device)'],
+  'control': ['VM controllers', 'VM (controlled by)'],
 };
 
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;

@@ -27,11 +27,12 @@ export type ChangeKind =
   | 'cap'
   | 'domain'
   | 'guest'
-  | 'passthrough';
+  | 'passthrough'
+  | 'control';
 
 /** The order kinds are reported in. */
 export const CHANGE_KINDS: readonly ChangeKind[] = [
-  'flow', 'policy', 'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'cap', 'domain', 'guest', 'passthrough',
+  'flow', 'policy', 'system', 'memory-region', 'protection-domain', 'virtual-machine', 'map', 'irq', 'channel', 'setvar', 'cap', 'domain', 'guest', 'passthrough', 'control',
 ];
 
 export type ChangeOp = 'added' | 'removed' | 'changed';
@@ -49,7 +50,8 @@ export type PrivilegeFlag =
   | 'priority-raised'
   | 'pp-channel'
   | 'smc-enabled'
-  | 'cap-granted';
+  | 'cap-granted'
+  | 'controller-added';
 
 export interface Privilege {
   flag: PrivilegeFlag;
@@ -213,6 +215,7 @@ function guestEntries(model: SystemModel): { guests: Map<string, Fields>; device
       bootargs: g.bootargs,
       // Devices the VMM plays: not a privilege of the guest (its accesses trap to the VMM).
       emulated: g.emulated.map((e) => `${e.device} (${e.kind}) @ ${hex(e.gpa)}`).join(', ') || undefined,
+      restart: g.restart ? `${g.restart.policy}, at most ${g.restart.maxRestarts}, backoff ${g.restart.backoffMs} ms` : undefined,
     });
     for (const p of g.passthrough) {
       devices.set(`${g.vm}/${p.device}`, {
@@ -395,6 +398,7 @@ export function diffModels(older: SystemModel, newer: SystemModel): ModelDiff {
     changes.push(...diffKeyed('passthrough', og.devices, ng.devices, (f) => f));
   }
 
+  changes.push(...controlChanges(older, newer));
   changes.push(...flowChanges(older, newer));
   changes.push(...policyChanges(older, newer));
   flagPrivilege(older, newer, changes, oldMaps, newMaps);
@@ -468,6 +472,22 @@ function domainEntries(model: SystemModel): Map<string, Fields> {
   d.schedule?.entries.forEach((e, i) => out.set(`schedule slot ${i}`, e.kind === 'end-marker' ? { slot: 'end' } : { domain: e.domain, duration: `${e.duration} ${e.unit}` }));
   if (d.schedule) out.set('schedule', { start_index: d.schedule.startIndex?.toString(), index_shift: d.schedule.indexShift?.toString() });
   return out;
+}
+
+/**
+ * Who controls which VM (control()), by VM: a controller added or replaced widens privilege (a
+ * PD may now stop, start and restart a VM it could not).
+ */
+function controlChanges(older: SystemModel, newer: SystemModel): Change[] {
+  const entries = (m: SystemModel): Map<string, Fields> => new Map((m.controls ?? []).map((c) => [c.vm, { by: c.by, page: c.mr, channel: `${c.channel.b.pd}:${c.channel.b.id}` }]));
+  const changes = diffKeyed('control', entries(older), entries(newer), (f) => f);
+  for (const c of changes) {
+    const by = field(c, 'by');
+    if (c.op === 'added' || (c.op === 'changed' && by)) {
+      flag(c, 'controller-added', `'${by?.new ?? ''}' may now stop, start and restart virtual machine '${c.key}'`);
+    }
+  }
+  return changes;
 }
 
 /** Each flow (from -> to, kind) with what causes it. */

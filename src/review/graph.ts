@@ -59,6 +59,7 @@ function regionNode(model: SystemModel, mr: MemoryRegionModel): string {
     : mr.role.kind === 'gic-vcpu' ? 'GIC vCPU interface'
       : mr.role.kind === 'guest-ram' ? `guest RAM of ${html(mr.role.vm)}`
         : mr.role.kind === 'wake-slot' ? `wake slot of ${html(mr.role.vm)}`
+        : mr.role.kind === 'vm-control' ? `control of ${html(mr.role.vm)} by ${html(mr.role.by)}`
         : mr.role.kind === 'net-link' ? `link ${html(mr.role.link)}: ${html(mr.role.from)} → ${html(mr.role.to)}`
         : mr.role.kind === 'virtio-disk' ? `disk ${html(mr.role.device)} of ${html(mr.role.vm)}`
         : device ? 'device memory' : 'memory';
@@ -133,6 +134,11 @@ export function systemToDot(model: SystemModel): string {
     for (const c of pd.children) {
       out.push(`  ${pdNode(pd.name)} -> ${pdNode(c.name)} [label=${id(`child ${c.childId ?? ''}`)}, style=dotted, arrowhead=odiamond, color="#455a64", fontcolor="#455a64"];`);
     }
+  }
+
+  out.push('', '  // Controllers (control()): a PD that may stop, start and restart a VM.');
+  for (const c of model.controls ?? []) {
+    out.push(`  ${pdNode(c.by)} -> ${vmNode(c.vm)} [label=${id(`controls (stop, start, restart) · ch ${c.channel.b.id}`)}, color="#6a1b9a", fontcolor="#6a1b9a", penwidth=1.8, style=bold];`);
   }
 
   out.push('', '  // Channels: pp channels point from the caller; plain ones between one pair of PDs share an edge.');

@@ -57,10 +57,15 @@ static bool report_and_stop(struct vmm *vmm, unsigned vcpu, const char *what, ui
                             uint64_t addr, uint64_t pc)
 {
     struct fault_esr e = fault_decode_esr(esr);
+    char detail[LIFECYCLE_DETAIL_SIZE];
+    vmm_snprintf(detail, sizeof(detail), "vCPU %u: unhandled %s: %s, address 0x%llx, PC 0x%llx, "
+                 "ESR 0x%llx", vcpu, what, fault_ec_name(e.ec), (unsigned long long)addr,
+                 (unsigned long long)pc, (unsigned long long)esr);
     vmm_log("VM '%s' vCPU %u stopped: unhandled %s: %s, address 0x%llx, PC 0x%llx, ESR 0x%llx",
             vmm->name, vcpu, what, fault_ec_name(e.ec), (unsigned long long)addr,
             (unsigned long long)pc, (unsigned long long)esr);
     vmm_halt(vmm);
+    vmm_guest_stopped(vmm, VMM_CAUSE_GUEST_FAULT, detail);
     return false;
 }
 
@@ -89,7 +94,7 @@ static bool mmio_outcome(struct vmm *vmm, unsigned vcpu, const struct vm_fault *
         return report_and_stop(vmm, vcpu, a->why, f->esr, f->addr, f->ip);
     case MMIO_DEVICE_FAILED:
     default:
-        vmm_stop(vmm, a->why);
+        vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, a->why);
         return false;
     }
 }
@@ -167,12 +172,12 @@ static bool apply_psci(struct vmm *vmm, unsigned vcpu, seL4_UserContext *ctx,
         vmm_log("VM '%s' vCPU %u: PSCI CPU_OFF", vmm->name, vcpu);
         return false;
     case PSCI_ACTION_SYSTEM_OFF:
-        vmm_stop(vmm, "PSCI SYSTEM_OFF");
+        vmm_stop(vmm, VMM_CAUSE_GUEST_OFF, "PSCI SYSTEM_OFF");
         return false;
     case PSCI_ACTION_SYSTEM_RESET:
-        vmm_stop(vmm, "PSCI SYSTEM_RESET; restarting");
-        vmm_release_held_interrupts(vmm);
-        vmm_boot(vmm);
+        /* A reset is a failure to the restart policy (Linux `reboot`, or a panic with
+         * panic=N): restart.c decides whether the guest starts again. */
+        vmm_stop(vmm, VMM_CAUSE_GUEST_RESET, "PSCI SYSTEM_RESET");
         return false;
     case PSCI_ACTION_CPU_ON:
         if (!vmm_start_vcpu(vmm, r->target_vcpu, r->entry, r->context_id)) {

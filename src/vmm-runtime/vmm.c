@@ -150,13 +150,18 @@ uint64_t vmm_counter_now(void)
 }
 
 /* Writes the earliest wake-up into this VMM's slot; tells the timer PD if it moved earlier. */
-static void post_wake_deadline(struct vmm *vmm)
+void vmm_post_wake_deadline(struct vmm *vmm)
 {
     if (!vmm_idle_blocks(vmm)) {
         return;
     }
     bool notify;
     uint64_t deadline = vcpu_idle_post(&vmm->idle, &notify);
+    if (vmm->restart_at < deadline) {
+        /* A restart after its backoff (restart.c): the VM has no vCPU then, so nothing else
+         * is posted, and it notified the timer PD when it set the deadline. */
+        deadline = vmm->restart_at;
+    }
     struct wake_slot *slot = (struct wake_slot *)(uintptr_t)vmm->config->wake_slot_vaddr;
     slot->deadline = deadline;
     if (notify) {
@@ -206,7 +211,7 @@ static void wake_ready_vcpus(struct vmm *vmm)
             }
         }
     }
-    post_wake_deadline(vmm);
+    vmm_post_wake_deadline(vmm);
 }
 
 /* ---------------------------------------------------------------- VM life cycle */
@@ -226,7 +231,7 @@ void vmm_halt(struct vmm *vmm)
         }
     }
     vcpu_idle_reset(&vmm->idle);
-    post_wake_deadline(vmm);
+    vmm_post_wake_deadline(vmm);
     vmm->running = false;
     const struct vmm_exits *e = &vmm->exits;
     vmm_log("VM '%s' exits: mmio=%lu smc/hvc=%lu wfx=%lu sysreg=%lu maintenance=%lu vppi=%lu "
@@ -239,16 +244,47 @@ void vmm_halt(struct vmm *vmm)
     }
 }
 
-void vmm_stop(struct vmm *vmm, const char *why)
+void vmm_stop(struct vmm *vmm, uint32_t cause, const char *why)
 {
     vmm_log("VM '%s' stopped: %s", vmm->name, why);
     vmm_halt(vmm);
+    /* A PSCI stop's cause says it all; a device the guest broke is the detail of a fault. */
+    vmm_guest_stopped(vmm, cause, cause == VMM_CAUSE_GUEST_FAULT ? why : "");
+}
+
+/* The vCPU registers a guest changes and a start restores (seL4_VCPUReg_*, the same on
+ * Microkit 2.0.1 and 2.3.0): EL1 system control, translation, exception and thread registers
+ * and the virtual timer. CNTVOFF is the kernel's (fixed, vmm.h); VMPIDR is written per start. */
+static const unsigned restored_regs[] = {
+    seL4_VCPUReg_SCTLR, seL4_VCPUReg_CPACR, seL4_VCPUReg_TTBR0, seL4_VCPUReg_TTBR1,
+    seL4_VCPUReg_TCR, seL4_VCPUReg_MAIR, seL4_VCPUReg_AMAIR, seL4_VCPUReg_CIDR,
+    seL4_VCPUReg_ACTLR, seL4_VCPUReg_AFSR0, seL4_VCPUReg_AFSR1, seL4_VCPUReg_ESR,
+    seL4_VCPUReg_FAR, seL4_VCPUReg_VBAR, seL4_VCPUReg_TPIDR_EL1, seL4_VCPUReg_SP_EL1,
+    seL4_VCPUReg_ELR_EL1, seL4_VCPUReg_SPSR_EL1, seL4_VCPUReg_CNTV_CTL, seL4_VCPUReg_CNTV_CVAL,
+    seL4_VCPUReg_CNTKCTL_EL1,
+};
+#define RESTORED_REGS (sizeof(restored_regs) / sizeof(restored_regs[0]))
+_Static_assert(RESTORED_REGS <= VMM_VCPU_REG_SLOTS, "vCPU register snapshot");
+
+/* Once at init: those registers as the kernel set them up. */
+static void snapshot_vcpu_regs(struct vmm *vmm)
+{
+    for (unsigned v = 0; v < vmm->config->vcpu_count; v++) {
+        for (unsigned r = 0; r < RESTORED_REGS; r++) {
+            vmm->initial_regs[v][r] = microkit_vcpu_arm_read_reg(vmm_vcpu_id(vmm, v),
+                                                                 restored_regs[r]);
+        }
+    }
 }
 
 bool vmm_start_vcpu(struct vmm *vmm, unsigned vcpu, uint64_t pc, uint64_t x0)
 {
     unsigned id = vmm_vcpu_id(vmm, vcpu);
-    microkit_vcpu_arm_write_reg(id, seL4_VCPUReg_SCTLR, vmm->initial_sctlr[vcpu]);
+    /* What the last incarnation left (its page tables, vectors, timer) goes: the vCPU starts
+     * as the kernel first gave it (a restart, or a CPU_ON after CPU_OFF). */
+    for (unsigned r = 0; r < RESTORED_REGS; r++) {
+        microkit_vcpu_arm_write_reg(id, restored_regs[r], vmm->initial_regs[vcpu][r]);
+    }
     microkit_vcpu_arm_write_reg(id, seL4_VCPUReg_VMPIDR_EL2, VMPIDR_RES1 | vcpu);
     seL4_UserContext ctx = { 0 };
     ctx.pc = pc;
@@ -344,23 +380,36 @@ static void reset_vgic(struct vmm *vmm)
     }
 }
 
-/* Loads the images and starts vCPU 0 at the kernel entry with x0 = DTB (booting.rst). */
-bool vmm_boot(struct vmm *vmm)
+/*
+ * The guest images: kernel, initrd and DTB placed in guest RAM, at boot and at every restart.
+ * On Microkit 2.3.0 they are prefilled in place for the first boot (nothing copied), and a
+ * restart copies them from read-only pristine copies; on 2.0.1 they are copied (unpacked if
+ * stored compressed) from the VMM's program image. *copied: the bytes written.
+ */
+bool guest_images_place(struct vmm *vmm, uint64_t *copied, char *err, size_t err_size)
 {
     const struct vmm_config *config = vmm->config;
-    char err[200];
     struct guest_ram ram = {
         .guest_base = config->ram_guest_base,
         .size = config->ram_size,
         .vmm = (uint8_t *)(uintptr_t)config->ram_vmm_vaddr,
     };
-    uint64_t load_start = vmm_counter_now();
-    uint64_t copied = 0;
-    if (!guest_place_linux(config, &ram, vmm->booted, &copied, err, sizeof(err))) {
-        vmm_log("VM '%s' not started: %s", vmm->name, err);
+    *copied = 0;
+    if (!guest_place_linux(config, &ram, vmm->booted, copied, err, err_size)) {
         return false;
     }
     vmm->booted = true;
+    return true;
+}
+
+bool vmm_boot(struct vmm *vmm, bool first, char *err, size_t err_size)
+{
+    const struct vmm_config *config = vmm->config;
+    uint64_t load_start = vmm_counter_now();
+    uint64_t copied = 0;
+    if (!guest_images_place(vmm, &copied, err, err_size)) {
+        return false;
+    }
     reset_vgic(vmm);
     for (unsigned i = 0; i < config->device_count; i++) {
         if (config->devices[i].kind == VMM_CONFIG_DEVICE_PL011) {
@@ -371,8 +420,8 @@ bool vmm_boot(struct vmm *vmm)
     }
     vmm_doorbells_reset(&vmm->doorbells);
     struct vmm_virtio_env virtio_env = { virtio_notify, virtio_irq_ack, vmm->name, &vmm->vgic };
-    if (!vmm_virtio_init(&vmm->virtio, config, &virtio_env, err, sizeof(err))) {
-        vmm_log("VM '%s' not started: %s", vmm->name, err);
+    if (first ? !vmm_virtio_init(&vmm->virtio, config, &virtio_env, err, (unsigned)err_size)
+              : !vmm_virtio_reset(&vmm->virtio, config, &virtio_env, err, (unsigned)err_size)) {
         return false;
     }
     log_image_load(vmm, load_start, copied);
@@ -380,6 +429,7 @@ bool vmm_boot(struct vmm *vmm)
     vmm->running = true;
     if (!vmm_start_vcpu(vmm, 0, config->entry, config->dtb.guest_addr)) {
         vmm->running = false;
+        vmm_snprintf(err, err_size, "vCPU 0 could not be started");
         return false;
     }
     vmm_log("VM '%s' started: kernel 0x%llx, DTB 0x%llx, initrd 0x%llx (+0x%llx), %u vCPU(s), "
@@ -413,14 +463,12 @@ void init(void)
     vmm->psci.vcpu_count = config->vcpu_count;
     vmm->psci.ram_base = config->ram_guest_base;
     vmm->psci.ram_size = config->ram_size;
-    for (unsigned i = 0; i < config->vcpu_count; i++) {
-        vmm->initial_sctlr[i] = microkit_vcpu_arm_read_reg(vmm_vcpu_id(vmm, i), seL4_VCPUReg_SCTLR);
-    }
+    snapshot_vcpu_regs(vmm);
     vcpu_idle_init(&vmm->idle, config->vcpu_count);
     uint64_t frequency;
     __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
     vmm->wfe_slice = frequency / 10000u;
-    vmm_boot(vmm);
+    vmm_life_init(vmm);
 }
 
 /* ---------------------------------------------------------------- interrupts */
@@ -428,7 +476,11 @@ void init(void)
 void notified(microkit_channel ch)
 {
     struct vmm *vmm = &the_vm;
-    if (!vmm->running) {
+    if (vmm->config == NULL) {
+        return;
+    }
+    if (vmm_life_notified(vmm, ch)) {
+        /* The control channel, or anything while the guest is stopped (restart.c). */
         return;
     }
     const struct vmm_config *config = vmm->config;
@@ -441,7 +493,7 @@ void notified(microkit_channel ch)
     bool virtio_error;
     if (vmm_virtio_notified(&vmm->virtio, ch, &virtio_error)) {
         if (virtio_error) {
-            vmm_stop(vmm, vmm_virtio_report(&vmm->virtio));
+            vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
             return;
         }
         wake_ready_vcpus(vmm);
@@ -466,10 +518,49 @@ void notified(microkit_channel ch)
 }
 
 /* Before a restart: the sources of interrupts the old guest never EOI'd are still masked
- * (passthrough IRQs un-acked, the timer PPI masked by the kernel); release them. */
+ * (passthrough IRQs un-acked, those that came while it was stopped, the timer PPI masked by
+ * the kernel); release them. */
+/*
+ * Before a restart: a list register the old guest left pending (it died with interrupts
+ * masked) would be delivered to the new kernel as soon as it unmasks them, before any driver
+ * has mapped that INTID; Linux then never EOIs it (gic_handle_irq: no mapping, no eoi), the
+ * list register stays active and that device's interrupt is lost for good. seL4 lets us
+ * overwrite a pending (not an active) list register, so each one the vGIC still counts as held
+ * becomes SGI 0, which Linux maps before it first unmasks interrupts and EOIs as a reschedule
+ * IPI; its maintenance frees the register as usual. An active one (the guest died inside a
+ * handler) cannot be replaced and stays held.
+ */
+static void scrub_list_registers(struct vmm *vmm)
+{
+    for (unsigned v = 0; v < vmm->config->vcpu_count; v++) {
+        const struct vgic_irq *sgi0 = vgic_irq(&vmm->vgic, v, 0);
+        uint8_t group = sgi0 != NULL && sgi0->group1 ? 1 : 0;
+        for (unsigned lr = 0; lr < VGIC_NR_LRS; lr++) {
+            if (vmm->vgic.vcpu[v].lr[lr] == 0) {
+                continue;
+            }
+            seL4_Error err = seL4_ARM_VCPU_InjectIRQ(BASE_VCPU_CAP + vmm_vcpu_id(vmm, v), 0, 0,
+                                                     group, (seL4_Uint8)lr);
+            if (err == seL4_NoError) {
+                vmm->vgic.vcpu[v].lr[lr] = 1u;      /* SGI 0, INTID + 1 */
+            } else {
+                vmm_log("VM '%s' vCPU %u: list register %u still holds INTID %u of the last "
+                        "guest (active; seL4 error %d)", vmm->name, v, lr,
+                        vmm->vgic.vcpu[v].lr[lr] - 1u, (int)err);
+            }
+        }
+    }
+}
+
 void vmm_release_held_interrupts(struct vmm *vmm)
 {
     const struct vmm_config *config = vmm->config;
+    for (unsigned i = 0; i < config->irq_count; i++) {
+        if (vmm->irqs_held & (1ull << config->irqs[i].channel)) {
+            microkit_irq_ack(config->irqs[i].channel);
+        }
+    }
+    vmm->irqs_held = 0;
     for (unsigned v = 0; v < config->vcpu_count; v++) {
         microkit_vcpu_arm_ack_vppi(vmm_vcpu_id(vmm, v), VGIC_VTIMER_INTID);
         for (unsigned lr = 0; lr < VGIC_NR_LRS; lr++) {
@@ -481,6 +572,7 @@ void vmm_release_held_interrupts(struct vmm *vmm)
             }
         }
     }
+    scrub_list_registers(vmm);
 }
 
 seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo *reply_msginfo)

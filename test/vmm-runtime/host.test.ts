@@ -91,6 +91,23 @@ testIf(needs, 'the C start-up check accepts doorbells as encodeVmmConfig writes 
   assert.match(check(reseal(shared), 2).out, /doorbell 1: lines \d+\/1 shared/);
 });
 
+testIf(needs, 'the C start-up check accepts a restart policy and a control page as encodeVmmConfig writes them (version 7)', () => {
+  const cfg: VmmConfig = {
+    ...sampleConfig(),
+    wake: { slotVaddr: 0x30_0000_0000n, timerChannel: 5 },
+    restart: { policy: 'on-failure', maxRestarts: 5, backoffMs: 1500 },
+    control: { vaddr: 0x30_0000_1000n, channel: 6 },
+  };
+  assert.is(check(section(encodeVmmConfig(cfg)), 2).out.trim(), 'ok');
+  // The C check reads the policy and the control channel where the encoder wrote them.
+  const bad = section(encodeVmmConfig(cfg));
+  new DataView(bad.buffer).setUint8(VMM_CONFIG_OFFSETS.restartPolicy, 7);
+  assert.match(check(reseal(bad), 2).out, /restart policy 7 is unknown/);
+  const clash = section(encodeVmmConfig(cfg));
+  new DataView(clash.buffer).setUint8(VMM_CONFIG_OFFSETS.controlChannel, 5);
+  assert.match(check(reseal(clash), 2).out, /control channel 5 is above 61 or already in use/);
+});
+
 testIf(needs, 'the C start-up check accepts compressed images as encodeVmmConfig writes them', () => {
   const cfg = sampleConfig();
   cfg.kernel = { ...cfg.kernel, size: 0x80_0000n, unpackedSize: 0x200_0000n };
@@ -199,7 +216,7 @@ testIf(needs, 'the C start-up check rejects corrupted blobs with one clear line'
     ['unwritten section', () => new Uint8Array(VMM_CONFIG_RESERVED_SIZE), 2, /bad magic 0x00000000/],
     ['bad magic', (b) => { b[0] = 0x58; return reseal(b); }, 2, /bad magic 0x4d563458/],
     ['bad CRC', (b) => { b[0x100] = (b[0x100] ?? 0) ^ 0xff; return b; }, 2, /checksum mismatch/],
-    ['wrong version', (b) => { b[VMM_CONFIG_OFFSETS.version] = 7; return reseal(b); }, 2, /unsupported version 7/],
+    ['wrong version', (b) => { b[VMM_CONFIG_OFFSETS.version] = 99; return reseal(b); }, 2, /unsupported version 99/],
     ['image outside RAM', (b) => {
       new DataView(b.buffer).setBigUint64(VMM_CONFIG_OFFSETS.kernel + 16, 0x3000_0000n, true);
       return reseal(b);

@@ -38,6 +38,7 @@ static void make_valid(void)
     c->irq_count = 1;
     c->irqs[0] = (struct vmm_config_irq){ .channel = 1, .trigger = 0, .intid = 33 };
     c->timer_channel = VMM_CONFIG_NO_CHANNEL;
+    c->control_channel = VMM_CONFIG_NO_CHANNEL;
     seal();
 }
 
@@ -49,9 +50,30 @@ static void with_wake(struct vmm_config *c)
     c->timer_channel = 2;
 }
 
+/* Version 6: the restart policy and the control page. */
+static void with_control(struct vmm_config *c)
+{
+    c->control_channel = 5;
+    c->control_vaddr = 0x30002000;
+}
+
 static bool check(char *err, size_t n)
 {
     return vmm_config_check(blob, sizeof(blob), 2, err, n);
+}
+
+static void config_accepts_a_restart_policy_and_control(void)
+{
+    char err[200] = "";
+    make_valid();
+    with_wake(cfg());
+    with_control(cfg());
+    cfg()->restart_policy = VMM_CONFIG_RESTART_ON_FAILURE;
+    cfg()->max_restarts = VMM_CONFIG_RESTARTS_UNLIMITED;
+    cfg()->backoff_ms = 500;
+    seal();
+    CHECK(check(err, sizeof(err)));
+    CHECK(strcmp(err, "") == 0);
 }
 
 static void config_accepts_valid(void)
@@ -252,6 +274,17 @@ static void m_two_pl061(struct vmm_config *c)
     c->devices[1].guest_base = 0x9040000;
 }
 
+static void m_policy(struct vmm_config *c) { c->restart_policy = 3; }
+static void m_policy_reserved(struct vmm_config *c) { c->reserved7 = 1; }
+static void m_backoff_no_timer(struct vmm_config *c) { c->backoff_ms = 100; }
+static void m_backoff_long(struct vmm_config *c) { with_wake(c); c->backoff_ms = 60001; }
+static void m_control_no_page(struct vmm_config *c) { with_control(c); c->control_vaddr = 0; }
+static void m_control_page_in_ram(struct vmm_config *c) { with_control(c); c->control_vaddr = 0x20002000; }
+static void m_control_on_irq(struct vmm_config *c) { with_control(c); c->control_channel = 1; }
+static void m_control_on_timer(struct vmm_config *c) { with_wake(c); with_control(c); c->control_channel = 2; }
+static void m_control_page_alone(struct vmm_config *c) { c->control_vaddr = 0x30002000; }
+static void m_control_on_doorbell(struct vmm_config *c) { with_doorbell(c); with_control(c); }
+
 static const struct mutation mutations[] = {
     { "5 doorbells (at most 4)", m_doorbell_count },
     { "doorbell 0: flags 0x1, device 0 (no PL061", m_doorbell_device },
@@ -262,6 +295,16 @@ static const struct mutation mutations[] = {
     { "doorbell 0: flags 0x2", m_doorbell_flags },
     { "doorbell 1: lines 2/0 shared", m_doorbell_shared },
     { "devices 0 and 1 are both PL061s", m_two_pl061 },
+    { "restart policy 3 is unknown", m_policy },
+    { "reserved fields are set", m_policy_reserved },
+    { "restart backoff of 100 ms is above 60000 ms or has no timer PD", m_backoff_no_timer },
+    { "restart backoff of 60001 ms", m_backoff_long },
+    { "control page 0x0 is zero", m_control_no_page },
+    { "control page 0x20002000 is zero, unaligned or inside the guest RAM", m_control_page_in_ram },
+    { "control channel 1 is above 61 or already in use", m_control_on_irq },
+    { "control channel 2 is above 61 or already in use", m_control_on_timer },
+    { "a control page without a control channel", m_control_page_alone },
+    { "control channel 5 is above 61 or already in use", m_control_on_doorbell },
     { "total size", m_sizes },
     { "header size 512", m_header },
     { "VM name", m_name },
@@ -391,6 +434,7 @@ static void config_accepts_images_in_place(void)
 }
 
 HARNESS_SUITE(config_tests) = {
+    { "config: accepts a restart policy, its backoff and a control page", config_accepts_a_restart_policy_and_control },
     { "config: accepts images in place (prefilled), with or without pristine copies", config_accepts_images_in_place },
     { "config: accepts compressed kernel and initrd", config_accepts_compressed_images },
     { "config: accepts a valid GICv2 blob", config_accepts_valid },

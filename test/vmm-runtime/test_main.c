@@ -45,6 +45,7 @@ extern const struct harness_test virtio_link_tests[];
 extern const struct harness_test mmio_bus_tests[];
 extern const struct harness_test vmm_mmio_tests[];
 extern const struct harness_test doorbell_tests[];
+extern const struct harness_test lifecycle_tests[];
 
 int main(void)
 {
@@ -52,6 +53,7 @@ int main(void)
         fmt_tests, config_tests, fault_tests, psci_tests, linux_boot_tests, vgic_tests, pl011_tests,
         inflate_tests, idle_tests, virtio_tests, virtio_dev_tests, virtio_link_tests, mmio_bus_tests,
         vmm_mmio_tests, doorbell_tests,
+        lifecycle_tests,
     };
     unsigned tests = 0;
     unsigned failed_tests = 0;

@@ -16,11 +16,12 @@ export const VMM_CONFIG_MAGIC = 0x4d563453;
  * Version 2 added compressed images (flags and the two unpacked sizes), version 3 idle vCPUs
  * that block (the wake slot and timer channel), version 4 virtio devices, version 5 doorbells
  * (a PL061 device and the channels on its lines), version 6 images already in place (the
- * *_IN_PLACE flags) and block devices whose disk region is prefilled.
+ * *_IN_PLACE flags) and block devices whose disk region is prefilled, version 7 the restart
+ * policy and the control page of a PD that controls the VM.
  */
-export const VMM_CONFIG_VERSION = 6;
-/** Size of the version-6 structure (`sizeof(struct vmm_config)`; unchanged since version 5). */
-export const VMM_CONFIG_HEADER_SIZE = 0x370;
+export const VMM_CONFIG_VERSION = 7;
+/** Size of the version-7 structure (`sizeof(struct vmm_config)`). */
+export const VMM_CONFIG_HEADER_SIZE = 0x388;
 
 /** `flags` bits: the kernel / initrd is stored as one gzip member (RFC 1952). */
 export const VMM_CONFIG_FLAG_KERNEL_GZIP = 1 << 0;
@@ -73,6 +74,13 @@ export const VMM_CONFIG_VIRTIO_READ_ONLY = 1 << 0;
 /** Guest-physical bytes of each virtio-mmio window (one page). */
 export const VMM_CONFIG_VIRTIO_WINDOW = 0x1000;
 
+/** `restart_policy` values (`virtualMachine({ restart })`). */
+export const VMM_CONFIG_RESTART = { never: 0, 'on-failure': 1, always: 2 } as const;
+/** `max_restarts` for no limit. */
+export const VMM_CONFIG_RESTARTS_UNLIMITED = 0xffffffff;
+/** The longest backoff before a restart, in ms. */
+export const VMM_CONFIG_MAX_BACKOFF_MS = 60000;
+
 /** Field offsets of `struct vmm_config`. */
 export const VMM_CONFIG_OFFSETS = {
   magic: 0x000,
@@ -107,6 +115,11 @@ export const VMM_CONFIG_OFFSETS = {
   virtio: 0x248,
   doorbellCount: 0x348,
   doorbells: 0x350,
+  restartPolicy: 0x370,
+  controlChannel: 0x371,
+  maxRestarts: 0x374,
+  backoffMs: 0x378,
+  controlVaddr: 0x380,
 } as const;
 
 /** Field offsets of `struct vmm_config_image` (the kernel, DTB and initrd records). */

@@ -43,6 +43,7 @@ function regionComment(system: SystemModel, mr: MemoryRegionModel): string | und
     }
     case 'wake-slot': return `wake slot of virtual machine '${mr.role.vm}': its VMM writes when an idle vCPU must run again, the timer PD reads it${where(system, mr.loc)}`;
     case 'net-link': return `network link '${mr.role.link}' from '${mr.role.from}' to '${mr.role.to}': frames and free buffers (docs/net-link.md)${where(system, mr.loc)}`;
+    case 'vm-control': return `control page of virtual machine '${mr.role.vm}': '${mr.role.by}' may stop, start and restart it (vmm_control.h)${where(system, mr.loc)}`;
     case 'virtio-disk': return `disk of virtio block device '${mr.role.device}' of virtual machine '${mr.role.vm}', filled by its VMM at boot${where(system, mr.loc)}`;
     default: return undefined;
   }

@@ -15,6 +15,7 @@ import {
   VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
   VMM_CONFIG_VERSION, VMM_CONFIG_VIRTIO_KINDS, VMM_CONFIG_VIRTIO_OFFSETS, VMM_CONFIG_VIRTIO_READ_ONLY, VMM_CONFIG_VIRTIO_SIZE,
   VMM_CONFIG_DOORBELL_CAN_RING, VMM_CONFIG_DOORBELL_LINES, VMM_CONFIG_DOORBELL_OFFSETS, VMM_CONFIG_DOORBELL_SIZE, VMM_CONFIG_MAX_DOORBELLS,
+  VMM_CONFIG_RESTART, VMM_CONFIG_RESTARTS_UNLIMITED, VMM_CONFIG_MAX_BACKOFF_MS,
 } from '../abi/vmm-config.js';
 import { WAKE_SLOT_REGION_SIZE } from '../abi/wake.js';
 import { GIC, PAGE_4K } from '../model/facts.js';
@@ -146,6 +147,20 @@ export interface VmmConfig {
    * @default false
    */
   imagesUnmapped?: boolean;
+  /**
+   * What the VMM does when the guest stops (virtualMachine({ restart, maxRestarts, backoff })).
+   * A backoff needs `wake` (the timer PD tells the VMM when it has passed).
+   * @default never restarted
+   */
+  restart?: VmmRestartPolicy;
+  /** The control page (mapped in the VMM) and the channel to the PD that controls the VM. @default none */
+  control?: { vaddr: bigint; channel: number };
+}
+
+export interface VmmRestartPolicy {
+  policy: keyof typeof VMM_CONFIG_RESTART;
+  maxRestarts: number | 'unlimited';
+  backoffMs: number;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -188,6 +203,26 @@ function validate(cfg: VmmConfig): void {
   validateDevices(cfg, gicdSize);
   validateDoorbells(cfg);
   if (cfg.wake) validateWake(cfg.wake, cfg.ram, cfg.irqs ?? []);
+  validateLifecycle(cfg);
+}
+
+function validateLifecycle(cfg: VmmConfig): void {
+  const r = cfg.restart;
+  if (r) {
+    if (!(r.policy in VMM_CONFIG_RESTART)) bug(`restart policy ${String(r.policy)}`);
+    if (r.maxRestarts !== 'unlimited') checkInt('max restarts', r.maxRestarts, 0, VMM_CONFIG_RESTARTS_UNLIMITED - 1);
+    checkInt('restart backoff', r.backoffMs, 0, VMM_CONFIG_MAX_BACKOFF_MS);
+    if (r.backoffMs > 0 && !cfg.wake) bug('a restart backoff needs the timer PD (idle vCPUs that block)');
+  }
+  const c = cfg.control;
+  if (c) {
+    checkInt('control channel', c.channel, 0, VMM_CONFIG_MAX_CHANNEL);
+    checkRange('control page', c.vaddr, PAGE);
+    if (c.vaddr === 0n || c.vaddr % PAGE !== 0n) bug('control page must be page-aligned and non-zero');
+    if (overlaps(c.vaddr, PAGE, cfg.ram.vmmVaddr, cfg.ram.size)) bug('control page overlaps the guest RAM mapping');
+    const taken = [...(cfg.irqs ?? []).map((q) => q.channel), ...(cfg.virtio ?? []).map((v) => v.channel), ...(cfg.doorbells ?? []).map((d) => d.channel), cfg.wake?.timerChannel];
+    if (taken.includes(c.channel)) bug(`control channel ${c.channel} is already in use`);
+  }
 }
 
 function validateVmAndVcpus(cfg: VmmConfig): void {
@@ -348,7 +383,7 @@ function validateWake(wake: NonNullable<VmmConfig['wake']>, ram: VmmConfig['ram'
 }
 
 /**
- * Encodes a VMM configuration as the version-6 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
+ * Encodes a VMM configuration as the version-7 blob (VMM_CONFIG_HEADER_SIZE bytes; the link
  * step writes it at the start of the zero-filled VMM_CONFIG_RESERVED_SIZE section).
  */
 export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
@@ -414,6 +449,12 @@ export function encodeVmmConfig(cfg: VmmConfig): Uint8Array {
   view.setUint8(O.timerChannel, cfg.wake?.timerChannel ?? VMM_CONFIG_NO_CHANNEL);
   encodeVirtio(view, cfg.virtio ?? []);
   encodeDoorbells(view, cfg.doorbells ?? []);
+  const restart = cfg.restart ?? { policy: 'never', maxRestarts: 0, backoffMs: 0 };
+  view.setUint8(O.restartPolicy, VMM_CONFIG_RESTART[restart.policy]);
+  view.setUint32(O.maxRestarts, restart.maxRestarts === 'unlimited' ? VMM_CONFIG_RESTARTS_UNLIMITED : restart.maxRestarts, true);
+  view.setUint32(O.backoffMs, restart.backoffMs, true);
+  view.setUint8(O.controlChannel, cfg.control?.channel ?? VMM_CONFIG_NO_CHANNEL);
+  u64(O.controlVaddr, cfg.control?.vaddr ?? 0n);
   view.setUint32(O.crc32, crc32(bytes), true);
   return bytes;
 }
@@ -566,5 +607,12 @@ export function decodeVmmConfig(blob: Uint8Array): VmmConfig {
   else cfg.gicrBase = u64(O.gicrBase);
   const initrd = image(O.initrd, VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, O.initrdUnpackedSize);
   if (initrd.size > 0n) cfg.initrd = initrd;
+  const policy = Object.entries(VMM_CONFIG_RESTART).find(([, v]) => v === view.getUint8(O.restartPolicy))?.[0] as VmmRestartPolicy['policy'] | undefined;
+  if (policy && policy !== 'never') {
+    const max = view.getUint32(O.maxRestarts, true);
+    cfg.restart = { policy, maxRestarts: max === VMM_CONFIG_RESTARTS_UNLIMITED ? 'unlimited' : max, backoffMs: view.getUint32(O.backoffMs, true) };
+  }
+  const controlChannel = view.getUint8(O.controlChannel);
+  if (controlChannel !== VMM_CONFIG_NO_CHANNEL) cfg.control = { vaddr: u64(O.controlVaddr), channel: controlChannel };
   return cfg;
 }

@@ -163,6 +163,14 @@ function pdOf(model: SystemModel, name: string): ProtectionDomainModel {
 }
 
 /**
+ * Whether a guest's images must be placed again some day: it has a restart policy, or a PD
+ * controls it (a START after a stop is a restart), or the model asks for it.
+ */
+function needsPristineImages(model: SystemModel, g: SystemModel['guests'][number]): boolean {
+  return g.needsPristineImages === true || g.restart !== undefined || (model.controls ?? []).some((c) => c.vm === g.vm);
+}
+
+/**
  * The model with each listed guest's RAM split and its images prefilled, and the files to write.
  * Guests not in `guests` are left as they are (their VMM copies their images).
  */
@@ -173,7 +181,7 @@ export function prefillGuestImages(model: SystemModel, guests: ReadonlyMap<strin
   for (const g of model.guests) {
     const bytes = guests.get(g.vm);
     if (!bytes) continue;
-    const split = splitGuestRam({ ...model, memoryRegions, protectionDomains }, g, bytes, g.needsPristineImages === true);
+    const split = splitGuestRam({ ...model, memoryRegions, protectionDomains }, g, bytes, needsPristineImages(model, g));
     // In place of the one RAM region, where it was: the emitted order stays the model's.
     memoryRegions = memoryRegions.flatMap((m) => (m.name === g.ram.mr ? split.regions : [m]));
     protectionDomains = protectionDomains.map((pd) => (pd.name !== g.vmm ? pd : {

@@ -21,6 +21,12 @@ import { linkTimer, wakeRouteOf } from './timer-elf.js';
 import { linkVmms, type VmmLinkRequest } from './vmm-elf.js';
 import type { PrefilledImages } from '../guest/prefill.js';
 
+/** The control page (as the VMM maps it) and the VMM's end of the channel, when a PD controls `vm`. */
+function controlRouteOf(model: SystemModel, vm: string): { vaddr: bigint; channel: number } | undefined {
+  const c = model.controls?.find((x) => x.vm === vm);
+  return c ? { vaddr: c.vmmMap.vaddr, channel: c.channel.a.id } : undefined;
+}
+
 /** A step that was left out, and why (listed in the manifest and printed). */
 export interface Skipped {
   step: string;
@@ -217,7 +223,7 @@ async function linkGuests(model: SystemModel, boots: ReadonlyMap<string, GuestBo
     for (const d of g.virtio ?? []) if (d.disk && inElf(d.disk.mr)) disks.set(d.name, new Uint8Array(await readFile(d.disk.path)));
     requests.push({
       runtimeElf: runtime, guest: g, board, vcpuIds: vm?.vcpus.map((v) => v.id) ?? [0], placement: boot.placement, kernel, dtb: boot.dtb, initrd,
-      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm), disks, prefilled: inPlace,
+      compressImages: g.compressImages, wake: wakeRouteOf(model.vmmTimer, g.vm), control: controlRouteOf(model, g.vm), disks, prefilled: inPlace,
     });
   }
   // The other programs share the room below the loader with the VMMs.

@@ -71,6 +71,8 @@ export interface VmmLinkInput {
   compress?: boolean;
   /** Idle vCPUs block: this VMM's wake slot and timer channel. @default absent (they spin) */
   wake?: { slotVaddr: bigint; timerChannel: number } | undefined;
+  /** The control page (in the VMM) and channel of the PD that controls the VM (control()). @default none */
+  control?: { vaddr: bigint; channel: number } | undefined;
   /** The disk image of each virtioBlock() that travels in the ELF, by device name (a prefilled disk region is not listed). @default none */
   disks?: ReadonlyMap<string, Uint8Array>;
   /**
@@ -143,6 +145,8 @@ export function linkVmm(input: VmmLinkInput): VmmLinkOutput {
     irqs: guest.passthrough.flatMap((p) => p.irqs.map((q) => ({ channel: q.channel, intid: q.irq, trigger: q.trigger }))),
     ...devicesAndDoorbells(guest),
     ...(input.wake ? { wake: input.wake } : {}),
+    ...(guest.restart ? { restart: guest.restart } : {}),
+    ...(input.control ? { control: input.control } : {}),
     ...(prefilled?.unmapped ? { imagesUnmapped: true } : {}),
     virtio: virtioConfig(guest, (name) => {
       const at = diskAt.get(name);

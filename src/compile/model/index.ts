@@ -23,7 +23,9 @@ export type RegionRole =
   /** One direction of a network link: written by `from`, read by `to` (docs/net-link.md). */
   | { kind: 'net-link'; link: string; from: string; to: string }
   /** The memory behind a VM's virtio block device, mapped into its VMM only. */
-  | { kind: 'virtio-disk'; vm: string; device: string };
+  | { kind: 'virtio-disk'; vm: string; device: string }
+  /** The control page of `vm`: its VMM and the PD `by` that controls it (vmm_control.h). */
+  | { kind: 'vm-control'; vm: string; by: string };
 
 export interface MemoryRegionModel {
   name: string;
@@ -246,12 +248,28 @@ export interface GuestModel {
   /**
    * Keep a pristine copy of kernel, DTB and initrd for placing them again (a restart): on a
    * release with prefilled regions, a read-only prefilled copy mapped into the VMM only
-   * (guest/prefill.ts). The hook for restart policies (issue 22: set when a VM's restart policy
-   * is not 'never'); nothing sets it yet. @default false
+   * (guest/prefill.ts), which also keeps one for a guest with a restart policy or a controller.
+   * @default false
    */
   needsPristineImages?: boolean | undefined;
   /** What an idle vCPU (WFI/WFE) does: sleep until it has work (woken through the timer PD), or spin. */
   idle: 'block' | 'spin';
+  /** What its VMM does when the guest stops (virtualMachine({ restart, maxRestarts, backoff })). */
+  restart?: { policy: 'never' | 'on-failure' | 'always'; maxRestarts: number | 'unlimited'; backoffMs: number } | undefined;
+  loc: Loc;
+}
+
+/** A PD that may stop, start and restart a VM (control(vm, { by })): a page and a channel. */
+export interface VmControlModel {
+  vm: string;
+  vmm: string;
+  /** The controlling protection domain. */
+  by: string;
+  /** The control page region, its mapping in the VMM (rw) and in the PD (rw, with setvar_vaddr). */
+  mr: string;
+  vmmMap: MapModel;
+  byMap: MapModel;
+  channel: ChannelModel;
   loc: Loc;
 }
 
@@ -394,6 +412,8 @@ export interface SystemModel {
   links?: NetLinkModel[] | undefined;
   /** The timer PD, when some guest blocks while idle (systems.ts only). */
   vmmTimer?: VmmTimerModel | undefined;
+  /** PDs that control VMs (systems.ts only; their regions, maps and channels are in the lists above). */
+  controls?: VmControlModel[] | undefined;
   /** The isolation policy the system is checked against (system({ policy }) or check --policy). */
   policy?: PolicyModel | undefined;
 }

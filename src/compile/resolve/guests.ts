@@ -97,6 +97,7 @@ export function expandGuest(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
     virtio,
     compressImages: vm.compressImages,
     idle: vm.idle,
+    ...(vm.restart.policy !== 'never' ? { restart: { ...vm.restart } } : {}),
     loc: vm.loc,
   };
 }

@@ -14,6 +14,7 @@ import {
 import { IdAllocator, MAX_CHANNEL_ID, PAGE_4K, VaddrAllocator, effectivePageSize } from './ids.js';
 import type { Domain } from '../../dsl/domains.js';
 import { expandGuest } from './guests.js';
+import { addControls } from './control.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
 import { addDoorbells, placeDoorbells, sharedRegionsOf } from './doorbells.js';
@@ -364,6 +365,8 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
   if (board) placeDoorbells(r, board);
   // After the user's channels, so that their automatic ids do not move when guests block.
   const vmmTimer = board ? addVmmTimer(r, system, board) : undefined;
+  // Last, for the same reason: a controller added moves no other automatic id.
+  const controls = addControls(r, system);
 
   const all: ProtectionDomainModel[] = [];
   const walk = (pd: ProtectionDomainModel): void => { all.push(pd); pd.children.forEach(walk); };
@@ -389,6 +392,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
       guests: r.guests,
       ...(links.length > 0 ? { links } : {}),
       vmmTimer,
+      ...(controls.length > 0 ? { controls } : {}),
       policy: system.policy,
       domains: domainsOf(system, all, new Map([...r.pdByConstruct].map(([c, m]) => [m, c]))),
     },

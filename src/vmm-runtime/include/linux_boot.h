@@ -78,3 +78,9 @@ uint8_t *guest_ram_ptr(const struct guest_ram *ram, uint64_t addr, uint64_t size
 /* Cleans [p, p + size) to the point of coherency and invalidates the instruction cache for it.
  * The target implementation is in arch/aarch64/cache.c; host tests provide a recording stub. */
 void guest_cache_clean(const void *p, uint64_t size);
+
+/* Zeroes [p, p + size) (DC ZVA where allowed, else memset) and cleans it to the point of
+ * coherency, so that a guest starting with its MMU and caches off reads zeros, never what the
+ * memory held before (a restart: nothing of the last guest may be read by the next). Target
+ * only (arch/aarch64/cache.c). */
+void guest_ram_zero(void *p, uint64_t size);

@@ -28,8 +28,11 @@
  * descriptor's NET_LINK_DESC_MORE flag), so a TCP segment of up to 64 KiB crosses as one frame,
  * and a frame's first descriptor carries virtio-net's checksum and segmentation offload
  * information in what were version 1's reserved bytes (flags, csum_offset, csum_start,
- * gso_size); max_frame is NET_LINK_MAX_FRAME. The header is unchanged but for `version` and
- * `max_frame`.
+ * gso_size); max_frame is NET_LINK_MAX_FRAME. The header adds the sender's link state
+ * (`link_state`, `link_epoch`): a VMM whose guest stops writes DOWN (and drops what arrives
+ * for it), and UP when a new guest runs; the peer's VMM shows it to its guest as the virtio-net
+ * link status. The rings themselves keep running across a restart: the VMMs, not the guests,
+ * own them.
  *
  * Layout shared with TypeScript and user PDs: the _Static_asserts pin it; a test reads this
  * header (test/c-header.ts).
@@ -66,6 +69,9 @@
 /* consumer_signalled values (as in sDDF): 0 the consumer asks to be notified, 1 it does not. */
 #define NET_LINK_SIGNAL_REQUESTED   0u
 #define NET_LINK_SIGNAL_NOT_NEEDED  1u
+/* link_state values (version 2): what the sender's side of the wire is doing. */
+#define NET_LINK_STATE_UP           1u
+#define NET_LINK_STATE_DOWN         2u
 
 /* Written once by the sender before it sets `magic` (last); checked by the receiver. */
 struct net_link_header {
@@ -79,7 +85,11 @@ struct net_link_header {
     uint32_t active_offset;
     uint32_t data_offset;
     uint64_t region_size;   /* NET_LINK_REGION_SIZE(capacity) */
-    uint8_t reserved[24];   /* 0 */
+    /* Version 2, written by the sender at any time after `magic`: NET_LINK_STATE_*, then
+     * link_epoch + 1 (a barrier between), then a notification. */
+    uint32_t link_state;
+    uint32_t link_epoch;
+    uint8_t reserved[16];   /* 0 */
 };
 _Static_assert(offsetof(struct net_link_header, magic) == 0x00, "net link layout");
 _Static_assert(offsetof(struct net_link_header, version) == 0x04, "net link layout");
@@ -91,7 +101,9 @@ _Static_assert(offsetof(struct net_link_header, free_offset) == 0x14, "net link 
 _Static_assert(offsetof(struct net_link_header, active_offset) == 0x18, "net link layout");
 _Static_assert(offsetof(struct net_link_header, data_offset) == 0x1c, "net link layout");
 _Static_assert(offsetof(struct net_link_header, region_size) == 0x20, "net link layout");
-_Static_assert(offsetof(struct net_link_header, reserved) == 0x28, "net link layout");
+_Static_assert(offsetof(struct net_link_header, link_state) == 0x28, "net link layout");
+_Static_assert(offsetof(struct net_link_header, link_epoch) == 0x2c, "net link layout");
+_Static_assert(offsetof(struct net_link_header, reserved) == 0x30, "net link layout");
 _Static_assert(sizeof(struct net_link_header) == 0x40, "net link layout");
 
 /* Descriptor flags (version 2). MORE: the frame goes on in the next active entry. On a frame's
@@ -212,6 +224,8 @@ struct net_link_end {
     struct net_link_frame held;     /* receiver: the peeked frame */
     bool moved;             /* published / released since the last notify check */
     bool broken;
+    uint32_t epoch;         /* sender: the last link_epoch written; receiver: the last seen */
+    bool peer_up;           /* receiver: the sender's link_state was UP at `epoch` */
     unsigned long frames;
     unsigned long skipped;  /* receiver: multi-buffer frames net_link_rx_peek dropped */
     char report[NET_LINK_REPORT_SIZE];
@@ -241,6 +255,9 @@ enum net_link_status net_link_tx_send(struct net_link_end *l, uint32_t len,
 enum net_link_status net_link_tx_acquire(struct net_link_end *l, uint8_t **buf);
 enum net_link_status net_link_tx_publish(struct net_link_end *l, uint32_t len);
 bool net_link_tx_notify_needed(struct net_link_end *l);
+/* Sender: announces our side of the wire up or down (version 2 link_state); the caller then
+ * notifies the receiver. net_link_tx_init starts it UP. */
+void net_link_tx_set_state(struct net_link_end *l, bool up);
 
 /*
  * Receiver. net_link_rx_init only records the region; the header is checked on first use
@@ -262,3 +279,9 @@ bool net_link_rx_notify_needed(struct net_link_end *l);
 
 /* Copies `len` bytes of a received frame from byte `offset` into dst; the bytes copied. */
 size_t net_link_frame_read(const struct net_link_frame *f, size_t offset, void *dst, size_t len);
+/* Receiver: whether the sender's link state changed since the last call (always false before
+ * the header was checked); *up is its state now. A state other than UP counts as down. */
+bool net_link_rx_peer_state(struct net_link_end *l, bool *up);
+/* Receiver: drops every frame waiting (our side is down: nobody would take them), returning
+ * their buffers; the number dropped, or -1 on a link error. */
+long net_link_rx_drop_all(struct net_link_end *l);

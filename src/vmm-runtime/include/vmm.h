@@ -16,7 +16,13 @@
 #include "vgic.h"
 #include "vmm_doorbell.h"
 #include "vmm_config.h"
+#include "vmm_lifecycle.h"
 #include "vmm_virtio.h"
+
+/* The vCPU registers seL4 keeps for a guest (seL4_VCPUReg_*, fewer than this on every
+ * release), as the kernel first gave them: restored at each vCPU start, so a restarted guest
+ * starts from the same state as the first (vmm.c checks the bound). */
+#define VMM_VCPU_REG_SLOTS 32u
 
 /* VM exits by kind, printed when the VM stops (the benchmark reads this line). */
 struct vmm_exits {
@@ -54,8 +60,14 @@ struct vmm {
     struct vmm_events events;
     /* One period of Linux's event stream (arch_timer_evtstrm, 10 kHz), in counter ticks. */
     uint64_t wfe_slice;
-    /* Per vCPU: SCTLR_EL1 as the kernel set it up, restored at each start. */
-    uint64_t initial_sctlr[VMM_CONFIG_MAX_VCPUS];
+    /* Per vCPU: its seL4 VCPU registers as the kernel set them up, restored at each start. */
+    uint64_t initial_regs[VMM_CONFIG_MAX_VCPUS][VMM_VCPU_REG_SLOTS];
+    /* The life cycle (restart policy, control; restart.c), a pending restart's physical-counter
+     * deadline (WAKE_NEVER: none) and the passthrough IRQ channels notified while the guest
+     * was stopped (bit per channel), acked when it starts again. */
+    struct vmm_lifecycle life;
+    uint64_t restart_at;
+    uint64_t irqs_held;
     /* Per vCPU: CNTVOFF, read once at its start; seL4 leaves it alone (Microkit builds the
      * kernel without KernelArmVtimerUpdateVOffset) and the guest cannot write it from EL1. */
     uint64_t cntvoff[VMM_CONFIG_MAX_VCPUS];

@@ -22,7 +22,7 @@
 #define VMM_CONFIG_RESERVED_SIZE 4096u
 /* 'S' '4' 'V' 'M' in memory order, read as a little-endian u32. */
 #define VMM_CONFIG_MAGIC         0x4d563453u
-#define VMM_CONFIG_VERSION       6u
+#define VMM_CONFIG_VERSION       7u
 
 #define VMM_CONFIG_NAME_SIZE     32u
 #define VMM_CONFIG_MAX_VCPUS     8u
@@ -55,6 +55,15 @@
 #define VMM_CONFIG_VIRTIO_CONSOLE  3u
 #define VMM_CONFIG_VIRTIO_READ_ONLY (1u << 0)   /* block: the guest sees VIRTIO_BLK_F_RO */
 #define VMM_CONFIG_VIRTIO_WINDOW   0x1000u      /* one page of guest-physical space each */
+
+/* Version 7: what the VMM does when its guest stops (vmm_lifecycle.h), and the PD that may
+ * control it (vmm_control.h). */
+#define VMM_CONFIG_RESTART_NEVER      0u
+#define VMM_CONFIG_RESTART_ON_FAILURE 1u
+#define VMM_CONFIG_RESTART_ALWAYS     2u
+#define VMM_CONFIG_RESTARTS_UNLIMITED 0xffffffffu
+/* The longest backoff before a restart: one minute. */
+#define VMM_CONFIG_MAX_BACKOFF_MS     60000u
 
 /* Flag bits (version 2; version 1 had none). A compressed image is one gzip member (RFC 1952)
  * of `size` bytes in the VMM's address space that unpacks to its `*_unpacked_size` bytes at its
@@ -226,6 +235,17 @@ struct vmm_config {
     uint8_t doorbell_count;
     uint8_t reserved5[7];   /* 0 */
     struct vmm_config_doorbell doorbells[VMM_CONFIG_MAX_DOORBELLS];
+    /* Version 7: the restart policy (VMM_CONFIG_RESTART_*), at most `max_restarts` restarts
+     * (VMM_CONFIG_RESTARTS_UNLIMITED) each `backoff_ms` after the stop (needs the wake slot:
+     * VMM_CONFIG_FLAG_IDLE_BLOCK); the control page (vmm_control.h) and the channel to the PD
+     * that controls the VM: 0 and VMM_CONFIG_NO_CHANNEL when none does. */
+    uint8_t restart_policy;
+    uint8_t control_channel;
+    uint16_t reserved6;     /* 0 */
+    uint32_t max_restarts;
+    uint32_t backoff_ms;
+    uint32_t reserved7;     /* 0 */
+    uint64_t control_vaddr;
 };
 _Static_assert(offsetof(struct vmm_config, magic) == 0x000, "config layout");
 _Static_assert(offsetof(struct vmm_config, version) == 0x004, "config layout");
@@ -260,7 +280,14 @@ _Static_assert(offsetof(struct vmm_config, virtio_count) == 0x240, "config layou
 _Static_assert(offsetof(struct vmm_config, virtio) == 0x248, "config layout");
 _Static_assert(offsetof(struct vmm_config, doorbell_count) == 0x348, "config layout");
 _Static_assert(offsetof(struct vmm_config, doorbells) == 0x350, "config layout");
-_Static_assert(sizeof(struct vmm_config) == 0x370, "config layout");
+_Static_assert(offsetof(struct vmm_config, restart_policy) == 0x370, "config layout");
+_Static_assert(offsetof(struct vmm_config, control_channel) == 0x371, "config layout");
+_Static_assert(offsetof(struct vmm_config, reserved6) == 0x372, "config layout");
+_Static_assert(offsetof(struct vmm_config, max_restarts) == 0x374, "config layout");
+_Static_assert(offsetof(struct vmm_config, backoff_ms) == 0x378, "config layout");
+_Static_assert(offsetof(struct vmm_config, reserved7) == 0x37c, "config layout");
+_Static_assert(offsetof(struct vmm_config, control_vaddr) == 0x380, "config layout");
+_Static_assert(sizeof(struct vmm_config) == 0x388, "config layout");
 _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fits its section");
 
 /* GIC frame sizes the checks use: GICv2 IHI0048B 4.1.2 (4 KiB distributor), GICv3 IHI0069

@@ -74,6 +74,19 @@ bool vmm_virtio_register(struct vmm_virtio *vv, const struct vmm_config *c, stru
 bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
                      const struct vmm_virtio_env *env, char *err, unsigned err_size);
 
+/* After a guest restart: every guest-facing device reset as at boot (the disk keeps what was
+ * written), the links' rings kept, frames waiting for the old guest dropped, our side of each
+ * link announced up again (net_link.h version 2) and the peers told. */
+bool vmm_virtio_reset(struct vmm_virtio *vv, const struct vmm_config *c,
+                      const struct vmm_virtio_env *env, char *err, unsigned err_size);
+
+/* The guest stopped: our side of each link is announced down, frames waiting are dropped. */
+void vmm_virtio_guest_down(struct vmm_virtio *vv);
+
+/* A notification on `channel` while the guest is stopped: a link peer's frames are dropped
+ * (their buffers go back). True when it was one of ours. */
+bool vmm_virtio_notified_down(struct vmm_virtio *vv, unsigned channel);
+
 /* A notification on `channel`: a link peer (frames or free buffers) or a console's UART.
  * True when it was one of ours; *guest_error set when serving it broke a device. */
 bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error);

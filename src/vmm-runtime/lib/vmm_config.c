@@ -469,6 +469,49 @@ static bool check_doorbells(const struct vmm_config *c, char *err, size_t err_si
     return true;
 }
 
+/* Whether `ch` is a doorbell's. */
+static bool doorbell_channel(const struct vmm_config *c, unsigned ch)
+{
+    for (unsigned i = 0; i < c->doorbell_count && i < VMM_CONFIG_MAX_DOORBELLS; i++) {
+        if (c->doorbells[i].channel == ch) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Version 7: the restart policy, and the control page and channel (both or neither). */
+static bool check_lifecycle(const struct vmm_config *c, char *err, size_t err_size)
+{
+    if (c->restart_policy > VMM_CONFIG_RESTART_ALWAYS || c->reserved6 != 0 || c->reserved7 != 0) {
+        return vmm_fail(err, err_size, "restart policy %u is unknown, or reserved fields are set",
+                        c->restart_policy);
+    }
+    if (c->backoff_ms > VMM_CONFIG_MAX_BACKOFF_MS
+        || (c->backoff_ms != 0 && !(c->flags & VMM_CONFIG_FLAG_IDLE_BLOCK))) {
+        return vmm_fail(err, err_size, "restart backoff of %u ms is above %u ms or has no timer PD "
+                        "to wait on", c->backoff_ms, VMM_CONFIG_MAX_BACKOFF_MS);
+    }
+    if (c->control_channel == VMM_CONFIG_NO_CHANNEL) {
+        if (c->control_vaddr != 0) {
+            return vmm_fail(err, err_size, "a control page without a control channel");
+        }
+        return true;
+    }
+    if (c->control_channel > VMM_CONFIG_MAX_CHANNEL || channel_taken(c, c->control_channel)
+        || doorbell_channel(c, c->control_channel)) {
+        return vmm_fail(err, err_size, "control channel %u is above %u or already in use",
+                        c->control_channel, VMM_CONFIG_MAX_CHANNEL);
+    }
+    if (c->control_vaddr == 0 || c->control_vaddr % PAGE_SIZE != 0
+        || !range_valid(c->control_vaddr, PAGE_SIZE)
+        || ranges_overlap(c->control_vaddr, PAGE_SIZE, c->ram_vmm_vaddr, c->ram_size)) {
+        return vmm_fail(err, err_size, "control page 0x%llx is zero, unaligned or inside the guest "
+                        "RAM mapping", (unsigned long long)c->control_vaddr);
+    }
+    return true;
+}
+
 bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_version,
                       char *err, size_t err_size)
 {
@@ -489,5 +532,6 @@ bool vmm_config_check(const uint8_t *blob, size_t len, unsigned built_gic_versio
            && check_devices(c, err, err_size)
            && check_wake(c, err, err_size)
            && check_virtio(c, err, err_size)
-           && check_doorbells(c, err, err_size);
+           && check_doorbells(c, err, err_size)
+           && check_lifecycle(c, err, err_size);
 }

@@ -174,13 +174,17 @@ static void link_rx_ready(void *ctx)
     }
 }
 
-static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err,
-                     unsigned n)
+/* The guest-facing virtio-net device; the link ends are set up once (`first`) and kept across
+ * guest restarts, so the peer's rings and counters stay valid. */
+static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, bool first,
+                     char *err, unsigned n)
 {
     const struct vmm_config_virtio *c = v->cfg;
     struct virtio_net_backend backend = { v, link_tx, link_rx_ready };
-    if (!net_link_tx_init(&v->tx, (void *)(uintptr_t)c->a_vaddr, c->a_size, c->capacity, v->name)
-        || !net_link_rx_init(&v->rx, (void *)(uintptr_t)c->b_vaddr, c->b_size, c->capacity, v->name)
+    if ((first && (!net_link_tx_init(&v->tx, (void *)(uintptr_t)c->a_vaddr, c->a_size,
+                                     c->capacity, v->name)
+                   || !net_link_rx_init(&v->rx, (void *)(uintptr_t)c->b_vaddr, c->b_size,
+                                        c->capacity, v->name)))
         || !virtio_net_init(&v->u.net, mem, c->mac, &backend,
                             c->capacity >= VMM_VIRTIO_OFFLOAD_MIN_CAPACITY, raise_irq, v)) {
         return vmm_fail(err, n, "%s: ring or device set-up failed (capacity %u, rings 0x%llx and "
@@ -188,7 +192,20 @@ static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
                         (unsigned long long)c->b_size);
     }
     v->u.net.tx_defer = true;
-    /* Our ring's header is written: the peer may attach (a pending signal is not lost). */
+    if (!first) {
+        /* The new guest sees the wire as the peer left it, and nothing the last one was sent:
+         * frames still waiting were for it. Then the peer learns we are up again. */
+        bool up;
+        (void)net_link_rx_peer_state(&v->rx, &up);
+        virtio_net_set_link(&v->u.net, v->rx.attached ? up : true);
+        if (!v->link_broken && net_link_rx_drop_all(&v->rx) < 0) {
+            v->link_broken = true;
+            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+        }
+        net_link_tx_set_state(&v->tx, true);
+    }
+    /* Our ring's header is written (or our state changed): the peer may look (a pending
+     * signal is not lost). */
     v->owner->env.notify(c->channel);
     return true;
 }
@@ -256,20 +273,22 @@ static bool console_input(struct vmm_virtio_dev *v)
 
 /* ---------------------------------------------------------------- life cycle */
 
-static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, char *err,
-                     unsigned n)
+static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *mem, bool first,
+                     char *err, unsigned n)
 {
     const struct vmm_config_virtio *c = v->cfg;
     switch (c->kind) {
     case VMM_CONFIG_VIRTIO_NET:
         vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-net %u", v->owner->env.vm_name,
                      (unsigned)(v - v->owner->devs));
-        return init_net(v, mem, err, n);
+        return init_net(v, mem, first, err, n);
     case VMM_CONFIG_VIRTIO_BLOCK:
         vmm_snprintf(v->name, sizeof(v->name), "VM '%s' virtio-blk %u", v->owner->env.vm_name,
                      (unsigned)(v - v->owner->devs));
-        if (c->b_size != 0) {
-            /* The image travels in the VMM's ELF (Microkit 2.0.1); prefilled regions need no copy. */
+        /* The disk is copied in once (the image travels in the VMM's ELF on Microkit 2.0.1;
+         * a prefilled region needs no copy): like a real disk, what a guest wrote is still
+         * there after a restart. */
+        if (first && c->b_size != 0) {
             memcpy((void *)(uintptr_t)c->a_vaddr, (const void *)(uintptr_t)c->b_vaddr, c->b_size);
             v->owner->disk_bytes_copied += c->b_size;
         }
@@ -331,20 +350,27 @@ bool vmm_virtio_register(struct vmm_virtio *vv, const struct vmm_config *c, stru
     return true;
 }
 
-bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
-                     const struct vmm_virtio_env *env, char *err, unsigned err_size)
+/* Sets up (first) or resets every device; a reset keeps each link's ends and its state. */
+static bool setup_all(struct vmm_virtio *vv, const struct vmm_config *c,
+                      const struct vmm_virtio_env *env, bool first, char *err, unsigned err_size)
 {
     vv->env = *env;
     vv->count = c->virtio_count;
+    vv->report[0] = '\0';
     vv->disk_bytes_copied = 0;
     struct virtio_guest_mem mem = { c->ram_guest_base, c->ram_size,
                                     (uint8_t *)(uintptr_t)c->ram_vmm_vaddr };
     for (unsigned i = 0; i < vv->count; i++) {
         struct vmm_virtio_dev *v = &vv->devs[i];
-        memset(v, 0, sizeof(*v));
+        if (first) {
+            memset(v, 0, sizeof(*v));
+        } else {
+            memset(&v->u, 0, sizeof(v->u));
+            v->asserted = false;
+        }
         v->owner = vv;
         v->cfg = &c->virtio[i];
-        if (!init_one(v, &mem, err, err_size)) {
+        if (!init_one(v, &mem, first, err, err_size)) {
             return false;
         }
         struct vgic_irq *irq = vgic_irq(env->vgic, 0, c->virtio[i].intid);
@@ -353,6 +379,76 @@ bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
         }
     }
     return true;
+}
+
+bool vmm_virtio_init(struct vmm_virtio *vv, const struct vmm_config *c,
+                     const struct vmm_virtio_env *env, char *err, unsigned err_size)
+{
+    return setup_all(vv, c, env, true, err, err_size);
+}
+
+bool vmm_virtio_reset(struct vmm_virtio *vv, const struct vmm_config *c,
+                      const struct vmm_virtio_env *env, char *err, unsigned err_size)
+{
+    return setup_all(vv, c, env, false, err, err_size);
+}
+
+void vmm_virtio_guest_down(struct vmm_virtio *vv)
+{
+    for (unsigned i = 0; i < vv->count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
+        if (v->cfg->kind != VMM_CONFIG_VIRTIO_NET || v->link_broken) {
+            continue;
+        }
+        net_link_tx_set_state(&v->tx, false);
+        if (net_link_rx_drop_all(&v->rx) < 0) {
+            v->link_broken = true;
+            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+        }
+        link_signal(v);
+        v->owner->env.notify(v->cfg->channel);
+    }
+}
+
+bool vmm_virtio_notified_down(struct vmm_virtio *vv, unsigned channel)
+{
+    bool mine = false;
+    for (unsigned i = 0; i < vv->count; i++) {
+        struct vmm_virtio_dev *v = &vv->devs[i];
+        if (v->cfg->channel != channel || v->cfg->kind == VMM_CONFIG_VIRTIO_BLOCK) {
+            continue;
+        }
+        mine = true;
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_CONSOLE) {
+            /* Typed while the guest is down: read and dropped, the interrupt acked. */
+            if (v->uart != NULL) {
+                v->uart[PL011_UARTICR / 4] = PL011_INT_RX | PL011_INT_RT;
+                while (!(v->uart[PL011_UARTFR / 4] & PL011_FR_RXFE)) {
+                    (void)v->uart[PL011_UARTDR / 4];
+                }
+                v->owner->env.irq_ack(channel);
+            }
+            continue;
+        }
+        if (!v->link_broken && net_link_rx_drop_all(&v->rx) < 0) {
+            v->link_broken = true;
+            vmm_log("%s: link stopped: %s", v->name, v->rx.report);
+        }
+        if (!v->link_broken) {
+            link_signal(v);
+        }
+    }
+    return mine;
+}
+
+/* The peer's side of the wire went down or came up: the guest sees it as the link status. */
+static void link_state(struct vmm_virtio_dev *v)
+{
+    bool up;
+    if (net_link_rx_peer_state(&v->rx, &up)) {
+        vmm_log("%s: link %s (the peer's side)", v->name, up ? "up" : "down");
+        virtio_net_set_link(&v->u.net, up);
+    }
 }
 
 bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error)
@@ -368,6 +464,7 @@ bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_er
         bool ok = true;
         if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && !v->link_broken) {
             ok = link_rx(v) && virtio_net_tx_kick(&v->u.net);
+            link_state(v);
             link_signal(v);
         } else if (v->cfg->kind == VMM_CONFIG_VIRTIO_CONSOLE && v->uart != NULL) {
             ok = console_input(v);

@@ -94,6 +94,7 @@ bool net_link_tx_init(struct net_link_end *l, void *region, uint64_t region_size
     h->active_offset = (uint32_t)NET_LINK_ACTIVE_OFFSET(capacity);
     h->data_offset = (uint32_t)NET_LINK_DATA_OFFSET(capacity);
     h->region_size = size;
+    h->link_state = NET_LINK_STATE_UP;
     for (uint32_t i = 0; i < capacity; i++) {
         l->free_q->buffers[i].offset = (uint64_t)i * NET_LINK_BUFFER_SIZE;
     }
@@ -286,6 +287,18 @@ bool net_link_tx_notify_needed(struct net_link_end *l)
     return notify_needed(l, l->active_q);
 }
 
+void net_link_tx_set_state(struct net_link_end *l, bool up)
+{
+    if (l->region == NULL) {
+        return;
+    }
+    struct net_link_header *h = (struct net_link_header *)(void *)l->region;
+    STORE(&h->link_state, up ? NET_LINK_STATE_UP : NET_LINK_STATE_DOWN);
+    virtio_barrier();       /* the state before the epoch that announces it */
+    l->epoch++;
+    STORE(&h->link_epoch, l->epoch);
+}
+
 /* ---------------------------------------------------------------- receiver */
 
 bool net_link_rx_init(struct net_link_end *l, void *region, uint64_t region_size,
@@ -329,6 +342,9 @@ static enum net_link_status rx_attach(struct net_link_end *l)
         return NET_LINK_ERROR;
     }
     /* docs/net-link.md: the sender starts the free queue full and the active queue empty. */
+    l->epoch = LOAD(&h->link_epoch);
+    virtio_barrier();
+    l->peer_up = LOAD(&h->link_state) == NET_LINK_STATE_UP;
     l->free_idx = (uint16_t)cap;
     l->active_idx = 0;
     l->attached = true;
@@ -526,4 +542,42 @@ size_t net_link_frame_read(const struct net_link_frame *f, size_t offset, void *
 bool net_link_rx_notify_needed(struct net_link_end *l)
 {
     return notify_needed(l, l->free_q);
+}
+
+bool net_link_rx_peer_state(struct net_link_end *l, bool *up)
+{
+    *up = l->peer_up;
+    if (l->broken || !l->attached) {
+        return false;
+    }
+    const struct net_link_header *h = (const struct net_link_header *)(void *)l->region;
+    uint32_t epoch = LOAD(&h->link_epoch);
+    if (epoch == l->epoch) {
+        return false;
+    }
+    virtio_barrier();       /* the epoch before the state it announces */
+    bool now_up = LOAD(&h->link_state) == NET_LINK_STATE_UP;
+    l->epoch = epoch;
+    bool changed = now_up != l->peer_up;
+    l->peer_up = now_up;
+    *up = now_up;
+    /* A down and up again between two looks is a change too: the peer restarted. */
+    return changed || now_up;
+}
+
+long net_link_rx_drop_all(struct net_link_end *l)
+{
+    long dropped = 0;
+    for (;;) {
+        const uint8_t *frame;
+        uint32_t len;
+        enum net_link_status st = net_link_rx_peek(l, &frame, &len);
+        if (st == NET_LINK_EMPTY || st == NET_LINK_NOT_READY) {
+            return dropped;
+        }
+        if (st == NET_LINK_ERROR || net_link_rx_release(l) == NET_LINK_ERROR) {
+            return -1;
+        }
+        dropped++;
+    }
 }

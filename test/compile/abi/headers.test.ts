@@ -14,6 +14,7 @@ import * as crc from '../../../src/compile/abi/crc32.js';
 import * as netLink from '../../../src/compile/abi/net-link.js';
 import * as timer from '../../../src/compile/abi/timer-config.js';
 import * as vmm from '../../../src/compile/abi/vmm-config.js';
+import * as control from '../../../src/compile/abi/vmm-control.js';
 import * as wake from '../../../src/compile/abi/wake.js';
 import { MAX_DTB_SIZE } from '../../../src/compile/guest/placement.js';
 import { GIC } from '../../../src/compile/model/facts.js';
@@ -21,7 +22,7 @@ import { readCHeader, snake, type CHeaderFacts } from '../../c-header.js';
 import { repoRoot } from '../../helpers.js';
 
 const INCLUDE = 'src/vmm-runtime/include';
-const MODULES = { crc, netLink, timer, vmm, wake } as const;
+const MODULES = { crc, netLink, timer, vmm, wake, control } as const;
 type ModuleName = keyof typeof MODULES;
 
 /** An export of one of the ABI modules, by name. */
@@ -105,7 +106,9 @@ test('vmm_config.h: the VMM config blob, its records, codes and limits', () => {
     'VMM_CONFIG_VIRTIO_WINDOW', 'VMM_CONFIG_FLAG_KERNEL_GZIP', 'VMM_CONFIG_FLAG_INITRD_GZIP', 'VMM_CONFIG_FLAG_IDLE_BLOCK', 'VMM_CONFIG_NO_CHANNEL',
     'VMM_CONFIG_FLAG_KERNEL_IN_PLACE', 'VMM_CONFIG_FLAG_DTB_IN_PLACE', 'VMM_CONFIG_FLAG_INITRD_IN_PLACE',
     'VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED', 'VMM_CONFIG_GZIP_MIN_SIZE', 'VMM_CONFIG_MAX_DOORBELLS', 'VMM_CONFIG_DOORBELL_LINES', 'VMM_CONFIG_DOORBELL_CAN_RING',
+    'VMM_CONFIG_RESTARTS_UNLIMITED', 'VMM_CONFIG_MAX_BACKOFF_MS',
   ]) c.value('vmm', name);
+  c.codes('vmm', 'VMM_CONFIG_RESTART', 'VMM_CONFIG_RESTART_');
   c.codes('vmm', 'VMM_CONFIG_TRIGGERS', 'VMM_CONFIG_TRIGGER_');
   c.codes('vmm', 'VMM_CONFIG_DEVICE_KINDS', 'VMM_CONFIG_DEVICE_');
   c.codes('vmm', 'VMM_CONFIG_VIRTIO_KINDS', 'VMM_CONFIG_VIRTIO_');
@@ -141,7 +144,7 @@ test('vmm_config.h: each array of struct vmm_config holds exactly its limit', ()
   assert.is(O.irqs + vmm.VMM_CONFIG_MAX_IRQS * vmm.VMM_CONFIG_IRQ_SIZE, O.devices);
   assert.is(O.devices + vmm.VMM_CONFIG_MAX_DEVICES * vmm.VMM_CONFIG_DEVICE_SIZE, O.kernelUnpackedSize);
   assert.is(O.virtio + vmm.VMM_CONFIG_MAX_VIRTIO * vmm.VMM_CONFIG_VIRTIO_SIZE, O.doorbellCount);
-  assert.is(O.doorbells + vmm.VMM_CONFIG_MAX_DOORBELLS * vmm.VMM_CONFIG_DOORBELL_SIZE, vmm.VMM_CONFIG_HEADER_SIZE);
+  assert.is(O.doorbells + vmm.VMM_CONFIG_MAX_DOORBELLS * vmm.VMM_CONFIG_DOORBELL_SIZE, O.restartPolicy);
   assert.ok(vmm.VMM_CONFIG_HEADER_SIZE <= vmm.VMM_CONFIG_RESERVED_SIZE);
 });
 
@@ -211,6 +214,27 @@ test('net_link.h: a link ring\'s records, alignments and the sizes its macros gi
   assert.is(netLink.netLinkDataOffset(cap), BigInt(c.define('NET_LINK_DEFAULT_DATA_OFFSET')));
   assert.is(netLink.netLinkRegionSize(cap), BigInt(c.define('NET_LINK_DEFAULT_REGION_SIZE')));
   for (const f of ['netLinkActiveOffset', 'netLinkDataOffset', 'netLinkRegionSize']) compared.add(`netLink.${f}`);
+});
+
+test('vmm_control.h: the control page between a VMM and the PD that controls its VM', () => {
+  const c = against('vmm_control.h');
+  for (const name of ['VMM_CONTROL_PAGE_SIZE', 'VMM_CONTROL_MAGIC', 'VMM_CONTROL_VERSION']) c.value('control', name);
+  c.codes('control', 'VMM_CONTROL_CMD', 'VMM_CONTROL_CMD_');
+  c.codes('control', 'VMM_VM', 'VMM_VM_');
+  c.codes('control', 'VMM_CAUSE', 'VMM_CAUSE_');
+  c.struct('control', 'VMM_CONTROL_COMMAND_OFFSETS', 'vmm_control_command');
+  c.struct('control', 'VMM_CONTROL_STATE_OFFSETS', 'vmm_control_state');
+  c.struct('control', 'VMM_CONTROL_PAGE_OFFSETS', 'vmm_control_page');
+  c.define('VMM_CONTROL_OK');
+  // The state block ends inside the page.
+  assert.ok(control.VMM_CONTROL_PAGE_OFFSETS.state + c.h.sizes.get('vmm_control_state')! <= control.VMM_CONTROL_PAGE_SIZE);
+});
+
+test('net_link.h version 2: the link state the sender writes into its header', () => {
+  const c = against('net_link.h');
+  assert.is(c.define('NET_LINK_VERSION'), 2);
+  assert.is(c.h.offsets.get('net_link_header')!.get('link_state'), 0x28);
+  assert.is(c.h.offsets.get('net_link_header')!.get('link_epoch'), 0x2c);
 });
 
 test('crc32 is the checksum the headers name (IEEE 802.3, as zlib computes it)', () => {

@@ -11,13 +11,13 @@ import { sampleVmmConfig } from './sample-vmm-config.js';
 
 const sample = sampleVmmConfig;
 
-test('the blob starts with S4VM, version 6, sizes and a checksum over itself', () => {
+test('the blob starts with S4VM, version 7, sizes and a checksum over itself', () => {
   const blob = encodeVmmConfig(sample());
   assert.is(blob.length, VMM_CONFIG_HEADER_SIZE);
   assert.equal([...blob.subarray(0, 4)], [0x53, 0x34, 0x56, 0x4d]);
   const view = new DataView(blob.buffer);
   assert.is(view.getUint16(4, true), VMM_CONFIG_VERSION);
-  assert.is(VMM_CONFIG_VERSION, 6);
+  assert.is(VMM_CONFIG_VERSION, 7);
   assert.is(view.getUint16(6, true), VMM_CONFIG_HEADER_SIZE);
   assert.is(view.getUint32(8, true), VMM_CONFIG_HEADER_SIZE);
   // No wake route: idle vCPUs spin, and the timer channel says "none".
@@ -29,6 +29,29 @@ test('the blob starts with S4VM, version 6, sizes and a checksum over itself', (
   assert.is(view.getUint32(12, true), crc32(copy));
   assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.dtb + 16, true), 0x4f00_0000n);
   assert.is(view.getUint16(VMM_CONFIG_OFFSETS.irqs + 2, true), 33);
+  // No restart policy ('never'), no controller.
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.restartPolicy), 0);
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.controlChannel), VMM_CONFIG_NO_CHANNEL);
+});
+
+test('version 7: the restart policy and the control page round-trip; a backoff without the timer PD is our bug', () => {
+  const c = sample();
+  c.wake = { slotVaddr: 0x3000_0000n, timerChannel: 7 };
+  c.restart = { policy: 'on-failure', maxRestarts: 'unlimited', backoffMs: 250 };
+  c.control = { vaddr: 0x3000_1000n, channel: 9 };
+  const blob = encodeVmmConfig(c);
+  const view = new DataView(blob.buffer);
+  assert.is(view.getUint8(VMM_CONFIG_OFFSETS.restartPolicy), 1);
+  assert.is(view.getUint32(VMM_CONFIG_OFFSETS.maxRestarts, true), 0xffffffff);
+  assert.is(view.getUint32(VMM_CONFIG_OFFSETS.backoffMs, true), 250);
+  assert.is(view.getBigUint64(VMM_CONFIG_OFFSETS.controlVaddr, true), 0x3000_1000n);
+  assert.equal(decodeVmmConfig(blob), c);
+  const spin = sample();
+  spin.restart = { policy: 'always', maxRestarts: 3, backoffMs: 10 };
+  assert.throws(() => encodeVmmConfig(spin), /backoff needs the timer PD/);
+  const clash = sample();
+  clash.control = { vaddr: 0x3000_1000n, channel: clash.irqs![0]!.channel };
+  assert.throws(() => encodeVmmConfig(clash), /already in use/);
 });
 
 test('encode is deterministic and decode inverts it', () => {
