@@ -270,7 +270,7 @@ static bool handle_wfx(struct vmm *vmm, unsigned vcpu, uint64_t esr, microkit_ms
     }
     /* Sent frames go back before it sleeps (vmm_virtio_exit_done): their interrupt is work. */
     if (!vmm_virtio_exit_done(&vmm->virtio)) {
-        vmm_stop(vmm, vmm_virtio_report(&vmm->virtio));
+        vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
         return false;
     }
     uint64_t now = vmm_counter_now();

@@ -587,7 +587,7 @@ seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo
     vcpu_idle_exit_seen(&vmm->idle, (unsigned)v);
     seL4_Bool reply = vmm_handle_exit(vmm, (unsigned)v, msginfo, reply_msginfo);
     if (vmm->running && !vmm_virtio_exit_done(&vmm->virtio)) {
-        vmm_stop(vmm, vmm_virtio_report(&vmm->virtio));
+        vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
         return seL4_False;
     }
     wake_ready_vcpus(vmm);
