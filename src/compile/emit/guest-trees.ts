@@ -88,7 +88,7 @@ function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt | string
  * if QEMU booted it directly, with `cpus` CPU nodes (as many as the guest has vCPUs). A string
  * says why it could not be had.
  */
-export function dumpQemuDtb(board: Board, cpus: number): Uint8Array | string {
+export function dumpQemuDtb(board: Pick<Board, 'name'> & { qemu?: { machine: string; cpu: string; memory: string } | undefined }, cpus: number): Uint8Array | string {
   if (!board.qemu) return `board '${board.name}' is not a QEMU machine`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-dtb-'));
   try {

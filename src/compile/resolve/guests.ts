@@ -45,6 +45,7 @@ function deviceFromSpec(spec: DeviceSpec): BoardDevice {
     irqs: (spec.irqs ?? []).map((q) => (typeof q === 'number' ? { irq: q, trigger: 'level' as const } : { irq: q.irq, trigger: q.trigger ?? 'level' })),
     dtPath: undefined,
     console: false,
+    dma: false,
   };
 }
 
