@@ -85,7 +85,8 @@ export interface Board {
    */
   timer: { secureIrq: number; nonSecureIrq: number; virtualIrq: number; hypervisorIrq: number; userPhysicalTimer: boolean; frequencyHz: number };
   devices: BoardFileDevice[];
-  dtb: { debianPath: string | undefined; qemuDumpdtb: boolean; qemuVersion: string | undefined };
+  /** `file`: a DTB beside the board file (a project board `board add` wrote), relative to it. */
+  dtb: { debianPath: string | undefined; qemuDumpdtb: boolean; qemuVersion: string | undefined; file: string | undefined };
   qemu: { machine: string; cpu: string; memory: string; loaderAddress: bigint } | undefined;
   /**
    * What a Microkit release builds for the board beyond debug and release, by release: smp-*
@@ -335,6 +336,7 @@ export function parseBoard(json: unknown, file: string): Board {
       debianPath: optional(dtb, 'debianPath', (k) => dtb.match(k, /^[a-z0-9-]+\/[a-z0-9.-]+\.dtb$/, 'freescale/imx8mm-evk.dtb')),
       qemuDumpdtb: optional(dtb, 'qemuDumpdtb', (k) => dtb.bool(k)) ?? false,
       qemuVersion: optional(dtb, 'qemuVersion', (k) => dtb.str(k)),
+      file: optional(dtb, 'file', (k) => dtb.match(k, /^[A-Za-z0-9_.-]+\.dtb$/, 'myboard.dtb')),
     },
     microkit: microkitReleases(o),
     qemu: qemu && {

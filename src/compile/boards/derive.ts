@@ -24,7 +24,7 @@ export interface BoardOverrides {
   description?: string;
   aliases?: string[];
   notes?: string[];
-  dtb: { debianPath: string } | { qemuDumpdtb: true; qemuVersion: string };
+  dtb: { debianPath: string } | { qemuDumpdtb: true; qemuVersion: string } | { file: string };
   qemu?: { machine: string; cpu: string; memory: string; loaderAddress: string };
   /** Device names by DT path: the Linux DTS labels, which a DTB does not carry. */
   labels?: Record<string, string>;
@@ -128,7 +128,7 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
 
   // --- Memory ------------------------------------------------------------------------------
   const ram = memory(input, sources, missing);
-  const reserved = reservations(input, ram, sources);
+  const reserved = reservations(input, ram ?? [], sources);
 
   // --- GIC, timer --------------------------------------------------------------------------
   const gicJson = gicFacts(gic, dtbName, platform, sdk, sources);
@@ -144,8 +144,8 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
   const devices = deviceFacts(input, maxIrq, sources, missing);
 
   // --- Guest defaults ----------------------------------------------------------------------
-  const ramBase = o.guest?.ramBase !== undefined ? BigInt(o.guest.ramBase) : defaultGuestBase(ram, reserved);
-  if (ramBase === undefined) throw new BoardDeriveError('guest.ramBase', `no ${GUEST_RAM / 0x100000n} MiB window of RAM is clear of reserved memory for a guest's RAM`);
+  const ramBase = o.guest?.ramBase !== undefined ? BigInt(o.guest.ramBase) : defaultGuestBase(ram ?? [], reserved);
+  if (ramBase === undefined && ram) throw new BoardDeriveError('guest.ramBase', `no ${GUEST_RAM / 0x100000n} MiB window of RAM is clear of reserved memory for a guest's RAM`);
   sources['guest.ramBase'] ??= 'sel4cp-synth default: the lowest RAM address, aligned to the guest RAM size, whose window is clear of the reserved memory above, so the board DTB\'s memory and reserved-memory nodes stay valid in the guest';
   sources['guest.ramSize'] = 'sel4cp-synth default: 256 MiB on every board';
   sources['guest.gicDistributor'] = "the board's distributor address, so the board DTB's GIC node works unchanged in the guest";
@@ -156,7 +156,8 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
   if (smp !== undefined) sources['microkit'] = `Microkit 2.3.0 build_sdk.py BoardInfo name="${microkitBoard}" smp_cores=${smp} (elaborate_all_board_configs: smp-debug, smp-release)`;
   sources['dtb'] = 'debianPath' in o.dtb
     ? `Debian's arm64 kernel package (linux-image-<abi>-arm64, /usr/lib/linux-image-<abi>/${o.dtb.debianPath}); npm run guest extracts it to .cache/guest/dtbs/`
-    : `QEMU's own device tree (dumpdtb) with the qemu settings, checked with QEMU ${o.dtb.qemuVersion}`;
+    : 'file' in o.dtb ? `${dtbName}, copied beside this file as ${o.dtb.file}`
+      : `QEMU's own device tree (dumpdtb) with the qemu settings, checked with QEMU ${o.dtb.qemuVersion}`;
   Object.assign(sources, o.sources ?? {});
 
   const json: Record<string, unknown> = {
@@ -165,16 +166,16 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
     aliases: o.aliases ?? [],
     description: o.description ?? `${dtModel(tree) ?? o.name}: ${cpuSummary(cpus.models)}, GICv${gic.version}`,
     arch: 'aarch64',
-    sel4Platform: sel4Platform ?? 'unknown',
+    sel4Platform: sel4Platform ?? null,
     cpus: { count: cpus.count, model, sel4Cores: 1 },
-    paddrBits: paddrBits ?? 40,
-    loaderLinkAddress: hex(loaderLinkAddress ?? ram[0]!.base),
+    paddrBits: paddrBits ?? null,
+    loaderLinkAddress: loaderLinkAddress !== undefined ? hex(loaderLinkAddress) : null,
     maxIrq,
-    ram: ram.map((r) => ({ base: hex(r.base), size: hexSize(r.size) })),
+    ram: ram ? ram.map((r) => ({ base: hex(r.base), size: hexSize(r.size) })) : null,
     ...(reserved.length > 0 ? { kernelReservedRam: reserved.map((r) => ({ base: hex(r.base), size: hexSize(r.size), reason: r.node, ...(r.forGuests ? { forGuests: true } : {}) })) } : {}),
     gic: gicJson,
     guest: {
-      ramBase: hex(ramBase),
+      ramBase: ramBase !== undefined ? hex(ramBase) : null,
       ramSize: hexSize(GUEST_RAM),
       ...(gic.version === 2 ? { gicCpuInterface: hex(gic.cpu!.address) } : {}),
       gicDistributor: hex(gic.distributor.address),
@@ -183,7 +184,7 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
     timer: {
       secureIrq: timer.ppis[0], nonSecureIrq: timer.ppis[1], virtualIrq: timer.ppis[2], hypervisorIrq: timer.ppis[3],
       userPhysicalTimer,
-      frequencyHz: frequencyHz ?? 0,
+      frequencyHz: frequencyHz ?? null,
     },
     devices,
     dtb: o.dtb,
@@ -213,7 +214,7 @@ function sortedSources(s: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(s).sort(([a], [b]) => rank(a) - rank(b) || index(a) - index(b) || (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function memory(input: DeriveInput, sources: Record<string, string>, missing: MissingFact[]): { base: bigint; size: bigint }[] {
+function memory(input: DeriveInput, sources: Record<string, string>, missing: MissingFact[]): { base: bigint; size: bigint }[] | undefined {
   const { tree, dtbName, platform, sdk } = input;
   const dt = dtMemory(tree);
   if (platform?.ram) {
@@ -230,7 +231,7 @@ function memory(input: DeriveInput, sources: Record<string, string>, missing: Mi
     return sdk.memory.map((r) => ({ base: r.start, size: r.end - r.start }));
   }
   missing.push({ fact: 'ram', add: 'the board\'s RAM ({ base, size }): the device tree\'s memory node has no size (the boot loader fills it in); pass --sdk or write it' });
-  return [{ base: 0x40000000n, size: GUEST_RAM }];
+  return undefined;
 }
 
 /**

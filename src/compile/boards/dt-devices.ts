@@ -4,7 +4,7 @@
 // their GIC SPIs. DMA-capable kinds (ethernet, MMC, USB controllers and virtio-mmio transports) are
 // marked: no SMMU translates for them, so a guest given one needs guest-physical = physical RAM.
 import type { Fdt } from '../dtb/fdt.js';
-import { decodeGicSpecifier, readInterrupts } from '../dtb/interrupts.js';
+import { deviceGicInterrupts } from '../dtb/interrupts.js';
 import { compatibleOf, propString } from '../dtb/props.js';
 import { aliases, baseName, findNode, readRegPhysical, unitAddress, walkNodes, type NodeRef } from '../dtb/tree.js';
 
@@ -79,19 +79,9 @@ export interface DeviceOptions {
   console?: { paddr: bigint } | { path: string } | undefined;
 }
 
-/**
- * A node's interrupts as GIC SPIs, each once (a node may list one twice, as zynqmp's GEMs do for
- * the wake-up line). The i.MX8M GPC (fsl,imx8mq-gpc) stands between devices and the GIC and takes
- * the GIC's own 3-cell specifier, which it passes on unchanged (Linux drivers/irqchip/irq-imx-gpcv2.c).
- */
+/** A node's SPIs (interrupts.ts deviceGicInterrupts), as INTIDs with level or edge. */
 function gicSpis(tree: Fdt, ref: NodeRef): { irq: number; trigger: 'level' | 'edge' }[] {
-  const out: { irq: number; trigger: 'level' | 'edge' }[] = [];
-  for (const s of readInterrupts(tree, ref)) {
-    const gic = s.gic ?? (compatibleOf(s.controller.node).some((c) => /^fsl,imx8m[a-z]*-gpc$/.test(c)) ? decodeGicSpecifier(s.cells) : undefined);
-    if (gic?.kind !== 'spi' || out.some((q) => q.irq === gic.intid)) continue;
-    out.push({ irq: gic.intid, trigger: gic.trigger === 'edge' ? 'edge' : 'level' });
-  }
-  return out;
+  return deviceGicInterrupts(tree, ref).filter((g) => g.kind === 'spi').map((g) => ({ irq: g.intid, trigger: g.trigger === 'edge' ? 'edge' : 'level' }));
 }
 
 /** One device, or undefined when the node cannot be a passthrough device (no CPU address, no SPI). */

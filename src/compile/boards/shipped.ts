@@ -31,6 +31,7 @@ export function shippedTree(o: BoardOverrides): { tree: Fdt; dtbName: string } |
     if (!existsSync(file)) return `Debian's ${o.dtb.debianPath} is not in ${file} (npm run guest extracts it)`;
     return { tree: readFdt(new Uint8Array(readFileSync(file))), dtbName: `Debian DTB ${o.dtb.debianPath}` };
   }
+  if ('file' in o.dtb) return `${o.name}: a shipped board's device tree is Debian's or QEMU's`;
   if (!o.qemu) return `${o.name}: a QEMU board's overrides need qemu settings`;
   const dumped = dumpQemuDtb({ name: o.name, qemu: o.qemu }, 1);
   if (typeof dumped === 'string') return dumped;

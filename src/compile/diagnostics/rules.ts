@@ -17,6 +17,7 @@ export interface RuleInfo {
 export const RULES = {
   'bad-argument': { source: 'src/dsl/context.ts', covered: 'fixture' },
   'bad-number': { source: 'src/dsl/units.ts', covered: 'fixture' },
+  'board-add-refused': { source: 'src/cli/commands/board.ts', covered: 'test/cli/board-add.test.ts' },
   'board-dt-address': { source: 'src/compile/dtb/cross-check.ts', covered: 'test/compile/dtb/cross-check.test.ts' },
   'board-dt-compatible': { source: 'src/compile/dtb/cross-check.ts', covered: 'test/compile/dtb/cross-check.test.ts' },
   'board-dt-gic-maintenance-irq': { source: 'src/compile/dtb/cross-check.ts', covered: 'test/compile/dtb/cross-check.test.ts' },
