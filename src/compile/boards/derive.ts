@@ -67,6 +67,7 @@ export const hex = (v: bigint, digits = 8): string => `0x${v.toString(16).padSta
 export const hexSize = (v: bigint): string => `0x${v.toString(16)}`;
 const range = (paddr: bigint, size: bigint): { paddr: string; size: string } => ({ paddr: hex(paddr), size: hexSize(size) });
 const pageUp = (v: bigint): bigint => (v + PAGE - 1n) / PAGE * PAGE;
+const platformFile = (f: string): string => `seL4 16.0.0 ${f}`;
 
 /** The rows of the Microkit releases that build `board`, by release. */
 function releaseRows(board: string): [MicrokitRelease, MicrokitBoardRow][] {
@@ -96,35 +97,7 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
   }
   const gic = dtGic(tree);
   const cpus = dtCpus(tree);
-  const model = newest?.gccCpu ?? cpus.models[0] ?? 'cortex-a53';
-  const platformFile = (f: string): string => `seL4 16.0.0 ${f}`;
-
-  // --- Microkit and seL4 ------------------------------------------------------------------
-  const sel4Platform = newest?.platform ?? sdk?.platform;
-  if (newest) sources['microkitBoard'] = buildSdk(rows, '');
-  else sources['microkitBoard'] = `given with --microkit-board (no Microkit release here lists ${microkitBoard})`;
-  if (newest?.platform) sources['sel4Platform'] = buildSdk(rows, `KernelPlatform "${newest.platform}"`);
-  else if (sdk) sources['sel4Platform'] = `${sdk.dir}/include/kernel/gen_config.json PLAT`;
-  else missing.push({ fact: 'sel4Platform', add: "seL4's KernelPlatform for the board (build_sdk.py kernel_options), or pass --sdk" });
-
-  sources['cpus.count'] = `${dtbName} /cpus: ${cpus.count} cpu node${cpus.count === 1 ? '' : 's'}`;
-  sources['cpus.model'] = newest?.gccCpu ? buildSdk(rows.slice(-1), `gcc_cpu="${newest.gccCpu}"`) : `${dtbName} /cpus/cpu@0 compatible "arm,${model}"`;
-  sources['cpus.sel4Cores'] = "Microkit's debug and release kernels run on one core (KernelMaxNumNodes 1; the smp-* configs of 2.3.0 are under microkit)";
-
-  const paddrBits = sdk?.paddrBits ?? PADDR_BITS[model];
-  sources['paddrBits'] = sdk ? `${sdk.dir}/include/kernel/gen_config.json ARM_PA_SIZE_BITS_${paddrBits}` : `seL4 16.0.0 src/arch/arm/config.cmake: ${model} sets KernelArmPASizeBits${paddrBits ?? '?'}`;
-  if (paddrBits === undefined) missing.push({ fact: 'paddrBits', add: `seL4's KernelArmPASizeBits for ${model} (src/arch/arm/config.cmake), or pass --sdk` });
-
-  const loaderLinkAddress = newest?.loaderLinkAddress;
-  if (loaderLinkAddress !== undefined) sources['loaderLinkAddress'] = buildSdk(rows, `loader_link_address=${hexSize(loaderLinkAddress)}`);
-  else missing.push({ fact: 'loaderLinkAddress', add: "the Microkit loader's link address (build_sdk.py loader_link_address; the U-Boot go address)" });
-
-  const maxIrq = platform?.maxIrq ?? Math.max(gic.maxSpi, 32);
-  if (platform) sources['maxIrq'] = `${platformFile(platform.config)} MAX_IRQ ${platform.maxIrq}`;
-  else {
-    sources['maxIrq'] = `NOT DERIVED: the highest SPI the device tree uses (${maxIrq}); seL4's MAX_IRQ is in src/plat/<platform>/config.cmake`;
-    missing.push({ fact: 'maxIrq', add: `seL4's MAX_IRQ for the platform (src/plat/<platform>/config.cmake); ${maxIrq}, the highest SPI the device tree uses, is written meanwhile` });
-  }
+  const { sel4Platform, model, paddrBits, loaderLinkAddress, maxIrq } = kernelFacts(input, rows, gic, cpus, sources, missing);
 
   // --- Memory ------------------------------------------------------------------------------
   const ram = memory(input, sources, missing);
@@ -143,14 +116,7 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
   // --- Devices -----------------------------------------------------------------------------
   const devices = deviceFacts(input, maxIrq, sources, missing);
 
-  // --- Guest defaults ----------------------------------------------------------------------
-  const ramBase = o.guest?.ramBase !== undefined ? BigInt(o.guest.ramBase) : defaultGuestBase(ram ?? [], reserved);
-  if (ramBase === undefined && ram) throw new BoardDeriveError('guest.ramBase', `no ${GUEST_RAM / 0x100000n} MiB window of RAM is clear of reserved memory for a guest's RAM`);
-  sources['guest.ramBase'] ??= 'sel4cp-synth default: the lowest RAM address, aligned to the guest RAM size, whose window is clear of the reserved memory above, so the board DTB\'s memory and reserved-memory nodes stay valid in the guest';
-  sources['guest.ramSize'] = 'sel4cp-synth default: 256 MiB on every board';
-  sources['guest.gicDistributor'] = "the board's distributor address, so the board DTB's GIC node works unchanged in the guest";
-  if (gic.version === 2) sources['guest.gicCpuInterface'] = "the board's GICC address, so the board DTB works unchanged; the GICV frame is mapped there";
-  else sources['guest.gicRedistributor'] = "the board's redistributor address, so the board DTB's GIC node works unchanged in the guest";
+  const ramBase = guestDefaults(o, ram, reserved, gic.version, sources);
 
   const smp = rows.find(([r]) => r === '2.3.0')?.[1].smpCores;
   if (smp !== undefined) sources['microkit'] = `Microkit 2.3.0 build_sdk.py BoardInfo name="${microkitBoard}" smp_cores=${smp} (elaborate_all_board_configs: smp-debug, smp-release)`;
@@ -194,6 +160,54 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
     sources: sortedSources(sources),
   };
   return { json, missing };
+}
+
+/** What Microkit's board list and seL4's platform say: platform, CPU, PA bits, loader, MAX_IRQ. */
+function kernelFacts(input: DeriveInput, rows: [MicrokitRelease, MicrokitBoardRow][], gic: DtGic, cpus: { count: number; models: string[] }, sources: Record<string, string>, missing: MissingFact[]) {
+  const { dtbName, overrides: o, platform, sdk } = input;
+  const microkitBoard = o.microkitBoard ?? o.name;
+  const newest = rows.at(-1)?.[1];
+  const model = newest?.gccCpu ?? cpus.models[0] ?? 'cortex-a53';
+  
+  // --- Microkit and seL4 ------------------------------------------------------------------
+  const sel4Platform = newest?.platform ?? sdk?.platform;
+  if (newest) sources['microkitBoard'] = buildSdk(rows, '');
+  else sources['microkitBoard'] = `given with --microkit-board (no Microkit release here lists ${microkitBoard})`;
+  if (newest?.platform) sources['sel4Platform'] = buildSdk(rows, `KernelPlatform "${newest.platform}"`);
+  else if (sdk) sources['sel4Platform'] = `${sdk.dir}/include/kernel/gen_config.json PLAT`;
+  else missing.push({ fact: 'sel4Platform', add: "seL4's KernelPlatform for the board (build_sdk.py kernel_options), or pass --sdk" });
+
+  sources['cpus.count'] = `${dtbName} /cpus: ${cpus.count} cpu node${cpus.count === 1 ? '' : 's'}`;
+  sources['cpus.model'] = newest?.gccCpu ? buildSdk(rows.slice(-1), `gcc_cpu="${newest.gccCpu}"`) : `${dtbName} /cpus/cpu@0 compatible "arm,${model}"`;
+  sources['cpus.sel4Cores'] = "Microkit's debug and release kernels run on one core (KernelMaxNumNodes 1; the smp-* configs of 2.3.0 are under microkit)";
+
+  const paddrBits = sdk?.paddrBits ?? PADDR_BITS[model];
+  sources['paddrBits'] = sdk ? `${sdk.dir}/include/kernel/gen_config.json ARM_PA_SIZE_BITS_${paddrBits}` : `seL4 16.0.0 src/arch/arm/config.cmake: ${model} sets KernelArmPASizeBits${paddrBits ?? '?'}`;
+  if (paddrBits === undefined) missing.push({ fact: 'paddrBits', add: `seL4's KernelArmPASizeBits for ${model} (src/arch/arm/config.cmake), or pass --sdk` });
+
+  const loaderLinkAddress = newest?.loaderLinkAddress;
+  if (loaderLinkAddress !== undefined) sources['loaderLinkAddress'] = buildSdk(rows, `loader_link_address=${hexSize(loaderLinkAddress)}`);
+  else missing.push({ fact: 'loaderLinkAddress', add: "the Microkit loader's link address (build_sdk.py loader_link_address; the U-Boot go address)" });
+
+  const maxIrq = platform?.maxIrq ?? Math.max(gic.maxSpi, 32);
+  if (platform) sources['maxIrq'] = `${platformFile(platform.config)} MAX_IRQ ${platform.maxIrq}`;
+  else {
+    sources['maxIrq'] = `NOT DERIVED: the highest SPI the device tree uses (${maxIrq}); seL4's MAX_IRQ is in src/plat/<platform>/config.cmake`;
+    missing.push({ fact: 'maxIrq', add: `seL4's MAX_IRQ for the platform (src/plat/<platform>/config.cmake); ${maxIrq}, the highest SPI the device tree uses, is written meanwhile` });
+  }
+  return { sel4Platform, model, paddrBits, loaderLinkAddress, maxIrq };
+}
+
+/** The guest RAM base (given, or the first free window) and the sources of the guest defaults. */
+function guestDefaults(o: BoardOverrides, ram: { base: bigint; size: bigint }[] | undefined, reserved: Sel4Reservation[], version: 2 | 3, sources: Record<string, string>): bigint | undefined {
+  const ramBase = o.guest?.ramBase !== undefined ? BigInt(o.guest.ramBase) : defaultGuestBase(ram ?? [], reserved);
+  if (ramBase === undefined && ram) throw new BoardDeriveError('guest.ramBase', `no ${GUEST_RAM / 0x100000n} MiB window of RAM is clear of reserved memory for a guest's RAM`);
+  sources['guest.ramBase'] ??= 'sel4cp-synth default: the lowest RAM address, aligned to the guest RAM size, whose window is clear of the reserved memory above, so the board DTB\'s memory and reserved-memory nodes stay valid in the guest';
+  sources['guest.ramSize'] = 'sel4cp-synth default: 256 MiB on every board';
+  sources['guest.gicDistributor'] = "the board's distributor address, so the board DTB's GIC node works unchanged in the guest";
+  if (version === 2) sources['guest.gicCpuInterface'] = "the board's GICC address, so the board DTB works unchanged; the GICV frame is mapped there";
+  else sources['guest.gicRedistributor'] = "the board's redistributor address, so the board DTB's GIC node works unchanged in the guest";
+  return ramBase;
 }
 
 /** "4x cortex-a53 + 2x cortex-a72". */
