@@ -4,7 +4,8 @@
 // The place is the first 2 MiB-aligned one (4 KiB for sizes that are not 2 MiB multiples) in
 // memory set aside for guests (kernelReservedRam forGuests), else in the board's RAM clear of
 // every reservation, of seL4's kernel and initial task (the start of the first RAM seL4 uses),
-// of the Microkit loader's image (from loaderLinkAddress) and of every region at a fixed address.
+// of the Microkit loader's image (from loaderLinkAddress), of every region at a fixed address and
+// of the guest's own maps.
 import type { VirtualMachine } from '../../dsl/vm.js';
 import { findBoardDevice, type Board } from '../boards.js';
 import { error } from '../diagnostics/index.js';
@@ -32,13 +33,18 @@ export function dmaDevices(vm: VirtualMachine, board: Board): string[] {
   });
 }
 
-function obstacles(r: Resolution, board: Board): Obstacle[] {
+/** What the guest's RAM, at guest-physical = physical, must keep clear of: in the machine, and in the guest's own address space. */
+function obstacles(r: Resolution, vm: VirtualMachine, board: Board): Obstacle[] {
   const out: Obstacle[] = board.kernelReservedRam.filter((b) => !b.forGuests)
     .map((b) => ({ start: b.base, end: b.base + b.size, what: `reserved memory ${hex(b.base)}..${hex(b.base + b.size)} (${b.reason.split(' (')[0]})` }));
   const kernelAt = firstSel4Ram(board);
   if (kernelAt !== undefined) out.push({ start: kernelAt, end: kernelAt + KERNEL_WINDOW, what: `seL4's kernel and the Microkit initial task (${hex(kernelAt)}, ${KERNEL_WINDOW / 0x100000n} MiB)` });
   out.push({ start: board.loaderLinkAddress, end: board.loaderLinkAddress + LOADER_WINDOW, what: `the Microkit loader's image (${hex(board.loaderLinkAddress)}, up to ${LOADER_WINDOW / 0x100000n} MiB)` });
   for (const m of r.memoryRegions) if (m.physAddr !== undefined) out.push({ start: m.physAddr, end: m.physAddr + m.size, what: `memory region '${m.name}' (${hex(m.physAddr)})` });
+  // The guest's own maps: its RAM's guest-physical address is its physical one, so it must not land on them either.
+  for (const m of vm.maps) {
+    if (m.vaddr !== undefined) out.push({ start: m.vaddr, end: m.vaddr + (m.mr.size ?? PAGE_4K), what: `the map of '${m.mr.name}' at guest-physical ${hex(m.vaddr)} in '${vm.name}'` });
+  }
   return out;
 }
 
@@ -82,7 +88,7 @@ export function dmaRamAddress(r: Resolution, vm: VirtualMachine, size: bigint, b
   };
   if (vm.ramPhysAddr === 'any') return fail(`${why}, so its RAM needs a fixed physical address equal to its guest-physical one; ramPhysAddr: 'any' cannot give that`, 'leave ramPhysAddr out');
   const align = size % PAGE_2M === 0n ? PAGE_2M : PAGE_4K;
-  const blocked = obstacles(r, board);
+  const blocked = obstacles(r, vm, board);
   const wanted = vm.ramPhysAddr ?? vm.ramBase;
   if (vm.ramPhysAddr !== undefined && vm.ramBase !== undefined && vm.ramPhysAddr !== vm.ramBase) {
     return fail(`${why}, so its RAM must be at guest-physical = physical, but ramBase is ${hex(vm.ramBase)} and ramPhysAddr ${hex(vm.ramPhysAddr)}`, 'give one of them, or the same address to both');
