@@ -8,6 +8,7 @@ import { synthCommand } from './commands/synth.js';
 import { checkCommand } from './commands/check.js';
 import { runCommand } from './commands/run.js';
 import { boardsCommand } from './commands/boards.js';
+import { boardCommand } from './commands/board.js';
 import { diffCommand, DIFF_TROUBLE } from './commands/diff.js';
 import { graphCommand } from './commands/graph.js';
 import { importCommand } from './commands/import.js';
@@ -39,6 +40,7 @@ async function run(argv: string[]): Promise<number> {
       .command(checkCommand)
       .command(runCommand)
       .command(boardsCommand)
+      .command(boardCommand)
       .command(diffCommand)
       .command(graphCommand)
       .command(importCommand)

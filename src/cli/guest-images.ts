@@ -53,8 +53,7 @@ export const MANIFEST_FORMAT = 3;
  * Board device trees copied from the kernel package's /usr/lib/linux-image-<release>/: every
  * board whose boards/*.json names one (`dtb.debianPath`), read with the one board parser.
  */
-export const BOARD_DTBS = loadBoards()
-  .flatMap((b) => (b.dtb?.debianPath ? [b.dtb.debianPath] : []))
+export const BOARD_DTBS = [...new Set(loadBoards().flatMap((b) => (b.dtb?.debianPath ? [b.dtb.debianPath] : [])))]
   .sort()
   .map((source) => ({ source, output: `dtbs/${source.split('/').pop()!}` }));
 

@@ -29,6 +29,8 @@ export interface BoardDevice {
   irqs: BoardDeviceIrq[];
   dtPath: string | undefined;
   console: boolean;
+  /** A bus master (ethernet, MMC, USB, virtio-mmio): with no SMMU, a guest given it needs guest-physical = physical RAM. */
+  dma: boolean;
 }
 
 /** A device as a board file describes it: what the compiler uses, and the DTB's view of it. */
@@ -83,7 +85,8 @@ export interface Board {
    */
   timer: { secureIrq: number; nonSecureIrq: number; virtualIrq: number; hypervisorIrq: number; userPhysicalTimer: boolean; frequencyHz: number };
   devices: BoardFileDevice[];
-  dtb: { debianPath: string | undefined; qemuDumpdtb: boolean; qemuVersion: string | undefined };
+  /** `file`: a DTB beside the board file (a project board `board add` wrote), relative to it. */
+  dtb: { debianPath: string | undefined; qemuDumpdtb: boolean; qemuVersion: string | undefined; file: string | undefined };
   qemu: { machine: string; cpu: string; memory: string; loaderAddress: bigint } | undefined;
   /**
    * What a Microkit release builds for the board beyond debug and release, by release: smp-*
@@ -253,6 +256,7 @@ function device(d: Fields, maxIrq: number): BoardFileDevice {
     dtPath: d.match('dtPath', /^\/\S+$/, '/soc/serial@30890000'),
     status: d.oneOf('status', ['okay', 'disabled'] as const),
     console: optional(d, 'console', (k) => d.bool(k)) ?? false,
+    dma: optional(d, 'dma', (k) => d.bool(k)) ?? false,
     notes: optional(d, 'notes', (k) => d.str(k)),
   };
 }
@@ -329,9 +333,10 @@ export function parseBoard(json: unknown, file: string): Board {
     },
     devices: o.objs('devices').map((d) => device(d, maxIrq)),
     dtb: {
-      debianPath: optional(dtb, 'debianPath', (k) => dtb.match(k, /^[a-z0-9-]+\/[a-z0-9-]+\.dtb$/, 'freescale/imx8mm-evk.dtb')),
+      debianPath: optional(dtb, 'debianPath', (k) => dtb.match(k, /^[a-z0-9-]+\/[a-z0-9.-]+\.dtb$/, 'freescale/imx8mm-evk.dtb')),
       qemuDumpdtb: optional(dtb, 'qemuDumpdtb', (k) => dtb.bool(k)) ?? false,
       qemuVersion: optional(dtb, 'qemuVersion', (k) => dtb.str(k)),
+      file: optional(dtb, 'file', (k) => dtb.match(k, /^[A-Za-z0-9_.-]+\.dtb$/, 'myboard.dtb')),
     },
     microkit: microkitReleases(o),
     qemu: qemu && {

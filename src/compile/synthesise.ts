@@ -58,7 +58,7 @@ export async function buildModel(options: ModelOptions): Promise<{ model: System
     cwd: options.cwd ?? process.cwd(),
     typeCheck: options.typeCheck === false ? undefined : { cacheDir: runtimeCacheDir(), writeCache: options.packInitramfs ?? false },
   }));
-  const board = pickBoard(options.board, system.board, system.loc);
+  const board = pickBoard(options.board, system.board, system.loc, path.dirname(file));
   const contextWarnings = unreadContextWarnings(file, options.context ?? new Map());
   const sdk = options.sdk ?? process.env['MICROKIT_SDK'];
   const config = options.config ?? 'debug';

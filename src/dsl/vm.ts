@@ -119,13 +119,20 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   bootargs?: string;
   /** Guest RAM size. @default the board's guest RAM size (boards/*.json `guest.ramSize`) */
   ram?: Size;
-  /** Guest-physical base of guest RAM. @default the board's (`guest.ramBase`) */
+  /**
+   * Guest-physical base of guest RAM. @default the board's (`guest.ramBase`); for a guest given a
+   * DMA-capable device (boards/*.json `devices[].dma`: ethernet, MMC, USB, virtio-mmio), the
+   * physical address its RAM is placed at (guest-physical = physical, as no SMMU translates)
+   */
   ramBase?: Address;
   /**
    * Physical address of guest RAM, or 'any' for wherever the Microkit tool puts it (memory seL4
    * owns and clears at boot). @default on boards with memory set aside for guests (QEMU:
    * `kernelReservedRam[].forGuests`), the first free place there, which seL4 never has to clear
-   * (the largest start-up cost measured); elsewhere 'any'
+   * (the largest start-up cost measured); elsewhere 'any'. A guest given a DMA-capable device gets
+   * RAM at guest-physical = physical: the first place in the board's RAM clear of reserved memory,
+   * seL4's kernel, the Microkit loader's image and other fixed regions (error
+   * vm-dma-ram-unplaceable when there is none, or when ramBase and ramPhysAddr differ)
    */
   ramPhysAddr?: Address | 'any';
   /** Number of vCPUs. @default 1 */

@@ -44,7 +44,7 @@ async function checkXml(args: CheckArgs): Promise<Checked> {
   const text = await readUserText(file, args.file);
   const { format, detected } = await formatOf(text, args.from);
   // A file sel4cp-synth generated names its board in its header.
-  let board = pickBoard(args.board, generatedForBoard(text), undefined);
+  let board = pickBoard(args.board, generatedForBoard(text), undefined, path.dirname(file));
   if (format === 'sel4cp') {
     const { detectBoard, Notes } = await import('../../review/import/sel4cp.js');
     const notes = new Notes({ header: [], byElement: new Map(), footer: [] });

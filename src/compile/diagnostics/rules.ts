@@ -17,6 +17,7 @@ export interface RuleInfo {
 export const RULES = {
   'bad-argument': { source: 'src/dsl/context.ts', covered: 'fixture' },
   'bad-number': { source: 'src/dsl/units.ts', covered: 'fixture' },
+  'board-add-refused': { source: 'src/cli/commands/board.ts', covered: 'test/cli/board-add.test.ts' },
   'board-dt-address': { source: 'src/compile/dtb/cross-check.ts', covered: 'test/compile/dtb/cross-check.test.ts' },
   'board-dt-compatible': { source: 'src/compile/dtb/cross-check.ts', covered: 'test/compile/dtb/cross-check.test.ts' },
   'board-dt-gic-maintenance-irq': { source: 'src/compile/dtb/cross-check.ts', covered: 'test/compile/dtb/cross-check.test.ts' },
@@ -205,6 +206,7 @@ export const RULES = {
   'virtio-disk-size': { source: 'src/compile/resolve/virtio.ts', covered: 'test/compile/resolve/virtio.test.ts' },
   'virtio-duplicate-name': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
   'virtio-too-many': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
+  'vm-dma-ram-unplaceable': { source: 'src/compile/resolve/dma-ram.ts', covered: 'fixture' },
   'vm-duplicate-vcpu-id': { source: 'src/compile/validate/virtual-machines.ts', covered: 'fixture' },
   'vm-gic-vcpu-misplaced': { source: 'src/compile/validate/virtual-machines.ts', covered: 'fixture' },
   'vm-gic-vcpu-unmapped': { source: 'src/compile/validate/virtual-machines.ts', covered: 'fixture' },

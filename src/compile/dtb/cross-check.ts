@@ -4,7 +4,7 @@
  */
 import type { RuleId } from '../diagnostics/rules.js';
 import { DtbError, type Fdt } from './fdt.js';
-import { gicVersion, readInterrupts, type InterruptSpec } from './interrupts.js';
+import { deviceGicInterrupts, gicVersion, readInterrupts, type InterruptSpec } from './interrupts.js';
 import { compatibleOf } from './props.js';
 import { findNode, readRegPhysical, walkNodes, type NodeRef, type RegEntry } from './tree.js';
 
@@ -166,7 +166,7 @@ function checkDevice(tree: Fdt, ref: NodeRef, dev: BoardFacts['devices'][number]
       message: `device '${dev.name}': the board maps [${hex(dev.paddr)}, +${hex(dev.size)}), which does not cover the DTB's reg [${hex(reg.address)}, +${hex(reg.size)})`,
     });
   }
-  const got = irqList(readInterrupts(tree, ref));
+  const got = deviceGicInterrupts(tree, ref).filter((g) => g.kind === 'spi').map((g) => ({ irq: g.intid, trigger: g.trigger }));
   const want = dev.irqs.map((q) => ({ irq: q.irq, trigger: q.trigger as string }));
   const sameIrqs = got.length === want.length && got.every((g, i) => g.irq === want[i]!.irq);
   if (!sameIrqs) {

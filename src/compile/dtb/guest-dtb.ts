@@ -42,6 +42,7 @@ import {
   readReg,
   sizeCells,
   translateAddress,
+  untranslateAddress,
   unitAddress,
   walkNodes,
   type NodeRef,
@@ -365,21 +366,25 @@ function rewriteGic(gic: NodeRef, options: GuestDtbOptions, findings: GuestDtbFi
     if (want.redistributor === undefined) throw new DtbError('dt-bad-gic', 'a GICv3 virtual machine needs the guest address of its redistributors');
     regions.push([want.redistributor, want.redistributorSize ?? GICV3_REDIST_FRAME * BigInt(options.vcpus)]);
   }
+  // The guest sees the GIC at the same CPU addresses; on a bus that is not one to one (the
+  // Raspberry Pi 4's /soc), reg holds the bus addresses that translate to them.
+  const bus = regions.map(([a, s]): [bigint, bigint] => {
+    const b = untranslateAddress(gic, a);
+    if (b === undefined || translateAddress(gic, b) !== a) {
+      throw new DtbError('dt-bad-gic', `${gic.path} sits on a bus that does not map 0x${a.toString(16)}; the guest GIC address cannot be expressed there`);
+    }
+    return [b, s];
+  });
   const parent = gic.parent!.node;
   const ac = addressCells(parent);
   const sc = sizeCells(parent);
-  setProp(node, 'reg', cellsValue(regions.flatMap(([a, s]) => [[a, ac] as const, [s, sc] as const])));
-  for (const [a] of regions) {
-    if (translateAddress(gic, a) !== a) {
-      throw new DtbError('dt-bad-gic', `${gic.path} sits on a bus that does not map 0x${a.toString(16)} one to one; the guest GIC address cannot be expressed there`);
-    }
-  }
+  setProp(node, 'reg', cellsValue(bus.flatMap(([a, s]) => [[a, ac] as const, [s, sc] as const])));
   // The guest has no virtualisation extensions (no maintenance interrupt, no GICH/GICV) and the
   // VMM emulates neither the GICv2m MSI frame nor a GICv3 ITS, so their parts go.
   for (const p of ['interrupts', 'ranges', '#redistributor-regions', 'redistributor-stride', 'msi-controller', 'mbi-ranges']) deleteProp(node, p);
   node.children = [];
   if (unitAddress(node.name) !== undefined) {
-    const renamed = `${baseName(node.name)}@${want.distributor.toString(16)}`;
+    const renamed = `${baseName(node.name)}@${bus[0]![0].toString(16)}`;
     const siblings = gic.parent!.node.children;
     if (!siblings.some((c) => c !== node && c.name === renamed)) node.name = renamed;
   }

@@ -139,3 +139,18 @@ export function readInterrupts(tree: Fdt | FdtNode, ref: NodeRef): InterruptSpec
   for (let i = 0; i < cells.length; i += n) out.push(specifier(controller, cells.slice(i, i + n)));
   return out;
 }
+
+/**
+ * A device's interrupts as the GIC sees them, each INTID once (a node may list one twice, as
+ * zynqmp's GEMs do for the wake-up line). The i.MX8M GPC (fsl,imx8mq-gpc) stands between devices
+ * and the GIC and takes the GIC's own 3-cell specifier, which it passes on unchanged (Linux
+ * drivers/irqchip/irq-imx-gpcv2.c); other controllers' interrupts are left out.
+ */
+export function deviceGicInterrupts(tree: Fdt | FdtNode, ref: NodeRef): GicInterrupt[] {
+  const out: GicInterrupt[] = [];
+  for (const s of readInterrupts(tree, ref)) {
+    const gic = s.gic ?? (compatibleOf(s.controller.node).some((c) => /^fsl,imx8m[a-z]*-gpc$/.test(c)) ? decodeGicSpecifier(s.cells) : undefined);
+    if (gic && !out.some((q) => q.intid === gic.intid)) out.push(gic);
+  }
+  return out;
+}

@@ -215,6 +215,35 @@ export function translateAddress(ref: NodeRef, address: bigint): bigint {
   return addr;
 }
 
+/**
+ * The inverse of `translateAddress`: the address in `ref`'s parent bus that a CPU physical address
+ * is at, found through each bus's `ranges` from the root down; undefined when a bus does not map it.
+ */
+export function untranslateAddress(ref: NodeRef, address: bigint): bigint | undefined {
+  const buses: NodeRef[] = [];
+  for (let bus = ref.parent; bus && bus.parent; bus = bus.parent) buses.unshift(bus);
+  let addr = address;
+  for (const bus of buses) {
+    const ranges = getProp(bus.node, 'ranges');
+    if (!ranges) return undefined;
+    if (ranges.value.length === 0) continue;
+    const childAc = addressCells(bus.node);
+    const per = childAc + addressCells(bus.parent!.node) + sizeCells(bus.node);
+    const cells = propU32Array(bus.node, 'ranges')!;
+    if (per === 0 || cells.length % per !== 0) return undefined;
+    let mapped: bigint | undefined;
+    for (let i = 0; i < cells.length && mapped === undefined; i += per) {
+      const child = cellsToBigint(cells.slice(i, i + childAc));
+      const parent = cellsToBigint(cells.slice(i + childAc, i + per - sizeCells(bus.node)));
+      const size = cellsToBigint(cells.slice(i + per - sizeCells(bus.node), i + per));
+      if (addr >= parent && addr - parent < size) mapped = child + (addr - parent);
+    }
+    if (mapped === undefined) return undefined;
+    addr = mapped;
+  }
+  return addr;
+}
+
 /** `reg` translated to CPU physical addresses. */
 export function readRegPhysical(ref: NodeRef): RegEntry[] {
   return readReg(ref).map((r) => ({ address: translateAddress(ref, r.address), size: r.size }));

@@ -74,12 +74,15 @@ function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt | string
     } else if (board.dtb?.debianPath) {
       const file = path.join(guestCacheDir(), 'dtbs', path.basename(board.dtb.debianPath));
       tree = existsSync(file) ? load(file, 'the board device tree') : `Debian's board device tree is not in ${file} (run 'sel4cp-synth guest', or give boardDtb in the systems.ts)`;
+    } else if (board.dtb?.file) {
+      const file = path.resolve(path.dirname(board.file), board.dtb.file);
+      tree = existsSync(file) ? load(file, 'the board device tree') : `the board's device tree ${file} is not there (board add writes it beside ${board.file})`;
     } else {
       tree = `board '${board.name}' names no device tree; give dtb or boardDtb in the systems.ts`;
     }
     cache.set(key, tree);
   }
-  const source = board.dtb?.qemuDumpdtb ? "QEMU's device tree (dumpdtb)" : `Debian's board device tree ${board.dtb?.debianPath ?? ''}`;
+  const source = board.dtb?.qemuDumpdtb ? "QEMU's device tree (dumpdtb)" : board.dtb?.file ? `the board's device tree ${board.dtb.file}` : `Debian's board device tree ${board.dtb?.debianPath ?? ''}`;
   return typeof tree === 'string' ? tree : { userTree: undefined, boardTree: tree, treeSource: source };
 }
 
@@ -88,7 +91,7 @@ function guestTrees(g: GuestModel, board: Board, cache: Map<string, Fdt | string
  * if QEMU booted it directly, with `cpus` CPU nodes (as many as the guest has vCPUs). A string
  * says why it could not be had.
  */
-export function dumpQemuDtb(board: Board, cpus: number): Uint8Array | string {
+export function dumpQemuDtb(board: Pick<Board, 'name'> & { qemu?: { machine: string; cpu: string; memory: string } | undefined }, cpus: number): Uint8Array | string {
   if (!board.qemu) return `board '${board.name}' is not a QEMU machine`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-dtb-'));
   try {

@@ -1,27 +1,44 @@
 // The board files: boards/*.json read once per process and parsed (src/compile/boards.ts), and
-// the board a command works for picked by name (--board, or the systems.ts's own).
-import { readFileSync, readdirSync } from 'node:fs';
+// the board a command works for picked by name (--board, or the systems.ts's own). A project's
+// own boards (`sel4cp-synth board add` writes them into a boards/ folder beside its systems.ts)
+// come after the shipped ones; one of the same name replaces the shipped board.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { findBoard, parseBoard, type Board } from '../boards.js';
 import { error, UserError, type Diagnostic } from '../diagnostics/index.js';
 import { packageRoot } from '../package.js';
 
 let boardCache: Board[] | undefined;
-export function loadBoards(): Board[] {
-  if (!boardCache) {
-    const dir = path.join(packageRoot(), 'boards');
-    boardCache = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .map((f) => parseBoard(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), path.join('boards', f)));
+const projectCache = new Map<string, Board[]>();
+
+/** The shipped boards; with `projectDir`, also the project's boards/*.json (a project board replaces a shipped one of its name). */
+export function loadBoards(projectDir?: string): Board[] {
+  if (!boardCache) boardCache = readBoardDir(path.join(packageRoot(), 'boards'), 'boards');
+  if (projectDir === undefined) return boardCache;
+  const dir = path.resolve(projectDir, 'boards');
+  if (dir === path.join(packageRoot(), 'boards') || !existsSync(dir)) return boardCache;
+  let own = projectCache.get(dir);
+  if (!own) {
+    own = readBoardDir(dir, dir);
+    projectCache.set(dir, own);
   }
-  return boardCache;
+  const names = new Set(own.map((b) => b.name));
+  return [...boardCache.filter((b) => !names.has(b.name)), ...own];
 }
 
-export function pickBoard(requested: string | undefined, declared: string | undefined, loc: Diagnostic['location']): Board | undefined {
+/** Every *.json of a directory, parsed; `shown` is how the files are named in messages. */
+function readBoardDir(dir: string, shown: string): Board[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => parseBoard(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), path.join(shown, f)));
+}
+
+/** The board named on the command line or in the systems.ts; `projectDir`: the systems.ts's folder, whose boards/ is searched too. */
+export function pickBoard(requested: string | undefined, declared: string | undefined, loc: Diagnostic['location'], projectDir?: string): Board | undefined {
   const name = requested ?? declared;
   if (name === undefined) return undefined;
-  const boards = loadBoards();
+  const boards = loadBoards(projectDir);
   const board = findBoard(boards, name);
   if (!board) {
     const guess = nearestBoardName(boards, name);

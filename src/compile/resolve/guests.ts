@@ -11,6 +11,7 @@ import type { Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
 import { DEFAULT_BUDGET, GIC } from '../model/facts.js';
 import { virtioDevicesOf } from './virtio.js';
+import { dmaDevices, dmaRamAddress } from './dma-ram.js';
 import { VMM_CONFIG_MAX_VCPUS } from '../abi/vmm-config.js';
 
 export const DEFAULT_VMM_PRIORITY = 254;
@@ -45,6 +46,7 @@ function deviceFromSpec(spec: DeviceSpec): BoardDevice {
     irqs: (spec.irqs ?? []).map((q) => (typeof q === 'number' ? { irq: q, trigger: 'level' as const } : { irq: q.irq, trigger: q.trigger ?? 'level' })),
     dtPath: undefined,
     console: false,
+    dma: false,
   };
 }
 
@@ -138,12 +140,15 @@ function guestRamPhysAddr(r: Resolution, vm: VirtualMachine, size: bigint, board
 /** Guest RAM: one region, mapped into the VM at its base and into the VMM (which loads the images). */
 function guestRam(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel, board: Board): { ram: GuestModel['ram']; vmMaps: MapModel[] } {
   const ramSize = vm.ram ?? board.guest.ramSize;
-  const ramBase = vm.ramBase ?? board.guest.ramBase;
+  // A bus master passed through needs guest-physical = physical RAM (dma-ram.ts).
+  const dma = dmaDevices(vm, board);
+  const identity = dma.length > 0 ? dmaRamAddress(r, vm, ramSize, board, dma) : undefined;
+  const ramBase = identity ?? vm.ramBase ?? board.guest.ramBase;
   const region = r.generatedRegion({
     name: `${vm.name}_guest_ram`,
     size: ramSize,
     pageSize: ramSize % PAGE_2M === 0n ? PAGE_2M : undefined,
-    physAddr: guestRamPhysAddr(r, vm, ramSize, board),
+    physAddr: identity ?? guestRamPhysAddr(r, vm, ramSize, board),
     shared: false,
     role: { kind: 'guest-ram', vm: vm.name },
     loc: vm.loc,

@@ -160,15 +160,20 @@ export function detectBoard(model: SystemModel, options: Pick<Sel4cpImportOption
     notes.add('board-detected', `the file lives in ${dirName}/systems/, the layout of the seL4CP VMM's board ${dirName}`, `board: '${byPath.name}' (pass --board to choose another)`, undefined);
     return byPath;
   }
+  // The seL4CP VMM ran on the boards it has a folder for, which the board files name as aliases
+  // (qemu_arm_virt_hyp, odroidc2_hyp, imx8mm_evk_hyp): only those are candidates, so that boards
+  // with the same SoC family's addresses (imx8mm, imx8mq, imx8mp) do not make a file ambiguous.
+  const seL4cpBoards = options.boards.filter((b) => b.aliases.some((a) => a.endsWith('_hyp')));
+  const candidates = seL4cpBoards.length > 0 ? seL4cpBoards : options.boards;
   for (const mr of model.memoryRegions) {
-    const hit = mr.physAddr !== undefined ? options.boards.filter((b) => b.gic.virtualCpuInterface?.paddr === mr.physAddr) : [];
+    const hit = mr.physAddr !== undefined ? candidates.filter((b) => b.gic.virtualCpuInterface?.paddr === mr.physAddr) : [];
     if (hit.length !== 1) continue;
     notes.add('board-detected', `region '${mr.name}' is at ${hex(mr.physAddr!)}, the GIC virtual CPU interface of ${hit[0]!.name}`, `board: '${hit[0]!.name}' (pass --board to choose another)`, mr.loc);
     return hit[0];
   }
   // A folder that names a board sel4cp-synth does not know says which board it is: not guessed.
   if (dirName !== undefined) return undefined;
-  const best = boardsByAddress(model, options.boards);
+  const best = boardsByAddress(model, candidates);
   if (best.length !== 1) return undefined;
   const { board, hits } = best[0]!;
   const was = hits.length === 1

@@ -21,7 +21,9 @@ function boards(): Board[] {
 
 /** What the board's own DTB needs here: QEMU to dump it, or Debian's from `npm run guest`. */
 function missingDtb(board: Board): string | undefined {
-  return board.dtb?.qemuDumpdtb ? missing('qemu') : missing('board-dtbs');
+  if (board.dtb?.qemuDumpdtb) return missing('qemu');
+  const name = board.dtb?.debianPath ? basename(board.dtb.debianPath) : '';
+  return missing('board-dtbs') ?? (debianDtbs().has(name) ? undefined : `.cache/guest/dtbs/${name} missing (run 'npm run guest')`);
 }
 
 /** The board's own DTB (see `missingDtb`). */

@@ -54,10 +54,9 @@ export function qemuVirtDtb(gic: 2 | 3): Uint8Array {
 /** Debian's board DTBs, when `npm run guest` has put them in .cache/guest/dtbs. */
 export function debianDtbs(): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  for (const name of ['imx8mm-evk.dtb', 'meson-gxbb-odroidc2.dtb']) {
-    const file = join(guestCacheDir, 'dtbs', name);
-    if (existsSync(file)) out.set(name, new Uint8Array(readFileSync(file)));
-  }
+  const dir = join(guestCacheDir, 'dtbs');
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.dtb')).sort()) out.set(name, new Uint8Array(readFileSync(join(dir, name))));
   return out;
 }
 

@@ -45,8 +45,9 @@ test('a VM-to-VM link: two rings (one per direction) mapped rw into both VMMs, o
   assert.equal([lan.channel.a.pd, lan.channel.b.pd], ['a_vmm', 'b_vmm']);
   const a = model.guests.find((g) => g.vm === 'a')!;
   assert.equal(a.virtio.map((d) => [d.kind, d.name]), [['block', 'disk'], ['net', 'lan']]);
-  // Windows after guest RAM (0x40000000 + 256 MiB), SPIs above the board's interrupts (max 39).
-  assert.equal(a.virtio.map((d) => [d.gpa, d.intid]), [[0x5000_0000n, 40], [0x5000_1000n, 41]]);
+  // Windows after guest RAM (0x40000000 + 256 MiB), SPIs above the board's interrupts (max 79:
+  // QEMU's 32 virtio-mmio transports, SPIs 16..47 = INTIDs 48..79).
+  assert.equal(a.virtio.map((d) => [d.gpa, d.intid]), [[0x5000_0000n, 80], [0x5000_1000n, 81]]);
   assert.is(a.virtio[1]!.net!.mac, defaultMac('lan', 0));
   assert.is(model.guests.find((g) => g.vm === 'b')!.virtio.find((d) => d.kind === 'net')!.net!.mac, defaultMac('lan', 1));
   assert.match(defaultMac('lan', 0), /^02:53:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:01$/);
