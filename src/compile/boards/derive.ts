@@ -118,8 +118,9 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
 
   const ramBase = guestDefaults(o, ram, reserved, gic.version, sources);
 
-  const smp = rows.find(([r]) => r === '2.3.0')?.[1].smpCores;
-  if (smp !== undefined) sources['microkit'] = `Microkit 2.3.0 build_sdk.py BoardInfo name="${microkitBoard}" smp_cores=${smp} (elaborate_all_board_configs: smp-debug, smp-release)`;
+  const smpRow = rows.filter(([, b]) => b.smpCores !== undefined).at(-1); // the newest with smp_cores
+  const smp = smpRow?.[1].smpCores;
+  if (smpRow && smp !== undefined) sources['microkit'] = `Microkit ${smpRow[0]} build_sdk.py BoardInfo name="${microkitBoard}" smp_cores=${smp} (elaborate_all_board_configs: smp-debug, smp-release)`;
   sources['dtb'] = 'debianPath' in o.dtb
     ? `Debian's arm64 kernel package (linux-image-<abi>-arm64, /usr/lib/linux-image-<abi>/${o.dtb.debianPath}); npm run guest extracts it to .cache/guest/dtbs/`
     : 'file' in o.dtb ? `${dtbName}, copied beside this file as ${o.dtb.file}`
@@ -155,7 +156,7 @@ export function deriveBoard(input: DeriveInput): DerivedBoard {
     devices,
     dtb: o.dtb,
     ...(o.qemu ? { qemu: o.qemu } : {}),
-    ...(smp !== undefined ? { microkit: { '2.3.0': { smpCores: smp } } } : {}),
+    ...(smpRow && smp !== undefined ? { microkit: { [smpRow[0]]: { smpCores: smp } } } : {}),
     ...(o.notes?.length ? { notes: o.notes } : {}),
     sources: sortedSources(sources),
   };

@@ -6,7 +6,7 @@
 // (KernelArmExportPTMRUser). test/compile/boards/microkit-boards.test.ts reads the rows back from
 // build_sdk.py in MICROKIT_SRC / MICROKIT_SRC_2_3_0. Rows marked `local` are this machine's SDK
 // variants (qemu_virt_aarch64_gicv3: qemu_virt_aarch64 with QEMU_GIC_VERSION 3), not upstream.
-import type { MicrokitRelease } from '../releases.js';
+import { RELEASE_NAMES, type MicrokitRelease } from '../releases.js';
 
 export interface MicrokitBoardRow {
   name: string;
@@ -33,9 +33,8 @@ export interface MicrokitBoardRow {
   local?: true;
 }
 
-/** Each release's build_sdk.py SUPPORTED_BOARDS, in its order. */
-export const MICROKIT_BOARDS: Readonly<Record<MicrokitRelease, readonly MicrokitBoardRow[]>> = {
-  '2.0.1': [
+/** Microkit 2.0.1's build_sdk.py SUPPORTED_BOARDS, in its order (a row of releases.ts's RELEASES). */
+export const BUILD_SDK_BOARDS_201: readonly MicrokitBoardRow[] = [
     { name: 'tqma8xqp1gb', arch: 'aarch64', platform: 'tqma8xqp1gb', gccCpu: 'cortex-a35', loaderLinkAddress: 0x80280000n, hypervisor: true, exportPtmrUser: false },
     { name: 'zcu102', arch: 'aarch64', platform: 'zynqmp', armPlatform: 'zcu102', gccCpu: 'cortex-a53', loaderLinkAddress: 0x40000000n, hypervisor: true, exportPtmrUser: false },
     { name: 'maaxboard', arch: 'aarch64', platform: 'maaxboard', gccCpu: 'cortex-a53', loaderLinkAddress: 0x50000000n, hypervisor: true, exportPtmrUser: false },
@@ -52,8 +51,10 @@ export const MICROKIT_BOARDS: Readonly<Record<MicrokitRelease, readonly Microkit
     { name: 'star64', arch: 'riscv64', platform: 'star64', loaderLinkAddress: 0x60000000n },
     { name: 'ariane', arch: 'riscv64', platform: 'ariane', loaderLinkAddress: 0x90000000n },
     { name: 'cheshire', arch: 'riscv64', platform: 'cheshire', loaderLinkAddress: 0x90000000n },
-  ],
-  '2.3.0': [
+  ];
+
+/** Microkit 2.3.0's build_sdk.py SUPPORTED_BOARDS, in its order (a row of releases.ts's RELEASES). */
+export const BUILD_SDK_BOARDS_230: readonly MicrokitBoardRow[] = [
     { name: 'kria_k26', arch: 'aarch64', platform: 'zynqmp', armPlatform: 'zcu102', gccCpu: 'cortex-a53', loaderLinkAddress: 0x40000000n, hypervisor: true, exportPtmrUser: false },
     { name: 'stm32mp2', arch: 'aarch64', platform: 'stm32mp2', armPlatform: 'stm32mp257f-ev1', gccCpu: 'cortex-a35', loaderLinkAddress: 0x88000000n, smpCores: 2, hypervisor: true, exportPtmrUser: false },
     { name: 'tqma8xqp1gb', arch: 'aarch64', platform: 'tqma8xqp1gb', gccCpu: 'cortex-a35', loaderLinkAddress: 0x90000000n, smpCores: 4, hypervisor: true, exportPtmrUser: false },
@@ -83,8 +84,20 @@ export const MICROKIT_BOARDS: Readonly<Record<MicrokitRelease, readonly Microkit
     { name: 'serengeti', arch: 'riscv64', platform: 'cheshire', loaderLinkAddress: 0x90000000n },
     { name: 'x86_64_generic', arch: 'x86_64', gccCpu: 'generic' },
     { name: 'x86_64_generic_vtx', arch: 'x86_64', gccCpu: 'generic' },
-  ],
-};
+  ];
+
+/** The lists above, one per release in the order of releases.ts's RELEASE_NAMES (oldest first). */
+const BUILD_SDK_BOARDS = [BUILD_SDK_BOARDS_201, BUILD_SDK_BOARDS_230] as const;
+
+/**
+ * Each release's build_sdk.py SUPPORTED_BOARDS, in its order, by release. A release added to
+ * releases.ts without its board list here fails at load (and test/compile/boards/
+ * microkit-boards.test.ts compares each list with the release's build_sdk.py).
+ */
+export const MICROKIT_BOARDS: Readonly<Record<MicrokitRelease, readonly MicrokitBoardRow[]>> = (() => {
+  if (BUILD_SDK_BOARDS.length !== RELEASE_NAMES.length) throw new Error(`microkit-boards.ts: ${BUILD_SDK_BOARDS.length} board lists for ${RELEASE_NAMES.length} releases`);
+  return Object.fromEntries(RELEASE_NAMES.map((r, i) => [r, BUILD_SDK_BOARDS[i]!])) as Record<MicrokitRelease, readonly MicrokitBoardRow[]>;
+})();
 
 /** The row of `board` in `release`'s build_sdk.py, if the release builds it. */
 export function microkitBoard(release: MicrokitRelease, board: string): MicrokitBoardRow | undefined {
