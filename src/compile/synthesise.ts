@@ -168,7 +168,10 @@ async function prefillStage(model: SystemModel, boots: ReadonlyMap<string, Guest
   const inputs = new Map<string, GuestImageBytes>();
   for (const g of model.guests) {
     const boot = boots.get(g.vm);
-    if (!boot) continue;
+    // A guest with a bus master keeps its RAM whole at guest-physical = physical (resolve/
+    // dma-ram.ts): prefilled regions have no physical address of their own, so its VMM copies.
+    const dma = g.passthrough.some((p) => model.board?.devices.find((d) => d.name === p.device)?.dma);
+    if (!boot || dma) continue;
     inputs.set(g.vm, {
       placement: boot.placement,
       kernel: (await loadKernel(g.kernel.path)).image,

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fixtures, missing, runCli, testIf } from '../helpers.js';
@@ -81,6 +81,27 @@ testIf(missing('qemu', 'guest-kernel', 'guest-initrd'), '--microkit 2.3.0 with g
     assert.ok(readFileSync(path.join(outs[0]!, f)).equals(readFileSync(path.join(outs[1]!, f))), `${f} differs between two runs`);
   }
   assert.ok(readFileSync(path.join(outs[0]!, 'linux-kernel.img')).equals(readFileSync('.cache/guest/Image')), 'the kernel is prefilled as it is');
+});
+
+testIf(missing('qemu', 'guest-kernel', 'guest-initrd'), '--microkit 2.3.0: a guest with a bus master keeps its RAM whole at its physical address (no prefilled image regions), another guest gets them', () => {
+  const dir = mkdtempSync(path.join(work, 'dma-'));
+  const guestDir = path.join(fixtures, '..', '..', '.cache', 'guest');
+  writeFileSync(path.join(dir, 'dma.ts'), `import { mib, passthrough, system, virtualMachine } from 'sel4cp-synth';
+const vm = (name: string, devices: string[]) => virtualMachine(name, { kernel: '${guestDir}/Image', initrd: '${guestDir}/initramfs.cpio', ram: mib(256), passthrough: devices.map((d) => passthrough(d)) });
+export default system({ board: 'qemu_virt_aarch64', virtualMachines: [vm('dev', ['uart0', 'virtio_mmio_a000000']), vm('plain', [])] });
+`);
+  const out = path.join(dir, 'out');
+  const r = runCli([path.join(dir, 'dma.ts'), '--out', out, '--microkit', '2.3.0', '--quiet'], { env: { MICROKIT_SDK: '', MICROKIT_SDK_2_3_0: '' } });
+  assert.is(r.status, 0, r.stderr);
+  const xml = readFileSync(path.join(out, 'dma.system'), 'utf8');
+  const ram = [...xml.matchAll(/<memory_region name="(dev|plain)_[^"]*" [^>]*>/g)].map((m) => m[0]);
+  assert.ok(ram.some((m) => m.startsWith('<memory_region name="plain_') && m.includes('prefill_path')), `plain is prefilled:\n${ram.join('\n')}`);
+  const dev = ram.filter((m) => m.startsWith('<memory_region name="dev_') && !m.includes('wake_slot'));
+  assert.is(dev.length, 1, `dev's RAM is one region:\n${dev.join('\n')}`);
+  assert.not.match(dev[0]!, /prefill_path/);
+  const paddr = /phys_addr="(0x[0-9a-f]+)"/.exec(dev[0]!)?.[1];
+  assert.ok(paddr, dev[0]);
+  assert.match(xml, new RegExp(`<map mr="dev_[a-z_]*ram" vaddr="${paddr}"`), 'guest-physical = physical');
 });
 
 test.run();
