@@ -13,13 +13,13 @@ import { prefillDisks, prefillGuestImages, type GuestImageBytes, type PrefilledI
 import { loadKernel } from './load/images.js';
 import { supports } from './releases.js';
 import { checkGuestImages, makeImage, type Skipped } from './link/image.js';
-import { loaderSpace, type LoaderSpace } from './link/loader-space.js';
+import { loaderSpace, loaderSpaceNeeded, type LoaderSpace } from './link/loader-space.js';
 import { buildUserPds, missingSources } from './link/pd-build.js';
 import { checkDisksInElf, checkUncompressedImages } from './link/vmm-elf.js';
 import { pickBoard } from './load/boards.js';
 import { gatherImages } from './load/images.js';
 import { loadSystem, unreadContextWarnings } from './load/index.js';
-import type { SystemModel } from './model/index.js';
+import { allProtectionDomains, type SystemModel } from './model/index.js';
 import type { MicrokitRelease } from './releases.js';
 import { kernelConfig, microkitRelease } from './model/sdk.js';
 import { checkConfig, kernelLimits, type MicrokitConfig } from './model/target.js';
@@ -130,7 +130,7 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
     diagnostics.push(...trees.diagnostics);
     skipped.push(...trees.skipped);
     if (hasErrors(diagnostics)) return none();
-    const prefill = await timedAsync(t, 'emit', () => prefillStage(model, trees.boots));
+    const prefill = await timedAsync(t, 'emit', () => prefillStage(model, trees.boots, space));
     artefacts.push(...prefill.files);
     const emitted = prefill.model;
     timed(t, 'emit', () => artefacts.push({ file: systemFile, kind: 'microkit-system-description', content: emitSystemXml(emitted, { toolVersion: TOOL_VERSION }) }));
@@ -157,28 +157,47 @@ export async function synthesise(options: SynthOptions): Promise<SynthResult> {
   }
 }
 
+/** Room kept below the loader per PD for its own ELF data when guests' images are prefilled. */
+const PD_DATA_RESERVE = 0x10_0000n;
+/** The DTB is prefilled as the whole 2 MiB block it sits in (guest/prefill.ts). */
+const DTB_BLOCK = 0x20_0000n;
+
+/** Bytes a guest's prefilled images take, twice with pristine copies (a restart places them again). */
+function prefilledBytes(i: GuestImageBytes, pristine: boolean): bigint {
+  const once = BigInt(i.kernel.length) + BigInt(i.initrd?.length ?? 0) + DTB_BLOCK;
+  return pristine ? 2n * once : once;
+}
+
 /**
  * On a release whose 4 KiB frames with data are embedded (releases.ts 'embedded-frames'): each
  * guest whose boot images are all here gets them prefilled in place, and every virtioBlock disk
  * its region prefilled (guest/prefill.ts); the model the .system and the link step see is the
  * result. On other releases, the model as it was: the VMM carries and copies the images.
  */
-async function prefillStage(model: SystemModel, boots: ReadonlyMap<string, GuestBoot>): Promise<{ model: SystemModel; files: Artefact[]; guests: Map<string, PrefilledImages> }> {
+async function prefillStage(model: SystemModel, boots: ReadonlyMap<string, GuestBoot>, space: LoaderSpace | undefined): Promise<{ model: SystemModel; files: Artefact[]; guests: Map<string, PrefilledImages> }> {
   if (!supports(model.microkit, 'embedded-frames') || !supports(model.microkit, 'prefill')) return { model, files: [], guests: new Map() };
   const inputs = new Map<string, GuestImageBytes>();
+  // What the other PDs' data may take below the loader: a VMM's code and tables, a timer, a PD.
+  let budget = space ? space.space - PD_DATA_RESERVE * BigInt(allProtectionDomains(model).length) : undefined;
   for (const g of model.guests) {
     const boot = boots.get(g.vm);
     // A guest with a bus master keeps its RAM whole at guest-physical = physical (resolve/
     // dma-ram.ts): prefilled regions have no physical address of their own, so its VMM copies.
     const dma = g.passthrough.some((p) => model.board?.devices.find((d) => d.name === p.device)?.dma);
     if (!boot || dma) continue;
-    inputs.set(g.vm, {
+    const input: GuestImageBytes = {
       placement: boot.placement,
       kernel: (await loadKernel(g.kernel.path)).image,
       dtb: boot.dtb,
       dtbFile: `${g.vm}.dtb`,
       initrd: g.initrd ? new Uint8Array(await readFile(g.initrd.path)) : undefined,
-    });
+    };
+    // Prefilled frames are data the loader copies below itself, like a VMM's ELF: a guest whose
+    // uncompressed images would not fit there keeps the copy path, where compressImages applies.
+    const need = loaderSpaceNeeded(prefilledBytes(input, g.restart !== undefined || (model.controls ?? []).some((c) => c.vm === g.vm)));
+    if (budget !== undefined && need > budget) continue;
+    if (budget !== undefined) budget -= need;
+    inputs.set(g.vm, input);
   }
   const guests = prefillGuestImages(model, inputs);
   const disks = new Map<string, Uint8Array>();
