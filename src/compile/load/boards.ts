@@ -43,7 +43,7 @@ export function pickBoard(requested: string | undefined, declared: string | unde
   if (!board) {
     const guess = nearestBoardName(boards, name);
     throw new UserError(error('unknown-board', `unknown board '${name}'${guess ? `; did you mean '${guess}'?` : ''}`, requested ? undefined : propertyLocation(loc, 'board'), {
-      hint: `known boards: ${boards.map((b) => b.name).join(', ')} ('sel4cp-synth boards' lists them with their aliases)`,
+      hint: `'sel4cp-synth boards' lists the ${boards.length} known boards with their aliases; for another: sel4cp-synth board add <name> --dtb FILE`,
     }));
   }
   return board;
