@@ -43,7 +43,10 @@ export function pickBoard(requested: string | undefined, declared: string | unde
   if (!board) {
     const guess = nearestBoardName(boards, name);
     throw new UserError(error('unknown-board', `unknown board '${name}'${guess ? `; did you mean '${guess}'?` : ''}`, requested ? undefined : propertyLocation(loc, 'board'), {
-      hint: `'sel4cp-synth boards' lists the ${boards.length} known boards with their aliases; for another: sel4cp-synth board add <name> --dtb FILE`,
+      // With a guess, one short line; without, the names (a user who typed something else entirely).
+      hint: guess
+        ? `'sel4cp-synth boards' lists the ${boards.length} known boards with their aliases; for another: sel4cp-synth board add <name> --dtb FILE`
+        : `known boards: ${boards.map((b) => b.name).join(', ')}; for another: sel4cp-synth board add <name> --dtb FILE`,
     }));
   }
   return board;
