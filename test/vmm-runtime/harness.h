@@ -56,3 +56,7 @@ struct harness_test {
 extern char harness_log[8192];
 void harness_log_clear(void);
 extern unsigned harness_cache_cleans;
+
+/* vGIC ops whose injection always succeeds, for tests that build a vGIC but watch its state. */
+struct vgic_ops;
+extern const struct vgic_ops harness_vgic_ops;

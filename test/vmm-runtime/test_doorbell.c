@@ -13,20 +13,6 @@ static void count_notify(unsigned channel)
     rung[channel]++;
 }
 
-static bool no_inject(void *ctx, unsigned vcpu, unsigned lr, uint16_t intid, uint8_t priority,
-                      uint8_t group)
-{
-    (void)ctx;
-    (void)vcpu;
-    (void)lr;
-    (void)intid;
-    (void)priority;
-    (void)group;
-    return true;
-}
-
-static const struct vgic_ops vm_vgic_ops = { no_inject };
-
 #define VM_GPIO 0x0a003000ull
 #define GPIO_SPI 48u
 
@@ -49,7 +35,7 @@ static void setup(void)
     vm_config.doorbells[1] = (struct vmm_config_doorbell){ .channel = 9, .ring_line = 3,
                                                            .notify_line = 2 };
     vm.config = &vm_config;
-    vgic_init(&vm.vgic, 1, &vm_vgic_ops, NULL);
+    vgic_init(&vm.vgic, 1, &harness_vgic_ops, NULL);
     struct vgic_irq *irq = vgic_irq(&vm.vgic, 0, GPIO_SPI);
     irq->enabled = true;
     irq->group1 = true;

@@ -185,14 +185,6 @@ static void no_ack(unsigned ch)
 {
     (void)ch;
 }
-static bool no_inject(void *ctx, unsigned vcpu, unsigned lr, uint16_t intid, uint8_t priority,
-                      uint8_t group)
-{
-    (void)ctx; (void)vcpu; (void)lr; (void)intid; (void)priority; (void)group;
-    return true;
-}
-static const struct vgic_ops ops = { no_inject };
-
 static void virtio_reset_keeps_the_links(void)
 {
     static struct vmm_config c;
@@ -209,7 +201,7 @@ static void virtio_reset_keeps_the_links(void)
     c.virtio[0] = (struct vmm_config_virtio){ .guest_base = 0xa000000, .intid = 40,
         .kind = VMM_CONFIG_VIRTIO_NET, .channel = 3, .a_vaddr = (uint64_t)(uintptr_t)ours,
         .a_size = size, .b_vaddr = (uint64_t)(uintptr_t)theirs, .b_size = size, .capacity = 4 };
-    vgic_init(&vgic, 1, &ops, NULL);
+    vgic_init(&vgic, 1, &harness_vgic_ops, NULL);
     struct vmm_virtio_env env = { count_notify, no_ack, "a", &vgic };
     char err[200];
     CHECK(vmm_virtio_init(&vv, &c, &env, err, sizeof(err)));

@@ -5,12 +5,27 @@
 
 #include "linux_boot.h"
 #include "vmm_fmt.h"
+#include "vgic.h"
 
 unsigned harness_checks;
 unsigned harness_failures;
 const char *harness_current = "";
 char harness_log[8192];
 unsigned harness_cache_cleans;
+
+static bool harness_inject(void *ctx, unsigned vcpu, unsigned lr, uint16_t intid, uint8_t priority,
+                           uint8_t group)
+{
+    (void)ctx;
+    (void)vcpu;
+    (void)lr;
+    (void)intid;
+    (void)priority;
+    (void)group;
+    return true;
+}
+
+const struct vgic_ops harness_vgic_ops = { harness_inject };
 
 void harness_log_clear(void)
 {

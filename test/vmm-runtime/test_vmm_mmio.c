@@ -6,20 +6,6 @@
 static struct vmm vm;
 static struct vmm_config vm_config;
 
-static bool no_inject(void *ctx, unsigned vcpu, unsigned lr, uint16_t intid, uint8_t priority,
-                      uint8_t group)
-{
-    (void)ctx;
-    (void)vcpu;
-    (void)lr;
-    (void)intid;
-    (void)priority;
-    (void)group;
-    return true;
-}
-
-static const struct vgic_ops vm_vgic_ops = { no_inject };
-
 #define VM_GICD   0x08000000ull
 #define VM_GICR   0x080a0000ull
 #define VM_UART   0x09000000ull
@@ -41,7 +27,7 @@ static bool vm_setup(char *err, size_t err_size)
     vm_config.virtio[0].kind = VMM_CONFIG_VIRTIO_NET;
     vm.config = &vm_config;
     vm.name = "t";
-    vgic_init(&vm.vgic, 2, &vm_vgic_ops, NULL);
+    vgic_init(&vm.vgic, 2, &harness_vgic_ops, NULL);
     pl011_init(&vm.uarts[0].pl011, vm.name);
     return vmm_mmio_register(&vm, err, err_size);
 }
