@@ -1,7 +1,7 @@
 // npm run bench: synthesis and validation time for the largest system Microkit allows, stage by
 // stage (median of 5), and the Microkit tool's own run on the same XML when an SDK is present;
 // then the image pipeline and boot (bench/boot.ts), idle guests (bench/idle.ts), networking
-// over links (bench/net.ts; `npm run bench -- net` runs that part only) and a VM's restart beside
+// over links (bench/net.ts; `npm run bench -- net` runs that part only, `-- startup` the boot) and a VM's restart beside
 // its cold boot (bench/lifecycle.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -108,16 +108,18 @@ async function benchFlows(): Promise<void> {
   console.log(`flows of the largest system (${allProtectionDomains(model).length} PDs, ${model.channels.length} channels): ${flows} flows, median ${ms(median(times))}  (runs: ${times.map((x) => x.toFixed(1)).join(', ')})`);
 }
 
-// `npm run bench -- net` runs only the networking part (bench/net.ts).
+// `npm run bench -- net` runs only the networking part (bench/net.ts), `-- startup` only the boot
+// to the guest's marker beside native (bench/startup.ts).
 const only = process.argv[2];
-if (only !== undefined && only !== 'net') throw new Error(`npm run bench: unknown part '${only}' (known: net)`);
+if (only !== undefined && only !== 'net' && only !== 'startup') throw new Error(`npm run bench: unknown part '${only}' (known: net, startup)`);
 if (only === undefined) {
   const xml = await benchSynthesis();
   await benchFlows();
   benchMicrokit(xml);
   await benchBoot(root);
-  await benchStartup(root);
 }
+if (only === undefined || only === 'startup') await benchStartup(root);
+if (only === 'startup') process.exit(0);
 const sdkForIdle = process.env['MICROKIT_SDK'];
 if (sdkForIdle && existsSync(path.join(sdkForIdle, 'bin', 'microkit')) && existsSync(path.join(root, '.cache', 'guest', 'initramfs-idle.cpio'))) {
   if (only === undefined) await benchIdle(root, sdkForIdle);

@@ -20,10 +20,13 @@ import { inBoardRam } from './validate/maps.js';
  *  - control: a parent may stop, restart and read the state of its child; a PD holding another's
  *    TCB, VSpace or scheduling context cap (Microkit 2.3.0 cspace) controls it the same way; a
  *    PD given a VM by control() stops, starts and restarts it through its VMM;
- *  - fault: a child's faults are delivered to its parent.
+ *  - fault: a child's faults are delivered to its parent;
+ *  - dma: a VM drives a bus master passed through to it, which reads and writes physical memory
+ *    by itself. Microkit programs no IOMMU (System MMU), so nothing confines it to the VM's own
+ *    RAM: the VM reaches every other principal's memory (and the kernel's), both ways.
  */
-export type FlowKind = 'memory' | 'notify' | 'ppc' | 'device' | 'control' | 'fault';
-export const FLOW_KINDS: readonly FlowKind[] = ['memory', 'notify', 'ppc', 'device', 'control', 'fault'];
+export type FlowKind = 'memory' | 'notify' | 'ppc' | 'device' | 'control' | 'fault' | 'dma';
+export const FLOW_KINDS: readonly FlowKind[] = ['memory', 'notify', 'ppc', 'device', 'control', 'fault', 'dma'];
 
 export interface FlowCause {
   /** What makes the flow, for a reader: "map of 'buf' (rw) in 'a'". */
@@ -200,6 +203,26 @@ function vmControlFlows(system: SystemModel, of: Map<string, string>, out: FlowS
   }
 }
 
+/**
+ * dma: a bus master passed through to a VM writes and reads any physical address its driver gives
+ * it — another PD's memory, another guest's RAM, the kernel — so its VM is a flow to and from
+ * every other principal. (With an IOMMU confining it this would be the VM's own RAM; Microkit
+ * 2.0.1 and 2.3.0 program none.)
+ */
+function dmaFlows(system: SystemModel, list: readonly Principal[], of: Map<string, string>, out: FlowSet): void {
+  for (const g of system.guests) {
+    const vm = of.get(g.vm);
+    if (vm === undefined) continue;
+    for (const p of g.passthrough.filter((d) => d.dma)) {
+      const what = `bus master '${p.device}' passed through to '${g.vm}' (no IOMMU: its DMA reaches all physical memory, the kernel's included)`;
+      for (const other of list) {
+        out.add(vm, other.name, 'dma', { what, loc: p.loc });
+        out.add(other.name, vm, 'dma', { what, loc: p.loc });
+      }
+    }
+  }
+}
+
 /** The flow graph of a system. */
 export function deriveFlows(system: SystemModel): FlowGraph {
   const { list, of } = principals(system);
@@ -211,6 +234,7 @@ export function deriveFlows(system: SystemModel): FlowGraph {
   parentFlows(system, of, out);
   capFlows(system, of, out);
   vmControlFlows(system, of, out);
+  dmaFlows(system, list, of, out);
   const order = new Map(list.map((p, i) => [p.name, i]));
   const flows = out.list().sort((x, y) => order.get(x.from)! - order.get(y.from)! || order.get(x.to)! - order.get(y.to)! || FLOW_KINDS.indexOf(x.kind) - FLOW_KINDS.indexOf(y.kind));
   return { principals: list, flows, principalOf: of };

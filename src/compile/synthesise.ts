@@ -183,7 +183,7 @@ async function prefillStage(model: SystemModel, boots: ReadonlyMap<string, Guest
     const boot = boots.get(g.vm);
     // A guest with a bus master keeps its RAM whole at guest-physical = physical (resolve/
     // dma-ram.ts): prefilled regions have no physical address of their own, so its VMM copies.
-    const dma = g.passthrough.some((p) => model.board?.devices.find((d) => d.name === p.device)?.dma);
+    const dma = g.passthrough.some((p) => p.dma);
     if (!boot || dma) continue;
     const input: GuestImageBytes = {
       placement: boot.placement,

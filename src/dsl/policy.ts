@@ -17,9 +17,14 @@ import { DslError } from './errors.js';
 import type { ProtectionDomain } from './constructs.js';
 import type { VirtualMachine } from './vm.js';
 
-/** How information moves (src/compile/flows.ts). */
-export type FlowKind = 'memory' | 'notify' | 'ppc' | 'device' | 'control' | 'fault';
-const KINDS: readonly FlowKind[] = ['memory', 'notify', 'ppc', 'device', 'control', 'fault'];
+/**
+ * How information moves (src/compile/flows.ts): `memory` (a region one writes and the other
+ * reads), `notify`, `ppc`, `device` (registers one writes, interrupt the other gets), `control`
+ * (parent, held caps, control()), `fault`, and `dma` (a VM drives a bus master passed through to
+ * it, which reaches all physical memory: no IOMMU is programmed).
+ */
+export type FlowKind = 'memory' | 'notify' | 'ppc' | 'device' | 'control' | 'fault' | 'dma';
+const KINDS: readonly FlowKind[] = ['memory', 'notify', 'ppc', 'device', 'control', 'fault', 'dma'];
 
 /** A PD or VM by construct, or a PD, VM or trust domain by name. */
 export type PolicySubject = string | ProtectionDomain | VirtualMachine;

@@ -19,6 +19,13 @@ export interface DeviceSpec {
   size: Size;
   /** GIC INTIDs, with their trigger. @default [] */
   irqs?: (number | { irq: number; trigger?: IrqTrigger })[];
+  /**
+   * The device is a bus master (it reads and writes memory itself): the VM's RAM is then placed
+   * at guest-physical = physical so the addresses its driver programs are right, and `flows`
+   * shows that the VM reaches all physical memory through it (Microkit programs no IOMMU).
+   * @default false
+   */
+  dma?: boolean;
 }
 
 export interface PassthroughOptions {
@@ -48,6 +55,7 @@ export function passthrough(device: string | DeviceSpec, options: PassthroughOpt
     checkString(`${what} name`, device.name, loc, { nonEmpty: true });
     checkBigint(`${what} paddr`, device.paddr, loc, false, 'addr');
     checkBigint(`${what} size`, device.size, loc, false, 'kib');
+    checkBoolean(`${what} dma`, device.dma, loc);
     if (device.irqs !== undefined && !Array.isArray(device.irqs)) checkConstructs(`${what} irqs`, device.irqs, [], '', loc);
     for (const [i, q] of (device.irqs ?? []).entries()) {
       checkNumber(`${what} irqs[${i}]`, typeof q === 'object' && q !== null ? q.irq : q, loc, { integer: true });

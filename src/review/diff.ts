@@ -51,7 +51,8 @@ export type PrivilegeFlag =
   | 'pp-channel'
   | 'smc-enabled'
   | 'cap-granted'
-  | 'controller-added';
+  | 'controller-added'
+  | 'dma-device';
 
 export interface Privilege {
   flag: PrivilegeFlag;
@@ -223,6 +224,7 @@ function guestEntries(model: SystemModel): { guests: Map<string, Fields>; device
         gpa: hex(p.gpa),
         size: hex(p.size),
         irqs: p.irqs.map((q) => `${q.irq} ${q.trigger} (channel ${q.channel})`).join(', ') || undefined,
+        dma: p.dma ? 'bus master' : undefined,
       });
     }
   }
@@ -356,6 +358,10 @@ function flagElementChange(c: Change): void {
   if (c.kind === 'passthrough' && c.op === 'added') {
     const [vm, device] = c.key.split('/');
     flag(c, 'device-reachable', `device '${device}' is newly passed through to VM '${vm}'`);
+  }
+  if (c.kind === 'passthrough' && c.op !== 'removed' && field(c, 'dma')?.new === 'bus master') {
+    const [vm, device] = c.key.split('/');
+    flag(c, 'dma-device', `VM '${vm}' now drives bus master '${device}', whose DMA reaches all physical memory (no IOMMU)`);
   }
 }
 

@@ -73,7 +73,7 @@ export function formatPath(p: FlowPath | undefined, from: string, to: string, cw
 }
 
 const KIND_COLOUR: Record<FlowKind, string> = {
-  memory: '#e65100', notify: '#1565c0', ppc: '#6a1b9a', device: '#c62828', control: '#424242', fault: '#9e9e9e',
+  memory: '#e65100', notify: '#1565c0', ppc: '#6a1b9a', device: '#c62828', control: '#424242', fault: '#9e9e9e', dma: '#b71c1c',
 };
 
 /** Principals as nodes, flows as edges coloured by kind; flows the policy forbids drawn thick and red. */

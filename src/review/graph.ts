@@ -73,6 +73,22 @@ function regionNode(model: SystemModel, mr: MemoryRegionModel): string {
   return `  ${mrNode(mr.name)} [label=${label}, ${style}];`;
 }
 
+/**
+ * Bus masters passed through (flows.ts 'dma'): each device's registers point to one node for all
+ * physical memory, which its DMA reaches (Microkit programs no IOMMU).
+ */
+function dmaNodes(model: SystemModel): string[] {
+  const masters = model.guests.flatMap((g) => g.passthrough.filter((p) => p.dma).map((p) => ({ vm: g.vm, ...p })));
+  if (masters.length === 0) return [];
+  const all = id('dma:physical-memory');
+  const out = ['', '  // Bus masters: their DMA reaches all physical memory (no IOMMU).'];
+  out.push(`  ${all} [label=<<b>all physical memory</b><br/><font point-size="9">kernel, every PD, every guest · no IOMMU</font>>, shape=cylinder, style=filled, fillcolor="#ffcdd2", color="#b71c1c"];`);
+  for (const m of masters) {
+    out.push(`  ${mrNode(m.mr)} -> ${all} [label=${id(`DMA · bus master ${m.device} of ${m.vm}`)}, color="#b71c1c", fontcolor="#b71c1c", penwidth=2.2];`);
+  }
+  return out;
+}
+
 function mapEdge(from: string, m: MapModel): string {
   const perms = ['r', 'w', 'x'].map((p) => (m.perms.includes(p) ? p : '-')).join('');
   // '\n' is DOT's line break inside a label.
@@ -122,6 +138,8 @@ export function systemToDot(model: SystemModel): string {
     const rows = unmapped.map((mr) => `<tr><td align="left">${html(mr.name)}</td><td align="right">${humanSize(mr.size)}</td><td align="left">${mr.physAddr === undefined ? '' : `@ ${hex(mr.physAddr)}`}</td></tr>`);
     out.push(`  "unmapped" [shape=plaintext, label=<<table border="1" cellborder="0" cellspacing="0" cellpadding="3" color="#9e9e9e" bgcolor="#fafafa"><tr><td colspan="3"><b>regions mapped nowhere</b></td></tr>${rows.join('')}</table>>];`);
   }
+
+  out.push(...dmaNodes(model));
 
   out.push('', '  // Mappings, labelled with their rights.');
   for (const pd of allProtectionDomains(model)) {

@@ -142,4 +142,55 @@ test('diff: a change that adds a flow the policy forbids is reported first, nami
   }
 });
 
+test('a bus master passed through: its VM reaches every other principal by DMA, both ways, at the passthrough line', async () => {
+  const before = await tsModel('test/fixtures/review/dma-a.ts');
+  assert.not.ok(lines(before).some((l) => l.endsWith(' dma')));
+  const m = await tsModel('test/fixtures/review/dma-b.ts');
+  const dma = lines(m).filter((l) => l.endsWith(' dma'));
+  assert.equal(dma, ['keys -> net dma', 'net -> keys dma', 'net -> app dma', 'net -> vmm_timer dma', 'app -> net dma', 'vmm_timer -> net dma']);
+  const f = deriveFlows(m).flows.find((x) => x.from === 'net' && x.to === 'keys' && x.kind === 'dma')!;
+  assert.match(f.causes[0]!.what, /bus master 'virtio_mmio_a000000' passed through to 'net' \(no IOMMU/);
+  assert.is(f.causes[0]!.loc?.line, 5);
+  // Transitively, app reaches keys through net now, and did not before.
+  assert.is(flowPath(deriveFlows(before), 'app', 'keys'), undefined);
+  assert.equal(flowPath(deriveFlows(m), 'app', 'keys')?.hops.map((h) => `${h.from}->${h.to} ${h.kind}`), ['app->net dma', 'net->keys dma']);
+  // A device that does no DMA (the UART) makes no such flow: dma-a passes uart0 through.
+  assert.ok(m.guests.find((g) => g.vm === 'net')!.passthrough.find((p) => p.device === 'uart0')!.dma === false);
+});
+
+test('a bus master against a policy: check fails at the passthrough line, naming the dma kind to allow', () => {
+  const r = runCli(['check', 'test/fixtures/review/dma-b.ts', '--policy', 'test/fixtures/review/dma-policy.ts'], { env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /dma-b\.ts:5:\d+: error\[flow-not-allowed\]: 'net' can influence 'keys' \(dma: bus master 'virtio_mmio_a000000'/);
+  assert.match(r.stderr, /only\(keys, \[app\]\) forbids it/);
+  const ok = runCli(['check', 'test/fixtures/review/dma-a.ts', '--policy', 'test/fixtures/review/dma-policy.ts'], { env: { MICROKIT_SDK: '' } });
+  assert.is(ok.status, 0, ok.stdout + ok.stderr);
+});
+
+test('diff: a bus master newly passed through is a privilege change, and so are its DMA flows', () => {
+  const r = runCli(['diff', 'test/fixtures/review/dma-a.ts', 'test/fixtures/review/dma-b.ts', '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 1, r.stderr);
+  const json = JSON.parse(r.stdout) as { changes: { kind: string; op: string; key: string; privilege: { flag: string; reason: string }[] }[] };
+  const pt = json.changes.find((c) => c.kind === 'passthrough' && c.key === 'net/virtio_mmio_a000000')!;
+  assert.equal(pt.privilege.map((p) => p.flag), ['device-reachable', 'dma-device']);
+  assert.match(pt.privilege[1]!.reason, /VM 'net' now drives bus master 'virtio_mmio_a000000', whose DMA reaches all physical memory/);
+  assert.equal(json.changes.filter((c) => c.kind === 'flow' && c.key.endsWith('(dma)')).map((c) => [c.key, c.privilege[0]?.flag]), [
+    ['keys -> net (dma)', 'flow-added'], ['net -> keys (dma)', 'flow-added'], ['net -> app (dma)', 'flow-added'],
+    ['net -> vmm_timer (dma)', 'flow-added'], ['app -> net (dma)', 'flow-added'], ['vmm_timer -> net (dma)', 'flow-added'],
+  ]);
+  // Taking it away narrows: no privilege flag on the way back.
+  const back = runCli(['diff', 'test/fixtures/review/dma-b.ts', 'test/fixtures/review/dma-a.ts', '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+  const json2 = JSON.parse(back.stdout) as { changes: { kind: string; privilege: unknown[] }[] };
+  assert.ok(json2.changes.filter((c) => c.kind === 'flow' || c.kind === 'passthrough').every((c) => c.privilege.length === 0));
+});
+
+test('graph: a bus master points at all physical memory', () => {
+  const r = runCli(['graph', 'test/fixtures/review/dma-b.ts', '--format', 'dot'], { env: { MICROKIT_SDK: '' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /"dma:physical-memory" \[label=<<b>all physical memory<\/b>/);
+  assert.match(r.stdout, /"mr:virtio_mmio_a000000" -> "dma:physical-memory" \[label="DMA · bus master virtio_mmio_a000000 of net"/);
+  const before = runCli(['graph', 'test/fixtures/review/dma-a.ts', '--format', 'dot'], { env: { MICROKIT_SDK: '' } });
+  assert.not.match(before.stdout, /dma:physical-memory/);
+});
+
 test.run();

@@ -234,7 +234,11 @@ export interface GuestModel {
   /** The board's own device tree to generate the guest's from, when the user named one. */
   boardDtb: { path: string } | undefined;
   bootargs: string;
-  passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[] }[];
+  /**
+   * Devices passed through. `dma`: the device is a bus master (board `devices[].dma`, or `dma: true`
+   * on a hand-described one); Microkit programs no IOMMU, so its DMA reaches all physical memory.
+   */
+  passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[]; dma: boolean; loc: Loc }[];
   /** Devices the VMM plays for this guest: the guest's accesses to [gpa, gpa + size) trap to it. */
   emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
   /** Devices its VMM plays over virtio-mmio (console, block, the VM's ends of network links). */

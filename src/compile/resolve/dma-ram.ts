@@ -28,7 +28,8 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
 /** The board devices passed through to `vm` that are bus masters. */
 export function dmaDevices(vm: VirtualMachine, board: Board): string[] {
   return vm.passthrough.flatMap((p) => {
-    const d = typeof p.device === 'string' ? findBoardDevice(board, p.device) : undefined;
+    if (typeof p.device !== 'string') return p.device.dma === true ? [p.device.name] : [];
+    const d = findBoardDevice(board, p.device);
     return d?.dma ? [d.name] : [];
   });
 }

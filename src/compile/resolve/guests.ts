@@ -46,7 +46,7 @@ function deviceFromSpec(spec: DeviceSpec): BoardDevice {
     irqs: (spec.irqs ?? []).map((q) => (typeof q === 'number' ? { irq: q, trigger: 'level' as const } : { irq: q.irq, trigger: q.trigger ?? 'level' })),
     dtPath: undefined,
     console: false,
-    dma: false,
+    dma: spec.dma ?? false,
   };
 }
 
@@ -210,7 +210,7 @@ function passthroughDevices(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
         r.afterAllocation(() => { entry.channel = irqModel.id; });
       });
     }
-    out.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs });
+    out.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs, dma: device.dma, loc: p.loc });
   }
   return out;
 }

@@ -33,4 +33,14 @@ test('a guest without a bus master keeps the board\'s guest RAM base', async () 
   assert.is(model.guests[0]!.ram.gpa, 0x20000000n);
 });
 
+test('a hand-described device with dma: true is a bus master too: identity RAM, and a dma flag in the model', async () => {
+  const model = await resolvedModel('test/fixtures/systems/dma-spec.ts', { dma: '1' }, 'qemu_virt_aarch64');
+  const guest = model.guests[0]!;
+  assert.is(model.memoryRegions.find((m) => m.name === guest.ram.mr)!.physAddr, guest.ram.gpa);
+  assert.is(guest.passthrough.find((p) => p.device === 'fpga_dma')?.dma, true);
+  const plain = await resolvedModel('test/fixtures/systems/dma-spec.ts', { dma: '0' }, 'qemu_virt_aarch64');
+  assert.is(plain.guests[0]!.passthrough.find((p) => p.device === 'fpga_dma')?.dma, false);
+  assert.is(plain.guests[0]!.ram.gpa, 0x40000000n);
+});
+
 test.run();
