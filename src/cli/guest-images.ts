@@ -37,6 +37,7 @@ import { buildBusyboxInitramfs, idleInitScript, initScript } from '../compile/in
 import { formatModulesDep, modinfoDepends, moduleCompression, moduleName, readModinfo } from '../compile/initramfs/kernel-modules.js';
 import { loadBoards } from '../compile/load/boards.js';
 import { userGuestDir } from '../compile/package.js';
+import { findExecutable } from '../run/qemu.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts
@@ -249,6 +250,13 @@ const TOOL_PACKAGES: Record<string, string> = {
   'apt-get': 'apt',
   'apt-cache': 'apt',
 };
+
+/** Every tool we run is there, before anything is written: the first missing one, named with its package. */
+function requireTools(): void {
+  for (const [tool, pkg] of Object.entries(TOOL_PACKAGES)) {
+    if (!findExecutable(tool)) throw new GuestImageError(`${tool} not found (Debian package ${pkg}); this script needs a Debian-based system`);
+  }
+}
 
 export interface CommandResult {
   readonly code: number;
@@ -596,6 +604,7 @@ export async function buildGuestImages(options: BuildGuestImagesOptions = {}): P
     if (existsSync(join(outDir, MANIFEST_NAME))) log(`rebuilding: ${mismatches.join('; ')}`);
   }
 
+  requireTools();
   const debsDir = join(outDir, 'debs');
   await mkdir(debsDir, { recursive: true });
   await removeLeftovers(outDir, debsDir);

@@ -1,7 +1,7 @@
 // What a new user hit (issue 17), each through the CLI as they met it: the test names say which.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers.js';
@@ -70,6 +70,8 @@ test('guest images for any project: sel4cp-synth guest is a command; without Deb
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /error\[guest-images-failed\]: dpkg not found/);
   assert.not.match(r.stderr, /internal error|at .*\.js:\d+/);
+  // Nothing is written before the tools are known to be there.
+  assert.not.ok(existsSync(path.join(work, 'guest-out', 'debs')), 'no debs/ made');
 });
 
 test('guest images for any project: init\'s template takes its kernel and initramfs from the guest cache', () => {

@@ -132,7 +132,7 @@ export interface PlacedData {
 export function loaderSpaceError(space: LoaderSpace, data: readonly PlacedData[], loc: Loc, compressed: boolean): Diagnostic {
   const total = data.reduce((t, d) => t + d.size, 0n);
   return error('images-exceed-loader-space',
-    `the program images (${mib(total)}) do not fit below the Microkit loader of board '${space.board}': Microkit 2.0.1 puts all PD data in RAM between the seL4 kernel (ending at ${hex(space.kernelEnd)}) and the loader at ${hex(space.loaderAddress)}, ${mib(space.room)} after the monitor, to share with the invocation table${space.source === 'board-file' ? ' (at most; from the board file, the SDK gives exact numbers)' : ''}`,
+    `the program images (${mib(total)}) do not fit below the Microkit loader of board '${space.board}': Microkit puts all PD data (on 2.3.0 with the prefilled regions, inside its initialiser's image) in RAM between the seL4 kernel (ending at ${hex(space.kernelEnd)}) and the loader at ${hex(space.loaderAddress)}, ${mib(space.room)} after the monitor, to share with the invocation table${space.source === 'board-file' ? ' (at most; from the board file, the SDK gives exact numbers)' : ''}`,
     loc, {
       notes: data.map((d) => ({ message: `${d.what}: ${mib(d.size)}${d.detail ? ` (${d.detail})` : ''}` })),
       hint: compressed

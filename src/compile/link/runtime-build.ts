@@ -127,7 +127,7 @@ export async function buildRuntime(opts: BuildRuntimeOptions): Promise<RuntimeBu
   const runtimeDir = opts.runtimeDir ?? defaultRuntimeDir();
 
   if (opts.sdk === undefined || opts.sdk === '') {
-    fail('microkit-sdk-missing', 'MICROKIT_SDK is not set: the VMM runtime is built against the Microkit 2.0.1 SDK',
+    fail('microkit-sdk-missing', 'MICROKIT_SDK is not set: the VMM runtime is built against a Microkit SDK (2.0.1 or 2.3.0)',
       'set MICROKIT_SDK to the SDK directory (the one with bin/microkit and board/)');
   }
   if (!existsSync(join(opts.sdk, 'board'))) {

@@ -10,7 +10,7 @@ export function checkIrqs(system: SystemModel): Diagnostic[] {
     for (const q of pd.irqs) {
       if (!Number.isInteger(q.id) || q.id < 0 || q.id > LIMITS.maxChannelId) {
         out.push(error('irq-id-out-of-range', `irq ${q.irq} in '${pd.name}' has channel id ${q.id}; it must be between 0 and ${LIMITS.maxChannelId}`, q.loc, {
-          hint: 'Microkit 2.0.1 uses badge bits 62 and 63 itself, so ids stop at 61 (its manual says 63)',
+          hint: `Microkit uses badge bits 62 and 63 itself, so ids stop at ${LIMITS.maxChannelId} (its manual says 63)`,
         }));
       }
       if (q.trigger !== 'level' && q.trigger !== 'edge') {
