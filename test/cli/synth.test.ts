@@ -118,6 +118,48 @@ test('boards lists every board with its aliases and GIC', () => {
   assert.match(r.stdout, /^qemu_virt_aarch64\s+qemu, [^\n]*GICv2[^\n]*uart0 @ 0x9000000, IRQ 33/m);
 });
 
+test('boards <board> lists its devices: registers, the page mapped, interrupts, whether a bus master', () => {
+  const r = runCli(['boards', 'qemu']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^qemu_virt_aarch64: /);
+  assert.match(r.stdout, /^uart0\s+uart \(console\)\s+0x9000000 \+0x1000\s+33 level\s+-\s+okay\s+\/pl011@9000000$/m);
+  assert.match(r.stdout, /^virtio_mmio_a000200\s+virtio\s+0xa000200 \+0x200 \(mapped: 0xa000000 \+0x1000\)\s+49 edge\s+yes\s+okay\s+\/virtio_mmio@a000200$/m);
+  const bad = runCli(['boards', 'qemu_vrt']);
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /error\[unknown-board\]: unknown board 'qemu_vrt'; did you mean 'qemu_virt_aarch64'\?/);
+});
+
+test('devices sharing a page: one VM gets one region and one mapping, and a node each; two VMs are an error naming the page', () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-pages-'));
+  try {
+    const r = runCli(['test/fixtures/systems/two-transports.ts', '--out', out, '--quiet'], { env: { MICROKIT_SDK: '' } });
+    assert.is(r.status, 0, r.stderr);
+    const xml = readFileSync(path.join(out, 'two-transports.system'), 'utf8');
+    assert.equal(xml.match(/<memory_region name="virtio_mmio_[^"]*"[^>]*>/g), ['<memory_region name="virtio_mmio_a000000" size="0x1000" phys_addr="0xa000000"/>']);
+    assert.equal(xml.match(/<map mr="virtio_mmio_[^"]*"[^>]*>/g), ['<map mr="virtio_mmio_a000000" vaddr="0xa000000" perms="rw" cached="false"/>']);
+    // Another page: a region of its own.
+    const other = runCli(['test/fixtures/systems/two-transports.ts', '-c', 'second=virtio_mmio_a001000', '--out', path.join(out, 'b'), '--quiet'], { env: { MICROKIT_SDK: '' } });
+    assert.is(other.status, 0, other.stderr);
+    assert.is(readFileSync(path.join(out, 'b', 'two-transports.system'), 'utf8').match(/<memory_region name="virtio_mmio_/g)?.length, 2);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+testIf(missing('qemu', 'guest-kernel'), 'devices sharing a page: the guest device tree (from QEMU\'s own) has a node for each', () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-pages-'));
+  try {
+    const r = runCli(['test/fixtures/systems/two-transports.ts', '--out', out, '--quiet'], { env: { MICROKIT_SDK: '' } });
+    assert.is(r.status, 0, r.stderr);
+    const dt = readFdt(new Uint8Array(readFileSync(path.join(out, 'a.dtb'))));
+    assert.ok(findNode(dt.root, '/virtio_mmio@a000000'), 'node of the first transport');
+    assert.ok(findNode(dt.root, '/virtio_mmio@a000200'), 'node of the second transport');
+    assert.not.ok(findNode(dt.root, '/virtio_mmio@a000400'), 'no node of a transport not given');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('a missing systems file is a user error', () => {
   const r = runCli(['check', 'no/such/file.ts']);
   assert.is(r.status, 1);

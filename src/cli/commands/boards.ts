@@ -1,4 +1,5 @@
-// `sel4cp-synth boards [--dir DIR]`: the boards this installation and the project in DIR know, with
+// `sel4cp-synth boards [BOARD] [--dir DIR]`: with a board, the devices a systems.ts can name in
+// passthrough() and emulated() (address, interrupts, whether it is a bus master); without, the boards this installation and the project in DIR know, with
 // their aliases, what a guest on them gets (GIC version, default guest RAM, console UART), the
 // configurations each Microkit release builds for them and where their facts come from; then, per
 // Microkit release, every board it runs virtual machines on (its build_sdk.py), and for those with
@@ -7,7 +8,7 @@ import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
 import { humanSize, hex } from '../../format.js';
 import type { Board } from '../../compile/boards.js';
-import { loadBoards } from '../../compile/load/boards.js';
+import { loadBoards, pickBoard } from '../../compile/load/boards.js';
 import { RELEASE_NAMES } from '../../compile/releases.js';
 import { configsFor, smpCores } from '../../compile/model/target.js';
 import { hypervisorBoards, microkitBoard } from '../../compile/boards/microkit-boards.js';
@@ -61,11 +62,33 @@ function releaseRows(boards: Board[]): string[][] {
   }));
 }
 
-export const boardsCommand: CommandModule<object, { dir: string }> = {
-  command: 'boards',
-  describe: 'list the boards (names and aliases accepted by --board), their GIC and console, and every board each Microkit release runs virtual machines on',
-  builder: (y: Argv) => y.option('dir', { type: 'string', default: '.', describe: "the project folder whose boards/ is listed too (board add writes there)" }) as unknown as Argv<{ dir: string }>,
+/** One row per device of a board: what passthrough() takes, and what it gives the guest. */
+function deviceRows(b: Board): string[][] {
+  return b.devices.map((d) => [
+    d.name,
+    d.kind + (d.console ? ' (console)' : ''),
+    `${hex(d.regPaddr)} +${hex(d.regSize)}${d.regPaddr !== d.paddr || d.regSize !== d.size ? ` (mapped: ${hex(d.paddr)} +${hex(d.size)})` : ''}`,
+    d.irqs.map((q) => `${q.irq} ${q.trigger}`).join(', ') || '-',
+    d.dma ? 'yes' : '-',
+    d.status,
+    d.dtPath,
+  ]);
+}
+
+export const boardsCommand: CommandModule<object, { dir: string; board: string | undefined }> = {
+  command: 'boards [board]',
+  describe: "list the boards (names and aliases accepted by --board), their GIC and console, and every board each Microkit release runs virtual machines on; with a board, its devices (the names passthrough() takes)",
+  builder: (y: Argv) => y
+    .positional('board', { type: 'string', describe: "a board name or alias: list its devices" })
+    .option('dir', { type: 'string', default: '.', describe: "the project folder whose boards/ is listed too (board add writes there)" }) as unknown as Argv<{ dir: string; board: string | undefined }>,
   handler: (args) => {
+    if (args.board !== undefined) {
+      const b = pickBoard(args.board, undefined, undefined, args.dir)!;
+      process.stdout.write(`${b.name}: ${b.description} (GICv${b.gic.version}; ${b.file})\n`);
+      process.stdout.write(table(['device', 'kind', 'registers', 'IRQs (GIC INTID)', 'DMA (bus master)', 'status', 'device-tree node'], deviceRows(b)));
+      process.stdout.write("\npass one through with passthrough('<device>'); a bus master puts the VM's RAM at guest-physical = physical and lets the VM reach all physical memory ('flows' shows it)\n");
+      return;
+    }
     const boards = loadBoards(args.dir);
     process.stdout.write(table(['board', 'aliases', 'GIC', 'default guest RAM', 'console', 'kind', 'Microkit configurations', 'facts from'], boardRows(boards)));
     process.stdout.write('\n');

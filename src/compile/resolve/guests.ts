@@ -193,12 +193,15 @@ function gicVcpuInterface(r: Resolution, vm: VirtualMachine, board: Board): MapM
 /** Each device passed through: its registers mapped uncached into the VM, its IRQs to the VMM. */
 function passthroughDevices(r: Resolution, vm: VirtualMachine, vmm: ProtectionDomainModel, board: Board, vmMaps: MapModel[]): GuestModel['passthrough'] {
   const out: GuestModel['passthrough'] = [];
+  // Devices whose registers share pages (QEMU's virtio-mmio transports: eight to a 4 KiB page)
+  // given to one VM share the one region and mapping: seL4 maps whole pages.
+  const pages = new Map<string, MemoryRegionModel>();
   for (const p of vm.passthrough) {
-    const resolved = passthroughDevice(r, p, board, vm);
+    const resolved = passthroughDevice(r, p, board, vm, pages);
     if (!resolved) continue;
-    const { device, region } = resolved;
+    const { device, region, shared } = resolved;
     const gpa = p.gpa ?? device.paddr;
-    vmMaps.push({ mr: region.name, vaddr: gpa, perms: 'rw', cached: false, setvarVaddr: undefined, setvarSize: undefined, loc: p.loc });
+    if (!shared) vmMaps.push({ mr: region.name, vaddr: gpa - (gpa % PAGE_4K), perms: 'rw', cached: false, setvarVaddr: undefined, setvarSize: undefined, loc: p.loc });
     const irqs: PassthroughIrqModel[] = [];
     if (p.irqs) {
       device.irqs.forEach((q, i) => {
@@ -256,7 +259,7 @@ function guestImages(r: Resolution, vm: VirtualMachine): Pick<GuestModel, 'kerne
   };
 }
 
-function passthroughDevice(r: Resolution, p: Passthrough, board: Board, vm: VirtualMachine): { device: BoardDevice; region: MemoryRegionModel } | undefined {
+function passthroughDevice(r: Resolution, p: Passthrough, board: Board, vm: VirtualMachine, pages: Map<string, MemoryRegionModel>): { device: BoardDevice; region: MemoryRegionModel; shared: boolean } | undefined {
   let device: BoardDevice | undefined;
   if (typeof p.device === 'string') {
     device = findBoardDevice(board, p.device);
@@ -269,14 +272,21 @@ function passthroughDevice(r: Resolution, p: Passthrough, board: Board, vm: Virt
   } else {
     device = deviceFromSpec(p.device);
   }
+  const physAddr = device.paddr - (device.paddr % PAGE_4K);
+  const size = pageRound(device.paddr - physAddr + device.size);
+  const at = p.gpa ?? device.paddr;
+  const key = `${physAddr}+${size}@${at - (at % PAGE_4K)}`;
+  const same = pages.get(key);
+  if (same) return { device, region: same, shared: true };
   const region = r.generatedRegion({
     name: device.name,
-    size: pageRound(device.size),
+    size,
     pageSize: undefined,
-    physAddr: device.paddr - (device.paddr % PAGE_4K),
+    physAddr,
     shared: false,
     role: { kind: 'device', device: device.name, vm: vm.name },
     loc: p.loc,
   });
-  return { device, region };
+  pages.set(key, region);
+  return { device, region, shared: false };
 }

@@ -51,7 +51,9 @@ export function checkMemoryRegions(system: SystemModel): Diagnostic[] {
         ? `${describe(a)} is passed through twice: its registers ${range(a.physAddr!, a.size)} are already region '${b.name}'`
         : `${describe(a)} has physical address range ${range(a.physAddr!, a.size)}, which overlaps ${describe(b)} ${range(b.physAddr!, b.size)}`, a.loc, {
         notes: [{ message: `'${b.name}' is declared here`, location: b.loc }],
-        hint: 'two regions may not cover the same physical memory; map one region into several PDs instead (declared shared: true)',
+        hint: a.role.kind === 'device' && b.role.kind === 'device' && !sameDevice
+          ? "the two devices' registers lie in the same 4 KiB page, and seL4 maps whole pages: whoever gets one reaches the other; give both to one VM, or pick devices in other pages ('sel4cp-synth boards <board>' shows where each one is)"
+          : 'two regions may not cover the same physical memory; map one region into several PDs instead (declared shared: true)',
       }));
     }
   }
