@@ -84,7 +84,11 @@ function firstFit(start: bigint, end: bigint, size: bigint, align: bigint, block
 export function dmaRamAddress(r: Resolution, vm: VirtualMachine, size: bigint, board: Board, devices: string[]): bigint | undefined {
   const why = `'${vm.name}' is given ${devices.join(', ')}, which read${devices.length === 1 ? 's' : ''} and write${devices.length === 1 ? 's' : ''} RAM by physical address (no SMMU translates for ${devices.length === 1 ? 'it' : 'them'})`;
   const fail = (message: string, hint: string): undefined => {
-    r.diagnostics.push(error('vm-dma-ram-unplaceable', message, vm.loc, { hint }));
+    // A note at each bus master's passthrough() line: the construct that asks for identity RAM.
+    const notes = vm.passthrough
+      .filter((p) => devices.includes(typeof p.device === 'string' ? (findBoardDevice(board, p.device)?.name ?? p.device) : p.device.name))
+      .map((p) => ({ message: `a bus master is passed through here`, location: p.loc }));
+    r.diagnostics.push(error('vm-dma-ram-unplaceable', message, vm.loc, { hint, notes }));
     return undefined;
   };
   if (vm.ramPhysAddr === 'any') return fail(`${why}, so its RAM needs a fixed physical address equal to its guest-physical one; ramPhysAddr: 'any' cannot give that`, 'leave ramPhysAddr out');
