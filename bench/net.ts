@@ -85,6 +85,33 @@ function perPing(d: Record<string, number>, n: number): Record<string, number> {
   return { exits: ((d['exits'] ?? 0) - (d['console'] ?? 0)) / n, notifyOut: (d['notify_out'] ?? 0) / n, notifyIn: (d['notify_in'] ?? 0) / n, resumes: (d['resumes'] ?? 0) / n };
 }
 
+/** Exits by kind and notifications by cause, per `n`: what the counters line splits. */
+function byKind(d: Record<string, number>, n: number): Record<string, number> {
+  const g = (k: string): number => d[k] ?? 0;
+  const dev = (k: string): number => Object.keys(d).filter((x) => x.endsWith(`.${k}`)).reduce((t, x) => t + d[x]!, 0);
+  return {
+    kicks: dev('kicks') / n,
+    virtioMmio: (dev('mmio') - dev('kicks')) / n,
+    otherMmio: (g('mmio') - g('console') - dev('mmio')) / n,
+    maintenance: (g('maintenance') - g('maintenance_vtimer')) / n,
+    vtimer: (g('vppi') + g('maintenance_vtimer')) / n,
+    wfx: g('wfx') / n,
+    psciSysreg: (g('smc_hvc') + g('sysreg')) / n,
+    irqs: dev('irqs') / n,
+    toPeer: dev('peer_notify') / n,
+    toTimer: g('notify_out_timer') / n,
+    fromTimer: g('notify_in_timer') / n,
+    fromPeer: (g('notify_in') - g('notify_in_timer')) / n,
+  };
+}
+
+function kindsLine(c: Record<string, number>): string {
+  return `exits: virtio kicks ${f1(c['kicks']!)}, other virtio MMIO (interrupt status/ack) ${f1(c['virtioMmio']!)}, `
+    + `other MMIO ${f1(c['otherMmio']!)}, EOI maintenance ${f1(c['maintenance']!)}, virtual timer (VPPI + its EOI) ${f1(c['vtimer']!)}, `
+    + `WFI/WFE ${f1(c['wfx']!)}, PSCI/sysreg ${f1(c['psciSysreg']!)} (virtio interrupts raised ${f1(c['irqs']!)}); `
+    + `notifications sent to link peers ${f1(c['toPeer']!)} / the timer PD ${f1(c['toTimer']!)}, received from the timer PD ${f1(c['fromTimer']!)} / others ${f1(c['fromPeer']!)}`;
+}
+
 function sum(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.keys(a).map((k) => [k, a[k]! + (b[k] ?? 0)]));
 }
@@ -145,11 +172,14 @@ function report(vms: NetRun[], pds: PdRun[], anchors: AnchorRun[]): void {
   }
   const perMib = vms.map((r) => sum(perPing(counterDelta(r.counters, 'left', 'tcp-start', 'tcp-end'), 16), perPing(counterDelta(r.counters, 'right', 'tcp-start', 'tcp-end'), 16)));
   console.log(`  per MiB of the VM-to-VM transfer (both VMMs): ${counts(medianOf(perMib))}`);
+  const kindsMib = vms.map((r) => sum(byKind(counterDelta(r.counters, 'left', 'tcp-start', 'tcp-end'), 16), byKind(counterDelta(r.counters, 'right', 'tcp-start', 'tcp-end'), 16)));
+  console.log(`    by kind: ${kindsLine(medianOf(kindsMib))}`);
   const there = vms.map((r) => perPing(counterDelta(r.counters, 'left', 'ping-start', 'ping-end'), 10));
   const backC = vms.map((r) => perPing(counterDelta(r.counters, 'right', 'ping-start', 'ping-end'), 10));
   const answer = vms.map((r) => perPing(counterDelta(r.counters, 'left', 'tcp-end', 'after-ping-back'), 10));
   console.log(`  per VM-to-VM ping at the pinging VMM: ${counts(medianOf(there))} (left->right); ${counts(medianOf(backC))} (right->left)`);
   console.log(`  per VM-to-VM ping at the answering VMM (left, for right's pings; includes the end of the transfer): ${counts(medianOf(answer))}`);
+  console.log(`    by kind (left->right, pinging VMM): ${kindsLine(medianOf(vms.map((r) => byKind(counterDelta(r.counters, 'left', 'ping-start', 'ping-end'), 10))))}`);
   if (pds.length) console.log(`  per VM-to-PD ping at the VMM: ${counts(medianOf(pds.map((p) => p.perPing)))}`);
   if (process.env['BENCH_NET_VERBOSE']) {
     for (const [i, r] of vms.entries()) {

@@ -25,6 +25,7 @@ static void handle_maintenance(struct vmm *vmm, unsigned vcpu, seL4_Word lr)
         return;
     }
     if (intid == (int)VGIC_VTIMER_INTID) {
+        vmm->exits.maintenance_vtimer++;
         /* The kernel masked the timer PPI when it raised the VPPI event; unmask it only now
          * that the guest has handled it, or the still-asserted line would refire at once. */
         microkit_vcpu_arm_ack_vppi(vmm_vcpu_id(vmm, vcpu), VGIC_VTIMER_INTID);

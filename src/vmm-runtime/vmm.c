@@ -168,6 +168,7 @@ void vmm_post_wake_deadline(struct vmm *vmm)
         /* The timer PD may run on another core (SMP kernels): the slot first, then the signal. */
         __asm__ volatile("dmb ish" : : : "memory");
         vmm->events.notify_out++;
+        vmm->events.notify_out_timer++;
         microkit_notify(vmm->config->timer_channel);
     }
 }
@@ -487,6 +488,7 @@ void notified(microkit_channel ch)
     vmm->events.notify_in++;
     if (vmm_idle_blocks(vmm) && ch == config->timer_channel) {
         /* The timer PD: a deadline of ours has passed. */
+        vmm->events.notify_in_timer++;
         wake_ready_vcpus(vmm);
         return;
     }

@@ -27,6 +27,7 @@
 /* VM exits by kind, printed when the VM stops (the benchmark reads this line). */
 struct vmm_exits {
     unsigned long mmio, smc_hvc, wfx, sysreg, maintenance, vppi, irq;
+    unsigned long maintenance_vtimer;   /* of `maintenance`: the virtual timer's EOIs */
 };
 
 /* What else the VMM does for its VM, counted for the counters line (vmm_counters_log). */
@@ -34,6 +35,8 @@ struct vmm_events {
     unsigned long notify_in;        /* notifications received (timer PD, links, IRQs) */
     unsigned long notify_out;       /* notifications sent (link peers, the timer PD) */
     unsigned long resumes;          /* suspended vCPUs resumed */
+    unsigned long notify_in_timer;  /* of notify_in: the timer PD's (a deadline passed) */
+    unsigned long notify_out_timer; /* of notify_out: to the timer PD (an earlier deadline) */
 };
 
 /* An emulated PL011 and where its interrupt goes. */

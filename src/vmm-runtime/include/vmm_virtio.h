@@ -40,6 +40,7 @@ struct vmm_virtio_dev {
     bool asserted;          /* the SPI is raised and not yet EOI'd */
     unsigned long irqs;     /* times the SPI was raised */
     unsigned long peer_notifies;    /* net: notifications sent to the link's peer */
+    unsigned long accesses;         /* guest accesses to its window (each one an exit) */
     union {
         struct virtio_net net;
         struct virtio_blk blk;

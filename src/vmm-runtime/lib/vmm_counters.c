@@ -41,10 +41,13 @@ void vmm_counters_log(const struct vmm *vmm, const char *label)
 {
     const struct vmm_exits *e = &vmm->exits;
     unsigned long exits = e->mmio + e->smc_hvc + e->wfx + e->sysreg + e->maintenance + e->vppi;
+    const struct vmm_events *ev = &vmm->events;
     vmm_log("VM '%s' counters '%s': exits=%lu console=%lu mmio=%lu wfx=%lu maintenance=%lu "
-            "vppi=%lu smc_hvc=%lu sysreg=%lu notify_in=%lu notify_out=%lu suspends=%lu "
-            "resumes=%lu", vmm->name, label, exits, console_exits(vmm), e->mmio, e->wfx,
-            e->maintenance, e->vppi, e->smc_hvc, e->sysreg, vmm->events.notify_in,
-            vmm->events.notify_out, vmm->idle.blocks, vmm->events.resumes);
+            "maintenance_vtimer=%lu vppi=%lu smc_hvc=%lu sysreg=%lu notify_in=%lu "
+            "notify_in_timer=%lu notify_out=%lu notify_out_timer=%lu suspends=%lu resumes=%lu",
+            vmm->name, label, exits, console_exits(vmm), e->mmio, e->wfx, e->maintenance,
+            e->maintenance_vtimer, e->vppi, e->smc_hvc, e->sysreg, ev->notify_in,
+            ev->notify_in_timer, ev->notify_out, ev->notify_out_timer, vmm->idle.blocks,
+            ev->resumes);
     vmm_virtio_log_counters(&vmm->virtio, label);
 }

@@ -318,6 +318,7 @@ static bool init_one(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
 static enum mmio_status window_access(void *opaque, struct mmio_access *a)
 {
     struct vmm_virtio_dev *v = opaque;
+    v->accesses++;
     if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && a->write && a->offset == VIRTIO_MMIO_QUEUE_NOTIFY
         && a->value == VIRTIO_NET_TX_QUEUE) {
         v->owner->tx_kick = true;   /* this exit sends: its completions wait (virtio_net.h) */
@@ -544,8 +545,8 @@ void vmm_virtio_log_counters(const struct vmm_virtio *vv, const char *label)
         } else {
             d = &v->u.con.dev;
         }
-        vmm_log("%s counters '%s': kicks=%lu irqs=%lu peer_notify=%lu tx_frames=%lu "
-                "tx_bytes=%llu rx_frames=%lu rx_bytes=%llu", v->name, label, d->queue_notifies,
-                v->irqs, v->peer_notifies, txf, txb, rxf, rxb);
+        vmm_log("%s counters '%s': mmio=%lu kicks=%lu irqs=%lu peer_notify=%lu tx_frames=%lu "
+                "tx_bytes=%llu rx_frames=%lu rx_bytes=%llu", v->name, label, v->accesses,
+                d->queue_notifies, v->irqs, v->peer_notifies, txf, txb, rxf, rxb);
     }
 }
