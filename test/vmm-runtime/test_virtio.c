@@ -9,6 +9,7 @@
 static struct virtio_net net;
 static struct tv_guest guest;
 static unsigned tx_frames;
+static bool tx_full;        /* the backend has no room */
 
 static bool count_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t len,
                      const struct virtio_net_hdr *hdr)
@@ -18,6 +19,9 @@ static bool count_tx(void *ctx, const struct virtq_chain *c, size_t skip, size_t
     (void)c;
     (void)skip;
     (void)len;
+    if (tx_full) {
+        return false;
+    }
     tx_frames++;
     return true;
 }
@@ -32,6 +36,7 @@ static struct tv_guest *setup(void)
     CHECK(virtio_net_init(&net, &guest.mem, mac, &be, true, tv_raise, &guest));
     guest.d = &net.dev;
     tx_frames = 0;
+    tx_full = false;
     return &guest;
 }
 
@@ -273,6 +278,74 @@ static void virtq_event_idx_suppresses_interrupts_and_notifications(void)
     CHECK_EQ(g->irqs, 1);
     CHECK_EQ(tx_frames, 8);
     CHECK(!virtio_mmio_broken(g->d));
+    tv_guest_free(g);
+}
+
+/* The driver's side of §2.7.10.2 (Linux's vring_need_event): whether adding the entries
+ * [old, new) must notify, given the device's avail_event. */
+static bool driver_must_notify(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event - 1u) < (uint16_t)(new_idx - old_idx);
+}
+
+/* Transmit polling: the device asks for a notification only once VIRTIO_NET_TX_POLL_SLACK
+ * chains wait past the ones it took, and takes them itself at virtio_net_tx_poll; a backend
+ * without room stops the polling until its kick. avail_event is the device's, written, never
+ * read back: a driver that scribbles on it changes nothing. */
+static void virtio_net_tx_poll_asks_for_fewer_notifications(void)
+{
+    struct tv_guest *g = setup();
+    virtio_net_tx_poll_mode(&net);
+    CHECK(tv_probe(g, VIRTIO_FEATURE(VIRTIO_NET_F_MAC) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
+    struct tv_queue *tq = &g->q[1];
+    CHECK_EQ(tq->num, 256);
+    uint16_t *avail_event = (uint16_t *)(void *)(tv_host(g, tq->used) + 4 + 8u * tq->num);
+    CHECK_EQ(*avail_event, VIRTIO_NET_TX_POLL_SLACK);   /* DRIVER_OK looked at the empty ring */
+    struct tv_seg s = { tv_alloc(g, 72), 72, false };
+    uint16_t idx = 0;
+    unsigned notified = 0;
+    for (unsigned i = 0; i < VIRTIO_NET_TX_POLL_SLACK; i++, idx++) {
+        tv_post(g, 1, &s, 1);
+        notified += driver_must_notify(*avail_event, (uint16_t)(idx + 1u), idx);
+    }
+    CHECK_EQ(notified, 0);
+    CHECK_EQ(tx_frames, 0);
+    tv_post(g, 1, &s, 1);       /* the one the device waits for */
+    CHECK(driver_must_notify(*avail_event, (uint16_t)(idx + 1u), idx));
+    idx++;
+    CHECK(virtio_net_tx_poll(&net));    /* the VMM at the guest's next exit */
+    CHECK_EQ(tx_frames, VIRTIO_NET_TX_POLL_SLACK + 1u);
+    CHECK_EQ(*avail_event, (uint16_t)(idx + VIRTIO_NET_TX_POLL_SLACK));
+    *avail_event = 0x1234;      /* the driver writes the device's field: nothing follows */
+    tv_post(g, 1, &s, 1);
+    tx_full = true;
+    CHECK(virtio_net_tx_poll(&net));
+    CHECK_EQ(tx_frames, VIRTIO_NET_TX_POLL_SLACK + 1u);
+    tx_full = false;
+    CHECK(virtio_net_tx_poll(&net));    /* blocked: only the backend's kick retries */
+    CHECK_EQ(tx_frames, VIRTIO_NET_TX_POLL_SLACK + 1u);
+    CHECK(virtio_net_tx_kick(&net));
+    CHECK_EQ(tx_frames, VIRTIO_NET_TX_POLL_SLACK + 2u);
+    CHECK(!virtio_mmio_broken(g->d));
+    tv_guest_free(g);
+}
+
+/* A queue smaller than the slack: the driver is asked to notify when the ring is full. */
+static void virtio_net_tx_poll_slack_fits_a_small_queue(void)
+{
+    struct tv_guest *g = setup();
+    virtio_net_tx_poll_mode(&net);
+    uint64_t b = TV_RAM_BASE;
+    CHECK(tv_negotiate(g, VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
+    CHECK(tv_setup_queue(g, 1, 4, b + 0x4000, b + 0x5000, b + 0x6000));
+    tv_wr(g, VIRTIO_MMIO_STATUS, tv_rd(g, VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+    uint16_t *avail_event = (uint16_t *)(void *)(tv_host(g, b + 0x6000) + 4 + 8u * 4);
+    CHECK_EQ(*avail_event, 3);
+    /* Queue Size is the driver's: a reset and a larger queue get the slack in full again. */
+    tv_wr(g, VIRTIO_MMIO_STATUS, 0);
+    CHECK(tv_probe(g, VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
+    CHECK_EQ(*(uint16_t *)(void *)(tv_host(g, g->q[1].used) + 4 + 8u * g->q[1].num),
+             VIRTIO_NET_TX_POLL_SLACK);
     tv_guest_free(g);
 }
 
@@ -543,6 +616,10 @@ HARNESS_SUITE(virtio_tests) = {
     { "virtio-mmio: interrupt status, ACK and NO_INTERRUPT suppression", virtio_mmio_interrupt_status_and_ack },
     { "virtq: EVENT_IDX: used_event picks the interrupt, avail_event the notification",
       virtq_event_idx_suppresses_interrupts_and_notifications },
+    { "virtio-net: transmit polling asks for a notification only past VIRTIO_NET_TX_POLL_SLACK",
+      virtio_net_tx_poll_asks_for_fewer_notifications },
+    { "virtio-net: the polling slack fits a queue smaller than itself; a reset keeps it",
+      virtio_net_tx_poll_slack_fits_a_small_queue },
     { "virtq: queue size power of two within QueueNumMax", virtq_checks_queue_size },
     { "virtq: ring alignment and extents inside guest RAM", virtq_checks_ring_addresses },
     { "virtq: descriptor outside guest RAM", virtq_rejects_descriptor_outside_ram },

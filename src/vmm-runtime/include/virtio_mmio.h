@@ -109,6 +109,9 @@ struct virtio_mmio_dev {
     uint32_t config_generation;
     struct virtq queues[VIRTIO_MAX_QUEUES];
     unsigned long queue_notifies;   /* QueueNotify writes (each one a guest exit) */
+    /* Per queue, the notify_slack (virtq.h) it gets when the driver makes it ready; the
+     * device class sets it once, and a reset keeps it. */
+    uint16_t notify_slack[VIRTIO_MAX_QUEUES];
     bool broken;
     char report[VIRTIO_REPORT_SIZE];
 };

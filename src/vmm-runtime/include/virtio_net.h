@@ -65,6 +65,9 @@
 #define VIRTIO_NET_TX_QUEUE     1u
 #define VIRTIO_NET_QUEUE_SIZE   256u
 #define VIRTIO_NET_TX_DEFER_MAX 64u
+/* With transmit polling (virtio_net_tx_poll_mode): the driver notifies only when this many
+ * chains wait beyond the ones taken (half the queue: a flood is still taken at once). */
+#define VIRTIO_NET_TX_POLL_SLACK (VIRTIO_NET_QUEUE_SIZE / 2u)
 #define VIRTIO_NET_MTU          1500u
 #define VIRTIO_NET_ETH_HLEN     14u
 /* An untagged Ethernet frame without FCS: destination, source, type (14) + MTU. */
@@ -163,6 +166,22 @@ bool virtio_net_tx_kick(struct virtio_net *n);
  * interrupt (three exits) per frame. False: guest error.
  */
 bool virtio_net_tx_return(struct virtio_net *n);
+
+/*
+ * Transmit polling, for a VMM that runs at every exit of the guest's vCPUs: after
+ * virtio_net_init, virtio_net_tx_poll_mode asks the driver (VIRTIO_F_EVENT_IDX's avail_event,
+ * §2.7.10.2) to notify the transmit queue only once VIRTIO_NET_TX_POLL_SLACK chains wait, and
+ * the VMM calls virtio_net_tx_poll at each exit (before a WFI puts the vCPU to sleep too) and
+ * notification instead. A frame then waits for the vCPU's next exit, which comes when the guest
+ * idles (WFI), takes an interrupt (the status read) or at its next timer tick, instead of
+ * costing an exit of its own; frames queued between two exits go out as one batch, with one
+ * notification of the link's peer. Without EVENT_IDX the driver notifies for every chain as
+ * before (polling then only finds nothing more).
+ */
+void virtio_net_tx_poll_mode(struct virtio_net *n);
+/* Sends what waits in the transmit queue unless the backend said it has no room (then its
+ * signal calls virtio_net_tx_kick). False: guest error. */
+bool virtio_net_tx_poll(struct virtio_net *n);
 
 /* Sets the link status the driver sees (VIRTIO_NET_F_STATUS) and notifies it (§5.1.4). */
 void virtio_net_set_link(struct virtio_net *n, bool up);

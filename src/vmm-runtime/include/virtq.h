@@ -26,6 +26,11 @@ struct virtq {
     /* VIRTIO_F_EVENT_IDX negotiated (§2.7.7.2, §2.7.10.2): the driver's used_event says when
      * it wants an interrupt, our avail_event when we want a notification. */
     bool event_idx;
+    /* With event_idx: how many chains past the ones taken the driver may add before it
+     * notifies (avail_event = last_avail + notify_slack); 0, the usual, asks for a
+     * notification at the next chain. A device that looks at the queue on its own (at every
+     * exit of the guest's vCPUs) needs no notification for each chain. */
+    uint16_t notify_slack;
 };
 
 /* One buffer of a descriptor chain, in the VMM's address space (inside guest RAM). */
@@ -68,7 +73,8 @@ enum virtq_status virtq_make_ready(struct virtq *vq, uint16_t num_max,
  * Takes the next chain the driver made available on a ready queue (§2.7.13): VIRTQ_OK with *out
  * filled, VIRTQ_EMPTY when there is none, VIRTQ_GUEST_ERROR when the ring or the chain breaks a
  * rule (nothing is taken). With event_idx, finding the ring empty also asks the driver to
- * notify for the next chain it adds (avail_event = the index we wait for, §2.7.10.2), then
+ * notify for the next chain it adds, or notify_slack chains later (avail_event = the index we
+ * wait for, §2.7.10.2), then
  * looks once more, so a chain added in between is not missed; while chains remain the driver
  * is not asked, so it does not notify for every buffer it adds.
  */

@@ -92,9 +92,11 @@ bool vmm_virtio_notified_down(struct vmm_virtio *vv, unsigned channel);
  * True when it was one of ours; *guest_error set when serving it broke a device. */
 bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error);
 
-/* A vCPU exit was handled (or a vCPU is about to sleep): unless it was a virtio-net transmit
- * notification, the network devices return the chains they sent (virtio_net_tx_return), with
- * their interrupt. False when that found a guest error (the report is in vmm_virtio_report). */
+/* A vCPU exit was handled (or a vCPU is about to sleep): the network devices send what the
+ * guest queued since (transmit polling, virtio_net_tx_poll) and tell their link's peer once;
+ * unless the exit was a virtio-net transmit notification, they return the chains they sent
+ * (virtio_net_tx_return), with their interrupt. False when that found a guest error (the
+ * report is in vmm_virtio_report). */
 bool vmm_virtio_exit_done(struct vmm_virtio *vv);
 
 /* The guest EOI'd `intid`: a virtio line still asserted is raised again. True if it was ours. */

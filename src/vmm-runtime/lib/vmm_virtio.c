@@ -192,6 +192,7 @@ static bool init_net(struct vmm_virtio_dev *v, const struct virtio_guest_mem *me
                         (unsigned long long)c->b_size);
     }
     v->u.net.tx_defer = true;
+    virtio_net_tx_poll_mode(&v->u.net);     /* vmm_virtio_exit_done polls */
     if (!first) {
         /* The new guest sees the wire as the peer left it, and nothing the last one was sent:
          * frames still waiting were for it. Then the peer learns we are up again. */
@@ -482,10 +483,18 @@ bool vmm_virtio_exit_done(struct vmm_virtio *vv)
 {
     bool kick = vv->tx_kick;
     vv->tx_kick = false;
-    for (unsigned i = 0; !kick && i < vv->count; i++) {
+    for (unsigned i = 0; i < vv->count; i++) {
         struct vmm_virtio_dev *v = &vv->devs[i];
-        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && v->u.net.tx_done_count != 0
-            && !virtio_mmio_broken(&v->u.net.dev) && !virtio_net_tx_return(&v->u.net)) {
+        if (v->cfg->kind != VMM_CONFIG_VIRTIO_NET || virtio_mmio_broken(&v->u.net.dev)) {
+            continue;
+        }
+        /* Transmit polling (virtio_net.h): what the guest queued since its last exit (over
+         * a broken link too, which drops it, so the chains go back). */
+        if (!virtio_net_tx_poll(&v->u.net)) {
+            return device_failed(v);
+        }
+        link_signal(v);
+        if (!kick && v->u.net.tx_done_count != 0 && !virtio_net_tx_return(&v->u.net)) {
             return device_failed(v);
         }
     }

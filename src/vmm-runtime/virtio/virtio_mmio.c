@@ -278,6 +278,8 @@ static bool wr_queue_ready(struct virtio_mmio_dev *d, uint32_t v)
         return queue_fail(d, d->queue_sel, why);
     }
     q->event_idx = virtio_mmio_negotiated(d, VIRTIO_F_EVENT_IDX);
+    uint16_t slack = d->notify_slack[d->queue_sel];
+    q->notify_slack = slack < q->num ? slack : (uint16_t)(q->num - 1u);
     return true;
 }
 

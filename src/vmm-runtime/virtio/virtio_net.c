@@ -105,6 +105,20 @@ bool virtio_net_tx_kick(struct virtio_net *n)
     return net_tx(n);
 }
 
+void virtio_net_tx_poll_mode(struct virtio_net *n)
+{
+    n->dev.notify_slack[VIRTIO_NET_TX_QUEUE] = VIRTIO_NET_TX_POLL_SLACK;
+}
+
+bool virtio_net_tx_poll(struct virtio_net *n)
+{
+    const struct virtio_mmio_dev *d = &n->dev;
+    if (n->tx_blocked || !virtio_mmio_running(d) || !d->queues[VIRTIO_NET_TX_QUEUE].ready) {
+        return true;
+    }
+    return net_tx(n);
+}
+
 static bool net_notify(struct virtio_mmio_dev *d, unsigned q)
 {
     struct virtio_net *n = net_of(d);

@@ -177,7 +177,8 @@ enum virtq_status virtq_pop(struct virtq *vq, const struct virtio_guest_mem *mem
     if (pending == 0 && vq->event_idx) {
         /* avail_event follows the used ring's Queue Size entries (§2.7.8); notify when the
          * entry we wait for is added. Our store before the driver's idx is re-read. */
-        STORE((uint16_t *)(void *)&vq->used->ring[vq->num], vq->last_avail);
+        STORE((uint16_t *)(void *)&vq->used->ring[vq->num],
+              (uint16_t)(vq->last_avail + vq->notify_slack));
         virtio_barrier();
         avail_idx = LOAD(&vq->avail->idx);
         pending = (uint16_t)(avail_idx - vq->last_avail);
