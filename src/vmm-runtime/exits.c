@@ -269,12 +269,14 @@ static bool handle_wfx(struct vmm *vmm, unsigned vcpu, uint64_t esr, microkit_ms
     if (!vmm_idle_blocks(vmm) || ti > 1) {
         return advance_pc(vmm, vcpu, reply);
     }
-    /* Sent frames go back before it sleeps (vmm_virtio_exit_done): their interrupt is work. */
-    if (!vmm_virtio_exit_done(&vmm->virtio)) {
+    /* Frames it queued are sent before it sleeps; the chains they took go back with the
+     * next interrupt, at the latest when their hold passes (vmm_virtio_idle): a deadline. */
+    uint64_t now = vmm_counter_now();
+    uint64_t hold;
+    if (!vmm_virtio_idle(&vmm->virtio, now, &hold)) {
         vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
         return false;
     }
-    uint64_t now = vmm_counter_now();
     struct vcpu_idle_wfx w = {
         .wfe = ti == 1,
         .has_work = vgic_vcpu_has_work(&vmm->vgic, vcpu),
@@ -283,6 +285,7 @@ static bool handle_wfx(struct vmm *vmm, unsigned vcpu, uint64_t esr, microkit_ms
         .wfe_slice = vmm->wfe_slice,
     };
     w.vtimer_deadline = w.has_work ? now : vmm_vtimer_deadline(vmm, vcpu, now);
+    w.vtimer_deadline = hold < w.vtimer_deadline ? hold : w.vtimer_deadline;
     if (!vcpu_idle_block(&vmm->idle, vcpu, &w)) {
         return advance_pc(vmm, vcpu, reply);
     }

@@ -420,7 +420,10 @@ bool vmm_boot(struct vmm *vmm, bool first, char *err, size_t err_size)
         }
     }
     vmm_doorbells_reset(&vmm->doorbells);
-    struct vmm_virtio_env virtio_env = { virtio_notify, virtio_irq_ack, vmm->name, &vmm->vgic };
+    uint64_t frequency;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
+    struct vmm_virtio_env virtio_env = { virtio_notify, virtio_irq_ack, vmm->name, &vmm->vgic,
+                                         frequency / 1000000u * VMM_VIRTIO_TX_HOLD_US };
     if (first ? !vmm_virtio_init(&vmm->virtio, config, &virtio_env, err, (unsigned)err_size)
               : !vmm_virtio_reset(&vmm->virtio, config, &virtio_env, err, (unsigned)err_size)) {
         return false;
@@ -487,8 +490,13 @@ void notified(microkit_channel ch)
     const struct vmm_config *config = vmm->config;
     vmm->events.notify_in++;
     if (vmm_idle_blocks(vmm) && ch == config->timer_channel) {
-        /* The timer PD: a deadline of ours has passed. */
+        /* The timer PD: a deadline of ours has passed (a sleeping vCPU's, or sent chains'
+         * hold, whose interrupt then wakes it). */
         vmm->events.notify_in_timer++;
+        if (!vmm_virtio_exit_done(&vmm->virtio, vmm_counter_now())) {
+            vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
+            return;
+        }
         wake_ready_vcpus(vmm);
         return;
     }
@@ -588,7 +596,7 @@ seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo
     }
     vcpu_idle_exit_seen(&vmm->idle, (unsigned)v);
     seL4_Bool reply = vmm_handle_exit(vmm, (unsigned)v, msginfo, reply_msginfo);
-    if (vmm->running && !vmm_virtio_exit_done(&vmm->virtio)) {
+    if (vmm->running && !vmm_virtio_exit_done(&vmm->virtio, vmm_counter_now())) {
         vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
         return seL4_False;
     }

@@ -202,7 +202,7 @@ static void virtio_reset_keeps_the_links(void)
         .kind = VMM_CONFIG_VIRTIO_NET, .channel = 3, .a_vaddr = (uint64_t)(uintptr_t)ours,
         .a_size = size, .b_vaddr = (uint64_t)(uintptr_t)theirs, .b_size = size, .capacity = 4 };
     vgic_init(&vgic, 1, &harness_vgic_ops, NULL);
-    struct vmm_virtio_env env = { count_notify, no_ack, "a", &vgic };
+    struct vmm_virtio_env env = { count_notify, no_ack, "a", &vgic, 0 };
     char err[200];
     CHECK(vmm_virtio_init(&vv, &c, &env, err, sizeof(err)));
     /* The peer: receives on ours, sends on theirs (one frame waiting for our old guest). */

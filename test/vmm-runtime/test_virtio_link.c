@@ -6,6 +6,7 @@
 
 #include "net_link.h"
 #include "virtio_net.h"
+#include "vmm_virtio.h"
 
 static struct net_link_end tx, rx;
 
@@ -605,8 +606,119 @@ static void link_carries_tso_between_virtio_nets(void)
     tv_guest_free(&gb);
 }
 
+/* ---------------------------------------------------------------- the VMM's glue */
+
+static unsigned glue_notifies;
+static void glue_notify(unsigned ch)
+{
+    (void)ch;
+    glue_notifies++;
+}
+static void glue_ack(unsigned ch)
+{
+    (void)ch;
+}
+
+/* The driver's used_event on the transmit queue: an interrupt when entry n is used. */
+static void tx_interrupt_at(struct tv_guest *g, uint16_t n)
+{
+    *(uint16_t *)(void *)(tv_host(g, g->q[1].avail) + 4 + 2u * g->q[1].num) = n;
+}
+
+/* vmm_virtio_exit_done: frames the guest queued go out at its exits without a notification;
+ * the chains they took wait for an interrupt to ride on: one still pending with the guest, a
+ * received frame's, or their own once the hold (env.tx_hold_ticks) has passed, which
+ * vmm_virtio_idle gives as the sleeping vCPU's deadline. */
+static void vmm_virtio_holds_sent_chains_for_an_interrupt(void)
+{
+    static struct vmm_config c;
+    static struct vmm_virtio vv;
+    static struct vgic vgic;
+    struct tv_guest g;
+    tv_guest_init(&g);
+    memset(&c, 0, sizeof(c));
+    uint64_t size = net_link_region_size(4);
+    uint8_t *ours = region_new(4), *theirs = region_new(4);
+    c.ram_guest_base = TV_RAM_BASE;
+    c.ram_size = TV_RAM_SIZE;
+    c.ram_vmm_vaddr = (uint64_t)(uintptr_t)g.ram;
+    c.virtio_count = 1;
+    c.virtio[0] = (struct vmm_config_virtio){ .guest_base = 0xa000000, .intid = 40,
+        .kind = VMM_CONFIG_VIRTIO_NET, .channel = 3, .a_vaddr = (uint64_t)(uintptr_t)ours,
+        .a_size = size, .b_vaddr = (uint64_t)(uintptr_t)theirs, .b_size = size, .capacity = 4 };
+    vgic_init(&vgic, 1, &harness_vgic_ops, NULL);
+    struct vmm_virtio_env env = { glue_notify, glue_ack, "a", &vgic, 100 };
+    char err[200];
+    CHECK(vmm_virtio_init(&vv, &c, &env, err, sizeof(err)));
+    struct vmm_virtio_dev *v = &vv.devs[0];
+    g.d = &v->u.net.dev;
+    CHECK(tv_probe(&g, VIRTIO_FEATURE(VIRTIO_NET_F_MAC) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX)));
+    struct net_link_end peer_rx, peer_tx;
+    CHECK(net_link_rx_init(&peer_rx, ours, size, 4, "a->b"));
+    CHECK(net_link_tx_init(&peer_tx, theirs, size, 4, "b->a"));
+    const uint8_t *f;
+    uint32_t n, id, len;
+    CHECK_EQ(net_link_rx_peek(&peer_rx, &f, &n), NET_LINK_EMPTY);   /* asks for a signal */
+    struct tv_seg s = { tv_alloc(&g, 12 + 60), 12 + 60, false };
+    tx_interrupt_at(&g, 0);
+    /* Sent at the exit, no QueueNotify; the peer told once; the chain held. */
+    tv_post(&g, 1, &s, 1);
+    glue_notifies = 0;
+    CHECK(vmm_virtio_exit_done(&vv, 1000));
+    CHECK_EQ(glue_notifies, 1);
+    CHECK_EQ(net_link_rx_peek(&peer_rx, &f, &n), NET_LINK_OK);
+    CHECK_EQ(n, 60);
+    CHECK_EQ(net_link_rx_release(&peer_rx), NET_LINK_OK);
+    CHECK(!tv_used(&g, 1, &id, &len));
+    uint64_t wake;
+    CHECK(vmm_virtio_idle(&vv, 1050, &wake));
+    CHECK_EQ(wake, 1100);
+    CHECK(vmm_virtio_exit_done(&vv, 1099));
+    CHECK(!tv_used(&g, 1, &id, &len));
+    CHECK_EQ(v->irqs, 0);
+    CHECK(vmm_virtio_exit_done(&vv, 1100));     /* the hold has passed */
+    CHECK(tv_used(&g, 1, &id, &len));
+    CHECK_EQ(v->irqs, 1);
+    /* Not acknowledged yet: the next chain rides on that interrupt at once. */
+    tx_interrupt_at(&g, 1);
+    tv_post(&g, 1, &s, 1);
+    CHECK(vmm_virtio_exit_done(&vv, 2000));
+    CHECK(tv_used(&g, 1, &id, &len));
+    CHECK_EQ(v->irqs, 1);
+    CHECK(vmm_virtio_idle(&vv, 2001, &wake));
+    CHECK_EQ(wake, UINT64_MAX);
+    /* Acknowledged and EOI'd: the next one waits for a received frame's interrupt. */
+    CHECK(tv_wr(&g, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING));
+    CHECK(vmm_virtio_eoi(&vv, 40));
+    struct tv_seg r = { tv_alloc(&g, 1536), 1536, true };
+    tv_post(&g, 0, &r, 1);
+    tx_interrupt_at(&g, 2);
+    tv_post(&g, 1, &s, 1);
+    CHECK(vmm_virtio_exit_done(&vv, 3000));
+    CHECK(!tv_used(&g, 1, &id, &len));
+    uint8_t *buf;
+    CHECK_EQ(net_link_tx_acquire(&peer_tx, &buf), NET_LINK_OK);
+    memset(buf, 0x5a, 60);
+    CHECK_EQ(net_link_tx_publish(&peer_tx, 60), NET_LINK_OK);
+    bool guest_error;
+    CHECK(vmm_virtio_notified(&vv, 3, &guest_error));
+    CHECK(!guest_error);
+    CHECK(tv_used(&g, 0, &id, &len));
+    CHECK_EQ(len, 12 + 60);
+    CHECK(tv_used(&g, 1, &id, &len));
+    CHECK_EQ(v->irqs, 2);
+    CHECK(vmm_virtio_idle(&vv, 3001, &wake));
+    CHECK_EQ(wake, UINT64_MAX);
+    CHECK(!virtio_mmio_broken(g.d) && !v->link_broken);
+    free(ours);
+    free(theirs);
+    tv_guest_free(&g);
+}
+
 HARNESS_SUITE(virtio_link_tests) = {
     { "net link: region sizes (capacity 512: 0x105000 bytes)", link_region_sizes },
+    { "vmm_virtio: sent frames go out at exits; their chains ride on an interrupt or their hold",
+      vmm_virtio_holds_sent_chains_for_an_interrupt },
     { "net link: frames through, counters wrap", link_carries_frames },
     { "net link: a peeked frame stays until released", link_peek_is_stable_until_release },
     { "net link: back-pressure and the consumer_signalled handshake", link_backpressure_and_signals },

@@ -159,11 +159,11 @@ bool virtio_net_tx_kick(struct virtio_net *n);
 /*
  * Deferred transmit completions (set tx_defer after virtio_net_init): a sent chain goes back to
  * the driver, with its used-buffer interrupt, not at once but at the next
- * virtio_net_tx_return: the VMM calls it at the vCPU's next exit other than a transmit
- * notification (WFI included, before it decides to sleep), and the device with each received
+ * virtio_net_tx_return: the VMM calls it when the interrupt would cost nothing of its own or
+ * a hold has passed (vmm_virtio_exit_done, vmm_virtio.h), and the device with each received
  * frame and once VIRTIO_NET_TX_DEFER_MAX chains wait. A sender's completions then ride on the
- * interrupt of the acknowledgements it receives, or on its next exit, instead of costing an
- * interrupt (three exits) per frame. False: guest error.
+ * interrupt of the acknowledgements it receives instead of costing an interrupt (three exits)
+ * per frame. False: guest error.
  */
 bool virtio_net_tx_return(struct virtio_net *n);
 

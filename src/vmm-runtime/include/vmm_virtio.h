@@ -24,6 +24,9 @@ struct vmm_virtio_env {
     void (*irq_ack)(unsigned channel);
     const char *vm_name;
     struct vgic *vgic;
+    /* How long sent chains may wait for an interrupt to ride on (physical-counter ticks;
+     * vmm_virtio_exit_done): 0 returns them at the next exit. */
+    uint64_t tx_hold_ticks;
 };
 
 struct vmm_virtio;
@@ -31,6 +34,12 @@ struct vmm_virtio;
 /* The ring capacity from which a network device offers checksum and segmentation offloads: a
  * 64 KiB frame takes NET_LINK_MAX_FRAME_BUFFERS buffers, and two of them fit. */
 #define VMM_VIRTIO_OFFLOAD_MIN_CAPACITY (2u * NET_LINK_MAX_FRAME_BUFFERS)
+
+/* How long sent chains wait at most for an interrupt to ride on (vmm_virtio_exit_done): long
+ * enough for a link peer's acknowledgement to come back under QEMU TCG (with 1 ms, npm run
+ * bench -- net saw half the holds run out and cost a timer round trip each), one tick of a
+ * 250 Hz guest, and far below Linux's transmit watchdog (5 s). */
+#define VMM_VIRTIO_TX_HOLD_US 4000u
 
 /* One device of the config and what it is connected to. */
 struct vmm_virtio_dev {
@@ -48,6 +57,8 @@ struct vmm_virtio_dev {
     } u;
     /* net */
     struct net_link_end tx, rx;
+    bool tx_held;               /* sent chains wait (vmm_virtio_exit_done) ... */
+    uint64_t tx_hold_until;     /* ... and go back by then */
     bool link_broken;
     /* console */
     volatile uint32_t *uart;
@@ -92,12 +103,23 @@ bool vmm_virtio_notified_down(struct vmm_virtio *vv, unsigned channel);
  * True when it was one of ours; *guest_error set when serving it broke a device. */
 bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_error);
 
-/* A vCPU exit was handled (or a vCPU is about to sleep): the network devices send what the
- * guest queued since (transmit polling, virtio_net_tx_poll) and tell their link's peer once;
- * unless the exit was a virtio-net transmit notification, they return the chains they sent
- * (virtio_net_tx_return), with their interrupt. False when that found a guest error (the
- * report is in vmm_virtio_report). */
-bool vmm_virtio_exit_done(struct vmm_virtio *vv);
+/*
+ * A vCPU exit was handled at physical-counter time `now` (or the timer PD signalled): the
+ * network devices send what the guest queued since (transmit polling, virtio_net_tx_poll) and
+ * tell their link's peer once. The chains they sent go back to the driver (virtio_net_tx_return)
+ * when that costs no interrupt of its own, or at the latest env.tx_hold_ticks after they were
+ * first held: now, if the device's interrupt is still pending with the guest (it has not
+ * acknowledged it: it will see them in the same round); with a received frame (virtio_net_rx);
+ * or once the hold has passed (not at the exit of a transmit notification). So a sender's
+ * completions ride on the interrupt of the acknowledgements it receives instead of costing an
+ * interrupt (three exits and a wake-up) of their own. False when that found a guest error (the
+ * report is in vmm_virtio_report).
+ */
+bool vmm_virtio_exit_done(struct vmm_virtio *vv, uint64_t now);
+
+/* A vCPU is about to sleep (WFI/WFE) at `now`: vmm_virtio_exit_done, and *wake = when held
+ * chains must go back (the vCPU's wake-up deadline then), WAKE_NEVER when none are held. */
+bool vmm_virtio_idle(struct vmm_virtio *vv, uint64_t now, uint64_t *wake);
 
 /* The guest EOI'd `intid`: a virtio line still asserted is raised again. True if it was ours. */
 bool vmm_virtio_eoi(struct vmm_virtio *vv, unsigned intid);

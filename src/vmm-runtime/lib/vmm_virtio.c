@@ -369,6 +369,7 @@ static bool setup_all(struct vmm_virtio *vv, const struct vmm_config *c,
         } else {
             memset(&v->u, 0, sizeof(v->u));
             v->asserted = false;
+            v->tx_held = false;
         }
         v->owner = vv;
         v->cfg = &c->virtio[i];
@@ -479,7 +480,21 @@ bool vmm_virtio_notified(struct vmm_virtio *vv, unsigned channel, bool *guest_er
     return mine;
 }
 
-bool vmm_virtio_exit_done(struct vmm_virtio *vv)
+/* Whether held sent chains go back now (vmm_virtio_exit_done's rule); starts the hold. */
+static bool tx_return_due(struct vmm_virtio_dev *v, bool kick, uint64_t now)
+{
+    if (v->u.net.tx_done_count == 0) {
+        v->tx_held = false;
+        return false;
+    }
+    if (!v->tx_held) {
+        v->tx_held = true;
+        v->tx_hold_until = now + v->owner->env.tx_hold_ticks;
+    }
+    return !kick && (virtio_mmio_irq_pending(&v->u.net.dev) || now >= v->tx_hold_until);
+}
+
+bool vmm_virtio_exit_done(struct vmm_virtio *vv, uint64_t now)
 {
     bool kick = vv->tx_kick;
     vv->tx_kick = false;
@@ -494,8 +509,26 @@ bool vmm_virtio_exit_done(struct vmm_virtio *vv)
             return device_failed(v);
         }
         link_signal(v);
-        if (!kick && v->u.net.tx_done_count != 0 && !virtio_net_tx_return(&v->u.net)) {
-            return device_failed(v);
+        if (tx_return_due(v, kick, now)) {
+            v->tx_held = false;
+            if (!virtio_net_tx_return(&v->u.net)) {
+                return device_failed(v);
+            }
+        }
+    }
+    return true;
+}
+
+bool vmm_virtio_idle(struct vmm_virtio *vv, uint64_t now, uint64_t *wake)
+{
+    *wake = UINT64_MAX;
+    if (!vmm_virtio_exit_done(vv, now)) {
+        return false;
+    }
+    for (unsigned i = 0; i < vv->count; i++) {
+        const struct vmm_virtio_dev *v = &vv->devs[i];
+        if (v->cfg->kind == VMM_CONFIG_VIRTIO_NET && v->tx_held && v->tx_hold_until < *wake) {
+            *wake = v->tx_hold_until;
         }
     }
     return true;
