@@ -19,6 +19,10 @@ export {
   type VirtioConsole, type VirtioConsoleOptions, type VirtioBlock, type VirtioBlockOptions, type VirtioDevice,
   type NetLink, type NetLinkEndpoint, type NetLinkOptions,
 } from './virtio.js';
+export {
+  qemuNic, qemuDisk, QEMU_USER_GUEST, QEMU_USER_SERVICE,
+  type QemuNic, type QemuNicOptions, type QemuDisk, type QemuDiskOptions, type QemuDevice, type QemuForward, type QemuHostService,
+} from './qemu.js';
 export { control, type Control, type ControlOptions } from './lifecycle.js';
 export { initramfs, networkSetupScript, GUEST_IP_PARAM, NETWORK_APPLETS, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, guestImage, optionalContextFile, file, type FileRef } from './context.js';

@@ -11,6 +11,7 @@ import type { Address, Size } from './units.js';
 import type { Initramfs } from './initramfs.js';
 import type { VirtioDevice } from './virtio.js';
 import type { Domain } from './domains.js';
+import type { QemuDevice } from './qemu.js';
 
 /** A device described by hand, for one the board file does not list. */
 export interface DeviceSpec {
@@ -35,6 +36,14 @@ export interface PassthroughOptions {
   ids?: number[];
   /** Guest-physical address of the device. @default its physical address (the board's DTB stays valid) */
   gpa?: Address;
+  /**
+   * On a QEMU board, what QEMU plugs into this virtio-mmio transport (`virtio_mmio_a000000`
+   * ... `virtio_mmio_a003e00`): `qemuNic({...})` or `qemuDisk(file)`. `sel4cp-synth run` starts
+   * QEMU with it. The device reads and writes RAM by physical address, so the VM's RAM is placed
+   * at guest-physical = physical, and nothing stops it reaching all of physical memory (QEMU's
+   * virt machine has no IOMMU here): the VM is trusted with that. @default nothing attached
+   */
+  qemu?: QemuDevice;
 }
 
 export interface Passthrough {
@@ -44,6 +53,8 @@ export interface Passthrough {
   readonly irqs: boolean;
   readonly ids: readonly number[] | undefined;
   readonly gpa: Address | undefined;
+  /** What QEMU attaches to the transport (a QEMU board's virtio-mmio transport only). */
+  readonly qemu: QemuDevice | undefined;
   readonly loc: SourceLocation | undefined;
 }
 
@@ -71,7 +82,11 @@ export function passthrough(device: string | DeviceSpec, options: PassthroughOpt
     if (!Array.isArray(options.ids)) checkConstructs(`${what} ids`, options.ids, [], '', loc);
     options.ids.forEach((id, i) => checkNumber(`${what} ids[${i}]`, id, loc, { integer: true }));
   }
-  return { kind: 'passthrough', device, irqs: options.irqs ?? true, ids: options.ids, gpa: options.gpa, loc };
+  const q = options.qemu as { kind?: unknown } | undefined;
+  if (q !== undefined && (typeof q !== 'object' || q === null || (q.kind !== 'qemu-nic' && q.kind !== 'qemu-disk'))) {
+    throw new DslError('bad-argument', `${what} qemu must be made with qemuNic(...) or qemuDisk(...)`, undefined, loc);
+  }
+  return { kind: 'passthrough', device, irqs: options.irqs ?? true, ids: options.ids, gpa: options.gpa, qemu: options.qemu, loc };
 }
 
 /** Device kinds the VMM can emulate. */

@@ -1,13 +1,11 @@
 // `sel4cp-synth run <systems.ts>`: synthesise (building what is needed) and boot the image on
 // QEMU, streaming the console. With --expect it exits 0 once the text appears and non-zero,
 // with the last lines, on timeout or early exit. QEMU never outlives the command.
-import { kernelLimits } from '../../compile/model/target.js';
-import type { SystemModel } from '../../compile/model/index.js';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { error, UserError } from '../../compile/diagnostics/index.js';
 import { QemuError, startQemu, findExecutable, QEMU_AARCH64, type QemuProcess } from '../../run/qemu.js';
-import type { Board } from '../../compile/boards.js';
+import { qemuArgs } from '../../run/machine.js';
 import { PREFIX } from '../report.js';
 import { buildOptions, contextOption, type BuildArgs, progressPrinter, synthesiseForCommand } from './shared.js';
 
@@ -21,25 +19,8 @@ interface RunArgs extends BuildArgs {
   quiet: boolean;
 }
 
-/** QEMU's command line for a board's loader.img. */
-/**
- * QEMU's arguments for a board's loader.img. A multicore kernel (Microkit 2.3.0 smp-*) needs as
- * many CPUs as it was built for: its loader starts each one and stops when PSCI refuses a CPU
- * that is not there (seen with -smp 2 on a 4-core build).
- */
-export function qemuArgs(board: Board, loaderImage: string, model?: Pick<SystemModel, 'microkit' | 'config' | 'board' | 'kernel'>): string[] {
-  const q = board.qemu!;
-  const cores = model ? kernelLimits(model).numCores : 1;
-  return [
-    '-machine', q.machine,
-    '-cpu', q.cpu,
-    '-m', q.memory,
-    '-smp', String(Math.max(board.cpus.count, cores)),
-    '-nographic',
-    // QEMU option values escape a comma by doubling it (docs/system/invocation: "-device loader,file=...").
-    '-device', `loader,file=${loaderImage.replace(/,/g, ',,')},addr=0x${q.loaderAddress.toString(16)},cpu-num=0`,
-  ];
-}
+// Where it lived first; the tests and benches import it from here too.
+export { qemuArgs } from '../../run/machine.js';
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <system>',
@@ -68,7 +49,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       throw new UserError(error('qemu-missing', `${QEMU_AARCH64} not found`, undefined, { hint: "install Debian's qemu-system-arm" }));
     }
     const qargs = qemuArgs(board, result.loaderImage, result.model);
-    progress?.(`boot: ${QEMU_AARCH64} ${qargs.join(' ')}`);
+    progress?.(`boot: ${[QEMU_AARCH64, ...qargs].map(shellWord).join(' ')}`);
     const interactive = (args.expect ?? []).length === 0 && args.send === undefined && process.stdin.isTTY === true;
     let atLineStart = true;
     const qemu = startQemu({
@@ -148,4 +129,9 @@ function typeInput(qemu: QemuProcess, lines: readonly string[], after: string | 
 async function typeLines(qemu: QemuProcess, lines: readonly string[], after: string | undefined, timeoutMs: number): Promise<void> {
   if (after !== undefined) await qemu.waitFor(after, timeoutMs > 0 ? timeoutMs : 24 * 3600 * 1000, 0);
   for (const line of lines) qemu.send(`${line}\r`);
+}
+
+/** A word as a POSIX shell reads it back, so the boot line can be pasted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { hex } from '../../format.js';
-import type { SystemModel } from '../model/index.js';
+import type { QemuAttachmentModel, SystemModel } from '../model/index.js';
 
 export interface Artefact {
   file: string;
@@ -85,6 +85,7 @@ export function emitManifest(input: ManifestInput): string {
           gpa: hex(d.gpa),
           size: hex(d.size),
           irqs: d.irqs.map((q) => ({ irq: q.irq, channel: q.channel, trigger: q.trigger })),
+          ...(d.qemu ? { qemu: qemuEntry(d.qemu, outDir) } : {}),
         })),
       };
     }),
@@ -95,4 +96,11 @@ export function emitManifest(input: ManifestInput): string {
 
 function spread(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' ? (v as Record<string, unknown>) : { gpa: null, size: null };
+}
+
+/** What QEMU attaches to a passed-through transport, as `run` starts it (src/run/machine.ts). */
+function qemuEntry(a: QemuAttachmentModel, outDir: string): Record<string, unknown> {
+  const bus = a.transport !== undefined ? `virtio-mmio-bus.${a.transport}` : null;
+  if (a.kind === 'disk') return { kind: 'disk', bus, file: rel(outDir, a.file), readOnly: a.readOnly };
+  return { kind: 'nic', bus, mac: a.mac, network: 'user,restrict=on', forward: a.forward, hostServices: a.hostServices };
 }

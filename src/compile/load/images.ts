@@ -169,6 +169,12 @@ export async function gatherImages(system: System, write: boolean): Promise<Gath
       const f = await imageFacts(d.image.path, 'initrd');
       if (f) facts.set(d.image.path, f);
     }
+    // Disk files QEMU attaches to a transport: validation reports one that is not there.
+    for (const p of vm.passthrough) {
+      if (p.qemu?.kind !== 'qemu-disk' || facts.has(p.qemu.file.path)) continue;
+      const st = await stat(p.qemu.file.path).catch(() => undefined);
+      if (st?.isFile()) facts.set(p.qemu.file.path, { size: BigInt(st.size) });
+    }
   }
   return { facts, initramfsPaths };
 }

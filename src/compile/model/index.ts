@@ -218,6 +218,20 @@ export interface PassthroughIrqModel {
   trigger: IrqTrigger;
 }
 
+/**
+ * A device QEMU attaches to a virtio-mmio transport passed through to a guest (passthrough's
+ * `qemu`). `transport` is QEMU's bus index, `virtio-mmio-bus.N` (the transport at the board's
+ * N-th virtio-mmio address), undefined when the device is no virtio-mmio transport.
+ */
+export type QemuAttachmentModel = { transport: number | undefined; device: string; vm: string; loc: Loc } & (
+  | {
+    kind: 'nic';
+    mac: string;
+    forward: { hostPort: number; guestPort: number; guestAddress: string }[];
+    hostServices: { port: number; hostPort: number; address: string }[];
+  }
+  | { kind: 'disk'; file: string; size: bigint | undefined; readOnly: boolean });
+
 /** A Linux guest run by a VMM: what sel4cp-synth adds on top of a bare virtual_machine. */
 export interface GuestModel {
   vm: string;
@@ -237,8 +251,9 @@ export interface GuestModel {
   /**
    * Devices passed through. `dma`: the device is a bus master (board `devices[].dma`, or `dma: true`
    * on a hand-described one); Microkit programs no IOMMU, so its DMA reaches all physical memory.
+   * `qemu`: what QEMU attaches to it (a QEMU board's virtio-mmio transport).
    */
-  passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[]; dma: boolean; loc: Loc }[];
+  passthrough: { device: string; mr: string; gpa: bigint; size: bigint; irqs: PassthroughIrqModel[]; dma: boolean; loc: Loc; qemu?: QemuAttachmentModel | undefined }[];
   /** Devices the VMM plays for this guest: the guest's accesses to [gpa, gpa + size) trap to it. */
   emulated: { device: string; kind: 'pl011'; gpa: bigint; size: bigint; irq: number | undefined; loc: Loc }[];
   /** Devices its VMM plays over virtio-mmio (console, block, the VM's ends of network links). */

@@ -4,9 +4,10 @@
 // each device passed through, mapped at its physical address with its interrupts routed through
 // the VMM.
 import type { VirtualMachine, Passthrough, DeviceSpec } from '../../dsl/vm.js';
+import type { QemuDevice } from '../../dsl/qemu.js';
 import { findBoardDevice, type Board, type BoardDevice } from '../boards.js';
 import { error } from '../diagnostics/index.js';
-import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel } from '../model/index.js';
+import type { GuestModel, MapModel, MemoryRegionModel, PassthroughIrqModel, ProtectionDomainModel, QemuAttachmentModel } from '../model/index.js';
 import type { Resolution } from './index.js';
 import { PAGE_2M, PAGE_4K } from './ids.js';
 import { DEFAULT_BUDGET, GIC } from '../model/facts.js';
@@ -213,9 +214,26 @@ function passthroughDevices(r: Resolution, vm: VirtualMachine, vmm: ProtectionDo
         r.afterAllocation(() => { entry.channel = irqModel.id; });
       });
     }
-    out.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs, dma: device.dma, loc: p.loc });
+    out.push({ device: device.name, mr: region.name, gpa, size: region.size, irqs, dma: device.dma, loc: p.loc, ...(p.qemu ? { qemu: qemuAttachment(r, p.qemu, device, board, vm) } : {}) });
   }
   return out;
+}
+
+/**
+ * What QEMU attaches to a transport, with the bus QEMU names it by: QEMU's virt machine creates
+ * its virtio-mmio transports in address order and names their buses `virtio-mmio-bus.N`, N
+ * counting from the lowest address (QEMU 7.2 `info qtree`: bus 3 is the transport at
+ * 0x0a000600). A device that is no virtio-mmio transport gets none (validate/qemu.ts says so).
+ */
+function qemuAttachment(r: Resolution, q: QemuDevice, device: BoardDevice, board: Board, vm: VirtualMachine): QemuAttachmentModel {
+  const transports = board.devices.filter((d) => d.compatible.includes('virtio,mmio')).sort((a, b) => (a.regPaddr < b.regPaddr ? -1 : a.regPaddr > b.regPaddr ? 1 : 0));
+  const index = transports.findIndex((d) => d.name === device.name);
+  const transport = index < 0 ? undefined : index;
+  const common = { transport, device: device.name, vm: vm.name, loc: q.loc };
+  if (q.kind === 'qemu-disk') return { ...common, kind: 'disk', file: q.file.path, size: r.input.images.get(q.file.path)?.size, readOnly: q.readOnly };
+  // Locally administered (bit 1 of the first octet), one per transport: a transport is attached once per system.
+  const mac = q.mac ?? `02:51:00:00:00:${(transport ?? 0xff).toString(16).padStart(2, '0')}`;
+  return { ...common, kind: 'nic', mac, forward: q.forward.map((f) => ({ ...f })), hostServices: q.hostServices.map((s) => ({ ...s })) };
 }
 
 /** Devices the VMM plays (PL011s): their windows stay unmapped so that guest accesses trap. */

@@ -11,6 +11,7 @@ import { checkVirtualMachines } from './virtual-machines.js';
 import { checkDevices } from './devices.js';
 import { checkGuests } from './guests.js';
 import { checkVirtio } from './virtio.js';
+import { checkQemuDevices } from './qemu.js';
 import { checkVmmTimer } from './vmm-timer.js';
 import { checkPolicy } from './policy.js';
 import { checkMicrokitRelease } from './microkit-2.3.0.js';
@@ -26,6 +27,7 @@ const RULES: ((system: SystemModel) => Diagnostic[])[] = [
   checkDevices,
   checkGuests,
   checkVirtio,
+  checkQemuDevices,
   checkVmmTimer,
   checkMicrokitRelease,
   (system) => checkPolicy(system),
