@@ -81,7 +81,7 @@ export function testIf(missing: string | undefined, name: string, fn: Callback):
 /** What a test may need; `missing()` says why one is absent. */
 export type Need =
   | 'microkit-sdk' | 'microkit-src' | 'microkit-src-2.3.0' | 'sel4cp-src'
-  | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make' | 'mke2fs'
+  | 'qemu' | 'dtc' | 'cross-gcc' | 'cross-binutils' | 'cpio' | 'chromium' | 'graphviz' | 'git' | 'gzip' | 'host-cc' | 'make' | 'mke2fs' | 'debugfs'
   | 'guest-kernel' | 'guest-initrd' | 'guest-busybox' | 'guest-manifest' | 'guest-modules' | 'board-dtbs';
 
 /** Where `npm run guest` puts the guest images and Debian's board DTBs. */
@@ -119,6 +119,7 @@ const commands: Partial<Record<Need, { names: string[]; debianPackage: string; s
   'host-cc': { names: ['cc'], debianPackage: 'gcc' },
   'make': { names: ['make'], debianPackage: 'make' },
   'mke2fs': { names: ['mke2fs'], debianPackage: 'e2fsprogs', sbin: true },
+  'debugfs': { names: ['debugfs'], debianPackage: 'e2fsprogs', sbin: true },
 };
 
 /** Where the command a need names is (a path to run it by), or undefined when it is not installed. */
