@@ -58,7 +58,10 @@ export function qemuDeviceArgs(guests: readonly Pick<GuestModel, 'passthrough'>[
     const user = [
       `user,id=${id},restrict=on`,
       ...a.forward.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-${f.guestAddress}:${f.guestPort}`),
-      ...a.hostServices.map((s) => `guestfwd=tcp:${s.address}:${s.port}-tcp:127.0.0.1:${s.hostPort}`),
+      // The chardev behind a guestfwd connects when QEMU starts (net/slirp.c slirp_guestfwd) and
+      // QEMU refuses to start if nobody listens; reconnect=1 (",," escapes the comma) lets it
+      // start anyway and connect again a second after the service closes the connection.
+      ...a.hostServices.map((s) => `guestfwd=tcp:${s.address}:${s.port}-tcp:127.0.0.1:${s.hostPort},,reconnect=1`),
     ];
     return ['-netdev', user.join(','), '-device', `virtio-net-device,netdev=${id},mac=${a.mac},${bus}`];
   });

@@ -2,8 +2,8 @@
 // QEMU's virtio-mmio transports, pinned to their buses. The oracle is QEMU 7.2 itself: started
 // with those arguments (halted, -S), its `info qtree` must show each device under the transport
 // at the address the guest was given, and `info usernet` the forward on 127.0.0.1 only; the
-// host service sees QEMU connect once, at start-up (net/slirp.c slirp_guestfwd opens the
-// chardev then).
+// host service sees QEMU connect at start-up, before any guest runs (net/slirp.c slirp_guestfwd
+// opens the chardev then), once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ test('the devices in transport order, pinned to their buses; the NIC restricted,
   assert.equal(qemuDeviceArgs(model.guests), [
     '-drive', 'if=none,id=disk3,format=raw,file=/tmp/a,,b.img,readonly=on',
     '-device', 'virtio-blk-device,drive=disk3,bus=virtio-mmio-bus.3',
-    '-netdev', 'user,id=net5,restrict=on,hostfwd=tcp:127.0.0.1:18080-10.0.2.15:80,guestfwd=tcp:10.0.2.100:9000-tcp:127.0.0.1:19000',
+    '-netdev', 'user,id=net5,restrict=on,hostfwd=tcp:127.0.0.1:18080-10.0.2.15:80,guestfwd=tcp:10.0.2.100:9000-tcp:127.0.0.1:19000,,reconnect=1',
     '-device', 'virtio-net-device,netdev=net5,mac=02:51:00:00:00:05,bus=virtio-mmio-bus.5',
   ]);
   const all = qemuArgs(model.board!, '/tmp/loader.img', model);
@@ -69,7 +69,8 @@ testIf(missing('qemu'), 'QEMU puts each device on the transport the guest was gi
     }
     const forward = /TCP\[HOST_FORWARD\]\s+\d+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)/.exec(out);
     assert.equal(forward?.slice(1), ['127.0.0.1', String(http), '10.0.2.15', '80']);
-    assert.is(connections, 1, 'QEMU connected to the host service once, before the guest ran');
+    for (let i = 0; i < 50 && connections === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.is(connections, 1, 'QEMU connected to the host service once, with the machine halted');
   } finally {
     await q.stop();
     server.close();
