@@ -24,7 +24,7 @@ export {
   type QemuNic, type QemuNicOptions, type QemuDisk, type QemuDiskOptions, type QemuDevice, type QemuForward, type QemuHostService,
 } from './qemu.js';
 export { control, type Control, type ControlOptions } from './lifecycle.js';
-export { initramfs, networkSetupScript, GUEST_IP_PARAM, NETWORK_APPLETS, type Initramfs, type InitramfsOptions } from './initramfs.js';
+export { initramfs, networkSetupScript, GUEST_BRIDGE_PARAM, GUEST_GW_PARAM, GUEST_IP_PARAM, NETWORK_APPLETS, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { context, contextFile, guestImage, optionalContextFile, file, type FileRef } from './context.js';
 export { DslError } from './errors.js';
 export { allow, only, policy, trustDomain, type AllowRule, type FlowKind, type OnlyRule, type Policy, type PolicyOptions, type PolicyRule, type PolicySubject, type TrustDomain } from './policy.js';

@@ -50,7 +50,7 @@ export interface Initramfs {
 }
 
 // For an init script that configures the guest's network from its kernel command line.
-export { GUEST_IP_PARAM, NETWORK_APPLETS, networkSetupScript } from '../compile/initramfs/busybox-initramfs.js';
+export { GUEST_BRIDGE_PARAM, GUEST_GW_PARAM, GUEST_IP_PARAM, NETWORK_APPLETS, networkSetupScript } from '../compile/initramfs/busybox-initramfs.js';
 
 export const DEFAULT_APPLETS = ['sh', 'mount', 'echo', 'cat', 'sleep', 'poweroff'] as const;
 

@@ -168,6 +168,16 @@ export interface VirtualMachineOptions extends SchedulingOptions {
   cpus?: number[];
   /** Devices this VM owns. @default [] */
   passthrough?: Passthrough[];
+  /**
+   * Make this VM a driver VM that forwards for the VMs behind it: its network interfaces — the
+   * network cards QEMU attaches to transports passed through to it (qemuNic()) and its ends of
+   * netLink()s — are joined in one Linux bridge, `br0`, so the VMs on its links sit on the
+   * card's network. sel4cp-synth adds `sel4cp_synth.bridge=MAC,MAC,...` (each interface by its
+   * MAC, which the tool assigns) to its kernel command line, and networkSetupScript() in its
+   * /init builds the bridge; its initramfs needs the `bridge` module and busybox's `brctl`
+   * (NETWORK_APPLETS). Needs two interfaces or more (error[vm-bridge-ports]). @default false
+   */
+  bridge?: boolean;
   /** Devices the VMM emulates for this VM (see emulated()). @default [] */
   emulated?: Emulated[];
   /** virtio devices its VMM plays: virtioConsole(), virtioBlock(); network links are netLink()s in system(). @default [] */
@@ -250,6 +260,7 @@ export interface VirtualMachine {
   readonly budget: number | undefined;
   readonly period: number | undefined;
   readonly passthrough: readonly Passthrough[];
+  readonly bridge: boolean;
   readonly emulated: readonly Emulated[];
   readonly virtio: readonly VirtioDevice[];
   readonly maps: readonly Mapping[];
@@ -289,6 +300,7 @@ function checkVirtualMachineOptions(name: string, options: VirtualMachineOptions
   checkFile(`${what} dtb`, options.dtb, loc, true);
   checkFile(`${what} boardDtb`, options.boardDtb, loc, true);
   checkString(`${what} bootargs`, options.bootargs, loc, { optional: true });
+  checkBoolean(`${what} bridge`, options.bridge, loc);
   checkBigint(`${what} ram`, options.ram, loc, true, 'mib');
   checkBigint(`${what} ramBase`, options.ramBase, loc, true, 'addr');
   if (options.ramPhysAddr !== 'any') checkBigint(`${what} ramPhysAddr`, options.ramPhysAddr, loc, true, 'addr');
@@ -335,6 +347,7 @@ export function virtualMachine(name: string, options: VirtualMachineOptions): Vi
     budget: options.budget,
     period: options.period,
     passthrough: options.passthrough ?? [],
+    bridge: options.bridge ?? false,
     emulated: options.emulated ?? [],
     virtio: options.virtio ?? [],
     maps: options.maps ?? [],

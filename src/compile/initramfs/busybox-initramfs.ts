@@ -26,11 +26,27 @@ export const GUEST_ECHO_PARAM = 'sel4cp_synth.echo=1';
  */
 export const GUEST_IP_PARAM = 'sel4cp_synth.ip';
 
+/**
+ * Kernel command-line parameter giving the guest its default route, `sel4cp_synth.gw=10.0.2.2`;
+ * networkSetupScript() reads it (with GUEST_IP_PARAM).
+ */
+export const GUEST_GW_PARAM = 'sel4cp_synth.gw';
+
+/**
+ * Kernel command-line parameter naming, by MAC, the interfaces a driver VM joins in one bridge
+ * (`sel4cp_synth.bridge=02:51:00:00:00:00,02:53:...`): sel4cp-synth adds it to the bootargs of a
+ * virtualMachine({ bridge: true }) and networkSetupScript() reads it.
+ */
+export const GUEST_BRIDGE_PARAM = 'sel4cp_synth.bridge';
+
 /** networkSetupScript() prints this followed by the interface and address once it is up. */
 export const GUEST_NET_UP_PREFIX = 'SEL4CP-SYNTH: net up ';
 
+/** networkSetupScript() prints this followed by the bridge's ports once a driver VM's bridge forwards. */
+export const GUEST_BRIDGE_UP_PREFIX = 'SEL4CP-SYNTH: bridge br0 up ';
+
 /** The busybox applets networkSetupScript() runs; `read`, `case` and `[` are shell built-ins. */
-export const NETWORK_APPLETS = ['ip', 'sleep'] as const;
+export const NETWORK_APPLETS = ['ip', 'sleep', 'brctl'] as const;
 
 /**
  * Kernel command line for the test guest on QEMU's virt machine, whose console is the PL011
@@ -42,15 +58,19 @@ export function qemuVirtGuestCmdline(options: { echo?: boolean; ip?: string } = 
 
 /**
  * Shell text for an /init (busybox sh) that configures the network from the kernel command
- * line: with `sel4cp_synth.ip=ADDRESS/PREFIX` there, it waits up to `waitSeconds` for
- * `device` to appear (a virtio-net device probes when its driver loads, a real NIC may take
- * longer), brings up `lo` and `device` with that address, and prints GUEST_NET_UP_PREFIX,
- * the device and the address; without the parameter it does nothing. It needs /proc mounted
- * and the applets NETWORK_APPLETS; its variables start with `sel4cp_`.
+ * line. With `sel4cp_synth.bridge=MAC,...` there (a driver VM: virtualMachine({ bridge: true })
+ * puts it there), it waits up to `waitSeconds` for each interface of those MACs, joins them in
+ * a bridge `br0` (module `bridge`, applet `brctl`) and prints GUEST_BRIDGE_UP_PREFIX and the
+ * ports. With `sel4cp_synth.ip=ADDRESS/PREFIX`, it waits up to `waitSeconds` for `device` to
+ * appear (a virtio-net device probes when its driver loads, a real NIC may take longer), brings
+ * up `lo` and `device` (`br0` on a driver VM) with that address, adds the default route of
+ * `sel4cp_synth.gw=ADDRESS` when given, and prints GUEST_NET_UP_PREFIX, the device and the
+ * address; without either parameter it does nothing. It needs /proc and /sys mounted and the
+ * applets NETWORK_APPLETS; its variables and functions start with `sel4cp_`.
  *
  * ```ts
  * initramfs({ busybox, applets: ['sh', 'mount', ...NETWORK_APPLETS], modules: ['virtio_mmio', 'virtio_net'],
- *   init: `#!/bin/sh\nexport PATH=/bin\nmount -t proc proc /proc\n${networkSetupScript()}exec sh\n` })
+ *   init: `#!/bin/sh\nexport PATH=/bin\nmount -t proc proc /proc\nmount -t sysfs sysfs /sys\n${networkSetupScript()}exec sh\n` })
  * ```
  */
 export function networkSetupScript(options: { device?: string; waitSeconds?: number } = {}): string {
@@ -58,25 +78,57 @@ export function networkSetupScript(options: { device?: string; waitSeconds?: num
   if (!/^[\w.-]+$/.test(dev)) throw new Error(`networkSetupScript: '${dev}' is not an interface name`);
   const wait = options.waitSeconds ?? 5;
   if (!Number.isInteger(wait) || wait < 0) throw new Error(`networkSetupScript: waitSeconds must be a whole number of seconds, not ${wait}`);
-  return `# sel4cp-synth network set-up: ${GUEST_IP_PARAM}=ADDRESS/PREFIX on the kernel command line.
+  return `# sel4cp-synth network set-up: ${GUEST_BRIDGE_PARAM}=MAC,..., ${GUEST_IP_PARAM}=ADDRESS/PREFIX and
+# ${GUEST_GW_PARAM}=ADDRESS on the kernel command line.
 sel4cp_ip=
+sel4cp_gw=
+sel4cp_bridge=
+sel4cp_dev=${dev}
 read -r sel4cp_cmdline < /proc/cmdline
 for sel4cp_word in $sel4cp_cmdline; do
   case "$sel4cp_word" in
     ${GUEST_IP_PARAM}=*) sel4cp_ip=\${sel4cp_word#*=} ;;
+    ${GUEST_GW_PARAM}=*) sel4cp_gw=\${sel4cp_word#*=} ;;
+    ${GUEST_BRIDGE_PARAM}=*) sel4cp_bridge=\${sel4cp_word#*=} ;;
   esac
 done
+# The interface whose MAC is $1 (sysfs prints it in lower case, as the tool writes it).
+sel4cp_by_mac() {
+  for sel4cp_d in /sys/class/net/*; do
+    read -r sel4cp_a < "$sel4cp_d/address" && [ "$sel4cp_a" = "$1" ] && echo "\${sel4cp_d##*/}" && return 0
+  done
+  return 1
+}
+if [ -n "$sel4cp_bridge" ]; then
+  brctl addbr br0
+  sel4cp_ports=
+  for sel4cp_mac in $(IFS=,; for sel4cp_m in $sel4cp_bridge; do echo "$sel4cp_m"; done); do
+    sel4cp_n=0
+    while ! sel4cp_by_mac "$sel4cp_mac" > /dev/null && [ "$sel4cp_n" -lt ${wait} ]; do
+      sleep 1
+      sel4cp_n=$((sel4cp_n + 1))
+    done
+    if sel4cp_port=$(sel4cp_by_mac "$sel4cp_mac") && ip link set dev "$sel4cp_port" up && brctl addif br0 "$sel4cp_port"; then
+      sel4cp_ports="$sel4cp_ports $sel4cp_port"
+    else
+      echo "SEL4CP-SYNTH: could not add the interface of $sel4cp_mac to br0"
+    fi
+  done
+  ip link set dev br0 up && echo "${GUEST_BRIDGE_UP_PREFIX.trimEnd()}$sel4cp_ports"
+  sel4cp_dev=br0
+fi
 if [ -n "$sel4cp_ip" ]; then
   sel4cp_n=0
-  while ! ip link show dev ${dev} >/dev/null 2>&1 && [ "$sel4cp_n" -lt ${wait} ]; do
+  while ! ip link show dev "$sel4cp_dev" >/dev/null 2>&1 && [ "$sel4cp_n" -lt ${wait} ]; do
     sleep 1
     sel4cp_n=$((sel4cp_n + 1))
   done
   ip link set dev lo up
-  if ip addr add "$sel4cp_ip" dev ${dev} && ip link set dev ${dev} up; then
-    echo "${GUEST_NET_UP_PREFIX}${dev} $sel4cp_ip"
+  if ip addr add "$sel4cp_ip" dev "$sel4cp_dev" && ip link set dev "$sel4cp_dev" up; then
+    [ -z "$sel4cp_gw" ] || ip route add default via "$sel4cp_gw"
+    echo "${GUEST_NET_UP_PREFIX}$sel4cp_dev $sel4cp_ip"
   else
-    echo "SEL4CP-SYNTH: could not configure ${dev} with $sel4cp_ip"
+    echo "SEL4CP-SYNTH: could not configure $sel4cp_dev with $sel4cp_ip"
   fi
 fi
 `;

@@ -17,6 +17,7 @@ import { expandGuest } from './guests.js';
 import { addControls } from './control.js';
 import { addVmmTimer } from './vmm-timer.js';
 import { addNetLinks } from './virtio.js';
+import { addBridges } from './bridge.js';
 import { addDoorbells, placeDoorbells, sharedRegionsOf } from './doorbells.js';
 import { DEFAULT_BUDGET, MICROKIT } from '../model/facts.js';
 import { DEFAULT_RELEASE, releaseFacts, type MicrokitRelease } from '../releases.js';
@@ -362,6 +363,7 @@ export function resolveSystem(input: ResolveInput): ResolveResult {
   addDoorbells(r, [...r.channels]);
   // After the user's channels, so that their automatic ids do not move when links are added.
   const links = addNetLinks(r, system, board);
+  addBridges(r, system);
   if (board) placeDoorbells(r, board);
   // After the user's channels, so that their automatic ids do not move when guests block.
   const vmmTimer = board ? addVmmTimer(r, system, board) : undefined;

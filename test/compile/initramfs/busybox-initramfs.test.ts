@@ -39,7 +39,14 @@ test('the network snippet: the address from sel4cp_synth.ip on the command line,
   assert.is(qemuVirtGuestCmdline(), 'console=ttyAMA0');
   const sh = networkSetupScript({ device: 'eth1', waitSeconds: 2 });
   assert.match(sh, 'sel4cp_synth.ip=*) sel4cp_ip=${sel4cp_word#*=} ;;');
-  assert.match(sh, 'ip addr add "$sel4cp_ip" dev eth1 && ip link set dev eth1 up');
+  assert.match(sh, 'sel4cp_dev=eth1\n');
+  assert.match(sh, 'ip addr add "$sel4cp_ip" dev "$sel4cp_dev" && ip link set dev "$sel4cp_dev" up');
+  // A driver VM: the interfaces of the MACs on its command line in br0, which then takes the address.
+  assert.match(sh, 'sel4cp_synth.bridge=*) sel4cp_bridge=${sel4cp_word#*=} ;;');
+  assert.match(sh, 'brctl addif br0 "$sel4cp_port"');
+  assert.match(sh, 'sel4cp_dev=br0\n');
+  assert.match(sh, 'sel4cp_synth.gw=*) sel4cp_gw=${sel4cp_word#*=} ;;');
+  assert.match(sh, 'ip route add default via "$sel4cp_gw"');
   assert.match(sh, '[ "$sel4cp_n" -lt 2 ]');
   assert.throws(() => networkSetupScript({ device: 'eth0; reboot' }), /not an interface name/);
   assert.throws(() => networkSetupScript({ waitSeconds: 1.5 }), /whole number/);
