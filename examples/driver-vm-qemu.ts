@@ -19,12 +19,14 @@
 // `python3 -m http.server 9000 --bind 127.0.0.1`, and prints the MD5 of the answer. -c http=PORT / -c service=PORT change the host
 // ports, -c page=WORD the word in the page.
 import {
-  context, contextFile, emulated, initramfs, mib, netLink, NETWORK_APPLETS, networkSetupScript,
+  context, contextFile, emulated, guestImage, initramfs, mib, netLink, NETWORK_APPLETS, networkSetupScript,
   passthrough, qemuNic, system, virtualMachine,
 } from 'sel4cp-synth';
 
-const kernel = contextFile('kernel', '../.cache/guest/Image');
-const busybox = contextFile('busybox', '../.cache/guest/busybox');
+// The test guest's kernel and busybox that `npx sel4cp-synth guest` fetches (-c kernel=PATH,
+// -c busybox=PATH for others); the modules come from the same place.
+const kernel = contextFile('kernel', guestImage('Image'));
+const busybox = contextFile('busybox', guestImage('busybox'));
 const start = `#!/bin/sh
 export PATH=/bin
 mount -t proc proc /proc
