@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu } from '../../src/run/qemu.js';
-import { commandPath, missing, repoRoot, testIf } from '../helpers.js';
+import { commandPath, missing, repoRoot, runCli, testIf } from '../helpers.js';
 import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 
 const sdk230 = process.env['MICROKIT_SDK_2_3_0'] ?? '';
@@ -69,6 +69,28 @@ testIf(needs201, 'Microkit 2.0.1: a guest mounts the ext2 disk file QEMU attache
 
 testIf(needs230, 'Microkit 2.3.0: the same, on the 2.3.0 SDK', async () => {
   await writeThroughGuest(sdk230, '2.3.0');
+});
+
+testIf(needs230, '`sel4cp-synth run` prints the disk in its QEMU command line and boots with it', () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-disk-run-'));
+  try {
+    const files = path.join(work, 'files');
+    mkdirSync(files);
+    writeFileSync(path.join(files, 'hello.txt'), 'typed by run\n');
+    const disk = path.join(work, 'a disk.img');
+    execFileSync(commandPath('mke2fs')!, ['-q', '-t', 'ext2', '-d', files, '-F', disk, '4M']);
+    const r = runCli(['run', 'test/fixtures/systems/disk-passthrough.ts', '--out', path.join(work, 'out'), '--sdk', sdk230,
+      '-c', `disk=${disk}`, '-c', 'note=by-run', '--expect', 'SEL4CP-SYNTH: disk written', '--timeout', '180'], { cwd: repoRoot });
+    assert.is(r.status, 0, r.stderr.slice(-2000));
+    // The boot line is a shell command: the path with a space is quoted, and it is the one QEMU got.
+    assert.match(r.stderr, `boot: qemu-system-aarch64 -machine virt,virtualization=on`);
+    assert.match(r.stderr, ` -drive 'if=none,id=disk0,format=raw,file=${disk}' -device virtio-blk-device,drive=disk0,bus=virtio-mmio-bus.0`);
+    assert.match(r.stdout, 'SEL4CP-SYNTH: disk had typed by run');
+    const back = execFileSync(commandPath('debugfs')!, ['-R', 'cat /guest.txt', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.is(back, 'written by the guest: by-run\n');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });
 
 test.run();
