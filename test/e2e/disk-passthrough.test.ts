@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -44,6 +44,10 @@ async function writeThroughGuest(sdkDir: string, release: string): Promise<void>
     const errors = result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
     if (errors.length > 0 || !result.loaderImage) throw new Error(`no loader.img: ${[...errors, ...result.skipped.map((s) => s.reason)].join('; ')}`);
     assert.is(result.model.microkit, release);
+    // The manifest records what QEMU attaches, as run starts it.
+    const manifest = JSON.parse(readFileSync(path.join(work, 'out', 'manifest.json'), 'utf8')) as { virtualMachines: { passthrough: { device: string; qemu?: unknown }[] }[] };
+    assert.equal(manifest.virtualMachines[0]!.passthrough.find((p) => p.device === 'virtio_mmio_a000000')?.qemu,
+      { kind: 'disk', bus: 'virtio-mmio-bus.0', file: '../disk.img', readOnly: false });
     const args = qemuArgs(result.model.board!, result.loaderImage, result.model);
     assert.ok(args.includes('virtio-blk-device,drive=disk0,bus=virtio-mmio-bus.0'), `the disk on transport 0: ${args.join(' ')}`);
     const q = startQemu({ args });
