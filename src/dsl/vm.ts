@@ -175,7 +175,8 @@ export interface VirtualMachineOptions extends SchedulingOptions {
    * card's network. sel4cp-synth adds `sel4cp_synth.bridge=MAC,MAC,...` (each interface by its
    * MAC, which the tool assigns) to its kernel command line, and networkSetupScript() in its
    * /init builds the bridge; its initramfs needs the `bridge` module and busybox's `brctl`
-   * (NETWORK_APPLETS). Needs two interfaces or more (error[vm-bridge-ports]). @default false
+   * (NETWORK_APPLETS), else warning[vm-bridge-initramfs]. Needs two interfaces or more
+   * (error[vm-bridge-ports]). @default false
    */
   bridge?: boolean;
   /** Devices the VMM emulates for this VM (see emulated()). @default [] */

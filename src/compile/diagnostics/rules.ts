@@ -213,6 +213,7 @@ export const RULES = {
   'virtio-disk-size': { source: 'src/compile/resolve/virtio.ts', covered: 'test/compile/resolve/virtio.test.ts' },
   'virtio-duplicate-name': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
   'virtio-too-many': { source: 'src/compile/validate/virtio.ts', covered: 'test/compile/validate/virtio.test.ts' },
+  'vm-bridge-initramfs': { source: 'src/compile/resolve/bridge.ts', covered: 'fixture' },
   'vm-bridge-ports': { source: 'src/compile/resolve/bridge.ts', covered: 'fixture' },
   'vm-dma-ram-unplaceable': { source: 'src/compile/resolve/dma-ram.ts', covered: 'fixture' },
   'vm-duplicate-vcpu-id': { source: 'src/compile/validate/virtual-machines.ts', covered: 'fixture' },

@@ -3,7 +3,8 @@
 // (both assigned here: qemuAttachment in guests.ts, defaultMac in virtio.ts), and the /init's
 // networkSetupScript() joins them in one Linux bridge.
 import type { System } from '../../dsl/system.js';
-import { error } from '../diagnostics/index.js';
+import type { VirtualMachine } from '../../dsl/vm.js';
+import { error, warning } from '../diagnostics/index.js';
 import { GUEST_BRIDGE_PARAM } from '../initramfs/busybox-initramfs.js';
 import type { Resolution } from './index.js';
 
@@ -23,5 +24,20 @@ export function addBridges(r: Resolution, system: System): void {
       continue;
     }
     g.bootargs = `${g.bootargs}${g.bootargs ? ' ' : ''}${GUEST_BRIDGE_PARAM}=${macs.join(',')}`;
+    checkBridgeInitramfs(r, vm);
   }
+}
+
+/** A declared initramfs that cannot build the bridge (no `bridge` module, no `brctl`): the guest would boot without forwarding. */
+function checkBridgeInitramfs(r: Resolution, vm: VirtualMachine): void {
+  const ir = vm.initrd?.kind === 'initramfs' ? vm.initrd : undefined;
+  if (!ir) return;
+  const lacks = [
+    ...(ir.modules.some((m) => m.replace(/-/g, '_') === 'bridge') ? [] : ["the module 'bridge' (modules)"]),
+    ...(ir.applets.includes('brctl') ? [] : ["busybox's 'brctl' (applets; NETWORK_APPLETS has it)"]),
+  ];
+  if (lacks.length === 0) return;
+  r.diagnostics.push(warning('vm-bridge-initramfs', `'${vm.name}' bridges its network interfaces, but its initramfs lacks ${lacks.join(' and ')}: networkSetupScript() cannot build the bridge`, ir.loc ?? vm.loc, {
+    hint: "add 'bridge' to its initramfs modules and ...NETWORK_APPLETS to its applets",
+  }));
 }
