@@ -16,8 +16,10 @@
 //
 // At boot `app` also sends `GET /from-app` to 10.0.2.100:9000 (a few tries), which QEMU
 // connects to a service on the host's 127.0.0.1:9000 if one listens, e.g.
-// `python3 -m http.server 9000 --bind 127.0.0.1`, and prints the MD5 of the answer. -c http=PORT / -c service=PORT change the host
-// ports, -c page=WORD the word in the page.
+// `python3 -m http.server 9000 --bind 127.0.0.1`, and prints the MD5 of the answer.
+// -c http=PORT / -c service=PORT change the host ports, -c page=WORD the word in the page; with
+// -c probe=PORT `app` also tries the host's PORT through QEMU's gateway, which the restricted
+// network must not let through (the driver-VM test listens there).
 import {
   context, contextFile, emulated, guestImage, initramfs, mib, netLink, NETWORK_APPLETS, networkSetupScript,
   passthrough, qemuNic, system, virtualMachine,
@@ -51,7 +53,10 @@ const appRootfs = initramfs({
   modules: ['virtio_mmio', 'virtio_net'],
   init: `${start}
 for word in $(cat /proc/cmdline); do
-  case "$word" in sel4cp_synth.page=*) page=\${word#*=} ;; esac
+  case "$word" in
+    sel4cp_synth.page=*) page=\${word#*=} ;;
+    sel4cp_synth.probe=*) probe=\${word#*=} ;;
+  esac
 done
 echo "hello from app: $page" > /www/index.html
 httpd -p 80 -h /www && echo "SEL4CP-SYNTH: app serves http on port 80"
@@ -64,9 +69,16 @@ for try in $(seq 1 30); do
   fi
   sleep 1
 done
+# The network is restricted: the host itself (QEMU's gateway 10.0.2.2) must not answer.
+if [ -n "$probe" ]; then
+  echo probe | timeout 5 nc 10.0.2.2 "$probe" > /dev/null 2>&1
+  echo "SEL4CP-SYNTH: app probed the host's port $probe"
+fi
 while :; do sleep 3600; done
 `,
 });
+
+const probe = context('probe', '');
 
 const card = qemuNic({
   forward: [{ hostPort: Number(context('http', '8080')), guestPort: 80, guestAddress: '10.0.2.15' }],
@@ -82,7 +94,7 @@ const net = virtualMachine('net', {
 
 const app = virtualMachine('app', {
   kernel, initrd: appRootfs, ram: mib(128),
-  bootargs: `console=ttyAMA0 sel4cp_synth.ip=10.0.2.15/24 sel4cp_synth.gw=10.0.2.2 sel4cp_synth.page=${context('page', 'hello')}`,
+  bootargs: `console=ttyAMA0 sel4cp_synth.ip=10.0.2.15/24 sel4cp_synth.gw=10.0.2.2 sel4cp_synth.page=${context('page', 'hello')}${probe ? ` sel4cp_synth.probe=${probe}` : ''}`,
   emulated: [emulated('uart0')],
 });
 

@@ -4,7 +4,9 @@
 // only 127.0.0.1 is used: the test fetches the page through QEMU's forward on 127.0.0.1 and
 // compares it with the word it gave on the command line, and `app` reaches a server the test
 // runs on 127.0.0.1 (through the link, net's bridge and QEMU's guestfwd): the server sees app's
-// request, and app prints the MD5 of the answer, which the test compares with its own.
+// request, and app prints the MD5 of the answer, which the test compares with its own. app's try
+// of another host port through QEMU's gateway (10.0.2.2) must not arrive: the network is
+// restricted (a listener there counts connections).
 // The oracles: Linux's bridge, virtio-net and TCP in both guests, QEMU's user network. On
 // Microkit 2.3.0 (MICROKIT_SDK_2_3_0) and 2.0.1 (MICROKIT_SDK); without an SDK, QEMU or the
 // guest images: one SKIP line per release.
@@ -83,10 +85,15 @@ async function serveThroughDriverVm(sdkDir: string, release: string): Promise<vo
   const body = `answer for app ${word}\n`;
   const answer = `HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
   const service = await hostService(servicePort, answer);
+  // A port the system never names: the restricted network must keep app's probe of it away.
+  const probePort = await freePort();
+  let probed = 0;
+  const probe = net.createServer((c) => { probed++; c.destroy(); });
+  await new Promise<void>((resolve) => probe.listen(probePort, '127.0.0.1', resolve));
   try {
     const result = await synthesise({
       file: path.join(repoRoot, 'examples/driver-vm-qemu.ts'), board: 'qemu_virt_aarch64', config: 'debug', outDir: path.join(work, 'out'), sdk: sdkDir,
-      context: new Map([['http', String(httpPort)], ['service', String(servicePort)], ['page', word]]),
+      context: new Map([['http', String(httpPort)], ['service', String(servicePort)], ['page', word], ['probe', String(probePort)]]),
     });
     const errors = result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
     if (errors.length > 0 || !result.loaderImage) throw new Error(`no loader.img: ${[...errors, ...result.skipped.map((s) => s.reason)].join('; ')}`);
@@ -108,6 +115,8 @@ async function serveThroughDriverVm(sdkDir: string, release: string): Promise<vo
       const md5 = (await q.waitFor(/app\| SEL4CP-SYNTH: app fetched md5 ([0-9a-f]{32})/, BOOT_MS)).text.slice(-32);
       assert.ok(service.requests.includes('GET /from-app HTTP/1.0'), `the host service saw app's request: ${JSON.stringify(service.requests)}`);
       assert.is(md5, createHash('md5').update(answer, 'latin1').digest('hex'), 'app got the host service\'s answer intact');
+      await q.waitFor(`app| SEL4CP-SYNTH: app probed the host's port ${probePort}`, BOOT_MS);
+      assert.is(probed, 0, "app's connection to the host's gateway 10.0.2.2 did not reach the host (restrict=on)");
       const stopped = /VM '(net|app)' stopped: .*/.exec(q.output);
       assert.not.ok(stopped, stopped?.[0]);
       process.stdout.write(`driver VM ${release}: booted in ${((booted - started) / 1000).toFixed(1)} s (with synthesis), page fetched ${((fetched - booted) / 1000).toFixed(1)} s after httpd started\n`);
@@ -116,6 +125,7 @@ async function serveThroughDriverVm(sdkDir: string, release: string): Promise<vo
     }
   } finally {
     service.close();
+    probe.close();
     rmSync(work, { recursive: true, force: true });
   }
 }
