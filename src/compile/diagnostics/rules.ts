@@ -187,6 +187,7 @@ export const RULES = {
   'qemu-device-board': { source: 'src/compile/validate/qemu.ts', covered: 'fixture' },
   'qemu-device-not-transport': { source: 'src/compile/validate/qemu.ts', covered: 'fixture' },
   'qemu-disk-missing': { source: 'src/compile/validate/qemu.ts', covered: 'fixture' },
+  'qemu-disk-twice': { source: 'src/compile/validate/qemu.ts', covered: 'fixture' },
   'qemu-missing': { source: 'src/cli/commands/run.ts', covered: 'test/cli/rules.test.ts' },
   'qemu-port-range': { source: 'src/compile/validate/qemu.ts', covered: 'fixture' },
   'qemu-port-twice': { source: 'src/compile/validate/qemu.ts', covered: 'fixture' },

@@ -30,8 +30,9 @@ function checkPorts(a: QemuAttachmentModel & { kind: 'nic' }, out: Diagnostic[])
     ...a.forward.map((f, i): [string, string] => [`forward[${i}] guestAddress`, f.guestAddress]),
     ...a.hostServices.map((s, i): [string, string] => [`hostServices[${i}] address`, s.address]),
   ];
+  const services = new Set(a.hostServices.map((x) => x.address));
   for (const [what, address] of addresses) {
-    const problem = userAddressProblem(address);
+    const problem = userAddressProblem(address) ?? (what.startsWith('forward') && services.has(address) ? `'${address}' is a host service's address, which QEMU answers itself` : undefined);
     if (problem) out.push(error('qemu-user-address', `${where(a)}: qemuNic() ${what}: ${problem}`, a.loc, { hint: "use an address of 10.0.2.4 to 10.0.2.254 (the guest's default is 10.0.2.15, a host service's 10.0.2.100)" }));
   }
 }
@@ -82,6 +83,12 @@ export function checkQemuDevices(system: SystemModel): Diagnostic[] {
         notes: [{ message: `attached by ${where(first)}`, location: first.loc }], hint: 'attach each device to a transport of its own',
       }));
     } else transports.set(a.transport, a);
+    const twice = a.kind === 'disk' ? attached.find((b) => b !== a && b.kind === 'disk' && b.file === a.file && attached.indexOf(b) < attached.indexOf(a)) : undefined;
+    if (twice) {
+      out.push(error('qemu-disk-twice', `${where(a)}: disk file ${a.kind === 'disk' ? a.file : ''} is attached twice`, a.loc, {
+        notes: [{ message: `also attached by ${where(twice)}`, location: twice.loc }], hint: 'QEMU opens a disk file once for writing: give each disk its own file',
+      }));
+    }
     if (a.kind === 'disk' && a.size === undefined) {
       out.push(error('qemu-disk-missing', `${where(a)}: disk file not found: ${a.file}`, a.loc, { hint: 'create it first (e.g. truncate -s 64M disk.img, or mke2fs -t ext2 -d DIR disk.img 64M); a relative path is relative to the systems.ts' }));
     }
