@@ -10,7 +10,7 @@ import { allProtectionDomains, mappingContexts, type MapModel, type MemoryRegion
 import { inBoardRam } from '../compile/validate/maps.js';
 import { deriveFlows, type Flow } from '../compile/flows.js';
 import { describeRule, judgeFlow } from '../compile/validate/policy.js';
-import type { Loc, PolicyModel } from '../compile/model/index.js';
+import type { GuestModel, Loc, PolicyModel } from '../compile/model/index.js';
 import { describeTriples, policyEffect, policyUniverse, tripleKey, widenedBy } from './policy-effect.js';
 
 export type ChangeKind =
@@ -52,7 +52,8 @@ export type PrivilegeFlag =
   | 'smc-enabled'
   | 'cap-granted'
   | 'controller-added'
-  | 'dma-device';
+  | 'dma-device'
+  | 'host-exposed';
 
 export interface Privilege {
   flag: PrivilegeFlag;
@@ -225,10 +226,50 @@ function guestEntries(model: SystemModel): { guests: Map<string, Fields>; device
         size: hex(p.size),
         irqs: p.irqs.map((q) => `${q.irq} ${q.trigger} (channel ${q.channel})`).join(', ') || undefined,
         dma: p.dma ? 'bus master' : undefined,
+        ...qemuFields(p.qemu),
       });
     }
   }
   return { guests, devices };
+}
+
+/**
+ * What QEMU attaches to a passed-through transport (run starts it so): the guest's reach into
+ * the host — ports the host forwards to it, host services it may connect to, a host file it
+ * reads and writes. One entry per item, so a diff names the one added.
+ */
+function qemuFields(q: GuestModel['passthrough'][number]['qemu']): Fields {
+  if (!q) return {};
+  if (q.kind === 'disk') return { qemu: `disk ${q.file} (${q.readOnly ? 'read-only' : 'read-write'})` };
+  return {
+    qemu: `network card ${q.mac}`,
+    host_forwards: q.forward.map((f) => `127.0.0.1:${f.hostPort} -> ${f.guestAddress}:${f.guestPort}`).join(', ') || undefined,
+    host_services: q.hostServices.map((s) => `${s.address}:${s.port} -> 127.0.0.1:${s.hostPort}`).join(', ') || undefined,
+  };
+}
+
+/** Items of a comma-separated field value the new side has and the old did not. */
+function newItems(f: FieldChange | undefined): string[] {
+  if (!f?.new) return [];
+  const old = new Set((f.old ?? '').split(', '));
+  return f.new.split(', ').filter((x) => !old.has(x));
+}
+
+/** A passed-through transport's new reach into the host (qemuFields), and a VM that now bridges. */
+function flagHostExposure(c: Change): void {
+  if (c.kind === 'passthrough' && c.op !== 'removed') {
+    const [vm] = c.key.split('/');
+    for (const f of newItems(field(c, 'host_forwards'))) flag(c, 'host-exposed', `the host now forwards ${f.split(' -> ')[0]} to VM '${vm}' (${f})`);
+    for (const s of newItems(field(c, 'host_services'))) flag(c, 'host-exposed', `VM '${vm}' may now connect to the host's ${s.split(' -> ')[1]} (${s})`);
+    const disk = field(c, 'qemu');
+    if (disk?.new?.startsWith('disk ') && disk.new !== disk.old) flag(c, 'host-exposed', `VM '${vm}' now reaches the host file of ${disk.new}`);
+  }
+  if (c.kind === 'guest' && c.op !== 'removed') {
+    const args = field(c, 'bootargs');
+    if (args?.new?.includes('sel4cp_synth.bridge=') && !args.old?.includes('sel4cp_synth.bridge=')) {
+      flag(c, 'host-exposed', `VM '${c.key}' now bridges its network card and links: the VMs on those links reach its card's network`);
+    }
+  }
 }
 
 function flag(c: Change, flag: PrivilegeFlag, reason: string): void {
@@ -359,6 +400,7 @@ function flagElementChange(c: Change): void {
     const [vm, device] = c.key.split('/');
     flag(c, 'device-reachable', `device '${device}' is newly passed through to VM '${vm}'`);
   }
+  flagHostExposure(c);
   if (c.kind === 'passthrough' && c.op !== 'removed' && field(c, 'dma')?.new === 'bus master') {
     const [vm, device] = c.key.split('/');
     flag(c, 'dma-device', `VM '${vm}' now drives bus master '${device}', whose DMA reaches all physical memory (no IOMMU)`);

@@ -193,4 +193,51 @@ test('graph: a bus master points at all physical memory', () => {
   assert.not.match(before.stdout, /dma:physical-memory/);
 });
 
+test('diff: what QEMU attaches is the guest\'s reach into the host; a new forward, host service, disk or bridge is flagged host-exposed', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-exposure-'));
+  try {
+    writeFileSync(path.join(dir, 'disk.img'), Buffer.alloc(4096));
+    const text = (forward: string, services: string, disk: string): string => `import { passthrough, qemuDisk, qemuNic, system, virtualMachine } from 'sel4cp-synth';
+const vm = virtualMachine('linux', { kernel: 'Image', passthrough: [passthrough('uart0'),
+  passthrough('virtio_mmio_a000a00', { qemu: qemuNic({ forward: [${forward}], hostServices: [${services}] }) }),${disk}
+] });
+export default system({ board: 'qemu_virt_aarch64', virtualMachines: [vm] });
+`;
+    writeFileSync(path.join(dir, 'a.ts'), text('{ hostPort: 8080, guestPort: 80 }', '', ''));
+    writeFileSync(path.join(dir, 'b.ts'), text('{ hostPort: 8080, guestPort: 80 }, { hostPort: 2222, guestPort: 22 }', '{ port: 9000, hostPort: 9000 }',
+      "\n  passthrough('virtio_mmio_a001000', { qemu: qemuDisk('disk.img') }),"));
+    const r = runCli(['diff', path.join(dir, 'a.ts'), path.join(dir, 'b.ts'), '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+    assert.is(r.status, 1, r.stderr);
+    const json = JSON.parse(r.stdout) as { changes: { kind: string; op: string; key: string; privilege: { flag: string; reason: string }[] }[] };
+    const reasons = json.changes.flatMap((c) => c.privilege.filter((p) => p.flag === 'host-exposed').map((p) => p.reason));
+    assert.equal(reasons, [
+      "the host now forwards 127.0.0.1:2222 to VM 'linux' (127.0.0.1:2222 -> 10.0.2.15:22)",
+      "VM 'linux' may now connect to the host's 127.0.0.1:9000 (10.0.2.100:9000 -> 127.0.0.1:9000)",
+      `VM 'linux' now reaches the host file of disk ${path.join(dir, 'disk.img')} (read-write)`,
+    ]);
+    // The other way round only takes reach away: nothing flagged.
+    const back = runCli(['diff', path.join(dir, 'b.ts'), path.join(dir, 'a.ts'), '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+    const json2 = JSON.parse(back.stdout) as typeof json;
+    assert.equal(json2.changes.flatMap((c) => c.privilege.filter((p) => p.flag === 'host-exposed')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('diff: a VM that starts to bridge its card and links is flagged host-exposed (examples/driver-vm-qemu.ts)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-bridge-'));
+  try {
+    const file = path.join(repoRoot, 'examples', 'driver-vm-qemu.ts');
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /bridge: true,/);
+    writeFileSync(path.join(dir, 'no-bridge.ts'), text.replace('bridge: true,', ''));
+    const r = runCli(['diff', path.join(dir, 'no-bridge.ts'), file, '--format', 'json'], { env: { MICROKIT_SDK: '' } });
+    const json = JSON.parse(r.stdout) as { changes: { kind: string; key: string; privilege: { flag: string; reason: string }[] }[] };
+    const net = json.changes.find((c) => c.kind === 'guest' && c.key === 'net');
+    assert.equal(net?.privilege.map((p) => p.reason), ["VM 'net' now bridges its network card and links: the VMs on those links reach its card's network"], r.stdout + r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
