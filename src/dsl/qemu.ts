@@ -38,9 +38,10 @@ export interface QemuNicOptions {
   /** Host ports (on 127.0.0.1) forwarded to the guest. @default [] */
   forward?: QemuForward[];
   /**
-   * Services on the host's loopback the guest may reach (QEMU's `guestfwd`). QEMU connects to
-   * each once, when it starts, so the service must already listen; all the guest's connections
-   * to it share that one connection. @default []
+   * Services on the host's loopback the guest may reach (QEMU's `guestfwd`). QEMU holds one
+   * connection to each: it connects when it starts (again each second while nothing listens, and
+   * a second after the service closes it), and all the guest's connections to the service share
+   * that one byte stream, so it suits one request at a time (docs/passthrough.md). @default []
    */
   hostServices?: QemuHostService[];
   /** The card's MAC address ("52:54:00:12:34:56"). @default locally administered, from the VM and the transport */
