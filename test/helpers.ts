@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test, type Callback } from 'uvu';
 
@@ -190,4 +191,13 @@ export function missing(...needs: Need[]): string | undefined {
     if (why !== undefined) return why;
   }
   return undefined;
+}
+
+/** A port on 127.0.0.1 that was free a moment ago (for QEMU's host forwards and test servers). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
 }

@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu } from '../../src/run/qemu.js';
-import { missing, repoRoot, testIf } from '../helpers.js';
+import { freePort, missing, repoRoot, testIf } from '../helpers.js';
 import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 
 const sdk230 = process.env['MICROKIT_SDK_2_3_0'] ?? '';
@@ -30,15 +30,6 @@ const images = missing('guest-busybox', 'guest-modules');
 const needs201 = missingForBoot() ?? images;
 const needs230 = (!sdk230 || !existsSync(path.join(sdk230, 'bin', 'microkit')) ? 'MICROKIT_SDK_2_3_0 is not set to a Microkit 2.3.0 SDK' : undefined)
   ?? missing('cross-gcc', 'qemu', 'guest-kernel') ?? images;
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** The host service: answers each request (a header block) with `answer` and closes, recording the request lines. */
 function hostService(port: number, answer: string): Promise<{ requests: string[]; close: () => void }> {

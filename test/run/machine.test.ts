@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { qemuArgs, qemuDeviceArgs } from '../../src/run/machine.js';
 import { startQemu } from '../../src/run/qemu.js';
-import { missing, testIf } from '../helpers.js';
+import { freePort, missing, testIf } from '../helpers.js';
 import { resolvedModel } from '../compile/resolved-model.js';
 
 const fixture = 'test/fixtures/systems/qemu-devices.ts';
@@ -35,15 +35,6 @@ test('no attachment, no device arguments', async () => {
   const model = await resolvedModel('test/fixtures/systems/dma-guest.ts');
   assert.equal(qemuDeviceArgs(model.guests), []);
 });
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 testIf(missing('qemu'), 'QEMU puts each device on the transport the guest was given, forwards 127.0.0.1 only, and opens the host service at start-up', async () => {
   const disk = path.join(work, 'disk.img');

@@ -6,7 +6,7 @@
 // every reservation, of seL4's kernel and initial task (the start of the first RAM seL4 uses),
 // of the Microkit loader's image (from loaderLinkAddress), of every region at a fixed address and
 // of the guest's own maps.
-import type { VirtualMachine } from '../../dsl/vm.js';
+import type { Passthrough, VirtualMachine } from '../../dsl/vm.js';
 import { findBoardDevice, type Board } from '../boards.js';
 import { error } from '../diagnostics/index.js';
 import type { Resolution } from './index.js';
@@ -25,12 +25,18 @@ interface Obstacle {
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
-/** The board devices passed through to `vm` that are bus masters. */
-export function dmaDevices(vm: VirtualMachine, board: Board): string[] {
+/** A bus master passed through: its device name, and the passthrough() that gives it. */
+export interface DmaDevice {
+  name: string;
+  loc: Passthrough['loc'];
+}
+
+/** The devices passed through to `vm` that are bus masters (the board's, or hand-described with dma: true). */
+export function dmaDevices(vm: VirtualMachine, board: Board): DmaDevice[] {
   return vm.passthrough.flatMap((p) => {
-    if (typeof p.device !== 'string') return p.device.dma === true ? [p.device.name] : [];
+    if (typeof p.device !== 'string') return p.device.dma === true ? [{ name: p.device.name, loc: p.loc }] : [];
     const d = findBoardDevice(board, p.device);
-    return d?.dma ? [d.name] : [];
+    return d?.dma ? [{ name: d.name, loc: p.loc }] : [];
   });
 }
 
@@ -81,13 +87,12 @@ function firstFit(start: bigint, end: bigint, size: bigint, align: bigint, block
  * Where the RAM of a guest with a DMA-capable device goes, guest-physical = physical; undefined
  * (after an error at the virtual machine's line) when nothing fits or the system asks otherwise.
  */
-export function dmaRamAddress(r: Resolution, vm: VirtualMachine, size: bigint, board: Board, devices: string[]): bigint | undefined {
+export function dmaRamAddress(r: Resolution, vm: VirtualMachine, size: bigint, board: Board, masters: DmaDevice[]): bigint | undefined {
+  const devices = masters.map((m) => m.name);
   const why = `'${vm.name}' is given ${devices.join(', ')}, which read${devices.length === 1 ? 's' : ''} and write${devices.length === 1 ? 's' : ''} RAM by physical address (no SMMU translates for ${devices.length === 1 ? 'it' : 'them'})`;
   const fail = (message: string, hint: string): undefined => {
     // A note at each bus master's passthrough() line: the construct that asks for identity RAM.
-    const notes = vm.passthrough
-      .filter((p) => devices.includes(typeof p.device === 'string' ? (findBoardDevice(board, p.device)?.name ?? p.device) : p.device.name))
-      .map((p) => ({ message: `a bus master is passed through here`, location: p.loc }));
+    const notes = masters.map((m) => ({ message: `bus master '${m.name}' is passed through here`, location: m.loc }));
     r.diagnostics.push(error('vm-dma-ram-unplaceable', message, vm.loc, { hint, notes }));
     return undefined;
   };
