@@ -112,8 +112,6 @@ static void schedule_restart(struct vmm *vmm)
     uint64_t ticks = frequency / 1000u * vmm->life.backoff_ms;
     vmm->restart_at = wake_add(vmm_counter_now(), ticks);
     vmm_post_wake_deadline(vmm);
-    __asm__ volatile("dmb ish" : : : "memory");
-    microkit_notify(vmm->config->timer_channel);
 }
 
 void vmm_guest_stopped(struct vmm *vmm, uint32_t cause, const char *detail)
@@ -180,6 +178,7 @@ static void notified_stopped(struct vmm *vmm, unsigned ch)
 {
     const struct vmm_config *config = vmm->config;
     if (vmm_idle_blocks(vmm) && ch == config->timer_channel) {
+        vcpu_idle_timer_fired(&vmm->idle);
         if (vmm->restart_at != WAKE_NEVER && vmm_counter_now() >= vmm->restart_at) {
             start_guest(vmm, false, vmm->life.cause);
         } else {

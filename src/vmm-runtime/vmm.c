@@ -149,18 +149,18 @@ uint64_t vmm_counter_now(void)
     return v;
 }
 
-/* Writes the earliest wake-up into this VMM's slot; tells the timer PD if it moved earlier. */
+/* Writes the earliest wake-up into this VMM's slot, and tells the timer PD when it must know
+ * (vcpu_idle_post: not at every sleep). */
 void vmm_post_wake_deadline(struct vmm *vmm)
 {
     if (!vmm_idle_blocks(vmm)) {
         return;
     }
     bool notify;
-    uint64_t deadline = vcpu_idle_post(&vmm->idle, &notify);
-    if (vmm->restart_at < deadline) {
-        /* A restart after its backoff (restart.c): the VM has no vCPU then, so nothing else
-         * is posted, and it notified the timer PD when it set the deadline. */
-        deadline = vmm->restart_at;
+    /* A restart after its backoff (restart.c) is a deadline too: the VM has no vCPU then. */
+    uint64_t deadline = vcpu_idle_post(&vmm->idle, vmm->restart_at, &notify);
+    if (deadline == WAKE_NEVER) {
+        return;
     }
     struct wake_slot *slot = (struct wake_slot *)(uintptr_t)vmm->config->wake_slot_vaddr;
     slot->deadline = deadline;
@@ -493,6 +493,7 @@ void notified(microkit_channel ch)
         /* The timer PD: a deadline of ours has passed (a sleeping vCPU's, or sent chains'
          * hold, whose interrupt then wakes it). */
         vmm->events.notify_in_timer++;
+        vcpu_idle_timer_fired(&vmm->idle);
         if (!vmm_virtio_exit_done(&vmm->virtio, vmm_counter_now())) {
             vmm_stop(vmm, VMM_CAUSE_GUEST_FAULT, vmm_virtio_report(&vmm->virtio));
             return;

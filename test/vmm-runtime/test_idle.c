@@ -83,16 +83,17 @@ static void idle_wfi_blocks_until_deadline_or_work(void)
     CHECK(s.blocked[0]);
     CHECK(vcpu_idle_waiting_on_time(&s));
     bool notify;
-    CHECK_EQ(vcpu_idle_post(&s, &notify), 500);
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 500);
     CHECK(notify);
     /* Posting the same again does not notify. */
-    CHECK_EQ(vcpu_idle_post(&s, &notify), 500);
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 500);
     CHECK(!notify);
     /* Too early, no work: stays asleep; an interrupt or the deadline wakes it. */
     CHECK(!vcpu_idle_wake(&s, 0, false, 499));
     CHECK(vcpu_idle_wake(&s, 0, false, 500));
     CHECK(!s.blocked[0]);
-    CHECK_EQ(vcpu_idle_post(&s, &notify), WAKE_NEVER);
+    /* Nobody waits on time: the slot is left holding 500 (WAKE_NEVER: no write). */
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), WAKE_NEVER);
     CHECK(!notify);
     CHECK(vcpu_idle_block(&s, 1, &w));
     CHECK(vcpu_idle_wake(&s, 1, true, 0));
@@ -115,24 +116,184 @@ static void idle_post_notifies_only_when_earlier(void)
     bool notify;
     struct vcpu_idle_wfx w = wfi(800, 100);
     CHECK(vcpu_idle_block(&s, 0, &w));
-    CHECK_EQ(vcpu_idle_post(&s, &notify), 800);
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 800);
     CHECK(notify);
     /* A later deadline of another vCPU leaves the earliest at 800. */
     w = wfi(900, 100);
     CHECK(vcpu_idle_block(&s, 1, &w));
-    CHECK_EQ(vcpu_idle_post(&s, &notify), 800);
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 800);
     CHECK(!notify);
     /* vCPU 0 woken early: the slot moves later, without a notification. */
     CHECK(vcpu_idle_wake(&s, 0, true, 150));
-    CHECK_EQ(vcpu_idle_post(&s, &notify), 900);
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 900);
     CHECK(!notify);
     /* Earlier again: notify. */
     w = wfi(300, 200);
     CHECK(vcpu_idle_block(&s, 0, &w));
-    CHECK_EQ(vcpu_idle_post(&s, &notify), 300);
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 300);
     CHECK(notify);
     vcpu_idle_reset(&s);
     CHECK(!s.blocked[0] && !s.blocked[1]);
+}
+
+static void idle_post_keeps_the_slot_until_the_timer_fires(void)
+{
+    struct vcpu_idle s;
+    vcpu_idle_init(&s, 1);
+    bool notify;
+    struct vcpu_idle_wfx w = wfi(500, 100);
+    CHECK(vcpu_idle_block(&s, 0, &w));
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 500);
+    CHECK(notify);
+    /* An interrupt wakes it early; the slot keeps 500. */
+    CHECK(vcpu_idle_wake(&s, 0, true, 200));
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), WAKE_NEVER);
+    CHECK(!notify);
+    /* It sleeps again until the same guest timer, or a later one: no notification. */
+    w = wfi(500, 250);
+    CHECK(vcpu_idle_block(&s, 0, &w));
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 500);
+    CHECK(!notify);
+    CHECK(vcpu_idle_wake(&s, 0, true, 300));
+    w = wfi(700, 300);
+    CHECK(vcpu_idle_block(&s, 0, &w));
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 700);
+    CHECK(!notify);
+    /* Earlier than anything written since the timer PD took note: told. */
+    CHECK(vcpu_idle_wake(&s, 0, true, 350));
+    w = wfi(600, 350);
+    CHECK(vcpu_idle_block(&s, 0, &w));
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 600);
+    CHECK(notify);
+    /* The timer PD delivered: whatever comes next is told, however late. */
+    vcpu_idle_timer_fired(&s);
+    CHECK(vcpu_idle_wake(&s, 0, false, 600));
+    w = wfi(5000, 650);
+    CHECK(vcpu_idle_block(&s, 0, &w));
+    CHECK_EQ(vcpu_idle_post(&s, WAKE_NEVER, &notify), 5000);
+    CHECK(notify);
+    /* A restart's backoff is a deadline with no vCPU asleep. */
+    vcpu_idle_reset(&s);
+    vcpu_idle_timer_fired(&s);
+    CHECK_EQ(vcpu_idle_post(&s, 9000, &notify), 9000);
+    CHECK(notify);
+    CHECK_EQ(vcpu_idle_post(&s, 9000, &notify), 9000);
+    CHECK(!notify);
+}
+
+/* xorshift32: a fixed sequence, so a failure reproduces. */
+static uint32_t sim_state;
+
+static uint32_t sim_next(void)
+{
+    sim_state ^= sim_state << 13;
+    sim_state ^= sim_state >> 17;
+    sim_state ^= sim_state << 5;
+    return sim_state;
+}
+
+/* Two VMMs (two vCPUs each) and the timer PD, as the runtime wires them (vmm.c
+ * vmm_post_wake_deadline and the timer notification, timer.c deliver_due with the physical
+ * timer), their steps interleaved at random: no sleeping vCPU may outlive its deadline. */
+struct sim {
+    uint64_t now;
+    uint64_t armed;                 /* the timer PD's physical timer */
+    bool to_timer;                  /* a VMM's notification not yet taken */
+    bool to_vmm[2];
+    uint64_t slot[2];
+    struct vcpu_idle idle[2];
+    struct wake_clients clients;
+    unsigned long told, woken_for_nothing;
+};
+
+static void sim_post(struct sim *m, unsigned c)
+{
+    bool notify;
+    uint64_t d = vcpu_idle_post(&m->idle[c], WAKE_NEVER, &notify);
+    if (d != WAKE_NEVER) {
+        m->slot[c] = d;
+    }
+    if (notify) {
+        m->to_timer = true;
+        m->told++;
+    }
+}
+
+static void sim_timer_pd(struct sim *m)
+{
+    bool due[2];
+    m->armed = wake_clients_scan(&m->clients, m->slot, m->now, due);
+    m->to_timer = false;
+    for (unsigned c = 0; c < 2; c++) {
+        m->to_vmm[c] |= due[c];
+    }
+}
+
+static void sim_vmm_timer_notified(struct sim *m, unsigned c)
+{
+    m->to_vmm[c] = false;
+    vcpu_idle_timer_fired(&m->idle[c]);
+    bool any = false;
+    for (unsigned v = 0; v < 2; v++) {
+        any |= vcpu_idle_wake(&m->idle[c], v, false, m->now);
+    }
+    m->woken_for_nothing += !any;
+    sim_post(m, c);
+}
+
+static void sim_vmm_step(struct sim *m, unsigned c)
+{
+    unsigned v = sim_next() % 2;
+    if (!m->idle[c].blocked[v]) {
+        struct vcpu_idle_wfx w = wfi(m->now + 1 + sim_next() % 400, m->now);
+        (void)vcpu_idle_block(&m->idle[c], v, &w);
+    } else {
+        (void)vcpu_idle_wake(&m->idle[c], v, true, m->now);   /* an interrupt */
+    }
+    sim_post(m, c);
+}
+
+static void idle_wake_protocol_loses_no_deadline(void)
+{
+    struct sim m = { .now = 1000, .armed = WAKE_NEVER, .slot = { WAKE_NEVER, WAKE_NEVER } };
+    sim_state = 0x1234567u;
+    vcpu_idle_init(&m.idle[0], 2);
+    vcpu_idle_init(&m.idle[1], 2);
+    wake_clients_init(&m.clients, 2);
+    for (unsigned step = 0; step < 200000; step++) {
+        unsigned pick = sim_next() % 8;
+        if (pick < 2) {
+            sim_vmm_step(&m, pick);
+        } else if (pick < 4 && m.to_vmm[pick - 2]) {
+            sim_vmm_timer_notified(&m, pick - 2);
+        } else if (pick == 4 && m.to_timer) {
+            sim_timer_pd(&m);
+        } else if (pick == 5 && !m.to_timer && !m.to_vmm[0] && !m.to_vmm[1]) {
+            /* Time passes, up to the timer PD's interrupt, which it then takes. */
+            uint64_t next = m.now + 1 + sim_next() % 300;
+            if (m.armed <= next) {
+                m.now = m.armed > m.now ? m.armed : m.now;
+                sim_timer_pd(&m);
+            } else {
+                m.now = next;
+            }
+        }
+        if (m.to_timer || m.to_vmm[0] || m.to_vmm[1]) {
+            continue;
+        }
+        /* Quiet: every sleeping vCPU is due only in the future. */
+        for (unsigned c = 0; c < 2; c++) {
+            for (unsigned v = 0; v < 2; v++) {
+                if (m.idle[c].blocked[v] && m.idle[c].wake_at[v] <= m.now) {
+                    CHECK(!"a sleeping vCPU outlived its deadline");
+                    return;
+                }
+            }
+        }
+    }
+    /* Fewer notifications than sleeps: the point of keeping the slot. */
+    CHECK(m.told < m.idle[0].blocks + m.idle[1].blocks);
+    CHECK(m.woken_for_nothing > 0);
 }
 
 static void idle_wfe_yields_to_a_sibling(void)
@@ -291,6 +452,8 @@ HARNESS_SUITE(idle_tests) = {
     { "idle: the timer PD delivers each deadline once", wake_clients_deliver_once },
     { "idle: WFI sleeps until its deadline or an interrupt", idle_wfi_blocks_until_deadline_or_work },
     { "idle: the wake slot is re-posted, the timer notified only for earlier deadlines", idle_post_notifies_only_when_earlier },
+    { "idle: the slot keeps its deadline; the timer PD is told only what it cannot have seen", idle_post_keeps_the_slot_until_the_timer_fires },
+    { "idle: VMMs and the timer PD interleaved at random lose no deadline", idle_wake_protocol_loses_no_deadline },
     { "idle: WFE waits for a running sibling, one event-stream period at most", idle_wfe_yields_to_a_sibling },
     { "idle: the vGIC says when a vCPU has an interrupt to take", idle_vgic_work },
     { "timer config: accepts a tick and a physical-timer blob", timer_config_accepts },

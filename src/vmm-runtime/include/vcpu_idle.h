@@ -27,7 +27,10 @@ struct vcpu_idle {
     bool in_wfe[VMM_CONFIG_MAX_VCPUS];           /* blocked in WFE: a sibling's exit wakes it */
     bool sibling_exited[VMM_CONFIG_MAX_VCPUS];
     uint64_t wake_at[VMM_CONFIG_MAX_VCPUS];      /* physical-counter deadline, WAKE_NEVER */
-    uint64_t posted;                            /* what this VMM's wake slot holds */
+    /* The latest deadline written to the wake slot since the timer PD last took note of it (our
+     * notification, or its own when it delivered one); WAKE_NEVER when it may hold nothing for
+     * us. See vcpu_idle_post. */
+    uint64_t posted;
     unsigned long blocks;                       /* vCPU suspensions (for the exits line) */
 };
 
@@ -56,9 +59,23 @@ bool vcpu_idle_wake(struct vcpu_idle *s, unsigned vcpu, bool has_work, uint64_t 
 /* Whether any blocked vCPU waits for a deadline (the caller then reads the counter). */
 bool vcpu_idle_waiting_on_time(const struct vcpu_idle *s);
 
-/* The deadline this VMM's wake slot should hold now: the earliest of its blocked vCPUs'.
- * Sets *notify when it moved earlier than what was posted (the timer PD must re-read). */
-uint64_t vcpu_idle_post(struct vcpu_idle *s, bool *notify);
+/*
+ * What this VMM's wake slot should hold now: the earliest of its blocked vCPUs' deadlines and
+ * `also` (a restart's backoff). Returns WAKE_NEVER when the slot is to be left as it is: with
+ * nothing to wait for, the deadline already there stays (the timer PD then wakes the VMM once
+ * for nothing, where writing WAKE_NEVER would cost a notification at the next sleep).
+ *
+ * Sets *notify when the timer PD must be told, and only then: when nothing it has seen since
+ * it last took note of the slot bounds the new deadline. After that point the timer PD looks
+ * at the slot again no later than the deadline it saw there, and every deadline written since
+ * without a notification is no earlier (they never decrease), so it finds the newest on time.
+ * Its own notification (vcpu_idle_timer_fired) delivered what it saw and arms nothing more for
+ * us, so the next deadline is told again.
+ */
+uint64_t vcpu_idle_post(struct vcpu_idle *s, uint64_t also, bool *notify);
+
+/* The timer PD notified us: it delivered the deadline it saw in the slot and holds none. */
+void vcpu_idle_timer_fired(struct vcpu_idle *s);
 
 /* Forgets every blocked vCPU (the VM stopped or restarts). */
 void vcpu_idle_reset(struct vcpu_idle *s);

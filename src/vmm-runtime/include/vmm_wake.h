@@ -9,10 +9,16 @@
  *   - each VMM owns one 4 KiB wake slot, mapped read-write into the VMM and read-only into the
  *     timer PD, holding the earliest physical-counter value (CNTPCT_EL0 ticks) at which one of
  *     its vCPUs must run again, or WAKE_NEVER;
- *   - when the VMM moves that deadline earlier it writes the slot and notifies the timer PD
- *     (later deadlines are only written: the timer fires early, finds nothing due, re-reads);
+ *   - the VMM writes each new deadline into the slot, and notifies the timer PD only when it is
+ *     earlier than one the timer PD has seen there since it last took note (the VMM's
+ *     notification, or its own): the timer PD looks at the slot again by the deadline it saw,
+ *     and the deadlines written since without a notification never decrease, so it finds the
+ *     newest on time (fires early, finds nothing due, re-arms). A VMM with no vCPU asleep
+ *     leaves the slot as it is: one wake-up for nothing costs less than a notification at the
+ *     next sleep, which is usually until the same guest timer (vcpu_idle_post);
  *   - when a slot's deadline has passed the timer PD notifies that VMM once, which then resumes
- *     the vCPUs that are due and posts its next deadline.
+ *     the vCPUs that are due and posts its next deadline, telling the timer PD again (it arms
+ *     nothing more for a client it has delivered to).
  *
  * A slot is one naturally aligned 64-bit word, written with a single store (single-copy atomic
  * on AArch64, Arm ARM B2.2.1), so the reader never sees half a deadline. Nothing else crosses:

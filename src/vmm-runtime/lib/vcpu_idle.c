@@ -80,15 +80,25 @@ bool vcpu_idle_waiting_on_time(const struct vcpu_idle *s)
     return false;
 }
 
-uint64_t vcpu_idle_post(struct vcpu_idle *s, bool *notify)
+uint64_t vcpu_idle_post(struct vcpu_idle *s, uint64_t also, bool *notify)
 {
-    uint64_t earliest = WAKE_NEVER;
+    uint64_t earliest = also;
     for (unsigned v = 0; v < s->nr_vcpus; v++) {
         if (s->blocked[v] && s->wake_at[v] < earliest) {
             earliest = s->wake_at[v];
         }
     }
+    *notify = false;
+    if (earliest == WAKE_NEVER) {
+        return WAKE_NEVER;
+    }
+    /* posted == WAKE_NEVER (nothing noted since the timer PD's last delivery) falls here too. */
     *notify = earliest < s->posted;
     s->posted = earliest;
     return earliest;
+}
+
+void vcpu_idle_timer_fired(struct vcpu_idle *s)
+{
+    s->posted = WAKE_NEVER;
 }
