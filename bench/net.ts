@@ -2,7 +2,8 @@
 // (default 5), medians reported:
 //   - VM-to-VM (test/fixtures/systems/net-e2e.ts): ping both ways, a 16 MiB busybox nc transfer;
 //   - VM-to-PD (test/fixtures/systems/vm-pd-link.ts, the PD test/e2e/pds/link-responder.c):
-//     ping (the PD answers ARP and ICMP only, so no TCP);
+//     ping, and 16 MiB of UDP to the PD's discard port (the PD counts it and times it with its own
+//     clock; it has no TCP);
 //   - the anchor: the same kernel and initramfs booted by QEMU itself, no seL4 (-kernel), ping
 //     and a 16 MiB transfer over loopback.
 // Times are the guests' own clocks (/proc/uptime, 10 ms steps; ping's microseconds), so a loaded
@@ -14,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runNetLink, counterDelta, parseCounters, type NetRun } from '../test/e2e/net-link-run.js';
-import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
+import { buildGuestProgram, buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';
 import { BOOT_MS } from '../test/e2e/requirements.js';
 import { loadSystem } from '../src/compile/load/index.js';
 import { gatherImages } from '../src/compile/load/images.js';
@@ -34,7 +35,7 @@ function median(xs: number[]): number {
 const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 
-interface PdRun { pingAvgMs: number; perPing: Record<string, number> }
+interface PdRun { pingAvgMs: number; perPing: Record<string, number>; udpMibPerS: number; udpBytes: number }
 interface AnchorRun { pingAvgMs: number; mibPerS: number }
 
 /** The anchor: the fixture's kernel and initramfs under QEMU's -kernel, no seL4. */
@@ -65,8 +66,8 @@ export async function runAnchor(args: string[]): Promise<AnchorRun> {
   }
 }
 
-async function runPdLink(root: string, sdk: string, responder: string, outDir: string): Promise<PdRun> {
-  const result = await synthesise({ file: path.join(root, 'test/fixtures/systems/vm-pd-link.ts'), board: BOARD, config: 'debug', outDir, sdk, context: new Map([['responder', responder]]) });
+async function runPdLink(root: string, sdk: string, programs: { responder: string; sender: string }, outDir: string): Promise<PdRun> {
+  const result = await synthesise({ file: path.join(root, 'test/fixtures/systems/vm-pd-link.ts'), board: BOARD, config: 'debug', outDir, sdk, context: new Map(Object.entries(programs)) });
   if (!result.loaderImage) throw new Error(`VM-to-PD: no loader.img: ${result.diagnostics.map((d) => d.message).join('; ')}`);
   const q = startQemu({ args: qemuArgs(result.model.board!, result.loaderImage, result.model) });
   try {
@@ -74,7 +75,11 @@ async function runPdLink(root: string, sdk: string, responder: string, outDir: s
     const out = q.output;
     const rtt = /pd ping rtt round-trip min\/avg\/max = [\d.]+\/([\d.]+)\//.exec(out);
     const d = counterDelta(parseCounters(out), 'guest', 'pd-ping-start', 'pd-ping-end');
-    return { pingAvgMs: rtt ? Number(rtt[1]) : NaN, perPing: perPing(d, 10) };
+    // 16 MiB of UDP to the PD's discard port: the PD's own count and clock (first to last frame).
+    const udp = await q.waitFor(/link-responder: discarded (\d+) UDP bytes in \d+ datagrams \(\d+ frames\), (\d+) us.*\r?\n/, BOOT_MS * 2);
+    const [, bytes, us] = /discarded (\d+) UDP bytes in \d+ datagrams \(\d+ frames\), (\d+) us/.exec(udp.text)!;
+    const udpMibPerS = Number(bytes) / 1048576 / Math.max(Number(us) / 1e6, 1e-3);
+    return { pingAvgMs: rtt ? Number(rtt[1]) : NaN, perPing: perPing(d, 10), udpMibPerS, udpBytes: Number(bytes) };
   } finally {
     await q.stop();
   }
@@ -133,21 +138,24 @@ export async function benchNet(root: string, sdk: string): Promise<void> {
   const anchors: AnchorRun[] = [];
   try {
     const noCc = missingCrossCompiler();
-    const responder = noCc ? undefined : buildNativePd({
-      sdk, board: BOARD, config: 'debug', source: path.join(root, 'test', 'e2e', 'pds', 'link-responder.c'),
-      sources: ['virtio/net_link.c', 'lib/fmt.c', 'lib/string.c'].map((f) => path.join(root, 'src', 'vmm-runtime', f)),
-      includes: [path.join(root, 'src', 'vmm-runtime', 'include')], out: path.join(work, 'link-responder.elf'),
-    });
+    const programs = noCc ? undefined : {
+      responder: buildNativePd({
+        sdk, board: BOARD, config: 'debug', source: path.join(root, 'test', 'e2e', 'pds', 'link-responder.c'),
+        sources: ['virtio/net_link.c', 'lib/fmt.c', 'lib/string.c'].map((f) => path.join(root, 'src', 'vmm-runtime', f)),
+        includes: [path.join(root, 'src', 'vmm-runtime', 'include')], out: path.join(work, 'link-responder.elf'),
+      }),
+      sender: buildGuestProgram(path.join(root, 'test', 'e2e', 'guest', 'udp-send.c'), path.join(work, 'udp-send')),
+    };
     if (noCc) console.log(`SKIP VM-to-PD: ${noCc}`);
     const anchor = await anchorArgs(root);
     for (let i = 0; i < rounds; i++) {
       const r = await runNetLink(path.join(work, `vm${i}`), sdk);
       if (r.receivedMd5 !== r.sentMd5) throw new Error(`round ${i + 1}: the 16 MiB arrived corrupted (${r.sentMd5} sent, ${r.receivedMd5} received)`);
       vms.push(r);
-      if (responder) pds.push(await runPdLink(root, sdk, responder, path.join(work, `pd${i}`)));
+      if (programs) pds.push(await runPdLink(root, sdk, programs, path.join(work, `pd${i}`)));
       anchors.push(await runAnchor(anchor));
       const a = anchors[i]!;
-      console.log(`  round ${i + 1}: VM-to-VM ping ${r.pingAvgMs} / ${r.pingBackAvgMs} ms, 16 MiB in ${r.transferSeconds.toFixed(2)} s; VM-to-PD ping ${f2(pds[i]?.pingAvgMs ?? NaN)} ms; anchor ping ${f2(a.pingAvgMs)} ms, ${f1(a.mibPerS)} MiB/s`);
+      console.log(`  round ${i + 1}: VM-to-VM ping ${r.pingAvgMs} / ${r.pingBackAvgMs} ms, 16 MiB in ${r.transferSeconds.toFixed(2)} s; VM-to-PD ping ${f2(pds[i]?.pingAvgMs ?? NaN)} ms, UDP ${f1(pds[i]?.udpMibPerS ?? NaN)} MiB/s; anchor ping ${f2(a.pingAvgMs)} ms, ${f1(a.mibPerS)} MiB/s`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -169,7 +177,10 @@ function report(vms: NetRun[], pds: PdRun[], anchors: AnchorRun[]): void {
   console.log(`  VM-to-VM ping ${f2(median(ping))} ms left->right, ${f2(median(back))} ms right->left (${f1(ratio(ping, aPing))}x, ${f1(ratio(back, aPing))}x the anchor)`);
   if (pds.length) {
     const p = pds.map((r) => r.pingAvgMs);
-    console.log(`  VM-to-PD ping ${f2(median(p))} ms (${f1(ratio(p, aPing))}x the anchor); VM-to-PD TCP: not measured (the PD answers ARP and ICMP only)`);
+    console.log(`  VM-to-PD ping ${f2(median(p))} ms (${f1(ratio(p, aPing))}x the anchor)`);
+    const u = pds.map((r) => r.udpMibPerS);
+    console.log(`  VM-to-PD UDP (16 MiB to the PD's discard port; the PD has no TCP): ${f2(median(u))} MiB/s taken off the link by the PD `
+      + `= ${f1(ratio(u, anchors.map((a) => a.mibPerS)) * 100)} % of the anchor's TCP (runs: ${u.map(f2).join(', ')}; bytes counted: ${pds.map((r) => r.udpBytes).join(', ')})`);
   }
   const perMib = vms.map((r) => sum(perPing(counterDelta(r.counters, 'left', 'tcp-start', 'tcp-end'), 16), perPing(counterDelta(r.counters, 'right', 'tcp-start', 'tcp-end'), 16)));
   console.log(`  per MiB of the VM-to-VM transfer (both VMMs): ${counts(medianOf(perMib))}`);

@@ -7,15 +7,14 @@
 // every message's sequence number and value, each in its own address space.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { missing, repoRoot, testIf } from '../helpers.js';
-import { CROSS_GCC, missingCrossCompiler } from './native-pd.js';
+import { buildGuestProgram, missingCrossCompiler } from './native-pd.js';
 import { BOOT_MS } from './requirements.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sel4cp-synth-doorbell-'));
@@ -23,14 +22,7 @@ const example = path.join(repoRoot, 'examples', 'doorbell-qemu.ts');
 const MESSAGES = 1000;
 
 /** The guest program, as examples/doorbell-qemu.ts says to build it. */
-function buildClient(): string {
-  const out = path.join(work, 'doorbell-client');
-  if (!existsSync(out)) {
-    execFileSync(CROSS_GCC, ['-static', '-nostdlib', '-ffreestanding', '-fno-stack-protector', '-O2', '-Wall', '-Wextra', '-Werror',
-      '-o', out, path.join(repoRoot, 'examples', 'doorbell', 'client.c')], { stdio: 'pipe' });
-  }
-  return out;
-}
+const buildClient = (): string => buildGuestProgram(path.join(repoRoot, 'examples', 'doorbell', 'client.c'), path.join(work, 'doorbell-client'));
 
 const releases = [['2.0.1', process.env['MICROKIT_SDK'], 'MICROKIT_SDK'], ['2.3.0', process.env['MICROKIT_SDK_2_3_0'], 'MICROKIT_SDK_2_3_0']] as const;
 for (const [release, sdk, variable] of releases) {

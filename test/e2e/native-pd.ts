@@ -2,7 +2,7 @@
 // libmicrokit: the test and benchmark systems' own PDs (the counter, the benchmark's minimal PD,
 // the link responder, which also links the VMM runtime's freestanding net_link.c).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 export const CROSS_GCC = 'aarch64-linux-gnu-gcc';
@@ -24,6 +24,19 @@ export interface NativePdBuild {
   includes?: string[];
   /** The ELF to write. */
   out: string;
+}
+
+/**
+ * A freestanding Linux program for the test guest (raw system calls, no libc, so no arm64 libc
+ * is needed): examples/doorbell/client.c, test/e2e/guest/udp-send.c. Built once per `out`.
+ */
+export function buildGuestProgram(source: string, out: string): string {
+  if (!existsSync(out)) {
+    mkdirSync(path.dirname(out), { recursive: true });
+    execFileSync(CROSS_GCC, ['-static', '-nostdlib', '-ffreestanding', '-fno-stack-protector', '-O2', '-Wall', '-Wextra', '-Werror',
+      '-o', out, source], { stdio: 'pipe' });
+  }
+  return out;
 }
 
 export function buildNativePd(b: NativePdBuild): string {

@@ -15,7 +15,7 @@ import { synthesise } from '../../src/compile/synthesise.js';
 import { qemuArgs } from '../../src/cli/commands/run.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { missing, repoRoot, testIf } from '../helpers.js';
-import { buildNativePd, missingCrossCompiler } from './native-pd.js';
+import { buildGuestProgram, buildNativePd, missingCrossCompiler } from './native-pd.js';
 import { BOOT_MS, missingForBoot, sdk } from './requirements.js';
 
 const why = missingForBoot() ?? missingCrossCompiler() ?? missing('guest-busybox', 'guest-modules');
@@ -45,7 +45,7 @@ testIf(why, 'a native PD serves a link to a VM: the guest pings it (ARP, ICMP ec
   const responder = buildResponder();
   const result = await synthesise({
     file: path.join(repoRoot, 'test/fixtures/systems/vm-pd-link.ts'), board: 'qemu_virt_aarch64', config: 'debug',
-    outDir: path.join(work, 'out'), sdk, context: new Map([['responder', responder]]),
+    outDir: path.join(work, 'out'), sdk, context: new Map([['responder', responder], ['sender', buildGuestProgram(path.join(repoRoot, 'test', 'e2e', 'guest', 'udp-send.c'), path.join(work, 'udp-send'))]]),
   });
   assert.equal(result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
   assert.ok(result.loaderImage, `no loader.img: ${result.skipped.map((s) => s.reason).join('; ')}`);
@@ -79,6 +79,13 @@ testIf(why, 'a native PD serves a link to a VM: the guest pings it (ARP, ICMP ec
     const rtt = /round-trip min\/avg\/max = ([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(out);
     assert.ok(rtt, 'ping printed its round-trip times');
     console.log(`PD link: ping to the PD min/avg/max ${rtt[1]}/${rtt[2]}/${rtt[3]} ms (guest clock), net up after ${(up.elapsedMs / 1000).toFixed(1)} s, pings done after ${(done.elapsedMs / 1000).toFixed(1)} s`);
+    // 16 MiB of UDP to the PD's discard port: the link holds the guest back rather than drop
+    // (a PD that keeps up, or a full ring the VMM waits on), so every byte is counted.
+    const udp = await q.waitFor(/link-responder: discarded (\d+) UDP bytes in (\d+) datagrams \((\d+) frames\), (\d+) us.*\r?\n/, BOOT_MS);
+    const [, bytes, datagrams, frames, us] = /discarded (\d+) UDP bytes in (\d+) datagrams \((\d+) frames\), (\d+) us/.exec(udp.text)!;
+    console.log(`PD link: the PD took ${bytes} UDP bytes (${datagrams} datagrams, ${frames} frames) off the link in ${(Number(us) / 1e6).toFixed(2)} s`);
+    assert.is(Number(bytes), 16 * 1048576, 'every byte sent reached the PD');
+    assert.ok(Number(frames) >= 16 * 1048576 / 1500, 'the frames are at most an Ethernet MTU each');
   } finally {
     await q.stop();
   }

@@ -5,13 +5,17 @@
  * answers two kinds of frame for its own address 10.0.0.254 (MAC 02:00:00:00:00:fe):
  *
  *   - ARP requests (RFC 826) with ARP replies, so the guest learns the MAC;
- *   - ICMP echo requests (RFC 792) with echo replies.
+ *   - ICMP echo requests (RFC 792) with echo replies;
+ *   - UDP to the discard port 9 (RFC 863): counted, not answered, so that a guest can measure
+ *     how fast a PD takes frames off the link. A datagram "report" to that port prints the
+ *     count since the last report and the time from the first datagram to the last.
  *
  * Everything else is dropped. It prints one line per event a test looks for:
  *
  *     link-responder: link up (tx ring 0x..., rx ring 0x...)
  *     link-responder: answered ARP request from 10.0.0.1
  *     link-responder: answered 5 pings
+ *     link-responder: discarded 16777216 UDP bytes in 2048 datagrams (11585 frames), 812345 us from first to last
  *
  * The rings are found through the symbols Microkit's setvar_vaddr patches (uplink_tx: the ring
  * this PD sends on, uplink_rx: the one it receives on), the channel to the VM's VMM has the id
@@ -166,6 +170,72 @@ static uint32_t icmp_answer(uint8_t *f, uint32_t len)
     return ETH_HEADER + total;
 }
 
+/* ---------------------------------------------------------------- UDP discard (RFC 863) */
+
+#define IP_PROTO_UDP     17u
+#define UDP_HEADER       8u
+#define DISCARD_PORT     9u
+
+static unsigned long discard_bytes, discard_datagrams, discard_frames;
+static uint64_t discard_first, discard_last;
+
+static uint64_t counter_now(void)
+{
+    uint64_t v;
+    __asm__ volatile("isb\n\tmrs %0, cntpct_el0" : "=r"(v));
+    return v;
+}
+
+static void discard_report(void)
+{
+    uint64_t frequency;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
+    /* Below 2^64 for a run of days at the counter's usual 1-100 MHz. */
+    uint64_t ticks = discard_last - discard_first;
+    unsigned long us = frequency ? (unsigned long)(ticks * 1000000u / frequency) : 0;
+    vmm_log("discarded %lu UDP bytes in %lu datagrams (%lu frames), %lu us from first to last",
+            discard_bytes, discard_datagrams, discard_frames, us);
+    discard_bytes = discard_datagrams = discard_frames = 0;
+}
+
+/* A UDP datagram, or a fragment of one, for our address: counted. Fragments after the first
+ * carry no UDP header, so a datagram is told by its first fragment (offset 0), which also
+ * holds the port. Returns whether the frame was one. */
+static bool udp_discard(const uint8_t *f, uint32_t len)
+{
+    const uint8_t *ip = f + ETH_HEADER;
+    if (len < ETH_HEADER + 20u || memcmp(f, own_mac, 6) != 0 || ip[0] >> 4 != 4u
+        || ip[9] != IP_PROTO_UDP || memcmp(ip + 16, own_ip, 4) != 0) {
+        return false;
+    }
+    uint32_t ihl = (ip[0] & 0xfu) * 4u;
+    uint32_t total = get16(ip + 2);
+    if (ihl < 20u || total < ihl || ETH_HEADER + total > len) {
+        return false;
+    }
+    uint32_t payload = total - ihl;
+    bool first = (get16(ip + 6) & 0x1fffu) == 0;
+    if (first) {
+        const uint8_t *udp = ip + ihl;
+        if (payload < UDP_HEADER || get16(udp + 2) != DISCARD_PORT) {
+            return false;
+        }
+        payload -= UDP_HEADER;
+        if (payload >= 6u && memcmp(udp + UDP_HEADER, "report", 6) == 0) {
+            discard_report();
+            return true;
+        }
+        discard_datagrams++;
+    }
+    uint64_t now = counter_now();
+    if (discard_frames++ == 0) {
+        discard_first = now;
+    }
+    discard_last = now;
+    discard_bytes += payload;
+    return true;
+}
+
 /* The reply to the frame in `frame`, made in place; its length, or 0 to drop the frame. The
  * EtherType is the same in the request and its reply. */
 static uint32_t answer(uint32_t len)
@@ -174,7 +244,7 @@ static uint32_t answer(uint32_t len)
     case ETH_TYPE_ARP:
         return arp_answer(frame, len);
     case ETH_TYPE_IP:
-        return icmp_answer(frame, len);
+        return udp_discard(frame, len) ? 0 : icmp_answer(frame, len);
     default:
         return 0;   /* IPv6 neighbour discovery and the like: not ours to answer */
     }
