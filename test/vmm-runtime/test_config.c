@@ -145,6 +145,16 @@ static void m_initrd_over(struct vmm_config *c) { c->initrd.guest_addr = 0x40100
 static void m_entry(struct vmm_config *c) { c->entry = 0x48000000; }
 static void m_irq_count(struct vmm_config *c) { c->irq_count = 33; }
 static void m_irq_intid(struct vmm_config *c) { c->irqs[0].intid = 27; }
+/* INTIDs the vGIC does not implement (above VMM_CONFIG_MAX_INTID), and above every SPI. */
+static void m_irq_intid_high(struct vmm_config *c) { c->irqs[0].intid = VMM_CONFIG_MAX_INTID + 1; }
+static void m_irq_intid_special(struct vmm_config *c) { c->irqs[0].intid = 1020; }
+static void m_device_intid_high(struct vmm_config *c)
+{
+    c->device_count = 1;
+    c->devices[0] = (struct vmm_config_device){ .guest_base = 0x9000000, .size = 0x1000,
+                                                .kind = VMM_CONFIG_DEVICE_PL011,
+                                                .intid = VMM_CONFIG_MAX_INTID + 1 };
+}
 static void m_irq_chan(struct vmm_config *c) { c->irqs[0].channel = 62; }
 static void m_irq_trigger(struct vmm_config *c) { c->irqs[0].trigger = 2; }
 static void m_gicd_in_ram(struct vmm_config *c) { c->gicd_base = 0x40001000; }
@@ -319,6 +329,9 @@ static const struct mutation mutations[] = {
     { "entry point 0x48000000", m_entry },
     { "33 passthrough IRQs", m_irq_count },
     { "INTID 27 is not an SPI", m_irq_intid },
+    { "IRQ 0: INTID 512 is not an SPI the vGIC implements (32..511)", m_irq_intid_high },
+    { "IRQ 0: INTID 1020 is not an SPI", m_irq_intid_special },
+    { "device 0: INTID 512 is not an SPI", m_device_intid_high },
     { "channel 62", m_irq_chan },
     { "trigger 2", m_irq_trigger },
     { "GIC distributor 0x40001000", m_gicd_in_ram },

@@ -52,6 +52,8 @@ export const VMM_CONFIG_MAX_IRQS = 32;
 export const VMM_CONFIG_MAX_DEVICES = 4;
 /** virtio-mmio devices one VMM serves. */
 export const VMM_CONFIG_MAX_VIRTIO = 4;
+/** The highest INTID the VMM's vGIC implements: every INTID in the blob is an SPI 32..this. */
+export const VMM_CONFIG_MAX_INTID = 511;
 /** Microkit 2.0.1: 62 channels per protection domain (ids 0..61). */
 export const VMM_CONFIG_MAX_CHANNEL = MICROKIT.maxChannelId;
 /** Microkit child ids are 6 bits of a fault badge. */

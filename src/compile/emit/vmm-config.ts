@@ -12,7 +12,7 @@ import {
   VMM_CONFIG_DEVICE_KINDS, VMM_CONFIG_DEVICE_OFFSETS, VMM_CONFIG_DEVICE_SIZE, VMM_CONFIG_FLAG_DTB_IN_PLACE, VMM_CONFIG_FLAG_IDLE_BLOCK,
   VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE, VMM_CONFIG_FLAG_IN_PLACE_UNMAPPED, VMM_CONFIG_GZIP_MIN_SIZE, VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_IMAGE_OFFSETS, VMM_CONFIG_IRQ_OFFSETS,
   VMM_CONFIG_IRQ_SIZE, VMM_CONFIG_MAGIC, VMM_CONFIG_MAX_CHANNEL, VMM_CONFIG_MAX_CHILD, VMM_CONFIG_MAX_DEVICES, VMM_CONFIG_MAX_IRQS,
-  VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
+  VMM_CONFIG_MAX_INTID, VMM_CONFIG_MAX_VCPUS, VMM_CONFIG_MAX_VIRTIO, VMM_CONFIG_NAME_SIZE, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_OFFSETS, VMM_CONFIG_TRIGGERS,
   VMM_CONFIG_VERSION, VMM_CONFIG_VIRTIO_KINDS, VMM_CONFIG_VIRTIO_OFFSETS, VMM_CONFIG_VIRTIO_READ_ONLY, VMM_CONFIG_VIRTIO_SIZE,
   VMM_CONFIG_DOORBELL_CAN_RING, VMM_CONFIG_DOORBELL_LINES, VMM_CONFIG_DOORBELL_OFFSETS, VMM_CONFIG_DOORBELL_SIZE, VMM_CONFIG_MAX_DOORBELLS,
   VMM_CONFIG_RESTART, VMM_CONFIG_RESTARTS_UNLIMITED, VMM_CONFIG_MAX_BACKOFF_MS,
@@ -55,7 +55,7 @@ export type VmmIrqTrigger = 'level' | 'edge';
 export interface VmmConfigIrq {
   /** Microkit channel id on which the VMM receives the interrupt (0..61). */
   channel: number;
-  /** GIC INTID the guest sees (an SPI, 32..1019). */
+  /** GIC INTID the guest sees (an SPI the VMM's vGIC implements, 32..VMM_CONFIG_MAX_INTID). */
   intid: number;
   trigger: VmmIrqTrigger;
 }
@@ -323,7 +323,7 @@ function validateIrqs(irqs: readonly VmmConfigIrq[]): void {
   checkInt('IRQ count', irqs.length, 0, VMM_CONFIG_MAX_IRQS);
   irqs.forEach((irq, i) => {
     checkInt(`IRQ ${i} channel`, irq.channel, 0, VMM_CONFIG_MAX_CHANNEL);
-    checkInt(`IRQ ${i} INTID`, irq.intid, 32, 1019);
+    checkInt(`IRQ ${i} INTID`, irq.intid, 32, VMM_CONFIG_MAX_INTID);
     if (irq.trigger !== 'level' && irq.trigger !== 'edge') bug(`IRQ ${i} trigger ${String(irq.trigger)}`);
     if (irqs.findIndex((o) => o.channel === irq.channel || o.intid === irq.intid) !== i) {
       bug(`IRQ ${i} shares a channel or INTID with an earlier one`);
@@ -347,7 +347,7 @@ function validateDevices(cfg: VmmConfig, gicdSize: bigint): void {
       || overlaps(d.guestBase, d.size, otherBase, otherSize)) {
       bug(`device ${i} overlaps guest RAM or the GIC`);
     }
-    if (d.intid !== undefined && d.intid !== 0) checkInt(`device ${i} INTID`, d.intid, 32, 1019);
+    if (d.intid !== undefined && d.intid !== 0) checkInt(`device ${i} INTID`, d.intid, 32, VMM_CONFIG_MAX_INTID);
   });
 }
 
@@ -465,7 +465,7 @@ function encodeVirtio(view: DataView, devices: readonly VmmConfigVirtio[]): void
   const V = VMM_CONFIG_VIRTIO_OFFSETS;
   devices.forEach((d, i) => {
     const off = VMM_CONFIG_OFFSETS.virtio + i * VMM_CONFIG_VIRTIO_SIZE;
-    checkInt(`virtio ${i} INTID`, d.intid, 32, 1019);
+    checkInt(`virtio ${i} INTID`, d.intid, 32, VMM_CONFIG_MAX_INTID);
     if (d.guestBase % PAGE !== 0n) bug(`virtio ${i} window is not page-aligned`);
     view.setBigUint64(off + V.guestBase, d.guestBase, true);
     view.setUint16(off + V.intid, d.intid, true);

@@ -29,6 +29,9 @@
 #define VMM_CONFIG_MAX_IRQS      32u
 #define VMM_CONFIG_MAX_DEVICES   4u
 #define VMM_CONFIG_MAX_VIRTIO    4u
+/* The highest INTID the vGIC implements (VGIC_NR_IRQS - 1, so 480 SPIs): every INTID in the
+ * blob is an SPI 32..VMM_CONFIG_MAX_INTID. */
+#define VMM_CONFIG_MAX_INTID     511u
 
 /* Channel ids 0..61 (microkit_limits.h); child ids are the low 6 bits of a fault badge. */
 #define VMM_CONFIG_MAX_CHANNEL   MICROKIT_LIMIT_MAX_CHANNEL
@@ -298,6 +301,11 @@ _Static_assert(sizeof(struct vmm_config) <= VMM_CONFIG_RESERVED_SIZE, "config fi
 #define VMM_GICR_STRIDE   0x20000u
 
 uint32_t vmm_config_crc32(const uint8_t *data, size_t len);
+
+/* The highest INTID a checked config can ever have the VMM raise: its passthrough IRQs, its
+ * emulated devices' (PL011s, the doorbells' PL061) and its virtio devices' SPIs; 31 (the
+ * private INTIDs only) when it has none. The vGIC advertises no line above it. */
+unsigned vmm_config_max_intid(const struct vmm_config *c);
 
 /* Bytes an image occupies in guest RAM: its unpacked size if compressed, else its size. */
 uint64_t vmm_config_kernel_guest_size(const struct vmm_config *c);

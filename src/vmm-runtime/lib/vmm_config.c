@@ -13,10 +13,27 @@
 
 #define PAGE_SIZE 0x1000u
 
-/* Shared peripheral interrupts: INTIDs 32..1019 (GICv2 IHI0048B 2.2.1, GICv3 IHI0069 2.2.1). */
+/* Shared peripheral interrupts: INTIDs 32..1019 (GICv2 IHI0048B 2.2.1, GICv3 IHI0069 2.2.1),
+ * of which the vGIC implements 32..VMM_CONFIG_MAX_INTID. */
+_Static_assert(VMM_CONFIG_MAX_INTID <= 1019, "INTIDs 1020..1023 are special");
 static bool is_spi(unsigned intid)
 {
-    return intid >= 32 && intid <= 1019;
+    return intid >= 32 && intid <= VMM_CONFIG_MAX_INTID;
+}
+
+unsigned vmm_config_max_intid(const struct vmm_config *c)
+{
+    unsigned max = 31;
+    for (unsigned i = 0; i < c->irq_count && i < VMM_CONFIG_MAX_IRQS; i++) {
+        max = c->irqs[i].intid > max ? c->irqs[i].intid : max;
+    }
+    for (unsigned i = 0; i < c->device_count && i < VMM_CONFIG_MAX_DEVICES; i++) {
+        max = c->devices[i].intid > max ? c->devices[i].intid : max;
+    }
+    for (unsigned i = 0; i < c->virtio_count && i < VMM_CONFIG_MAX_VIRTIO; i++) {
+        max = c->virtio[i].intid > max ? c->virtio[i].intid : max;
+    }
+    return max;
 }
 
 uint32_t vmm_config_crc32(const uint8_t *data, size_t len)
@@ -245,7 +262,8 @@ static bool check_irqs(const struct vmm_config *c, char *err, size_t err_size)
                         VMM_CONFIG_MAX_CHANNEL);
         }
         if (!is_spi(irq->intid)) {
-            return vmm_fail(err, err_size, "IRQ %u: INTID %u is not an SPI (32..1019)", i, irq->intid);
+            return vmm_fail(err, err_size, "IRQ %u: INTID %u is not an SPI the vGIC implements (32..%u)", i,
+                            irq->intid, VMM_CONFIG_MAX_INTID);
         }
         if (irq->trigger != VMM_CONFIG_TRIGGER_LEVEL && irq->trigger != VMM_CONFIG_TRIGGER_EDGE) {
             return vmm_fail(err, err_size, "IRQ %u: trigger %u is neither level nor edge", i,

@@ -5,7 +5,7 @@ import { decodeVmmConfig, encodeVmmConfig, type VmmConfig } from '../../../src/c
 import { crc32 } from '../../../src/compile/abi/crc32.js';
 import {
   VMM_CONFIG_FLAG_DTB_IN_PLACE, VMM_CONFIG_FLAG_INITRD_GZIP, VMM_CONFIG_FLAG_INITRD_IN_PLACE, VMM_CONFIG_FLAG_KERNEL_GZIP, VMM_CONFIG_FLAG_KERNEL_IN_PLACE,
-  VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_OFFSETS, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_VERSION,
+  VMM_CONFIG_HEADER_SIZE, VMM_CONFIG_MAX_INTID, VMM_CONFIG_OFFSETS, VMM_CONFIG_NO_CHANNEL, VMM_CONFIG_VERSION,
 } from '../../../src/compile/abi/vmm-config.js';
 import { sampleVmmConfig } from './sample-vmm-config.js';
 
@@ -117,6 +117,13 @@ test('placement checks use the unpacked sizes', () => {
     mutate(c);
     assert.throws(() => encodeVmmConfig(c), message, what);
   }
+});
+
+test('every INTID is an SPI the VMM\'s vGIC implements (32..VMM_CONFIG_MAX_INTID)', () => {
+  const top = VMM_CONFIG_MAX_INTID;
+  assert.ok(encodeVmmConfig({ ...sample(), irqs: [{ channel: 1, intid: top, trigger: 'level' }] }));
+  assert.throws(() => encodeVmmConfig({ ...sample(), irqs: [{ channel: 1, intid: top + 1, trigger: 'level' }] }), /IRQ 0 INTID 512 is outside 32\.\.511/);
+  assert.throws(() => encodeVmmConfig({ ...sample(), devices: [{ kind: 'pl011', guestBase: 0x900_0000n, size: 0x1000n, intid: top + 1 }] }), /device 0 INTID 512 is outside/);
 });
 
 test('decode rejects a bad checksum, magic or version', () => {
