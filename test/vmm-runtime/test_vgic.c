@@ -97,6 +97,199 @@ static void vgic_identification(void)
 #endif
 }
 
+/* ------------------------------------------------ the lines the distributor advertises */
+
+/* The INTIDs of a VM like examples/linux-qemu.ts with a virtio device and doorbells: a
+ * passthrough IRQ (SPI 79), the PL011 (33), virtio (80, 81), the doorbells' PL061 (82). */
+static void lines_config(struct vmm_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->irq_count = 1;
+    c->irqs[0] = (struct vmm_config_irq){ .channel = 1, .intid = 79 };
+    c->device_count = 2;
+    c->devices[0] = (struct vmm_config_device){ .kind = VMM_CONFIG_DEVICE_PL011, .intid = 33 };
+    c->devices[1] = (struct vmm_config_device){ .kind = VMM_CONFIG_DEVICE_PL061, .intid = 82 };
+    c->virtio_count = 2;
+    c->virtio[0].intid = 80;
+    c->virtio[1].intid = 81;
+}
+
+/* GICD_TYPER.ITLinesNumber as a guest reads it. */
+static unsigned it_lines(void)
+{
+    return (unsigned)rd(0, 0x004, 4) & 0x1fu;
+}
+
+static void vgic_lines_follow_the_config(void)
+{
+    struct vmm_config c;
+    lines_config(&c);
+    CHECK_EQ(vmm_config_max_intid(&c), 82);
+    /* Each source counts, and only the first *_count entries. */
+    c.devices[1].intid = 0;
+    CHECK_EQ(vmm_config_max_intid(&c), 81);
+    c.virtio_count = 1;
+    CHECK_EQ(vmm_config_max_intid(&c), 80);
+    c.virtio_count = 0;
+    CHECK_EQ(vmm_config_max_intid(&c), 79);
+    c.irq_count = 0;
+    CHECK_EQ(vmm_config_max_intid(&c), 33);
+    c.device_count = 0;
+    CHECK_EQ(vmm_config_max_intid(&c), 31);
+    c.irqs[0].intid = 300;   /* beyond irq_count: not a source */
+    CHECK_EQ(vmm_config_max_intid(&c), 31);
+    /* The smallest 32 * (N + 1) above the INTID, at least one block of SPIs. */
+    CHECK_EQ(vgic_lines_for(31), 64);
+    CHECK_EQ(vgic_lines_for(63), 64);
+    CHECK_EQ(vgic_lines_for(64), 96);
+    CHECK_EQ(vgic_lines_for(95), 96);
+    CHECK_EQ(vgic_lines_for(96), 128);
+    CHECK_EQ(vgic_lines_for(VGIC_NR_IRQS - 1), VGIC_NR_IRQS);
+    CHECK_EQ(vgic_lines_for(VGIC_NR_IRQS), 0);
+    /* GICD_TYPER reports it: 96 lines are ITLinesNumber 2, with 2 vCPUs. */
+    setup(2);
+    lines_config(&c);
+    CHECK(vgic_set_max_intid(&vgic, vmm_config_max_intid(&c)));
+    CHECK_EQ(vgic.nr_irqs, 96);
+    CHECK_EQ(it_lines(), 2);
+    CHECK_EQ((rd(0, 0x004, 4) >> 5) & 7u, 1);
+    CHECK(vgic_set_max_intid(&vgic, 31));
+    CHECK_EQ(it_lines(), 1);
+    CHECK(vgic_set_max_intid(&vgic, VGIC_NR_IRQS - 1));
+    CHECK_EQ(it_lines(), VGIC_NR_IRQS / 32 - 1);
+    /* Beyond the vGIC: refused, the count unchanged. */
+    CHECK(vgic_set_max_intid(&vgic, 82));
+    CHECK(!vgic_set_max_intid(&vgic, VGIC_NR_IRQS));
+    CHECK_EQ(it_lines(), 2);
+}
+
+/* The per-INTID distributor registers of the version built: first offset, bits per INTID, and
+ * an access width each register allows. */
+struct per_irq_reg {
+    uint32_t base;
+    unsigned bits;
+    unsigned width;
+};
+
+static const struct per_irq_reg per_irq_regs[] = {
+    { 0x080, 1, 4 }, { 0x100, 1, 4 }, { 0x180, 1, 4 }, { 0x200, 1, 4 }, { 0x280, 1, 4 },
+    { 0x300, 1, 4 }, { 0x380, 1, 4 }, { 0x400, 8, 4 }, { 0x400, 8, 1 }, { 0xc00, 2, 4 },
+#if defined(GIC_V2)
+    { 0x800, 8, 4 }, { 0x800, 8, 1 },
+#else
+    { 0x6000, 64, 8 }, { 0x6000, 64, 4 },
+#endif
+};
+
+static void vgic_unadvertised_lines_are_razwi(void)
+{
+    setup(1);
+    CHECK(vgic_set_max_intid(&vgic, 82));   /* 96 lines */
+    static struct vgic before;
+    memcpy(&before, &vgic, sizeof(vgic));
+    /* A guest writing all ones to every field of every INTID from 96 to 1019, in each width
+     * the register allows, reads zeros back and changes nothing. */
+    unsigned razwi = 0;
+    for (size_t r = 0; r < sizeof(per_irq_regs) / sizeof(per_irq_regs[0]); r++) {
+        const struct per_irq_reg *reg = &per_irq_regs[r];
+        unsigned per_access = reg->bits >= reg->width * 8 ? 1 : reg->width * 8 / reg->bits;
+        for (unsigned intid = 96; intid < 1020; intid += per_access) {
+            uint64_t off = reg->base + (uint64_t)intid * reg->bits / 8;
+            if (reg->bits == 64 && reg->width == 4) {
+                off += 4;   /* the upper half of IROUTER */
+            }
+            uint64_t v = ~0ull;
+            CHECK_EQ(vgic_dist_access(&vgic, 0, off, reg->width, true, &v), VGIC_MMIO_IRQ_RAZWI);
+            v = 0x5a5a;
+            CHECK_EQ(vgic_dist_access(&vgic, 0, off, reg->width, false, &v), VGIC_MMIO_IRQ_RAZWI);
+            CHECK_EQ(v, 0);
+            razwi++;
+        }
+    }
+    CHECK(razwi > 1000);
+    CHECK(memcmp(&before, &vgic, sizeof(vgic)) == 0);
+    CHECK_EQ(n_injected, 0);
+    /* The last advertised line still works; the first one above cannot be raised. */
+    CHECK(vgic_irq(&vgic, 0, 95) != NULL);
+    CHECK(vgic_irq(&vgic, 0, 96) == NULL);
+    CHECK_EQ(vgic_spi_target(&vgic, 96), -1);
+    guest_enable(95);
+    CHECK(vgic_raise(&vgic, 0, 95));
+    CHECK_EQ(n_injected, 1);
+    CHECK(!vgic_raise(&vgic, 0, 96));
+    CHECK(!vgic_raise(&vgic, 0, VGIC_NR_IRQS - 1));
+    CHECK_EQ(vgic.raise_refused, 2);
+    CHECK_EQ(n_injected, 1);
+}
+
+/* Linux's distributor set-up (6.1: irq-gic.c gic_init_bases/gic_dist_init and
+ * irq-gic-common.c gic_dist_config; irq-gic-v3.c gic_dist_init), access by access: it reads
+ * GICD_TYPER and writes every register of every line it reports. Returns the accesses, each
+ * of which must be answered as an implemented register. */
+static unsigned linux_dist_init(void)
+{
+    unsigned n = 0;
+    unsigned gic_irqs = (it_lines() + 1u) * 32u;
+    gic_irqs = gic_irqs > 1020 ? 1020 : gic_irqs;
+    n++;
+    wr(0, 0x000, 4, 0), n++;                                        /* GICD_CTLR: disable */
+#if defined(GIC_V2)
+    rd(0, 0x800, 4), n++;               /* gic_get_cpumask: ITARGETSR0 holds our CPU's bit */
+    for (unsigned i = 32; i < gic_irqs; i += 4) {
+        wr(0, 0x800 + i, 4, 0x01010101), n++;                       /* ITARGETSR */
+    }
+#else
+    for (unsigned i = 32; i < gic_irqs; i += 32) {
+        wr(0, 0x080 + i / 8, 4, ~0u), n++;                          /* IGROUPR */
+    }
+#endif
+    for (unsigned i = 32; i < gic_irqs; i += 16) {
+        wr(0, 0xc00 + i / 4, 4, 0), n++;                            /* ICFGR: level */
+    }
+    for (unsigned i = 32; i < gic_irqs; i += 4) {
+        wr(0, 0x400 + i, 4, 0xa0a0a0a0), n++;                       /* IPRIORITYR */
+    }
+    for (unsigned i = 32; i < gic_irqs; i += 32) {
+        wr(0, 0x380 + i / 8, 4, ~0u), n++;                          /* ICACTIVER */
+        wr(0, 0x180 + i / 8, 4, ~0u), n++;                          /* ICENABLER */
+    }
+#if defined(GIC_V2)
+    wr(0, 0x000, 4, 1), n++;                                        /* GICD_CTLR: enable */
+#else
+    wr(0, 0x000, 4, 0x12), n++;                                     /* ARE_NS, EnableGrp1 */
+    for (unsigned i = 32; i < gic_irqs; i++) {
+        wr(0, 0x6000 + (uint64_t)i * 8, 8, 0), n++;                 /* IROUTER: the boot CPU */
+    }
+#endif
+    return n;
+}
+
+static void vgic_linux_touches_only_advertised_lines(void)
+{
+    /* Every access is to an implemented line (rd/wr check VGIC_MMIO_OK), and the count follows
+     * the lines: per block of 32 SPIs, GICv2 writes 8 ITARGETSR + 2 ICFGR + 8 IPRIORITYR +
+     * ICACTIVER + ICENABLER, GICv3 IGROUPR + 2 + 8 + 2 and 32 IROUTER. */
+    const unsigned per_block = VGIC_VERSION == 2 ? 20 : 45;
+    const unsigned fixed = VGIC_VERSION == 2 ? 4 : 3;
+    setup(1);
+    struct vmm_config c;
+    lines_config(&c);
+    CHECK(vgic_set_max_intid(&vgic, vmm_config_max_intid(&c)));
+    unsigned few = linux_dist_init();
+    CHECK_EQ(few, fixed + 2 * per_block);
+    /* The SPIs Linux configured are the VM's: 79..82 are level, priority 0xa0, on vCPU 0. */
+    for (unsigned intid = 32; intid < 96; intid++) {
+        CHECK_EQ(vgic_irq(&vgic, 0, intid)->priority, 0xa0);
+        CHECK(!vgic_irq(&vgic, 0, intid)->edge);
+        CHECK_EQ(vgic_spi_target(&vgic, intid), 0);
+    }
+    /* The same guest on a distributor advertising every line the vGIC has. */
+    setup(1);
+    unsigned all = linux_dist_init();
+    CHECK_EQ(all, fixed + (VGIC_NR_IRQS - 32) / 32 * per_block);
+    CHECK(few * 5 < all);
+}
+
 static void vgic_checks_width_alignment_range(void)
 {
     setup(1);
@@ -334,6 +527,9 @@ HARNESS_SUITE(vgic_tests) = {
     { "vgic: register tables are sorted and disjoint", vgic_tables_are_sorted },
     { "vgic: TYPER and PIDR2 identify the version", vgic_identification },
     { "vgic: width, alignment and INTID checked before handlers", vgic_checks_width_alignment_range },
+    { "vgic: GICD_TYPER advertises the lines the config can raise", vgic_lines_follow_the_config },
+    { "vgic: registers of lines not advertised are RAZ/WI, their INTIDs never raised", vgic_unadvertised_lines_are_razwi },
+    { "vgic: Linux's distributor set-up touches only the advertised lines", vgic_linux_touches_only_advertised_lines },
     { "vgic: enable, pending and active registers", vgic_enable_pending_registers },
     { "vgic: priority (byte access) and config registers", vgic_priority_and_config },
     { "vgic: forwards through list registers, EOI frees them", vgic_forwards_through_list_registers },

@@ -12,6 +12,7 @@ void vgic_init(struct vgic *vgic, unsigned nr_vcpus, const struct vgic_ops *ops,
 {
     memset(vgic, 0, sizeof(*vgic));
     vgic->nr_vcpus = nr_vcpus > VMM_CONFIG_MAX_VCPUS ? VMM_CONFIG_MAX_VCPUS : nr_vcpus;
+    vgic->nr_irqs = VGIC_NR_IRQS;
     vgic->ops = ops;
     vgic->ctx = ctx;
     for (unsigned v = 0; v < vgic->nr_vcpus; v++) {
@@ -30,9 +31,39 @@ void vgic_init(struct vgic *vgic, unsigned nr_vcpus, const struct vgic_ops *ops,
     }
 }
 
+/*
+ * A guest initialises every line GICD_TYPER.ITLinesNumber advertises, one trapping access per
+ * register: Linux's gic_dist_init (drivers/irqchip/irq-gic.c: ITARGETSR, then gic_dist_config in
+ * irq-gic-common.c: ICFGR, IPRIORITYR, ICACTIVER, ICENABLER; irq-gic-v3.c adds IGROUPR and one
+ * 64-bit IROUTER per SPI) loops up to 32 * (ITLinesNumber + 1). So the distributor advertises
+ * only the lines its VM can be given, as KVM does (KVM_DEV_ARM_VGIC_GRP_NR_IRQS). Linux needs
+ * every SPI its device tree names below that count (GICv2 sizes its IRQ domain with it,
+ * irq_domain_create_linear(handle, gic_irqs, ...); GICv3 configures and routes only lines below
+ * GIC_LINE_NR); it copes with no SPIs at all (ITLinesNumber 0: "0 SPIs implemented", every
+ * loop empty), but one block of SPIs is kept so that a guest which expects some finds them.
+ */
+unsigned vgic_lines_for(unsigned max_intid)
+{
+    if (max_intid >= VGIC_NR_IRQS) {
+        return 0;
+    }
+    unsigned lines = (max_intid / 32u + 1u) * 32u;
+    return lines < VGIC_MIN_IRQS ? VGIC_MIN_IRQS : lines;
+}
+
+bool vgic_set_max_intid(struct vgic *vgic, unsigned max_intid)
+{
+    unsigned lines = vgic_lines_for(max_intid);
+    if (lines == 0) {
+        return false;
+    }
+    vgic->nr_irqs = lines;
+    return true;
+}
+
 struct vgic_irq *vgic_irq(struct vgic *vgic, unsigned vcpu, unsigned intid)
 {
-    if (intid >= VGIC_NR_IRQS) {
+    if (intid >= vgic->nr_irqs) {
         return NULL;
     }
     if (intid < VGIC_NR_PRIVATE) {
@@ -53,7 +84,7 @@ bool vgic_group_enabled(const struct vgic *vgic, const struct vgic_irq *irq)
 
 int vgic_spi_target(const struct vgic *vgic, unsigned intid)
 {
-    if (intid < VGIC_NR_PRIVATE || intid >= VGIC_NR_IRQS) {
+    if (intid < VGIC_NR_PRIVATE || intid >= vgic->nr_irqs) {
         return -1;
     }
     const struct vgic_irq *irq = &vgic->spi[intid - VGIC_NR_PRIVATE];
@@ -144,7 +175,7 @@ void vgic_deliver_all(struct vgic *vgic)
             vgic_try_deliver(vgic, v, i);
         }
     }
-    for (unsigned i = VGIC_NR_PRIVATE; i < VGIC_NR_IRQS; i++) {
+    for (unsigned i = VGIC_NR_PRIVATE; i < vgic->nr_irqs; i++) {
         vgic_try_deliver(vgic, 0, i);
     }
 }
@@ -153,6 +184,7 @@ bool vgic_raise(struct vgic *vgic, unsigned vcpu, unsigned intid)
 {
     struct vgic_irq *irq = vgic_irq(vgic, vcpu, intid);
     if (irq == NULL) {
+        vgic->raise_refused++;
         return false;
     }
     irq->pending = true;

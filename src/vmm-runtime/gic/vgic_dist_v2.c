@@ -1,6 +1,7 @@
 /*
  * GICv2 distributor registers (ARM IHI0048B, 4.1.2 "Distributor register map" and 4.3).
- * Presented as a GIC without the Security Extensions, with VGIC_NR_IRQS interrupts.
+ * Presented as a GIC without the Security Extensions, with the interrupts its VM can be given
+ * (struct vgic nr_irqs, at most VGIC_NR_IRQS).
  */
 #include "vgic_mmio.h"
 
@@ -27,8 +28,9 @@ static void write_ctlr(struct vgic *vgic, const struct vgic_access *a, uint64_t 
 static uint64_t read_typer(struct vgic *vgic, const struct vgic_access *a)
 {
     (void)a;
-    /* ITLinesNumber [4:0], CPUNumber [7:5], SecurityExtn [10] = 0 (4.3.2). */
-    return (VGIC_NR_IRQS / 32u - 1u) | ((uint64_t)(vgic->nr_vcpus - 1u) << 5);
+    /* ITLinesNumber [4:0] (nr_irqs = 32 * (N + 1)), CPUNumber [7:5], SecurityExtn [10] = 0
+     * (4.3.2). */
+    return (vgic->nr_irqs / 32u - 1u) | ((uint64_t)(vgic->nr_vcpus - 1u) << 5);
 }
 
 static uint64_t read_zero(struct vgic *vgic, const struct vgic_access *a)

@@ -49,9 +49,10 @@ static void write_ctlr(struct vgic *vgic, const struct vgic_access *a, uint64_t 
 static uint64_t read_typer(struct vgic *vgic, const struct vgic_access *a)
 {
     (void)a;
-    /* ITLinesNumber [4:0], CPUNumber [7:5], IDbits [23:19] = 9 (10-bit INTIDs),
-     * No1N [25] = 1 (no 1-of-N delivery); SecurityExtn, MBIS, LPIS = 0 (12.9.38). */
-    return (VGIC_NR_IRQS / 32u - 1u) | ((uint64_t)(vgic->nr_vcpus - 1u) << 5) | (9u << 19)
+    /* ITLinesNumber [4:0] (nr_irqs = 32 * (N + 1)), CPUNumber [7:5], IDbits [23:19] = 9
+     * (10-bit INTIDs), No1N [25] = 1 (no 1-of-N delivery); SecurityExtn, MBIS, LPIS and
+     * ESPI [8] = 0 (no extended SPIs) (12.9.38). */
+    return (vgic->nr_irqs / 32u - 1u) | ((uint64_t)(vgic->nr_vcpus - 1u) << 5) | (9u << 19)
            | (1u << 25);
 }
 

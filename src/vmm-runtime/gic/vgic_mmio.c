@@ -104,7 +104,10 @@ enum vgic_mmio_status vgic_mmio_dispatch(const struct vgic_reg *table, size_t n,
         if (a.count == 0) {
             a.count = 1;    /* a 32-bit half of a 64-bit per-IRQ register */
         }
-        if (a.intid >= VGIC_NR_IRQS || a.count > VGIC_NR_IRQS - a.intid
+        /* INTIDs the distributor does not implement (at or above nr_irqs, which
+         * GICD_TYPER advertises) are RAZ/WI: IHI0048B 3.1.2 and 4.3, IHI0069 12.9. nr_irqs is a
+         * multiple of 32, so an aligned access is wholly below or wholly above it. */
+        if (a.intid >= vgic->nr_irqs || a.count > vgic->nr_irqs - a.intid
             || ((r->flags & VGIC_REG_SPI_ONLY) && a.intid < VGIC_NR_PRIVATE)
             || vcpu >= vgic->nr_vcpus) {
             if (!write) {

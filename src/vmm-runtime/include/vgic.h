@@ -23,9 +23,16 @@
 #error "define GIC_V2 or GIC_V3 (the runtime is built for one GIC flavour)"
 #endif
 
-/* INTIDs 0..VGIC_NR_IRQS-1 are implemented: 16 SGIs, 16 PPIs, 480 SPIs. GICD_TYPER's
- * ITLinesNumber reports this as 32 * (N + 1) interrupts. */
-#define VGIC_NR_IRQS       512u
+/* At most INTIDs 0..VGIC_NR_IRQS-1 are implemented: 16 SGIs, 16 PPIs, 480 SPIs; the arrays are
+ * this size. The distributor advertises fewer (struct vgic nr_irqs): only the lines its VM can
+ * be given (vgic_set_max_intid), since a guest initialises every advertised line with one
+ * trapping write per register (Linux's gic_dist_init). The config check bounds every INTID by
+ * VMM_CONFIG_MAX_INTID, this limit. */
+#define VGIC_NR_IRQS       (VMM_CONFIG_MAX_INTID + 1u)
+_Static_assert(VGIC_NR_IRQS % 32u == 0 && VGIC_NR_IRQS <= 1024u,
+               "GICD_TYPER.ITLinesNumber counts lines in blocks of 32, at most 32 blocks");
+/* Fewest lines advertised: SGIs and PPIs, and one block of 32 SPIs (ITLinesNumber = 1). */
+#define VGIC_MIN_IRQS      64u
 #define VGIC_NR_PRIVATE    32u
 #define VGIC_NR_SGIS       16u
 /* seL4 rejects list-register indexes beyond what the hardware has; 4 is what GIC-400,
@@ -72,18 +79,32 @@ struct vgic_ops {
 
 struct vgic {
     unsigned nr_vcpus;
+    /* INTIDs the distributor implements and advertises, 32 * (GICD_TYPER.ITLinesNumber + 1):
+     * VGIC_MIN_IRQS..VGIC_NR_IRQS, a multiple of 32. Registers of INTIDs at or above it are
+     * RAZ/WI (IHI0048B 3.1.2, IHI0069 12.9.38) and no INTID above it is raised. */
+    unsigned nr_irqs;
     uint32_t ctlr;
     struct vgic_vcpu vcpu[VMM_CONFIG_MAX_VCPUS];
     struct vgic_irq spi[VGIC_NR_IRQS - VGIC_NR_PRIVATE];
     const struct vgic_ops *ops;
     void *ctx;
     unsigned inject_failures;
+    unsigned raise_refused;             /* vgic_raise of an INTID not implemented (a bug) */
 };
 
+/* Resets the vGIC with all VGIC_NR_IRQS lines; vgic_set_max_intid then narrows them. */
 void vgic_init(struct vgic *vgic, unsigned nr_vcpus, const struct vgic_ops *ops, void *ctx);
 
+/* The lines a distributor advertises when `max_intid` is the highest INTID its VM can be given:
+ * the smallest 32 * (N + 1) above it, at least VGIC_MIN_IRQS; 0 if it exceeds VGIC_NR_IRQS. */
+unsigned vgic_lines_for(unsigned max_intid);
+
+/* Right after vgic_init: implement and advertise only vgic_lines_for(max_intid) INTIDs. False
+ * (all VGIC_NR_IRQS kept) when max_intid is beyond what the vGIC can implement. */
+bool vgic_set_max_intid(struct vgic *vgic, unsigned max_intid);
+
 /* The state of INTID `intid` as seen by `vcpu` (private INTIDs are banked per vCPU);
- * NULL if intid or vcpu is out of range. */
+ * NULL if intid is not implemented (>= nr_irqs) or vcpu is out of range. */
 struct vgic_irq *vgic_irq(struct vgic *vgic, unsigned vcpu, unsigned intid);
 
 /* Whether the distributor forwards interrupts of the IRQ's group (GICD_CTLR EnableGrp0/1). */
@@ -93,7 +114,8 @@ bool vgic_group_enabled(const struct vgic *vgic, const struct vgic_irq *irq);
 int vgic_spi_target(const struct vgic *vgic, unsigned intid);
 
 /* A device (passthrough, emulated, or the virtual timer for private INTIDs of `vcpu`) raises
- * `intid`: mark it pending and forward it if enabled. Returns false for an invalid INTID. */
+ * `intid`: mark it pending and forward it if enabled. Returns false, and counts it in
+ * raise_refused, for an INTID the distributor does not implement (or a vCPU out of range). */
 bool vgic_raise(struct vgic *vgic, unsigned vcpu, unsigned intid);
 
 /* Tries to forward a pending interrupt (after an enable or a CTLR write). */
