@@ -60,3 +60,13 @@ extern unsigned harness_cache_cleans;
 /* vGIC ops whose injection always succeeds, for tests that build a vGIC but watch its state. */
 struct vgic_ops;
 extern const struct vgic_ops harness_vgic_ops;
+
+/* xorshift32 (Marsaglia 2003): a fixed sequence from a fixed seed, so a randomised test that
+ * fails fails again the same way. */
+static inline uint32_t harness_xorshift32(uint32_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}

@@ -181,15 +181,12 @@ static void idle_post_keeps_the_slot_until_the_timer_fires(void)
     CHECK(!notify);
 }
 
-/* xorshift32: a fixed sequence, so a failure reproduces. */
+/* A fixed sequence, so a failure reproduces. */
 static uint32_t sim_state;
 
 static uint32_t sim_next(void)
 {
-    sim_state ^= sim_state << 13;
-    sim_state ^= sim_state >> 17;
-    sim_state ^= sim_state << 5;
-    return sim_state;
+    return harness_xorshift32(&sim_state);
 }
 
 /* Two VMMs (two vCPUs each) and the timer PD, as the runtime wires them (vmm.c

@@ -381,10 +381,7 @@ static uint32_t fuzz_state;
 
 static uint32_t fuzz_next(void)
 {
-    fuzz_state ^= fuzz_state << 13;
-    fuzz_state ^= fuzz_state >> 17;
-    fuzz_state ^= fuzz_state << 5;
-    return fuzz_state;
+    return harness_xorshift32(&fuzz_state);
 }
 
 #define FUZZ_ROUNDS 20000u
