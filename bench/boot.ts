@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise, type StageTimings } from '../src/compile/synthesise.js';
-import { qemuArgs } from '../src/cli/commands/run.js';
+import { qemuArgs } from '../src/run/machine.js';
 import { directKernelBootArgs, findExecutable, startQemu } from '../src/run/qemu.js';
 import { GUEST_MARKER } from '../src/compile/initramfs/busybox-initramfs.js';
 import { loadBoards } from '../src/compile/load/boards.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../src/compile/synthesise.js';
-import { qemuArgs } from '../src/cli/commands/run.js';
+import { qemuArgs } from '../src/run/machine.js';
 import { startQemu, type QemuProcess } from '../src/run/qemu.js';
 import { GUEST_IDLE_FOR_PARAM, GUEST_IDLE_PREFIX } from '../src/compile/initramfs/busybox-initramfs.js';
 import { buildNativePd, missingCrossCompiler } from '../test/e2e/native-pd.js';

@@ -20,7 +20,7 @@ import { BOOT_MS } from '../test/e2e/requirements.js';
 import { loadSystem } from '../src/compile/load/index.js';
 import { gatherImages } from '../src/compile/load/images.js';
 import { synthesise } from '../src/compile/synthesise.js';
-import { qemuArgs } from '../src/cli/commands/run.js';
+import { qemuArgs } from '../src/run/machine.js';
 import { directKernelBootArgs, startQemu } from '../src/run/qemu.js';
 import { findBoard } from '../src/compile/boards.js';
 import { loadBoards } from '../src/compile/load/boards.js';

@@ -371,9 +371,10 @@ static void reset_vgic(struct vmm *vmm)
     }
     vgic_init(&vmm->vgic, config->vcpu_count, &vgic_ops, vmm);
     /* Only the lines this VM can be given (vgic.h); the config check bounds every INTID. */
-    if (!vgic_set_max_intid(&vmm->vgic, vmm_config_max_intid(config))) {
+    unsigned max_intid = vmm_config_max_intid(config);
+    if (!vgic_set_max_intid(&vmm->vgic, max_intid)) {
         vmm_log("VM '%s': INTID %u is beyond the vGIC's %u lines; all advertised", vmm->name,
-                vmm_config_max_intid(config), VGIC_NR_IRQS);
+                max_intid, VGIC_NR_IRQS);
     }
     for (unsigned v = 0; v < VMM_CONFIG_MAX_VCPUS; v++) {
         memcpy(vmm->vgic.vcpu[v].lr, held[v], sizeof(held[v]));

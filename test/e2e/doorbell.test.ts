@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { missing, repoRoot, testIf } from '../helpers.js';
 import { buildGuestProgram, missingCrossCompiler } from './native-pd.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { GUEST_BUSY_PARAM, GUEST_IDLE_PREFIX, GUEST_MARKER, GUEST_SLEPT_PREFIX } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { repoRoot, testIf } from '../helpers.js';

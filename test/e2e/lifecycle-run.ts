@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { repoRoot } from '../helpers.js';
 import { BOOT_MS } from './requirements.js';

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
 import type { MicrokitConfig } from '../../src/compile/model/target.js';

@@ -2,7 +2,7 @@
 // test/e2e/virtio-net.test.ts and bench/net.ts: what the guests printed, parsed.
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu } from '../../src/run/qemu.js';
 import { repoRoot } from '../helpers.js';
 import { BOOT_MS } from './requirements.js';

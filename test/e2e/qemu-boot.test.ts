@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesise } from '../../src/compile/synthesise.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { GUEST_ECHO_PARAM, GUEST_ECHO_PREFIX, GUEST_MARKER } from '../../src/compile/initramfs/busybox-initramfs.js';
 import { readFdt } from '../../src/compile/dtb/fdt-read.js';

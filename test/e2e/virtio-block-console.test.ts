@@ -16,7 +16,7 @@ import path from 'node:path';
 import { synthesise, type SynthResult } from '../../src/compile/synthesise.js';
 import { GUEST_IMAGES_VADDR } from '../../src/compile/link/vmm-elf.js';
 import { PT_LOAD, readElf } from '../../src/compile/link/elf.js';
-import { qemuArgs } from '../../src/cli/commands/run.js';
+import { qemuArgs } from '../../src/run/machine.js';
 import { startQemu, type QemuProcess } from '../../src/run/qemu.js';
 import { allProtectionDomains } from '../../src/compile/model/index.js';
 import { commandPath, missing, repoRoot, testIf } from '../helpers.js';

@@ -19,9 +19,6 @@ interface RunArgs extends BuildArgs {
   quiet: boolean;
 }
 
-// Where it lived first; the tests and benches import it from here too.
-export { qemuArgs } from '../../run/machine.js';
-
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <system>',
   describe: 'synthesise and boot a system on QEMU, streaming its console',

@@ -44,10 +44,11 @@ void vmm_counters_log(const struct vmm *vmm, const char *label)
     const struct vmm_events *ev = &vmm->events;
     vmm_log("VM '%s' counters '%s': exits=%lu console=%lu mmio=%lu wfx=%lu maintenance=%lu "
             "maintenance_vtimer=%lu vppi=%lu smc_hvc=%lu sysreg=%lu notify_in=%lu "
-            "notify_in_timer=%lu notify_out=%lu notify_out_timer=%lu suspends=%lu resumes=%lu",
+            "notify_in_timer=%lu notify_out=%lu notify_out_timer=%lu suspends=%lu resumes=%lu "
+            "vgic_inject_failures=%u vgic_raise_refused=%u",
             vmm->name, label, exits, console_exits(vmm), e->mmio, e->wfx, e->maintenance,
             e->maintenance_vtimer, e->vppi, e->smc_hvc, e->sysreg, ev->notify_in,
             ev->notify_in_timer, ev->notify_out, ev->notify_out_timer, vmm->idle.blocks,
-            ev->resumes);
+            ev->resumes, vmm->vgic.inject_failures, vmm->vgic.raise_refused);
     vmm_virtio_log_counters(&vmm->virtio, label);
 }

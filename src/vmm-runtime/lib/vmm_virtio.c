@@ -10,6 +10,7 @@
 #include "pl011_emul.h"
 #include "vmm_fmt.h"
 #include "vmm_string.h"
+#include "vmm_wake.h"
 
 /* A frame virtio-net takes from the guest fits the link, and one the link carries fits the
  * guest. */
@@ -521,7 +522,7 @@ bool vmm_virtio_exit_done(struct vmm_virtio *vv, uint64_t now)
 
 bool vmm_virtio_idle(struct vmm_virtio *vv, uint64_t now, uint64_t *wake)
 {
-    *wake = UINT64_MAX;
+    *wake = WAKE_NEVER;
     if (!vmm_virtio_exit_done(vv, now)) {
         return false;
     }
